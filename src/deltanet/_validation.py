@@ -1,0 +1,85 @@
+"""One place that checks arguments at the door, with one message shape.
+
+Every message says what was wrong, what was given, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def fail(what: str, given: Any, fix: str, exc: type[Exception] = ValueError) -> None:
+    """Raise ``exc`` with the project's message shape: problem, value given, the fix."""
+    shown = repr(given)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    raise exc(f"{what} (got {shown}); {fix}")
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; else a ValueError listing them."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        close = difflib.get_close_matches(str(value), choices, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        fail(f"unknown {name}", value, f"{hint}valid names are: {', '.join(choices)}")
+    return value
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> float | int:
+    """Check a scalar lies in a range; return it as float (or int when ``integer``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        fail(f"{name} must be a number", value, f"pass a {'whole ' if integer else ''}number")
+    if integer and int(value) != value:
+        fail(f"{name} must be a whole number", value, "pass an integer")
+    if not np.isfinite(value):
+        fail(f"{name} must be finite", value, "pass a finite number")
+    if low is not None and (value < low or (low_open and value == low)):
+        fail(f"{name} must be {'>' if low_open else '>='} {low}", value, "pass a larger value")
+    if high is not None and (value > high or (high_open and value == high)):
+        fail(f"{name} must be {'<' if high_open else '<='} {high}", value, "pass a smaller value")
+    return int(value) if integer else float(value)
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | tuple[int, ...] = 2,
+    n_cols: int | None = None,
+    dtype: Any = np.float64,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert to a finite float array of the right number of dimensions and columns."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        fail(f"{name} must be numeric", type(value).__name__,
+             f"convert it to numbers first ({err})")
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if arr.ndim not in ndims:
+        fail(f"{name} must have {' or '.join(map(str, ndims))} dimensions, not {arr.ndim}",
+             arr.shape, "reshape it, e.g. X.reshape(-1, n_features) for a batch of rows")
+    if not allow_empty and arr.size == 0:
+        fail(f"{name} is empty", arr.shape, "pass at least one example")
+    if n_cols is not None and arr.ndim == 2 and arr.shape[1] != n_cols:
+        fail(f"{name} has {arr.shape[1]} columns but the network expects {n_cols}",
+             arr.shape, f"pass an array of shape (n, {n_cols})")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0].tolist()
+        fail(f"{name} contains NaN or infinite values (first at index {bad})", name,
+             "remove or impute them before training")
+    return arr

@@ -1,0 +1,200 @@
+"""Saving and loading networks in a safe file format: no pickle, no code, ever.
+
+A deltanet model file is a ZIP archive holding ``deltanet.json`` (format name and version,
+the architecture in lecture terms, and free JSON metadata such as preprocessing or a
+training history) and NumPy ``.npy`` arrays (arcs, parameters, batch-norm statistics),
+read with ``allow_pickle=False``. Every size, shape and dtype is checked before use; a
+truncated, corrupted or crafted file raises :class:`ModelFileError`. Files are written
+atomically (temporary file, fsync, rename), so a crash leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "deltanet-model"
+VERSION = 1
+MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per array
+MAX_JSON_BYTES = 64 << 20
+MAX_NEURONS = 10_000_000
+
+
+class ModelFileError(ValueError):
+    """The file is not a valid deltanet model file (message says what is wrong)."""
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+    """Build the bytes of an archive: ``deltanet.json`` plus one ``.npy`` per array."""
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("deltanet.json", json.dumps(header, allow_nan=False, sort_keys=True))
+        for name, arr in arrays.items():
+            member = _io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+            zf.writestr(f"{name}.npy", member.getvalue())
+    return buf.getvalue()
+
+
+def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
+    """Read and check an archive written by :func:`pack`; returns (header, arrays)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            if "deltanet.json" not in infos:
+                raise ModelFileError(f"{path.name} is not a deltanet file (no deltanet.json)")
+            for info in infos.values():
+                limit = MAX_JSON_BYTES if info.filename.endswith(".json") else MAX_MEMBER_BYTES
+                if info.file_size > limit:
+                    raise ModelFileError(f"{path.name}: member {info.filename!r} is too large")
+            header = json.loads(zf.read("deltanet.json").decode("utf-8"))
+            arrays = {}
+            for name in infos:
+                if name.endswith(".npy"):
+                    data = _io.BytesIO(zf.read(name))
+                    arr = np.lib.format.read_array(data, allow_pickle=False)
+                    if arr.dtype.kind not in "biuf":
+                        raise ModelFileError(f"{path.name}: array {name!r} is not numeric")
+                    arrays[name[:-4]] = arr
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError,
+            UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError,
+            NotImplementedError, RuntimeError) as err:
+        raise ModelFileError(f"{path.name} is not a readable deltanet file "
+                             f"(truncated or corrupted: {type(err).__name__})") from None
+    if not isinstance(header, dict) or header.get("format") != expect_format:
+        raise ModelFileError(f"{path.name} is not a {expect_format} file")
+    version = header.get("version")
+    if not isinstance(version, int) or not 1 <= version <= VERSION:
+        raise ModelFileError(f"{path.name} has format version {version!r}; this deltanet "
+                             f"reads versions 1..{VERSION}: upgrade deltanet")
+    return header, arrays
+
+
+def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The architecture as JSON and the arrays needed to rebuild ``net`` exactly."""
+    bn_layers = sorted(net.bn_state)
+    spec = {
+        "n_inputs": net.n_inputs,
+        "activations": {str(j): net.activation_of(j)
+                        for j in range(net.n_inputs + 1, net.n_neurons)},
+        "outputs": list(net.outputs),
+        "batch_norm": bn_layers,
+        "dtype": np.dtype(net.dtype).name,
+    }
+    arrays = {"arcs": np.asarray(net.arcs, dtype=np.int64).reshape(-1, 2),
+              "params": net.params}
+    for layer in bn_layers:
+        arrays[f"bn{layer}_mean"], arrays[f"bn{layer}_var"] = net.bn_state[layer]
+    return spec, arrays
+
+
+def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "model"):
+    """Rebuild a Network from :func:`network_to_parts` output, checking every field."""
+    from .network import Network
+
+    try:
+        n_inputs = spec["n_inputs"]
+        acts = {int(k): v for k, v in spec["activations"].items()}
+        outputs = [int(j) for j in spec["outputs"]]
+        bn = [int(k) for k in spec["batch_norm"]]
+        dtype = np.dtype(spec["dtype"])
+        arcs = arrays["arcs"]
+        params = arrays["params"]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ModelFileError(f"{name}: the network description is incomplete or malformed "
+                             f"({type(err).__name__}: {err})") from None
+    if not isinstance(n_inputs, int) or not 1 <= n_inputs <= MAX_NEURONS:
+        raise ModelFileError(f"{name}: n_inputs {n_inputs!r} is out of range")
+    if arcs.ndim != 2 or arcs.shape[1] != 2 or arcs.dtype.kind not in "iu":
+        raise ModelFileError(f"{name}: arcs must be an (m, 2) integer array")
+    if arcs.size and (arcs.min() < 0 or arcs.max() >= MAX_NEURONS):
+        raise ModelFileError(f"{name}: arc neuron numbers are out of range")
+    if params.ndim != 1 or params.dtype.kind != "f" or not np.all(np.isfinite(params)):
+        raise ModelFileError(f"{name}: parameters must be a finite 1-D float array")
+    try:
+        net = Network(n_inputs, arcs, acts, outputs=outputs, bias=False,
+                      batch_norm=bn or False, init=0.0, dtype=dtype)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{name}: the stored network is invalid: {err}") from None
+    if params.shape != net.params.shape or len(net.arcs) != len(arcs):
+        raise ModelFileError(f"{name}: {params.size} parameters stored, the architecture "
+                             f"needs {net.params.size}")
+    if net.plan.grad_mask is not None and np.any(params[net.plan.grad_mask == 0] != 0):
+        raise ModelFileError(f"{name}: weights stored on arcs that do not exist")
+    net.params[:] = params
+    for layer in bn:
+        mean, var = arrays.get(f"bn{layer}_mean"), arrays.get(f"bn{layer}_var")
+        want = net.bn_state[layer][0].shape
+        if mean is None or var is None or mean.shape != want or var.shape != want \
+                or not (np.all(np.isfinite(mean)) and np.all(var >= 0)):
+            raise ModelFileError(f"{name}: batch-norm statistics of layer {layer} are invalid")
+        net.bn_state[layer] = (mean.astype(net.dtype), var.astype(net.dtype))
+    return net
+
+
+def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
+    """Save ``net`` (and JSON ``metadata``) to ``path`` atomically; returns the path.
+
+    >>> import deltanet as dn, tempfile, os
+    >>> net = dn.Network.layered([2, 3, 1], random_state=0)
+    >>> p = dn.save(net, os.path.join(tempfile.mkdtemp(), "xor.deltanet"))
+    >>> bool((dn.load(p).params == net.params).all())
+    True
+    """
+    spec, arrays = network_to_parts(net)
+    header = {"format": FORMAT, "version": VERSION, "network": spec,
+              "metadata": metadata or {}}
+    try:
+        data = pack(header, arrays)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"metadata must be plain JSON (numbers, strings, lists, dicts) "
+                         f"without NaN: {err}") from None
+    atomic_write(path, data)
+    return Path(path)
+
+
+def read_model(path: str | os.PathLike):
+    """Load a model file; returns ``(network, metadata)``."""
+    header, arrays = unpack(path)
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{Path(path).name}: metadata must be a JSON object")
+    return network_from_parts(header.get("network"), arrays, Path(path).name), metadata
+
+
+def load(path: str | os.PathLike):
+    """Load a network saved with :func:`save` (never executes code from the file)."""
+    return read_model(path)[0]

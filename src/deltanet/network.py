@@ -1,0 +1,386 @@
+"""``Network``: the lecture's ``N = (V, A)`` over compiled dense blocks.
+
+Neuron 0 is the bias unit (``a_0 = 1``), neurons ``1..p`` are the inputs, and the processing
+neurons follow, numbered so that every arc ``(i, j)`` has ``i < j`` (seed 002, Lecture
+07-1b). Any DAG is allowed: skip arcs, missing arcs, chains, several outputs.
+
+The weights live once, in ``net.params`` (a flat vector); ``net.weights[i, j]`` is a thin
+index over it, and the compiled plan (``net.plan``) views it as dense blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import activations
+from . import init as _init
+from ._plan import Plan, compile_plan
+from ._validation import check_number, fail
+
+
+class WeightIndex:
+    """``net.weights[i, j]`` reads and writes ``w_ij`` by lecture numbers."""
+
+    def __init__(self, net: Network) -> None:
+        self._net = net
+
+    def _index(self, key: Any) -> int:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            fail("weights are indexed by an arc", key, "use net.weights[i, j]")
+        i, j = (int(k) for k in key)
+        idx = self._net.plan.flat_index(i, j)
+        if idx is None:
+            fail(f"({i}, {j}) is not an arc of this network", key,
+                 "list the arcs with net.arcs (bias arcs are (0, j))", KeyError)
+        return idx
+
+    def __getitem__(self, key: Any) -> float:
+        return float(self._net.params[self._index(key)])
+
+    def __setitem__(self, key: Any, value: float) -> None:
+        self._net.params[self._index(key)] = check_number(f"w{key}", value)
+
+    def __iter__(self):
+        return iter(self._net.arcs)
+
+    def __len__(self) -> int:
+        return len(self._net.arcs)
+
+    def items(self) -> list[tuple[tuple[int, int], float]]:
+        return [((i, j), self[i, j]) for i, j in self._net.arcs]
+
+    def to_dict(self) -> dict[tuple[int, int], float]:
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"w{i},{j}={w:.4g}" for (i, j), w in self.items()[:12])
+        more = "" if len(self) <= 12 else f", ... ({len(self)} arcs)"
+        return f"Weights({shown}{more})"
+
+
+def _validate_arcs(n_inputs: int, arcs: Any) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        arr = np.asarray(list(arcs) if not isinstance(arcs, np.ndarray) else arcs)
+    except TypeError:
+        fail("arcs must be a list of (i, j) pairs", arcs, "e.g. arcs=[(1, 3), (2, 3)]")
+    if arr.size == 0:
+        fail("the network has no arcs", arcs, "give at least one arc (i, j) into a neuron")
+    if arr.ndim != 2 or arr.shape[1] != 2 or not np.issubdtype(arr.dtype, np.integer):
+        fail("arcs must be pairs of neuron numbers", arcs, "e.g. arcs=[(1, 3), (2, 3)]")
+    src, dst = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
+    for i, j in zip(src, dst, strict=True):
+        if i < 0:
+            fail("neuron numbers start at 0 (the bias unit)", (int(i), int(j)),
+                 "number the neurons 0..n")
+        if j <= n_inputs:
+            fail(f"arc ({i}, {j}) goes into an input neuron (inputs are 1..{n_inputs}, 0 is "
+                 "the bias)", (int(i), int(j)), "arcs may only end at processing neurons")
+        if i >= j:
+            fail(f"arc ({i}, {j}) goes backwards", (int(i), int(j)),
+                 "number the neurons so that every arc (i, j) has i < j")
+    pairs = set(zip(src.tolist(), dst.tolist(), strict=True))
+    if len(pairs) != len(src):
+        fail("an arc is listed twice", arcs, "list each (i, j) once")
+    return src, dst
+
+
+class Network:
+    """A feed-forward network ``N = (V, A)`` in the lecture's numbering.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input neurons ``p`` (neurons ``1..p``).
+    arcs : iterable of (i, j)
+        Arcs ``(i, j)`` with ``i < j``; ``(0, j)`` is the bias arc of neuron ``j``.
+    activation : str or mapping
+        One activation name for every processing neuron, or ``{neuron: name}`` for all.
+    outputs : sequence of int, optional
+        Output neurons, in the order of the target columns. Default: processing neurons
+        without an outgoing arc.
+    bias : bool
+        Add the bias arc ``(0, j)`` to every processing neuron (the lecture's default).
+    batch_norm : bool or iterable of int
+        Batch-normalise the outputs of hidden groups (all, or the given layer indices).
+    init : str, float or Initializer
+        ``"glorot"`` (default), ``"he"``, ``"rand"`` = RAND(−0.1, 0.1),
+        ``deltanet.init.rand(eps)`` or ``deltanet.init.constant(c, bias=...)``.
+    random_state : int or numpy.random.Generator, optional
+    dtype : numpy float dtype, float64 by default (float32 for speed).
+
+    Examples
+    --------
+    Seed 002's 2-2-1 network, ``x = (3, 4)``:
+
+    >>> net = Network(2, [(1, 3), (2, 3), (1, 4), (2, 4), (3, 5), (4, 5)], "logistic")
+    >>> for (i, j), w in {(0, 3): 5, (1, 3): 1, (2, 3): -2, (0, 4): 3, (1, 4): -4,
+    ...                   (2, 4): 2, (0, 5): -1, (3, 5): 4, (4, 5): 2}.items():
+    ...     net.weights[i, j] = w
+    >>> round(float(net.forward([3.0, 4.0])[0]), 2)
+    0.82
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        arcs: Iterable[tuple[int, int]],
+        activation: str | Mapping[int, str] = "logistic",
+        *,
+        outputs: Sequence[int] | None = None,
+        bias: bool = True,
+        batch_norm: bool | Iterable[int] = False,
+        init: Any = "glorot",
+        random_state: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        n_inputs = int(check_number("n_inputs", n_inputs, low=1, integer=True))
+        self.dtype = _check_dtype(dtype)
+        src, dst = _validate_arcs(n_inputs, arcs)
+        n_neurons = int(max(dst.max(), n_inputs)) + 1
+        for j in range(n_inputs + 1, n_neurons):
+            if not np.any(dst == j):
+                fail(f"processing neuron {j} has no incoming arc", j,
+                     "give it an arc, or number the neurons without gaps")
+        if bias:
+            missing = np.setdiff1d(np.arange(n_inputs + 1, n_neurons), dst[src == 0])
+            src = np.concatenate([src, np.zeros(len(missing), dtype=np.int64)])
+            dst = np.concatenate([dst, missing])
+        order = np.lexsort((src, dst))
+        self._src, self._dst = src[order], dst[order]
+        self.n_inputs = n_inputs
+        self._act_of = _resolve_activations(activation, n_inputs, n_neurons)
+        self.outputs = _resolve_outputs(outputs, n_inputs, n_neurons, self._src)
+        self._check_softmax()
+        bn = batch_norm if isinstance(batch_norm, bool) else frozenset(map(int, batch_norm))
+        self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
+                                       self._act_of, self.outputs, bn)
+        self.params = np.zeros(self.plan.n_params, dtype=self.dtype)
+        self.bn_state: dict[int, tuple[np.ndarray, np.ndarray]] = {
+            g.layer: (np.zeros(g.size, self.dtype), np.ones(g.size, self.dtype))
+            for g in self.plan.groups if g.batch_norm}
+        self.initialize(init, random_state)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def layered(
+        cls,
+        sizes: Sequence[int],
+        hidden: str | Sequence[str] = "logistic",
+        output: str = "logistic",
+        *,
+        init: Any = "glorot",
+        random_state: Any = None,
+        dtype: Any = np.float64,
+        batch_norm: bool = False,
+    ) -> Network:
+        """A fully connected feed-forward network, e.g. ``Network.layered([2, 3, 1])``.
+
+        ``hidden`` is one activation for every hidden layer or a list, one per layer.
+        """
+        sizes = [int(check_number("layer size", s, low=1, integer=True)) for s in sizes]
+        if len(sizes) < 2:
+            fail("layered needs at least an input and an output size", sizes,
+                 "e.g. Network.layered([2, 3, 1])")
+        n_hidden = len(sizes) - 2
+        acts = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
+        if len(acts) != n_hidden:
+            fail(f"hidden has {len(acts)} activations for {n_hidden} hidden layers", hidden,
+                 "give one name, or one per hidden layer")
+        first = np.cumsum([1, *sizes])[:-1]  # first neuron number of each layer
+        arcs, act_map = [], {}
+        for k in range(1, len(sizes)):
+            s = np.arange(first[k - 1], first[k - 1] + sizes[k - 1])
+            d = np.arange(first[k], first[k] + sizes[k])
+            arcs.append(np.stack(np.meshgrid(s, d, indexing="ij"), -1).reshape(-1, 2))
+            name = output if k == len(sizes) - 1 else acts[k - 1]
+            act_map.update(dict.fromkeys(d.tolist(), name))
+        return cls(sizes[0], np.concatenate(arcs), act_map, batch_norm=batch_norm,
+                   init=init, random_state=random_state, dtype=dtype)
+
+    def initialize(self, init: Any = "glorot", random_state: Any = None) -> Network:
+        """Draw fresh weights (block by block, in plan order) from ``init``."""
+        initializer = _init.get(init)
+        rng = np.random.default_rng(random_state)
+        fan_in = np.bincount(self._dst[self._src > 0], minlength=self.plan.n_neurons)
+        fan_out = np.bincount(self._src[self._src > 0], minlength=self.plan.n_neurons)
+        fan_in, fan_out = np.maximum(fan_in, 1), np.maximum(fan_out, 1)
+        p = self.params
+        for g in self.plan.groups:
+            p[g.bias_offset:g.bias_offset + g.size] = initializer.bias(rng, g.size, self.dtype)
+            for b in self.plan.blocks_in[g.layer - 1]:
+                src_neurons = (np.arange(1, self.n_inputs + 1) if b.src == 0
+                               else self.plan.groups[b.src - 1].neurons)
+                w = initializer.weights(rng, fan_in[g.neurons], fan_out[src_neurons],
+                                        self.dtype)
+                p[b.offset:b.offset + b.size] = w.reshape(-1)
+            if g.batch_norm:
+                p[g.bn_offset:g.bn_offset + g.size] = 1.0  # γ
+                p[g.bn_offset + g.size:g.bn_offset + 2 * g.size] = 0.0  # β
+        if self.plan.grad_mask is not None:
+            p *= self.plan.grad_mask.astype(self.dtype)
+        return self
+
+    def _check_softmax(self) -> None:
+        soft = [j for j, a in self._act_of.items() if a == "softmax"]
+        if soft and not set(soft) <= set(self.outputs):
+            fail("softmax is only supported on output neurons", soft,
+                 "use softmax for the outputs and another activation for hidden neurons")
+
+    # ---------------------------------------------------------------- lecture view
+    @property
+    def weights(self) -> WeightIndex:
+        return WeightIndex(self)
+
+    @property
+    def arcs(self) -> list[tuple[int, int]]:
+        return list(zip(self._src.tolist(), self._dst.tolist(), strict=True))
+
+    @property
+    def n_neurons(self) -> int:
+        """``n + 1``: the bias unit, the inputs and the processing neurons."""
+        return self.plan.n_neurons
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.outputs)
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters: arcs (bias arcs included) and γ, β."""
+        n_bn = sum(2 * g.size for g in self.plan.groups if g.batch_norm)
+        return len(self._src) + n_bn
+
+    def activation_of(self, j: int) -> str:
+        if j not in self._act_of:
+            fail(f"neuron {j} is not a processing neuron", j,
+                 f"processing neurons are {self.n_inputs + 1}..{self.n_neurons - 1}")
+        return self._act_of[j]
+
+    def incoming(self, j: int) -> list[int]:
+        """Neurons ``i`` with ``(i, j) ∈ A`` (0 first when ``j`` has a bias arc)."""
+        return self._src[self._dst == j].tolist()
+
+    def downstream(self, j: int) -> list[int]:
+        """Neurons ``j'`` with ``(j, j') ∈ A``."""
+        return self._dst[self._src == j].tolist()
+
+    # ---------------------------------------------------------------- computation
+    def forward(self, X: Any, *, training: bool = False) -> np.ndarray:
+        """FORWARDPROPAGATE: the outputs ``h(x)`` for a batch ``(n, p)`` or one example."""
+        from .propagation import forward, prepare_inputs
+
+        X2, single = prepare_inputs(self, X)
+        cache = forward(self.plan, self.params, X2, bn_state=self.bn_state, training=training)
+        out = cache.outputs
+        return out[0] if single else out
+
+    predict = forward
+
+    def backprop(self, X: Any, Y: Any, loss: Any = "squared_error", **kwargs: Any):
+        """BACKPROPAGATE: every ``in_j``, ``a_j``, ``Δ_j`` and ``∂J/∂w_ij`` (a Trace)."""
+        from .propagation import backprop
+
+        return backprop(self, X, Y, loss=loss, **kwargs)
+
+    def step(self, X: Any, Y: Any, lr: float = 0.1, loss: Any = "squared_error",
+             **kwargs: Any):
+        """One gradient-descent update ``w_ij ← w_ij − α ∂J/∂w_ij`` on the given examples.
+
+        Returns the Trace computed before the update.
+        """
+        lr = check_number("lr", lr, low=0.0, low_open=True)
+        trace = self.backprop(X, Y, loss=loss, **kwargs)
+        self.params -= (lr * trace.grad_flat).astype(self.dtype)
+        return trace
+
+    def copy(self) -> Network:
+        """An independent copy (parameters and batch-norm statistics)."""
+        new = object.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.params = self.params.copy()
+        new.bn_state = {k: (m.copy(), v.copy()) for k, (m, v) in self.bn_state.items()}
+        return new
+
+    def astype(self, dtype: Any) -> Network:
+        """A copy with parameters in ``dtype`` (float32 or float64)."""
+        new = self.copy()
+        new.dtype = _check_dtype(dtype)
+        new.params = self.params.astype(new.dtype)
+        new.bn_state = {k: (m.astype(new.dtype), v.astype(new.dtype))
+                        for k, (m, v) in self.bn_state.items()}
+        return new
+
+    # ---------------------------------------------------------------- display
+    def summary(self) -> str:
+        """A readable table: layers/groups, activations, neurons, parameters."""
+        lines = [f"Network: {self.n_inputs} inputs, {self.n_neurons - 1 - self.n_inputs} "
+                 f"processing neurons, {len(self._src)} arcs, {self.n_params} parameters, "
+                 f"{len(self.plan.groups)} groups, {np.dtype(self.dtype).name}",
+                 f"  layer 0  inputs    neurons {_span(np.arange(1, self.n_inputs + 1))}"]
+        for g in self.plan.groups:
+            srcs = ", ".join(str(b.src) + ("*" if b.mask is not None else "")
+                             for b in self.plan.blocks_in[g.layer - 1])
+            role = "output" if g.is_output else "hidden"
+            bn = " +batchnorm" if g.batch_norm else ""
+            lines.append(f"  layer {g.layer}  {role:<7} depth {g.depth}  "
+                         f"{g.activation.name:<9} neurons {_span(g.neurons)}  from layers "
+                         f"[{srcs}]{bn}")
+        if any(b.mask is not None for b in self.plan.blocks):
+            lines.append("  (* = sparse block: some arcs absent)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        sizes = "-".join(map(str, self.plan.layer_sizes()))
+        acts = ",".join(dict.fromkeys(g.activation.name for g in self.plan.groups))
+        return (f"Network(n_inputs={self.n_inputs}, neurons={self.n_neurons}, "
+                f"arcs={len(self._src)}, groups={sizes}, activations={acts}, "
+                f"params={self.n_params})")
+
+
+def _span(neurons: np.ndarray) -> str:
+    n = neurons.tolist()
+    if len(n) > 2 and n == list(range(n[0], n[-1] + 1)):
+        return f"{n[0]}..{n[-1]}"
+    return ",".join(map(str, n[:10])) + ("..." if len(n) > 10 else "")
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        fail("dtype must be float32 or float64", dtype, "pass numpy.float32 or numpy.float64")
+    return dt
+
+
+def _resolve_activations(activation: Any, n_inputs: int, n_neurons: int) -> dict[int, str]:
+    processing = range(n_inputs + 1, n_neurons)
+    if isinstance(activation, (str, activations.Activation)):
+        name = activations.get(activation).name
+        return dict.fromkeys(processing, name)
+    if not isinstance(activation, Mapping):
+        fail("activation must be a name or a {neuron: name} mapping", activation,
+             f"e.g. 'logistic' or {{{n_inputs + 1}: 'relu'}}")
+    missing = [j for j in processing if j not in activation]
+    extra = [j for j in activation if j not in processing]
+    if missing or extra:
+        fail("the activation mapping must name every processing neuron and no other",
+             {"missing": missing[:8], "not processing": extra[:8]},
+             f"give an activation for each of neurons {n_inputs + 1}..{n_neurons - 1}")
+    return {j: activations.get(activation[j]).name for j in processing}
+
+
+def _resolve_outputs(outputs: Any, n_inputs: int, n_neurons: int, src: np.ndarray):
+    if outputs is None:
+        has_out = set(src.tolist())
+        return tuple(j for j in range(n_inputs + 1, n_neurons) if j not in has_out)
+    outs = tuple(int(j) for j in outputs)
+    bad = [j for j in outs if not n_inputs < j < n_neurons]
+    if bad or not outs or len(set(outs)) != len(outs):
+        fail("outputs must be distinct processing neurons", outputs,
+             f"choose among neurons {n_inputs + 1}..{n_neurons - 1}")
+    return outs

@@ -1,0 +1,40 @@
+"""Shared fixtures: small networks from the seeds and random DAGs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deltanet as dn
+
+SEED002_ARCS = [(1, 3), (2, 3), (1, 4), (2, 4), (3, 5), (4, 5)]
+SEED002_WEIGHTS = {(0, 3): 5, (1, 3): 1, (2, 3): -2, (0, 4): 3, (1, 4): -4, (2, 4): 2,
+                   (0, 5): -1, (3, 5): 4, (4, 5): 2}
+
+
+@pytest.fixture
+def seed002_net() -> dn.Network:
+    """Seed 002's 2-2-1 logistic network with the weights of its forward example."""
+    net = dn.Network(2, SEED002_ARCS, "logistic")
+    for (i, j), w in SEED002_WEIGHTS.items():
+        net.weights[i, j] = w
+    return net
+
+
+def random_dag(rng: np.random.Generator, n_inputs: int, n_hidden: int, n_outputs: int,
+               density: float = 0.6) -> list[tuple[int, int]]:
+    """A random DAG: every processing neuron gets arcs from a random subset of earlier
+    neurons (skip arcs included); every hidden neuron feeds a later neuron."""
+    first_out = n_inputs + n_hidden + 1
+    n = first_out + n_outputs
+    arcs = set()
+    for j in range(n_inputs + 1, n):
+        earlier = np.arange(1, min(j, first_out))
+        pick = earlier[rng.random(len(earlier)) < density]
+        if pick.size == 0:
+            pick = rng.choice(earlier, 1)
+        arcs.update((int(i), j) for i in pick)
+    for i in range(n_inputs + 1, first_out):
+        if not any(a == i for a, _ in arcs):
+            arcs.add((i, int(rng.integers(max(i + 1, first_out), n))))
+    return sorted(arcs)
