@@ -21,7 +21,11 @@ def test_seed002_sgd_iteration():
     # Δ_3 = −2 (y − a) g'(in_3)
     assert trace.delta[3] == pytest.approx(-2 * (y - a) * a * (1 - a), rel=1e-14)
     # w ← w − α Δ_3 a_i: 0.1 + 0.4526·0.2478·{1, 0.4, 0.5}
-    assert round(net.weights[0, 3], 4) == 0.2122
+    # The slide rounds its intermediates first: 0.1 + 0.4526·0.2478 = 0.21215... ≈ 0.2122;
+    # unrounded, w_03 = 0.212145..., the same value to within one unit of the last digit.
+    assert round(0.1 + round(y - a, 4) * round(a * (1 - a), 4), 4) == 0.2122
+    assert net.weights[0, 3] == pytest.approx(0.2122, abs=1e-4)
+    assert net.weights[0, 3] == pytest.approx(0.1 + 2 * 0.5 * (y - a) * a * (1 - a), rel=1e-14)
     assert round(net.weights[1, 3], 4) == 0.1449
     assert round(net.weights[2, 3], 4) == 0.1561
     # "Evaluating the change in weights": the output rises from 0.5474 to 0.5862
