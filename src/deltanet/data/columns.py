@@ -1,0 +1,234 @@
+"""Reading the columns of a table: numbers or categories, their values, the kind of target.
+
+Rows in messages are counted from 1 in the order of the table, not counting the header.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+from deltanet._validation import fail
+from deltanet.data.errors import DataError
+
+#: A text column whose non-missing values parse as numbers at least this often is taken
+#: to be a numeric column with a typing mistake, not a categorical column.
+NUMERIC_SHARE = 0.9
+
+
+# --- values -----------------------------------------------------------------------------------
+
+def shown(value: Any) -> str:
+    """``repr`` of a cell value for a message, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def label_of(value: Any) -> str:
+    """The text of a category or class: ``True``, ``3`` (also for 3.0), ``2.5``, ``red``."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if _is_number(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_numbers(series: pd.Series) -> np.ndarray:
+    """Float values of ``series``; NaN where missing or not a number (booleans are not)."""
+    if pdt.is_bool_dtype(series.dtype):
+        return np.full(len(series), np.nan)
+    if pdt.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = series.astype(object)
+    values = values.where(~values.map(lambda v: isinstance(v, (bool, np.bool_))), None)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def numbers(series: pd.Series, name: str) -> np.ndarray:
+    """Values of a numeric column (NaN = missing); any text or infinity is a DataError."""
+    parsed = parse_numbers(series)
+    bad = series.notna().to_numpy() & np.isnan(parsed)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"column {name!r} has non-numeric text {shown(series.iloc[row])} in "
+                        f"row {row + 1}; fix the value or drop the column")
+    if np.isinf(parsed).any():
+        row = int(np.argmax(np.isinf(parsed)))
+        raise DataError(f"column {name!r} has an infinite value in row {row + 1}; replace it "
+                        "with a finite number or leave the cell empty")
+    return parsed
+
+
+def labels_of(series: pd.Series, fill: str | None) -> list[str | None]:
+    """Category texts of ``series``; a missing value becomes ``fill``."""
+    missing = series.isna().to_numpy()
+    return [fill if gone else label_of(v) for v, gone in zip(series.astype(object), missing,
+                                                           strict=True)]
+
+
+def sorted_labels(series: pd.Series) -> list[str]:
+    """Distinct non-missing values as texts, in the order of the values (numbers by size)."""
+    values = list(pd.unique(series.dropna().astype(object)))
+    numeric = all(_is_number(v) for v in values)
+    ordered = sorted(values, key=float if numeric else label_of)
+    return list(dict.fromkeys(label_of(v) for v in ordered))
+
+
+def column_kind(series: pd.Series, name: str) -> str:
+    """``'numeric'`` or ``'categorical'``; a numeric column with stray text is a DataError.
+
+    Text, boolean and category columns are categorical, except text columns whose values
+    all parse as numbers (numeric), or at least 90 % of them (a typing mistake: DataError
+    naming the first bad row).
+    """
+    dtype = series.dtype
+    if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
+        raise DataError(f"column {name!r} holds dates or times, which cannot be used as "
+                        "inputs directly; convert it to numbers or drop the column")
+    if pdt.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    present = series.dropna()
+    if pdt.is_numeric_dtype(dtype) or present.empty:
+        return "numeric"
+    share = float(np.mean(~np.isnan(parse_numbers(present))))
+    if share == 1.0:
+        return "numeric"
+    if share >= NUMERIC_SHARE:
+        numbers(series, name)
+    return "categorical"
+
+
+def detect_task(series: pd.Series, max_classes: int = 20) -> str:
+    """``'classification'`` or ``'regression'`` for a target column.
+
+    Text, boolean and category targets are classes; numbers are classes when they are
+    whole numbers with at most ``max_classes`` distinct values (0/1, 1..5 stars), and
+    otherwise a regression target.
+    """
+    present = pd.Series(series).dropna()
+    if present.empty:
+        raise DataError(f"target column {series.name!r} has no values; pick another column")
+    if pdt.is_bool_dtype(present.dtype) or isinstance(present.dtype, pd.CategoricalDtype):
+        return "classification"
+    values = parse_numbers(present)
+    if np.isnan(values).any():
+        return "classification"
+    whole = bool(np.all(np.mod(values, 1.0) == 0))
+    return "classification" if whole and np.unique(values).size <= max_classes else "regression"
+
+
+# --- columns ----------------------------------------------------------------------------------
+
+@dataclass
+class Column:
+    """What was learned about one input column."""
+
+    name: str
+    kind: str  # "numeric" | "categorical"
+    categories: list[str] | None = None
+    fill: float | str | None = None
+
+
+def _fill_value(series: pd.Series, column: Column, impute: str) -> float | str:
+    if column.kind == "categorical":
+        counts = Counter(labels_of(series.dropna(), None))
+        return max(column.categories, key=lambda c: (counts[c], -column.categories.index(c)))
+    values = numbers(series, column.name)
+    values = values[~np.isnan(values)]
+    if impute == "mean":
+        return float(np.mean(values))
+    if impute == "median":
+        return float(np.median(values))
+    distinct, counts = np.unique(values, return_counts=True)
+    return float(distinct[np.argmax(counts)])
+
+
+def learn_column(series: pd.Series, name: str, impute: str | None) -> Column:
+    column = Column(name, column_kind(series, name))
+    if column.kind == "categorical":
+        column.categories = sorted_labels(series)
+    if impute is not None:
+        if series.notna().sum() == 0:
+            raise DataError(f"column {name!r} has no values at all, so there is nothing to "
+                            "impute from; drop the column")
+        column.fill = _fill_value(series, column, impute)
+    return column
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def check_missing(frame: pd.DataFrame, names: list[str]) -> None:
+    counts = {n: int(frame[n].isna().sum()) for n in names}
+    bad = [f"{n!r} ({_plural(c, 'row')})" for n, c in counts.items() if c]
+    if bad:
+        raise DataError(f"missing values in column(s) {', '.join(bad)}; pass impute='mean', "
+                        "'median' or 'most_frequent' (command line: --impute) to fill them "
+                        "from the training data, or remove those rows")
+
+
+def as_frame(data: Any) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        fail("expected a pandas DataFrame", type(data).__name__,
+             "read the table with deltanet.data.read_table or pandas")
+    if len(data) == 0:
+        raise DataError("the table has no rows; pass at least one row of data")
+    frame = data.copy(deep=False)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def one_hot_rows(labels: list[str | None], categories: list[str]) -> np.ndarray:
+    """Rows ``e_k`` for category k; an unknown category gives a row of zeros."""
+    codes = pd.Categorical(labels, categories=categories).codes
+    out = np.zeros((len(labels), len(categories)))
+    known = codes >= 0
+    out[np.flatnonzero(known), codes[known]] = 1.0
+    return out
+
+
+def target_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The target column of ``frame``: it must exist (else: nearest names) and be complete."""
+    if name not in frame.columns:
+        names = [str(c) for c in frame.columns]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        close += [c for c in names if c.lower() == name.lower() and c not in close]
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise DataError(f"target column {name!r} is not in the table; {hint}"
+                        f"the columns are: {listed}")
+    return complete_target(frame[name], name)
+
+
+def complete_target(series: pd.Series, name: str) -> pd.Series:
+    """``series`` itself, unless a target value is missing (a DataError naming the row)."""
+    missing = series.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"target column {name!r} has {_plural(int(missing.sum()), 'missing value')}"
+                        f" (first in row {int(np.argmax(missing)) + 1}); remove those rows or "
+                        "fill in the target")
+    return series
+
+
+def target_numbers(series: pd.Series, name: str) -> np.ndarray:
+    """A regression target as float64; text in it is a DataError naming the row."""
+    values = parse_numbers(series)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"target column {name!r} has the value {shown(series.iloc[row])} in row "
+                        f"{row + 1}, which is not a finite number; regression needs numbers, so "
+                        "fix the value or use task='classification'")
+    return values

@@ -1,0 +1,375 @@
+"""Reading a table from disk, and turning it into network inputs and targets.
+
+Every problem with the file becomes a :class:`DataError` with a one-line message that says
+what is wrong and what to do, so the command line can print it as it is.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from deltanet._validation import check_choice, check_number, fail
+from deltanet.data import columns as col
+from deltanet.data.errors import DataError
+from deltanet.data.scaling import MinMaxScaler, StandardScaler, scaler_from_dict
+
+#: file name ending -> reader kind
+SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+_SNIFF_BYTES = 8192
+
+TASKS = ("classification", "regression")
+SCALES = ("minmax", "standard", "none")
+IMPUTES = ("mean", "median", "most_frequent")
+FORMAT_VERSION = 1
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return SUFFIXES[suffix]
+    raise DataError(f"cannot read {str(path)!r}: unknown file type; use a file ending in "
+                    f"{', '.join(SUFFIXES)}")
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"file {str(path)!r} does not exist; check the path and the working "
+                        "directory")
+    if path.is_dir():
+        raise DataError(f"{str(path)!r} is a directory, not a data file; pass a CSV or "
+                        "Parquet file inside it")
+    if path.stat().st_size == 0:
+        raise DataError(f"file {str(path)!r} is empty; it needs a header row and at least one "
+                        "row of data")
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with _open(path) as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head:
+        raise DataError(f"file {str(path)!r} is not a text CSV file (it holds binary data); "
+                        "pass a comma-separated text file")
+    if not head.strip():
+        raise DataError(f"file {str(path)!r} has no columns (it is blank); it needs a header "
+                        "row and at least one row of data")
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
+    except UnicodeDecodeError:
+        # Not UTF-8: Latin-1 decodes every byte, so older spreadsheet exports still load.
+        return pd.read_csv(path, encoding="latin-1", skipinitialspace=True)
+
+
+def _read(path: Path, kind: str) -> pd.DataFrame:
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return _read_csv(path)
+    except DataError:
+        raise
+    except PermissionError as err:
+        raise DataError(f"cannot read {str(path)!r}: permission denied; check the file's "
+                        "permissions") from err
+    except (EOFError, gzip.BadGzipFile) as err:
+        raise DataError(f"file {str(path)!r} is not a valid gzip file ({_one_line(err)}); "
+                        "pass a .csv.gz made by gzip, or a plain .csv") from err
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"file {str(path)!r} has no columns; it needs a header row and at "
+                        "least one row of data") from err
+    except pd.errors.ParserError as err:
+        raise DataError(f"file {str(path)!r} is not a valid CSV table ({_one_line(err)}); "
+                        "every row needs as many fields as the header") from err
+    except (OSError, ValueError) as err:
+        raise DataError(f"file {str(path)!r} is not a valid {kind} file ({_one_line(err)}); "
+                        "check that the file is complete and of the type its name says") from err
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; its name's ending picks the reader.
+
+    Returns
+    -------
+    pandas.DataFrame
+        At least one column and one row.
+
+    Raises
+    ------
+    DataError
+        The file is missing, a directory, of unknown type, empty, binary or otherwise
+        unreadable, or has no columns or no rows.
+    """
+    path = Path(path)
+    _check_path(path)
+    kind = _kind(path)
+    frame = _read(path, kind)
+    if frame.shape[1] == 0:
+        raise DataError(f"file {str(path)!r} has no columns; it needs a header row and at least "
+                        "one row of data")
+    if len(frame) == 0:
+        raise DataError(f"file {str(path)!r} has a header but no rows of data; add at least one "
+                        "row")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+class TablePreprocessor:
+    """Turn a raw table into network inputs ``X`` and targets ``y``, and predictions back.
+
+    Everything is learned by ``fit`` from the training table and applied unchanged later,
+    and ``to_dict()`` carries it (JSON, no pickle), so a model file gives the same inputs
+    for a raw table at prediction time.
+
+    - Numeric columns are scaled: min-max to ``feature_range`` (default ``[−1, 1]``, as the
+      lecture advises) or standardised (``scale='standard'``), or left as they are
+      (``'none'``).
+    - Categorical columns (text, boolean, category) are one-hot coded: one input per
+      category seen in training, named ``column=value``. A category not seen in training
+      becomes a row of zeros ("none of the known categories").
+    - Missing values are a DataError unless ``impute`` is ``'mean'``, ``'median'`` or
+      ``'most_frequent'``: numeric columns are then filled with that training statistic,
+      categorical columns with their most frequent training category.
+    - The target is coded as class indices ``0..K−1`` into ``classes_`` (the class names
+      as text, sorted by value) or, for regression, as float64 numbers, optionally
+      standardised (``scale_target=True``; ``decode_target`` undoes it).
+
+    Parameters
+    ----------
+    target : str
+        Name of the target column.
+    task : {'classification', 'regression'}, optional
+        Default: :func:`detect_task` on the training target.
+    scale : {'minmax', 'standard', 'none'}
+    impute : {'mean', 'median', 'most_frequent'}, optional
+    feature_range : (float, float)
+        Range of min-max scaling.
+    max_classes : int
+        Largest number of distinct whole numbers a numeric target may have to be detected
+        as classes.
+    scale_target : bool
+        Standardise a regression target.
+    """
+
+    def __init__(self, target: str, *, task: str | None = None, scale: str = "minmax",
+                 impute: str | None = None, feature_range: tuple[float, float] = (-1.0, 1.0),
+                 max_classes: int = 20, scale_target: bool = False) -> None:
+        if not isinstance(target, str) or not target:
+            fail("target must be a column name", target, "pass the name of the target column")
+        self.target = target
+        self.task = None if task is None else check_choice("task", task, TASKS)
+        self.scale = check_choice("scale", scale, SCALES)
+        self.impute = None if impute is None else check_choice("impute", impute, IMPUTES)
+        self.feature_range = tuple(MinMaxScaler(feature_range).feature_range)
+        self.max_classes = int(check_number("max_classes", max_classes, low=2, integer=True))
+        self.scale_target = bool(scale_target)
+        self.task_: str | None = None
+        self.columns_: list[col.Column] | None = None
+        self.scaler_: MinMaxScaler | StandardScaler | None = None
+        self.classes_: list[str] | None = None
+        self.target_scaler_: StandardScaler | None = None
+
+    # --- learning -------------------------------------------------------------------------
+
+    def fit(self, frame: pd.DataFrame) -> TablePreprocessor:
+        """Learn columns, categories, scaling, fill values, task and classes from ``frame``."""
+        frame = col.as_frame(frame)
+        target = self._target_series(frame)
+        names = [c for c in frame.columns if c != self.target]
+        if not names:
+            raise DataError(f"the table has no input columns besides the target "
+                            f"{self.target!r}; add at least one feature column")
+        self.task_ = self.task or col.detect_task(target, self.max_classes)
+        self._fit_target(target)
+        columns = [col.learn_column(frame[n], n, self.impute) for n in names]
+        if self.impute is None:
+            col.check_missing(frame, names)
+        self.columns_ = columns
+        numeric = self._numeric_block(frame)
+        self.scaler_ = None
+        if numeric.shape[1] and self.scale != "none":
+            kind = MinMaxScaler(self.feature_range) if self.scale == "minmax" else StandardScaler()
+            self.scaler_ = kind.fit(numeric)
+        return self
+
+    def _fit_target(self, target: pd.Series) -> None:
+        self.classes_, self.target_scaler_ = None, None
+        if self.task_ == "classification":
+            self.classes_ = col.sorted_labels(target)
+            if len(self.classes_) < 2:
+                raise DataError(f"target column {self.target!r} has only one class "
+                                f"({self.classes_[0]!r}); a classifier needs at least two "
+                                "classes, so check the target column and the rows kept")
+        else:
+            values = col.target_numbers(target, self.target)
+            if self.scale_target:
+                self.target_scaler_ = StandardScaler().fit(values)
+
+    def fit_transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Fit on ``frame``; return its inputs ``X`` and coded targets ``y``."""
+        self.fit(frame)
+        return self.transform(frame), self.encode_target(frame)
+
+    # --- applying -------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if self.columns_ is None:
+            fail("TablePreprocessor is not fitted yet", "TablePreprocessor",
+                 "call fit(frame) on the training table first")
+
+    def _numeric_block(self, frame: pd.DataFrame) -> np.ndarray:
+        blocks = []
+        for column in self.columns_:
+            if column.kind == "numeric":
+                values = col.numbers(frame[column.name], column.name)
+                if column.fill is not None:
+                    values = np.where(np.isnan(values), column.fill, values)
+                blocks.append(values)
+        return np.column_stack(blocks) if blocks else np.zeros((len(frame), 0))
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the inputs ``X`` (float64, one column per ``feature_names_out`` entry).
+
+        Extra columns (the target among them) are ignored; a missing one is a DataError.
+        """
+        self._check_fitted()
+        frame = col.as_frame(frame)
+        absent = [c.name for c in self.columns_ if c.name not in frame.columns]
+        if absent:
+            expected = ", ".join(repr(c.name) for c in self.columns_)
+            raise DataError(f"column(s) {', '.join(map(repr, absent))} missing from the table; "
+                            f"the model was trained on columns {expected}")
+        if self.impute is None:
+            col.check_missing(frame, [c.name for c in self.columns_])
+        numeric = self._numeric_block(frame)
+        if self.scaler_ is not None:
+            numeric = self.scaler_.transform(numeric)
+        parts, k = [], 0
+        for column in self.columns_:
+            if column.kind == "numeric":
+                parts.append(numeric[:, k:k + 1])
+                k += 1
+            else:
+                labels = col.labels_of(frame[column.name], column.fill)
+                parts.append(col.one_hot_rows(labels, column.categories))
+        return np.ascontiguousarray(np.hstack(parts), dtype=np.float64)
+
+    @property
+    def feature_names_out(self) -> list[str]:
+        """Names of the columns of ``transform``'s output (``column=value`` for categories)."""
+        self._check_fitted()
+        names = []
+        for column in self.columns_:
+            if column.kind == "numeric":
+                names.append(column.name)
+            else:
+                names.extend(f"{column.name}={c}" for c in column.categories)
+        return names
+
+    # --- the target -----------------------------------------------------------------------
+
+    def _target_series(self, data: pd.DataFrame | pd.Series) -> pd.Series:
+        if isinstance(data, pd.DataFrame):
+            return col.target_column(col.as_frame(data), self.target)
+        if not isinstance(data, pd.Series):
+            data = pd.Series(np.asarray(data, dtype=object))
+        return col.complete_target(data, self.target)
+
+    def encode_target(self, data: pd.DataFrame | pd.Series) -> np.ndarray:
+        """Code the target: class indices (int64) or numbers (float64, scaled if asked).
+
+        ``data`` is the table (its target column is used) or the target values themselves.
+        A class not seen in training is a DataError.
+        """
+        self._check_fitted()
+        target = self._target_series(data)
+        if self.task_ == "regression":
+            values = col.target_numbers(target, self.target)
+            return values if self.target_scaler_ is None else self.target_scaler_.transform(values)
+        labels = col.labels_of(target, None)
+        codes = pd.Categorical(labels, categories=self.classes_).codes.astype(np.int64)
+        if (codes < 0).any():
+            row = int(np.argmax(codes < 0))
+            raise DataError(f"target column {self.target!r} has the class {labels[row]!r} in row "
+                            f"{row + 1}, which the model was not trained on; known classes: "
+                            f"{', '.join(self.classes_)}")
+        return codes
+
+    def decode_target(self, y: Any) -> np.ndarray:
+        """Undo ``encode_target``: class indices to class names, or scaled numbers back."""
+        self._check_fitted()
+        y = np.asarray(y)
+        if self.task_ == "regression":
+            y = y.astype(np.float64)
+            return y if self.target_scaler_ is None else self.target_scaler_.inverse_transform(y)
+        k = len(self.classes_)
+        ok = y.ndim == 1 and y.dtype.kind in "iuf" and bool(
+            np.all((y % 1 == 0) & (y >= 0) & (y < k)))
+        if not ok:
+            fail(f"y must be class indices 0..{k - 1}", y[:5].tolist() if y.ndim else y,
+                 "pass the predicted class indices, e.g. argmax of the outputs")
+        return np.asarray(self.classes_, dtype=object)[y.astype(np.int64)]
+
+    # --- saving ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Everything learned, as JSON-safe lists, strings and floats (no pickle)."""
+        self._check_fitted()
+        return {
+            "type": "TablePreprocessor", "version": FORMAT_VERSION,
+            "target": self.target, "task": self.task_, "scale": self.scale,
+            "impute": self.impute, "feature_range": list(self.feature_range),
+            "max_classes": self.max_classes, "scale_target": self.scale_target,
+            "columns": [asdict(c) for c in self.columns_],
+            "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
+            "classes": self.classes_,
+            "target_scaler": (None if self.target_scaler_ is None
+                              else self.target_scaler_.to_dict()),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TablePreprocessor:
+        """Rebuild a fitted preprocessor from ``to_dict()``'s output."""
+        if not isinstance(data, dict) or data.get("type") != "TablePreprocessor":
+            fail("not a saved TablePreprocessor", type(data).__name__,
+                 "pass the dict made by TablePreprocessor.to_dict()")
+        if data.get("version") != FORMAT_VERSION:
+            fail("unsupported TablePreprocessor format version", data.get("version"),
+                 f"this deltanet reads version {FORMAT_VERSION}; use a matching deltanet")
+        pre = cls(data["target"], task=data["task"], scale=data["scale"], impute=data["impute"],
+                  feature_range=tuple(data["feature_range"]), max_classes=data["max_classes"],
+                  scale_target=data["scale_target"])
+        pre.task_ = data["task"]
+        pre.columns_ = [col.Column(**c) for c in data["columns"]]
+        pre.scaler_ = None if data["scaler"] is None else scaler_from_dict(data["scaler"])
+        pre.classes_ = None if data["classes"] is None else list(data["classes"])
+        if data["target_scaler"] is not None:
+            pre.target_scaler_ = StandardScaler.from_dict(data["target_scaler"])
+        return pre
+
+    def __repr__(self) -> str:
+        if self.columns_ is None:
+            return f"TablePreprocessor(target={self.target!r})"
+        kinds = [c.kind for c in self.columns_]
+        return (f"TablePreprocessor(target={self.target!r}, task={self.task_!r}, "
+                f"numeric={kinds.count('numeric')}, categorical={kinds.count('categorical')}, "
+                f"features_out={len(self.feature_names_out)})")
