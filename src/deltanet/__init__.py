@@ -36,6 +36,11 @@ _LAZY: dict[str, str] = {
     "init": "deltanet.init",
     "optimizers": "deltanet.optimizers",
     "data": "deltanet.data",
+    "load_dataset": "deltanet.data",
+    "list_datasets": "deltanet.data",
+    "MinMaxScaler": "deltanet.data",
+    "StandardScaler": "deltanet.data",
+    "one_hot": "deltanet.data",
 }
 
 
