@@ -1,0 +1,176 @@
+"""Tables for the terminal (Rich) and for ``bench/RESULTS.md``, machine facts, acceptance checks."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from timing import Row
+
+
+@dataclass
+class Table:
+    """A titled table of strings, rendered both as Markdown and with Rich."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    footer: str = ""
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.headers) + " |"]
+        lines.append("|" + "|".join(" --- " for _ in self.headers) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        if self.footer:
+            lines += ["", self.footer]
+        return "\n".join(lines) + "\n"
+
+    def rich(self):
+        from rich.table import Table as RichTable
+
+        table = RichTable(title=self.title, caption=self.footer or None, title_justify="left")
+        for index, header in enumerate(self.headers):
+            table.add_column(header, justify="left" if index < 3 else "right")
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    """Three significant digits; '—' for missing values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}g}" if abs(value) < 10 ** digits else f"{value:,.0f}"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def timing_table(title: str, rows: list[Row], unit: str, scale: float) -> Table:
+    """Median, min, max (in ``unit`` = seconds x ``scale``), ratio to deltanet, accuracy."""
+    headers = ["workload", "peer", "dtype", f"median {unit}", f"min {unit}", f"max {unit}",
+               "peer / deltanet", "accuracy", "note"]
+    table = Table(title, headers)
+    for row in rows:
+        table.rows.append([
+            row.workload, row.peer, row.dtype,
+            number(row.median * scale), number(row.low * scale), number(row.high * scale),
+            number(row.ratio), percent(row.accuracy), row.note,
+        ])
+    return table
+
+
+def scaling_table(sweep) -> Table:
+    """Seconds per epoch and cost per unit (per example, per example x weight) with the fit."""
+    headers = ["network / examples", "examples", "weights", "median s/epoch", "min", "max",
+               "µs / example", "ns / (example·weight)", "accuracy"]
+    table = Table(sweep.title, headers)
+    for row, n, w in zip(sweep.rows, sweep.n_examples, sweep.n_weights, strict=True):
+        table.rows.append([
+            row.workload, f"{n:,}", f"{w:,}", number(row.median), number(row.low),
+            number(row.high), number(row.median / n * 1e6),
+            number(row.median / (n * w) * 1e9), percent(row.accuracy),
+        ])
+    if all(row.per_unit for row in sweep.rows):
+        c0, c1, r2 = sweep.fit()
+        top = max(row.median for row in sweep.rows)
+        table.footer = (f"Straight-line fit t = c0 + c1·{sweep.x_name}: R² = {r2:.4f}, "
+                        f"c0 = {c0:.3g} s ({100 * c0 / top:.1f}% of the largest time), "
+                        f"c1 = {c1:.3g} s per {sweep.x_name[:-1]}.")
+    return table
+
+
+def compile_table(results: dict[str, dict[str, dict]]) -> Table:
+    """First-call seconds in a fresh process: cold Numba cache vs cache found on disk."""
+    headers = ["target", "process", "import s", "first call f64 s", "second call f64 s",
+               "first call f32 s", "second call f32 s"]
+    table = Table("First call: compile time (fresh processes, digits 64-32-10, 64 examples)",
+                  headers)
+    keys = ["import", "first float64", "second float64", "first float32", "second float32"]
+    for target, by_process in results.items():
+        for process, times in by_process.items():
+            if "error" in times:
+                table.rows.append([target, process, times["error"], "", "", "", ""])
+                continue
+            table.rows.append([target, process, *(number(times.get(k)) for k in keys)])
+    table.footer = ("cold = empty NUMBA_CACHE_DIR (compiles); cached = a second process "
+                    "reusing that directory. Compile cost ≈ first call − second call.")
+    return table
+
+
+def machine() -> dict[str, str]:
+    """CPU model, cores, OS, Python, and the git commit of the tree being measured."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=False, cwd=Path(__file__).parent).stdout
+    except OSError:
+        commit = ""
+    return {
+        "CPU": cpu,
+        "cores": f"{os.cpu_count()} (usable: {len(os.sched_getaffinity(0))})",
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "commit": commit.strip() or "unknown",
+    }
+
+
+def versions() -> dict[str, str]:
+    """Library versions, including which BLAS NumPy uses."""
+    import numba
+    import numpy
+    import sklearn
+    import threadpoolctl
+
+    found = {"numpy": numpy.__version__, "numba": numba.__version__,
+             "scikit-learn": sklearn.__version__}
+    try:
+        import torch
+
+        found["torch"] = torch.__version__
+    except ImportError:
+        found["torch"] = "not installed"
+    try:
+        import deltanet
+
+        found["deltanet"] = deltanet.__version__
+    except ImportError:
+        found["deltanet"] = "not importable"
+    blas = [f"{i.get('internal_api')} {i.get('version')}"
+            for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+    found["BLAS (numpy/scipy)"] = ", ".join(sorted(set(blas))) or "unknown"
+    return found
+
+
+NOTES = """## How to read these numbers
+
+- **Same start, same data.** The NumPy, Numba and PyTorch peers start from the same Glorot
+  weights (`workloads.glorot`) and visit the examples in the same orders; scikit-learn and
+  deltanet use their own Glorot start and shuffling (deltanet with `random_state=0`), so
+  their accuracy may differ by a point or two.
+- **Per-example cost** is loop time / updates. scikit-learn's figure is `fit` time /
+  updates, so it includes its per-epoch bookkeeping; PyTorch's is the idiomatic
+  `zero_grad / loss / backward / step` loop over one-example batches.
+- **deltanet** is called only through `Network.layered(...)` and `train(...)`; whatever
+  engine `train` picks by default is what is measured. Every peer gets one untimed warm-up
+  call first (compilation, allocator, thread pools); the compile cost of a first call in a
+  fresh process is in its own table.
+- **GEMM limit** = the matrix products alone for one epoch (3 per layer: `a @ W`, `aᵀ @ Δ`,
+  `Δ @ Wᵀ`, float32, same BLAS and threads). Training does not need the input layer's
+  `Δ @ Wᵀ`, so the tighter "no input-layer Δ" row can beat the 3-per-layer figure, and so
+  can a good training loop.
+- **Scaling** fits a straight line t = c0 + c1·x through the medians; R² near 1 with a small
+  c0 means time per epoch grows linearly, with little fixed cost per epoch.
+"""
