@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_dag
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import deltanet as dn
+
+from conftest import random_dag
 
 SMOOTH = ["identity", "logistic", "tanh", "softplus", "relu"]
 # output activation -> losses it pairs with (targets must suit the output's range)

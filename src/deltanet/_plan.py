@@ -148,7 +148,8 @@ def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> 
         members = np.asarray(members, dtype=np.int64)
         has_bias = np.array([j in bias_dst for j in members])
         bmask = None if has_bias.all() else has_bias
-        bn = (not is_out) and (batch_norm is True or (batch_norm is not False and layer in batch_norm))
+        chosen = batch_norm is True or (batch_norm is not False and layer in batch_norm)
+        bn = (not is_out) and chosen
         group_blocks = []
         start = offset
         offset += len(members)

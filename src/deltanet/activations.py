@@ -9,8 +9,8 @@ its group, so it multiplies by its Jacobian instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -15,8 +15,8 @@ gives a large finite loss instead of ``log 0``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

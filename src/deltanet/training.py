@@ -160,9 +160,11 @@ def train(
             idx = order[start:start + batch_size]
             Xb, Yb = X2[idx], Y2[idx]
             wb = None if weights is None else weights[idx]
-            cache = forward(plan, params, Xb, training=True, bn_state=net.bn_state,
-                            dropout=drop, rng=rng)
-            grad, _, per_ex = backward(plan, params, cache, Yb, loss, wb)
+            # a diverging run overflows: detected below and reported with its epoch
+            with np.errstate(over="ignore", invalid="ignore"):
+                cache = forward(plan, params, Xb, training=True, bn_state=net.bn_state,
+                                dropout=drop, rng=rng)
+                grad, _, per_ex = backward(plan, params, cache, Yb, loss, wb)
             reg_cost, reg_grad = regularization(plan, params, l2, l1, decay_bias)
             if reg_grad is not None:
                 grad += reg_grad.astype(grad.dtype)

@@ -1,0 +1,71 @@
+"""Save/load: a safe format (JSON + arrays, no pickle), exact round trips."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import deltanet as dn
+
+from conftest import random_dag
+
+
+@pytest.mark.parametrize("make", [
+    lambda: dn.Network.layered([3, 5, 2], hidden="relu", output="softmax", random_state=0),
+    lambda: dn.Network.layered([3, 4, 4, 1], hidden=["tanh", "relu"], batch_norm=True,
+                               random_state=1, dtype=np.float32),
+    lambda: dn.Network(3, random_dag(np.random.default_rng(4), 3, 5, 2),
+                       "softplus", random_state=2),
+])
+def test_round_trip_is_exact(tmp_path, make):
+    net = make()
+    for layer in net.bn_state:
+        net.bn_state[layer] = (np.full_like(net.bn_state[layer][0], 0.25),
+                               np.full_like(net.bn_state[layer][1], 2.0))
+    path = dn.save(net, tmp_path / "m.deltanet", metadata={"note": "hello"})
+    back, meta = dn.io.read_model(path)
+    assert meta == {"note": "hello"}
+    assert back.params.dtype == net.params.dtype
+    assert np.array_equal(back.params, net.params)
+    assert back.arcs == net.arcs and back.outputs == net.outputs
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(net.dtype)
+    assert np.array_equal(back.forward(X), net.forward(X))
+
+
+def test_file_holds_json_and_npy_only(tmp_path):
+    path = dn.save(dn.Network.layered([2, 2, 1], random_state=0), tmp_path / "m.deltanet")
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        header = json.loads(zf.read("deltanet.json"))
+    assert set(names) == {"deltanet.json", "arcs.npy", "params.npy"}
+    assert header["format"] == "deltanet-model" and header["version"] == 1
+
+
+def test_bad_files_are_rejected_with_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.deltanet"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(dn.ModelFileError, match="not a readable deltanet file"):
+        dn.load(bad)
+    with pytest.raises(dn.ModelFileError, match="does not exist"):
+        dn.load(tmp_path / "missing.deltanet")
+    good = dn.save(dn.Network.layered([2, 2, 1], random_state=0), tmp_path / "g.deltanet")
+    data = good.read_bytes()
+    (tmp_path / "trunc.deltanet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(dn.ModelFileError):
+        dn.load(tmp_path / "trunc.deltanet")
+    with zipfile.ZipFile(tmp_path / "v.deltanet", "w") as zf:
+        zf.writestr("deltanet.json", json.dumps({"format": "deltanet-model", "version": 99}))
+    with pytest.raises(dn.ModelFileError, match=r"version 99.*upgrade deltanet"):
+        dn.load(tmp_path / "v.deltanet")
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
+    net = dn.Network.layered([2, 2, 1], random_state=0)
+    dn.save(net, tmp_path / "m.deltanet")
+    net.params += 1
+    dn.save(net, tmp_path / "m.deltanet")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.deltanet"]
+    assert np.array_equal(dn.load(tmp_path / "m.deltanet").params, net.params)

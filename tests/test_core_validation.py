@@ -1,0 +1,104 @@
+"""Bad input gets a ValueError that names the problem and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deltanet as dn
+
+
+@pytest.fixture
+def net():
+    return dn.Network.layered([2, 3, 1], random_state=0)
+
+
+@pytest.mark.parametrize("X,match", [
+    (np.ones((4, 3)), r"has 3 columns but the network expects 2.*shape \(n, 2\)"),
+    (np.ones(3), r"one example must have 2 values"),
+    (np.ones((2, 2, 2)), r"must have 1 or 2 dimensions"),
+    (np.array([[1.0, np.nan]]), r"NaN or infinite.*remove or impute"),
+    (np.array([[1.0, np.inf]]), r"NaN or infinite"),
+    (np.zeros((0, 2)), r"X is empty"),
+    ([["a", "b"]], r"X must be numeric"),
+])
+def test_bad_inputs(net, X, match):
+    with pytest.raises(ValueError, match=match):
+        net.forward(X)
+
+
+def test_labels_that_do_not_fit_the_outputs():
+    net = dn.Network.layered([2, 3, 3], output="softmax", random_state=0)
+    X = np.ones((4, 2))
+    with pytest.raises(ValueError, match=r"one label per example.*3 outputs.*one_hot"):
+        net.backprop(X, [0, 1, 2, 1], loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"expected 4 x 3 values"):
+        net.backprop(X, np.ones((4, 2)), loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"non-negative targets"):
+        net.backprop(X, -np.eye(3)[[0, 1, 2, 0]], loss="cross_entropy")
+    binary = dn.Network.layered([2, 2, 1], random_state=0)
+    with pytest.raises(ValueError, match=r"log_loss needs targets in \[0, 1\]"):
+        binary.backprop(X, [0, 1, 2, 1], loss="log_loss")
+    with pytest.raises(ValueError, match=r"Y contains NaN"):
+        binary.backprop(X, [0, np.nan, 1, 1])
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown activation.*did you mean 'logistic'.*"
+                                         r"valid names are: .*relu.*softmax"):
+        dn.Network.layered([2, 2, 1], hidden="logistc")
+    with pytest.raises(ValueError, match=r"unknown loss.*valid names are: .*cross_entropy"):
+        dn.Network.layered([2, 2, 1]).backprop([0, 1], [1], loss="hinge")
+    with pytest.raises(ValueError, match=r"unknown init.*valid names are"):
+        dn.Network.layered([2, 2, 1], init="zeros")
+
+
+@pytest.mark.parametrize("arcs,match", [
+    ([(3, 3)], r"goes backwards"),
+    ([(4, 3)], r"arc \(4, 3\) goes backwards.*i < j"),
+    ([(1, 2)], r"goes into an input neuron"),
+    ([(1, 3), (1, 3)], r"listed twice"),
+    ([(1, 4)], r"neuron 3 has no incoming arc"),
+    ([], r"no arcs"),
+    ([(1, 2, 3)], r"pairs of neuron numbers"),
+    ([(-1, 3)], r"start at 0"),
+])
+def test_bad_arcs(arcs, match):
+    with pytest.raises(ValueError, match=match):
+        dn.Network(2, arcs)
+
+
+def test_bad_network_options():
+    with pytest.raises(ValueError, match="must name every processing neuron"):
+        dn.Network(2, [(1, 3), (2, 4), (3, 4)], {3: "relu"})
+    with pytest.raises(ValueError, match="softmax is only supported on output neurons"):
+        dn.Network(2, [(1, 3), (3, 4)], "softmax")
+    with pytest.raises(ValueError, match="outputs must be distinct processing neurons"):
+        dn.Network(2, [(1, 3)], outputs=[1])
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        dn.Network.layered([2, 1], dtype=np.int32)
+    with pytest.raises(ValueError, match="hidden has 1 activations for 2 hidden layers"):
+        dn.Network.layered([2, 3, 3, 1], hidden=["relu"])
+    with pytest.raises(KeyError, match=r"\(1, 1\) is not an arc.*net.arcs"):
+        dn.Network.layered([2, 1]).weights[1, 1]
+
+
+def test_bad_training_options(net):
+    X, y = np.ones((4, 2)), np.ones(4)
+    with pytest.raises(ValueError, match=r"epochs must be >= 1"):
+        dn.train(net, X, y, epochs=0)
+    with pytest.raises(ValueError, match=r"lr must be > 0"):
+        dn.train(net, X, y, lr=-1)
+    with pytest.raises(ValueError, match=r"batch_size must be a whole number"):
+        dn.train(net, X, y, batch_size=2.5)
+    with pytest.raises(ValueError, match=r"sample_weight has 3 entries for 4 examples"):
+        dn.train(net, X, y, sample_weight=[1, 1, 1])
+    with pytest.raises(ValueError, match=r"Y does not fit the outputs"):
+        dn.train(net, X, np.ones(5))
+
+
+def test_nan_cost_stops_training_naming_the_epoch():
+    net = dn.Network.layered([1, 4, 1], hidden="relu", output="identity", random_state=0)
+    X = np.linspace(-1, 1, 20).reshape(-1, 1) * 1e100
+    with pytest.raises(dn.TrainingError, match=r"the cost became (nan|inf) in epoch 1"):
+        dn.train(net, X, X[:, 0], lr=1.0, epochs=5)
