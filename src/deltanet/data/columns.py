@@ -182,7 +182,7 @@ def check_missing(frame: pd.DataFrame, names: list[str]) -> None:
 def as_frame(data: Any) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         fail("expected a pandas DataFrame", type(data).__name__,
-             "read the table with deltanet.data.read_table or pandas")
+             "read the table with deltanet.data.read_table or pandas", TypeError)
     if len(data) == 0:
         raise DataError("the table has no rows; pass at least one row of data")
     frame = data.copy(deep=False)
@@ -190,9 +190,16 @@ def as_frame(data: Any) -> pd.DataFrame:
     return frame
 
 
+def codes_of(labels: list[str | None], categories: list[str]) -> np.ndarray:
+    """Index k of each label in ``categories`` (int64); −1 for a label not among them."""
+    index = {c: k for k, c in enumerate(categories)}
+    return np.fromiter((index.get(label, -1) for label in labels), dtype=np.int64,
+                       count=len(labels))
+
+
 def one_hot_rows(labels: list[str | None], categories: list[str]) -> np.ndarray:
     """Rows ``e_k`` for category k; an unknown category gives a row of zeros."""
-    codes = pd.Categorical(labels, categories=categories).codes
+    codes = codes_of(labels, categories)
     out = np.zeros((len(labels), len(categories)))
     known = codes >= 0
     out[np.flatnonzero(known), codes[known]] = 1.0
@@ -203,7 +210,7 @@ def target_column(frame: pd.DataFrame, name: str) -> pd.Series:
     """The target column of ``frame``: it must exist (else: nearest names) and be complete."""
     if name not in frame.columns:
         names = [str(c) for c in frame.columns]
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name, names, n=3)
         close += [c for c in names if c.lower() == name.lower() and c not in close]
         hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
         listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")

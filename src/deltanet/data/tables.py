@@ -306,7 +306,7 @@ class TablePreprocessor:
             values = col.target_numbers(target, self.target)
             return values if self.target_scaler_ is None else self.target_scaler_.transform(values)
         labels = col.labels_of(target, None)
-        codes = pd.Categorical(labels, categories=self.classes_).codes.astype(np.int64)
+        codes = col.codes_of(labels, self.classes_)
         if (codes < 0).any():
             row = int(np.argmax(codes < 0))
             raise DataError(f"target column {self.target!r} has the class {labels[row]!r} in row "
