@@ -171,6 +171,9 @@ NOTES = """## How to read these numbers
   `Δ @ Wᵀ`, float32, same BLAS and threads). Training does not need the input layer's
   `Δ @ Wᵀ`, so the tighter "no input-layer Δ" row can beat the 3-per-layer figure, and so
   can a good training loop.
+- **Fair turns.** After one untimed warm-up each, the peers of a table are timed in turns
+  (all peers once, then again, `--reps` rounds), so a passing load on the machine falls on
+  every peer alike; the load average at start and end is in the machine table.
 - **Scaling** fits a straight line t = c0 + c1·x through the medians; R² near 1 with a small
   c0 means time per epoch grows linearly, with little fixed cost per epoch.
 """

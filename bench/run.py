@@ -104,6 +104,9 @@ def write_results(path: Path, tables: list, args: argparse.Namespace, command: s
              f"repetitions: {args.reps}{' (quick mode)' if args.quick else ''}.", "",
              "## Machine", "", "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in report.machine().items()]
+    lines += [f"| load average (1/5/15 min) at {moment} | "
+              f"{' / '.join(f'{x:.2f}' for x in load)} |"
+              for moment, load in zip(("start", "end"), args.load, strict=True)]
     lines += ["", "## Versions", "", "| library | version |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in report.versions().items()]
     lines += ["", "## Tables", "",
@@ -133,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     if python.is_relative_to(HERE.parent):
         python = python.relative_to(HERE.parent)
     command = shlex.join([str(python), "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
+    load_at_start = os.getloadavg()
     with threadpool_limits(args.threads):
         tables = run_sections(args)
+    args.load = (load_at_start, os.getloadavg())
     from rich.console import Console
 
     console = Console()

@@ -16,7 +16,7 @@ import gemm_limit
 import peers_deltanet
 import peers_numpy
 import workloads
-from timing import Outcome, Row, measure, ratio
+from timing import Entry, Outcome, Row, measure_all, ratio
 from workloads import Dataset
 
 
@@ -96,17 +96,17 @@ def _tiny(data: Dataset) -> Dataset:
 def run(workload: MiniBatch, reps: int, peers: list[tuple[str, Runner]] | None = None) -> list[Row]:
     """Measure every peer on the workload, seconds per epoch; ratios are peer / deltanet."""
     name = f"{'-'.join(map(str, workload.sizes))} b{workload.batch_size}"
-    rows = [
-        measure(
+    entries = [
+        Entry(
             name,
             peer,
             "float32",
             partial(runner, workload, workload.data),
-            reps,
             warmup=partial(runner, workload, _tiny(workload.data)),
         )
         for peer, runner in peers or PEERS
     ]
+    rows = measure_all(entries, reps)
     baseline = next((row for row in rows if row.peer == "deltanet"), None)
     for row in rows:
         row.ratio = ratio(row, baseline)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
 import peers_deltanet
-from timing import Outcome, Row, linear_fit, measure
+from timing import Entry, Outcome, Row, linear_fit, measure_all
 from workloads import Dataset
 
 
@@ -56,22 +57,22 @@ def _per_epoch(
 
 def _sweep(title: str, x_name: str, points: list[tuple], reps: int) -> Sweep:
     """``points``: (label, x, data, sizes, hidden, lr, batch_size, dtype) per row."""
-    rows, xs, ns, ws = [], [], [], []
+    entries, xs, ns, ws = [], [], [], []
     for label, x, data, sizes, hidden, lr, batch_size, dtype in points:
         args = (sizes, hidden, lr, batch_size, dtype)
-        rows.append(
-            measure(
+        entries.append(
+            Entry(
                 label,
                 "deltanet",
                 np.dtype(dtype).name,
-                lambda data=data, args=args: _per_epoch(data, *args),
-                reps,
-                warmup=lambda data=data, args=args: _per_epoch(_subset(data, 256), *args),
+                partial(_per_epoch, data, *args),
+                warmup=partial(_per_epoch, _subset(data, 256), *args),
             )
         )
         xs.append(x)
         ns.append(data.X.shape[0])
         ws.append(n_weights(sizes))
+    rows = measure_all(entries, reps)
     return Sweep(title, x_name, rows, xs, ns, ws)
 
 

@@ -46,33 +46,52 @@ class Row:
         return float(np.max(self.per_unit)) if self.per_unit else float("nan")
 
 
-def measure(
-    workload: str,
-    peer: str,
-    dtype: str,
-    run: Callable[[], Outcome],
-    reps: int,
-    warmup: Callable[[], object] | None = None,
-) -> Row:
-    """Call ``warmup`` once (untimed), then ``run`` ``reps`` times from a fresh start each.
+@dataclass(frozen=True)
+class Entry:
+    """One peer to measure: its labels, the timed ``run`` and an untimed ``warmup``."""
 
-    A peer that fails (e.g. a library missing) gives a row with no times and the error as
-    its note, so one broken peer never hides the others.
-    """
-    row = Row(workload, peer, dtype)
+    workload: str
+    peer: str
+    dtype: str
+    run: Callable[[], Outcome]
+    warmup: Callable[[], object] | None = None
+
+
+def _attempt(row: Row, call: Callable[[], object]) -> object | None:
+    """Call unless the row already failed; a failure becomes the row's note, not a crash."""
+    if row.note.startswith("failed"):
+        return None
     try:
-        if warmup is not None:
-            warmup()
-        for _ in range(reps):
-            outcome = run()
-            row.per_unit.append(outcome.seconds / outcome.units)
-            row.accuracy = outcome.accuracy
+        return call()
     except Exception as error:  # report the failure in the table, keep the other peers
         row.per_unit = []
         row.note = f"failed: {type(error).__name__}: {error}"[:160]
-    shown = f"median {row.median:.3g} s per unit" if row.per_unit else row.note
-    print(f"  {workload:<22} {peer:<26} {dtype:<8} {shown}", file=sys.stderr, flush=True)
-    return row
+        return None
+
+
+def measure_all(entries: list[Entry], reps: int) -> list[Row]:
+    """Warm every peer up once (untimed), then time them in turns, ``reps`` rounds.
+
+    Taking turns (peer 1, 2, ..., then again) spreads any passing load on the machine over
+    all peers instead of one, so the ratios stay fair. Each run starts from scratch. A peer
+    that fails (e.g. a library missing) gives a row with no times and the error as its
+    note, so one broken peer never hides the others.
+    """
+    rows = [Row(entry.workload, entry.peer, entry.dtype) for entry in entries]
+    for row, entry in zip(rows, entries, strict=True):
+        if entry.warmup is not None:
+            _attempt(row, entry.warmup)
+    for _ in range(reps):
+        for row, entry in zip(rows, entries, strict=True):
+            outcome = _attempt(row, entry.run)
+            if outcome is not None:
+                row.per_unit.append(outcome.seconds / outcome.units)
+                row.accuracy = outcome.accuracy
+    for row in rows:
+        shown = f"median {row.median:.3g} s per unit" if row.per_unit else row.note
+        print(f"  {row.workload:<22} {row.peer:<26} {row.dtype:<8} {shown}",
+              file=sys.stderr, flush=True)
+    return rows
 
 
 def ratio(numerator: Row | None, denominator: Row | None) -> float:

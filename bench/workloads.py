@@ -39,9 +39,11 @@ def one_hot(y: np.ndarray, n_classes: int, dtype: type = np.float64) -> np.ndarr
     return Y
 
 
-def xor(dtype: type = np.float64) -> Dataset:
-    """The four XOR examples (inputs in {0, 1}); held-out set = the same four points."""
+def xor(dtype: type = np.float64, signed: bool = True) -> Dataset:
+    """The four XOR examples, inputs in {−1, 1} (or {0, 1}); held out = the same four points."""
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
+    if signed:
+        X = 2 * X - 1
     y = np.array([0, 1, 1, 0])
     return Dataset("xor", X, y[:, None].astype(dtype), y, X.copy(), y.copy())
 

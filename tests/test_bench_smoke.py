@@ -6,6 +6,7 @@ the same thing from the same start, and report sensible outcomes.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -85,10 +86,20 @@ def test_gemm_limit_and_fit_helpers():
     assert (c0, c1, r2) == pytest.approx((1.0, 2.0, 1.0))
 
 
-def test_measure_reports_a_failing_peer_without_stopping():
+def test_measure_all_reports_a_failing_peer_and_keeps_the_others():
     def broken() -> timing.Outcome:
         raise RuntimeError("no such library")
 
-    row = timing.measure("digits", "broken", "float64", broken, reps=2)
-    assert row.per_unit == []
-    assert "RuntimeError: no such library" in row.note
+    def working() -> timing.Outcome:
+        return timing.Outcome(seconds=2.0, units=4, accuracy=0.5)
+
+    entries = [
+        timing.Entry("digits", "broken", "float64", broken),
+        timing.Entry("digits", "working", "float64", working, warmup=working),
+    ]
+    broken_row, working_row = timing.measure_all(entries, reps=3)
+    assert broken_row.per_unit == []
+    assert "RuntimeError: no such library" in broken_row.note
+    assert working_row.per_unit == [0.5, 0.5, 0.5]
+    assert working_row.accuracy == 0.5
+    assert math.isnan(timing.ratio(working_row, broken_row))
