@@ -1,0 +1,119 @@
+"""The deltanet playground: train small networks live in the browser, on the real engine.
+
+``deltanet playground`` (or ``python -m deltanet.playground``) starts a local web server on
+127.0.0.1 and opens the page: TensorFlow Playground's data sets, features, layers and
+controls, plus multi-class data, dropout, batch normalisation, an activation per layer, CSV
+upload, model download, and the backward view that shows every ``Δ_j`` and ``Δ_j a_i`` of
+one point with the lecture's derivation.
+
+>>> from deltanet.playground import create_app
+>>> app = create_app(max_sessions=8)
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import sys
+import threading
+import webbrowser
+
+from .server import create_app
+
+__all__ = ["add_cli_arguments", "create_app", "run_from_args", "serve"]
+
+DEFAULT_PORT = 8000
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True, *,
+          max_sessions: int = 64) -> None:
+    """Run the playground until interrupted; print its URL and open it in the browser.
+
+    Parameters
+    ----------
+    host : str
+        Address to listen on; 127.0.0.1 (this machine only) unless told otherwise.
+    port : int, optional
+        Port to listen on; 0 picks a free one. By default 8000, or a free port if 8000 is
+        taken.
+    open_browser : bool
+        Open the page in the default web browser.
+    max_sessions : int
+        Most browser tabs served at once.
+    """
+    import uvicorn
+
+    try:
+        sock = _bind(host, DEFAULT_PORT if port is None else port)
+    except OSError as err:
+        if port is not None or err.errno != errno.EADDRINUSE:
+            raise
+        sock = _bind(host, 0)
+    bound = sock.getsockname()[1]
+    local = host in ("127.0.0.1", "localhost", "::1")
+    shown = host if local else "127.0.0.1"
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
+    allowed = LOCAL_HOSTS if local else None
+    app = create_app(max_sessions=max_sessions, allowed_hosts=allowed)
+    print(f"deltanet playground running at {url}  (press Ctrl+C to stop)", flush=True)
+    if not local:
+        print(f"listening on {host}: other machines on the network can reach it", flush=True)
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--host``, ``--port``, ``--no-browser`` and ``--max-sessions`` to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=None,
+                        help=f"port (default {DEFAULT_PORT}, or a free one; 0 = any free port)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument("--max-sessions", type=int, default=64,
+                        help="most browser tabs served at once (default 64)")
+    return parser
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run ``serve`` from parsed arguments; returns an exit status (2 on a bad argument)."""
+    if args.port is not None and not 0 <= args.port <= 65535:
+        print(f"error: --port must be 0..65535 (got {args.port})", file=sys.stderr)
+        return 2
+    if not 1 <= args.max_sessions <= 10_000:
+        print(f"error: --max-sessions must be 1..10000 (got {args.max_sessions})",
+              file=sys.stderr)
+        return 2
+    try:
+        serve(args.host, args.port, not args.no_browser, max_sessions=args.max_sessions)
+    except OSError as err:
+        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; "
+              "choose another --port (0 picks a free one)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m deltanet.playground [--host H] [--port N] [--no-browser]``."""
+    parser = argparse.ArgumentParser(prog="deltanet playground",
+                                     description="Train small networks live in the browser.")
+    return run_from_args(add_cli_arguments(parser).parse_args(argv))

@@ -1,0 +1,97 @@
+// Talking to the playground server: one session per tab, its id kept in sessionStorage.
+// A session the server no longer knows (restart, expiry) is replaced transparently: a new
+// one is created and the page's settings are sent again before the request is retried.
+
+const KEY = "deltanet-session";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class Api {
+  constructor(getConfig) {
+    this.getConfig = getConfig;     // () => the page's current settings (for recovery)
+    this.sid = sessionStorage.getItem(KEY);
+    this.dataVersion = null;        // version of the points the page holds
+  }
+
+  url(path) {
+    const sep = path.includes("?") ? "&" : "?";
+    const version = this.dataVersion === null ? "" : `${sep}data_version=${this.dataVersion}`;
+    return `/api/session/${this.sid}/${path}${version}`;
+  }
+
+  async fetchJson(method, url, body, contentType = "application/json") {
+    const init = { method, headers: {} };
+    if (body !== undefined) {
+      init.body = contentType === "application/json" ? JSON.stringify(body) : body;
+      init.headers["Content-Type"] = contentType;
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (err) {
+      data = { error: text.slice(0, 200) };
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, (data && data.error) || response.statusText);
+    }
+    return data;
+  }
+
+  async newSession() {
+    const data = await this.fetchJson("POST", "/api/session", {});
+    this.sid = data.session;
+    sessionStorage.setItem(KEY, this.sid);
+    this.dataVersion = null;
+    return data.state;
+  }
+
+  // POST or GET on the session; recreate the session once if the server lost it.
+  async call(method, path, body, contentType) {
+    if (!this.sid) await this.newSession();
+    try {
+      return await this.fetchJson(method, this.url(path), body, contentType);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 404 || path === "config") throw err;
+      await this.newSession();
+      await this.fetchJson("POST", this.url("config"), this.getConfig());
+      this.dataVersion = null;
+      return this.fetchJson(method, this.url(path), body, contentType);
+    }
+  }
+
+  async configure(config) {
+    if (!this.sid) await this.newSession();
+    try {
+      return this.track(await this.fetchJson("POST", this.url("config"), config));
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 404) throw err;
+      await this.newSession();
+      return this.track(await this.fetchJson("POST", this.url("config"), config));
+    }
+  }
+
+  track(state) {
+    if (state && state.points) this.dataVersion = state.data_version;
+    return state;
+  }
+
+  async state() { return this.track(await this.call("GET", "state")); }
+  async step(epochs) { return this.track(await this.call("POST", "step", { epochs })); }
+  async reset() { return this.track(await this.call("POST", "reset", {})); }
+  async setWeight(i, j, value) {
+    return this.track(await this.call("POST", "weight", { i, j, value }));
+  }
+  async backward(x, y) { return this.call("POST", "backward", { x, y }); }
+  async upload(file) {
+    this.dataVersion = null;
+    return this.track(await this.call("POST", "upload", file, "text/csv"));
+  }
+  modelUrl() { return `/api/session/${this.sid}/model`; }
+}
