@@ -12,6 +12,16 @@ SEED002_WEIGHTS = {(0, 3): 5, (1, 3): 1, (2, 3): -2, (0, 4): 3, (1, 4): -4, (2, 
                    (0, 5): -1, (3, 5): 4, (4, 5): 2}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-budget", type=int, default=10_000,
+                     help="mutated files per reader in tests/test_fuzz.py (default 10,000)")
+
+
+@pytest.fixture
+def fuzz_budget(request) -> int:
+    return request.config.getoption("--fuzz-budget")
+
+
 @pytest.fixture
 def seed002_net() -> dn.Network:
     """Seed 002's 2-2-1 logistic network with the weights of its forward example."""

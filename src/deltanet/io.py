@@ -13,8 +13,10 @@ from __future__ import annotations
 import io as _io
 import json
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -82,16 +84,12 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
             arrays = {}
             for name in infos:
                 if name.endswith(".npy"):
-                    data = _io.BytesIO(zf.read(name))
-                    arr = np.lib.format.read_array(data, allow_pickle=False)
-                    if arr.dtype.kind not in "biuf":
-                        raise ModelFileError(f"{path.name}: array {name!r} is not numeric")
-                    arrays[name[:-4]] = arr
+                    arrays[name[:-4]] = _read_npy(zf.read(name), f"{path.name}: {name}")
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError,
-            UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError,
-            NotImplementedError, RuntimeError) as err:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError,
+            OSError, KeyError, UnicodeDecodeError, json.JSONDecodeError, ValueError,
+            TypeError, NotImplementedError, RuntimeError, RecursionError) as err:
         raise ModelFileError(f"{path.name} is not a readable deltanet file "
                              f"(truncated or corrupted: {type(err).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != expect_format:
@@ -101,6 +99,25 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
         raise ModelFileError(f"{path.name} has format version {version!r}; this deltanet "
                              f"reads versions 1..{VERSION}: upgrade deltanet")
     return header, arrays
+
+
+def _read_npy(data: bytes, where: str) -> np.ndarray:
+    """Parse a ``.npy`` member: numeric dtype only, and the header's shape must match the
+    bytes present (so a crafted header cannot make us allocate more than the file holds)."""
+    fp = _io.BytesIO(data)
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+    if dtype.kind not in "biuf" or dtype.hasobject:
+        raise ModelFileError(f"{where} is not a numeric array")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count < 0 or count * dtype.itemsize != len(data) - fp.tell():
+        raise ModelFileError(f"{where}: the array header does not match its data "
+                             "(truncated or corrupted)")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=fp.tell())
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
