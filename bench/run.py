@@ -1,6 +1,6 @@
 """Benchmark deltanet against PyTorch eager, scikit-learn, NumPy and Numba loops in one run.
 
-    .venv/bin/python bench/run.py                 # full run (about 5-10 minutes on 2 cores)
+    .venv/bin/python bench/run.py                 # full run (a few minutes on 2 cores)
     .venv/bin/python bench/run.py --quick         # smoke run (under about 2 minutes)
     .venv/bin/python bench/run.py --only b --reps 3 --threads 1
 
@@ -50,30 +50,39 @@ def limit_threads(threads: int) -> None:
         os.environ[name] = str(threads)
 
 
-def run_sections(args: argparse.Namespace) -> list:
-    """Run the selected sections; returns the report tables in order."""
+def run_per_example(args: argparse.Namespace, verdicts) -> list:
+    """Section (a): the per-example tables, then first-call compile times."""
     import checks
     import compile_probe
     import report
-    import suite_minibatch
     import suite_per_example
+
+    tables = []
+    print("(a) per-example SGD", file=sys.stderr)
+    for workload in suite_per_example.workloads_for(args.quick):
+        rows = suite_per_example.run(workload, args.reps)
+        tables.append(report.timing_table(
+            f"(a) per-example SGD, {workload.data.name} "
+            f"{'-'.join(map(str, workload.sizes))}, {workload.epochs} epochs, "
+            f"lr {workload.lr}", rows, "µs/update", 1e6))
+        if workload.data.name == "digits":
+            checks.per_example(verdicts, rows)
+    print("(a) first-call compile time (fresh processes)", file=sys.stderr)
+    probes = {target: compile_probe.probe(target) for target in ("deltanet", "numba")}
+    return [*tables, report.compile_table(probes)]
+
+
+def run_sections(args: argparse.Namespace) -> list:
+    """Run the selected sections; returns the report tables in order."""
+    import checks
+    import report
+    import suite_minibatch
     import suite_scaling
     import workloads
 
     tables, verdicts = [], checks.table()
     if "a" in args.only:
-        print("(a) per-example SGD", file=sys.stderr)
-        for workload in suite_per_example.workloads_for(args.quick):
-            rows = suite_per_example.run(workload, args.reps)
-            tables.append(report.timing_table(
-                f"(a) per-example SGD, {workload.data.name} "
-                f"{'-'.join(map(str, workload.sizes))}, {workload.epochs} epochs, "
-                f"lr {workload.lr}", rows, "µs/update", 1e6))
-            if workload.data.name == "digits":
-                checks.per_example(verdicts, rows)
-        print("(a) first-call compile time (fresh processes)", file=sys.stderr)
-        probes = {target: compile_probe.probe(target) for target in ("deltanet", "numba")}
-        tables.append(report.compile_table(probes))
+        tables += run_per_example(args, verdicts)
     minibatch = None
     if args.only & {"b", "c"}:
         minibatch = suite_minibatch.workload()
@@ -87,8 +96,7 @@ def run_sections(args: argparse.Namespace) -> list:
         checks.minibatch(verdicts, rows)
     if "c" in args.only:
         print("(c) scaling", file=sys.stderr)
-        sweeps = suite_scaling.run(minibatch.data, workloads.digits(),
-                                   1 if args.quick else max(1, args.reps // 2))
+        sweeps = suite_scaling.run(minibatch.data, workloads.digits(), args.reps)
         tables += [report.scaling_table(sweep) for sweep in sweeps]
         checks.scaling(verdicts, sweeps)
     return [verdicts, *tables]
