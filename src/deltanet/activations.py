@@ -66,7 +66,12 @@ def _softplus(in_: Array) -> Array:
 
 def _softmax(in_: Array) -> Array:
     # h_j = e^{in_j} / Σ_k e^{in_k} (seed 001); subtract the max so e^{·} cannot overflow.
-    z = in_ - np.max(in_, axis=-1, keepdims=True)
+    top = np.max(in_, axis=-1, keepdims=True)
+    if np.isinf(top).any():  # overflowed net inputs: the largest ones share all the mass
+        with np.errstate(invalid="ignore"):
+            z = np.where(np.isinf(top), np.where(in_ == top, 0.0, -np.inf), in_ - top)
+    else:
+        z = in_ - top
     e = np.exp(z)
     return e / np.sum(e, axis=-1, keepdims=True)
 
@@ -90,6 +95,7 @@ _register(Activation("relu", lambda in_: np.maximum(in_, 0.0),
                      lambda in_, a: (in_ > 0).astype(in_.dtype), formula=r"g(in) = \max(0, in)"))
 _register(Activation("softplus", _softplus, lambda in_, a: _logistic(in_),
                      formula=r"g(in) = \log(1+e^{in})"))
+_register(Activation("exp", np.exp, lambda in_, a: a.copy(), formula=r"g(in) = e^{in}"))
 _register(Activation("softmax", _softmax, lambda in_, a: a * (1.0 - a), elementwise=False,
                      formula=r"g(in_j) = e^{in_j}/\sum_k e^{in_k}"))
 

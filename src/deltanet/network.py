@@ -275,6 +275,10 @@ class Network:
         X2, single = prepare_inputs(self, X)
         cache = forward(self.plan, self.params, X2, bn_state=self.bn_state, training=training)
         out = cache.outputs
+        if np.isnan(out).any():
+            fail("the outputs overflowed the floating-point range for inputs this large",
+                 float(np.abs(X2).max()), "scale the inputs first, e.g. with "
+                 "deltanet.data.MinMaxScaler, as the network was trained on")
         return out[0] if single else out
 
     predict = forward

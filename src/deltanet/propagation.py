@@ -57,8 +57,11 @@ def forward(plan: Plan, params: np.ndarray, X: np.ndarray, *, training: bool = F
         cache.out[0] = _drop(cache, 0, X, dropout[0], rng)
     for g in plan.groups:
         in_ = np.tile(plan.bias(params, g), (X.shape[0], 1))
-        for b in plan.blocks_in[g.layer - 1]:
-            in_ += cache.out[b.src] @ plan.W(params, b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for b in plan.blocks_in[g.layer - 1]:
+                in_ += cache.out[b.src] @ plan.W(params, b)
+        if not training and not np.isfinite(in_).all():
+            in_ = _scaled_net_input(cache, plan, params, g)
         a = g.activation.value(in_)
         out = a
         if g.batch_norm:
@@ -69,6 +72,23 @@ def forward(plan: Plan, params: np.ndarray, X: np.ndarray, *, training: bool = F
         cache.a.append(a)
         cache.out.append(out)
     return cache
+
+
+def _scaled_net_input(cache: Cache, plan: Plan, params: np.ndarray, g) -> np.ndarray:
+    """``in_g`` for huge inputs (say 1e300): ``in = s (b/s + Σ (out/s) @ W)``.
+
+    The sum is formed on numbers near 1, so terms of opposite sign cancel instead of
+    overflowing to ``inf − inf = nan``; the result is ±inf only when the true value is beyond
+    the floating-point range.
+    """
+    sources = [cache.out[b.src] for b in plan.blocks_in[g.layer - 1]]
+    finite = [np.abs(np.where(np.isfinite(o), o, 0.0)).max(initial=0.0) for o in sources]
+    s = max(1.0, *finite)
+    in_ = np.tile(plan.bias(params, g) / s, (sources[0].shape[0], 1))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf inputs: checked by the caller
+        for o, b in zip(sources, plan.blocks_in[g.layer - 1], strict=True):
+            in_ += (o / s) @ plan.W(params, b)
+        return in_ * s
 
 
 def _drop(cache: Cache, layer: int, a: np.ndarray, rate: float, rng) -> np.ndarray:
@@ -100,8 +120,14 @@ def backward(plan: Plan, params: np.ndarray, cache: Cache, Y: np.ndarray, loss,
     """BACKPROPAGATE: returns (∂J/∂params flat, Δ per layer, loss per example).
 
     ``weights`` are per-example cost weights normalised to mean 1 (sample weights);
-    ``J = (1/n) Σ_e w_e ℓ_e``.
+    ``J = (1/n) Σ_e w_e ℓ_e``. Overflow is not warned about here: a diverging run shows up
+    as a non-finite cost, which training reports with its epoch.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _backward(plan, params, cache, Y, loss, weights)
+
+
+def _backward(plan, params, cache, Y, loss, weights):
     n = Y.shape[0]
     grad = np.zeros_like(params)
     upstream: list = [None] * plan.n_layers  # ∂(nJ)/∂out_g accumulated from downstream

@@ -1,0 +1,57 @@
+"""Numerical faults: huge inputs and logits give finite predictions where mathematics
+allows, a clear error where the float range is exceeded, and divergence is reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deltanet as dn
+
+HUGE = np.array([[1e300, -1e300, 1e300], [1e308, 1e308, 1e308], [-1e308, 0.0, 1e308]])
+
+
+@pytest.mark.parametrize("hidden,output", [("logistic", "softmax"), ("tanh", "logistic"),
+                                           ("logistic", "identity"), ("tanh", "softmax")])
+def test_huge_inputs_give_finite_predictions_for_bounded_hidden_units(hidden, output):
+    net = dn.Network.layered([3, 8, 8, 3], hidden=hidden, output=output, random_state=0,
+                             init=dn.init.rand(2.0))
+    out = net.forward(HUGE)
+    assert np.all(np.isfinite(out))
+    if output == "softmax":
+        np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    # 1e300·w1 − 1e300·w2 would be inf − inf = nan without the scaled net input
+    hidden_in = net.backprop(HUGE[:1], np.zeros(3) + 0.5).in_[4]
+    assert np.isfinite(hidden_in)
+
+
+def test_unbounded_units_beyond_the_float_range_raise_a_clear_error():
+    net = dn.Network.layered([3, 8, 8, 3], hidden="relu", output="identity", random_state=0,
+                             init=dn.init.rand(2.0))
+    with pytest.raises(ValueError, match=r"overflowed the floating-point range.*scale the"):
+        net.forward(HUGE)
+
+
+def test_huge_logits_keep_losses_and_gradients_finite():
+    # softmax + cross-entropy and logistic + log loss are computed from the logits
+    net = dn.Network(2, [(1, 3), (2, 3), (1, 4), (2, 4)], "softmax", init=0.0)
+    net.weights[1, 3] = 1e4
+    t = net.backprop([1.0, 0.0], [0.0, 1.0], loss="cross_entropy")
+    assert t.loss == pytest.approx(1e4) and np.all(np.isfinite(t.grad_flat))
+    net = dn.Network(1, [(1, 2)], "logistic", init=0.0)
+    net.weights[1, 2] = 800.0  # σ(800) == 1.0 in float64; log(1 − 1.0) would be −inf
+    t = net.backprop([1.0], [0.0], loss="log_loss")
+    assert t.loss == pytest.approx(800.0) and t.delta[2] == pytest.approx(1.0)
+
+
+def test_divergence_is_reported_with_its_epoch_keeping_the_last_good_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    net = dn.Network.layered([3, 16, 1], hidden="relu", output="identity", random_state=0)
+    dn.train(net, X, y, lr=0.01, batch_size=8, epochs=2, random_state=0)
+    good = net.params.copy()
+    with pytest.raises(dn.TrainingError, match=r"in epoch 1 .*last good epoch") as info:
+        dn.train(net, X * 1e6, y * 1e6, lr=5.0, batch_size=8, epochs=50, random_state=0)
+    assert np.array_equal(net.params, good)  # the weights at the start of the bad epoch
+    assert "epoch 1" in info.value.history.stop_reason
