@@ -3,28 +3,34 @@
 ``batch_size=1`` is per-example stochastic gradient descent (the lecture's loop),
 ``batch_size=k`` mini-batch gradient descent (07-4b) and ``batch_size=None`` full-batch
 gradient descent. Each update applies the mean gradient of its examples,
-``∂J/∂w_ij = (1/|B|) Σ_{e∈B} Δ_j^(e) a_i^(e)``. Training stops when the epoch limit is
-reached, when every training error is close to zero, or when the cost changes less than
-``tol`` across an epoch.
+``∂J/∂w_ij = (1/|B|) Σ_{e∈B} Δ_j^(e) a_i^(e)``, through an optimizer (a transform of
+:mod:`deltanet.optimizers`). Training stops at the epoch limit, when every training error is
+close to zero, when the cost changes less than ``tol`` across an epoch, when the validation
+cost stops improving (early stopping), or when a callback asks.
+
+The loop is split so each part can be read (and swapped) on its own: ``_run_epoch`` makes
+the updates of one epoch; ``_end_epoch`` records the history, validation, diagnostics and
+checkpoints; ``_finish`` restores the best weights and writes the last checkpoint.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import losses as _losses
-from ._validation import check_number, fail
-from .propagation import (
-    backward,
-    forward,
-    normalize_sample_weight,
-    prepare_inputs,
-    prepare_targets,
-    regularization,
-)
+from . import checkpoint as _ckpt
+from . import optimizers
+from ._callbacks import Callback, CallbackList, ProgressBar, StopTraining
+from ._training_setup import compute_class_weight, current_lr
+from .propagation import backward, forward, regularization
+from .regularization import update_bn_stats
+
+__all__ = ["Callback", "History", "StopTraining", "TrainingError", "compute_class_weight",
+           "train"]
 
 
 class TrainingError(RuntimeError):
@@ -38,48 +44,80 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class History:
-    """What NEURALNETTRAIN did: cost per epoch, updates, epochs and why it stopped."""
+    """What NEURALNETTRAIN did, one entry per epoch.
+
+    ``cost``: mean training cost ``J`` (with the penalty) over the epoch's updates;
+    ``val_cost`` / ``val_metric``: loss and metric on the validation set (empty without
+    one); ``train_metric``: the metric on the training set (with ``train_metric=True``);
+    ``lr``: learning rate of the epoch's last update (None when the optimizer hides it);
+    ``diagnostics``: per-epoch dicts (with ``diagnostics=True``, see
+    :func:`deltanet.diagnostics.epoch_diagnostics`); ``best_epoch``: the epoch with the
+    lowest validation cost (training cost without validation).
+    """
 
     cost: list[float] = field(default_factory=list)
     epochs: int = 0
     updates: int = 0
     stop_reason: str = ""
+    val_cost: list[float] = field(default_factory=list)
+    val_metric: list[float] = field(default_factory=list)
+    train_metric: list[float] = field(default_factory=list)
+    metric: str = ""
+    lr: list[float | None] = field(default_factory=list)
+    best_epoch: int | None = None
+    diagnostics: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
     def __repr__(self) -> str:
         last = f"{self.cost[-1]:.6g}" if self.cost else "-"
-        return (f"History(epochs={self.epochs}, updates={self.updates}, final_cost={last}, "
-                f"stop_reason={self.stop_reason!r})")
+        val = f", final_val_cost={self.val_cost[-1]:.6g}" if self.val_cost else ""
+        return (f"History(epochs={self.epochs}, updates={self.updates}, final_cost={last}"
+                f"{val}, stop_reason={self.stop_reason!r})")
 
 
-def _resolve_dropout(net, dropout: Any) -> dict[int, float] | None:
-    if dropout is None or dropout == 0:
-        return None
-    if isinstance(dropout, (int, float)):
-        rate = check_number("dropout", dropout, low=0.0, high=1.0, high_open=True)
-        return {g.layer: rate for g in net.plan.groups if not g.is_output}
-    if not isinstance(dropout, dict):
-        fail("dropout must be a rate or a {layer: rate} mapping", dropout,
-             "e.g. dropout=0.2, or {0: 0.1, 1: 0.5} (layer 0 = the inputs)")
-    hidden = {0} | {g.layer for g in net.plan.groups if not g.is_output}
-    out = {}
-    for layer, rate in dropout.items():
-        if layer not in hidden:
-            fail("dropout applies to the inputs (layer 0) and hidden layers only", layer,
-                 f"choose among layers {sorted(hidden)}")
-        out[int(layer)] = check_number(f"dropout[{layer}]", rate, low=0.0, high=1.0,
-                                       high_open=True)
-    return out
+@dataclass
+class _Best:
+    """Early-stopping bookkeeping: the best monitored value and, if kept, its weights."""
+
+    value: float = math.inf
+    epoch: int | None = None
+    wait: int = 0
+    params: np.ndarray | None = None
+    bn: dict | None = None
 
 
-def _update_bn_stats(net, cache, momentum: float = 0.1) -> None:
-    # running ← (1 − m) running + m · batch; the variance is stored unbiased, as is usual
-    for layer, (_, _, mu, var) in cache.bn.items():
-        m = cache.a[0].shape[0]
-        run_mu, run_var = net.bn_state[layer]
-        run_mu *= 1.0 - momentum
-        run_mu += momentum * mu
-        run_var *= 1.0 - momentum
-        run_var += momentum * var * (m / max(m - 1, 1))
+@dataclass
+class _Run:
+    """Everything one training run works on (built by ``_training_run.prepare``)."""
+
+    net: Any
+    X: np.ndarray
+    Y: np.ndarray
+    weights: np.ndarray | None
+    val: tuple | None  # (Xv, Yv, weights_v) or None
+    val_idx: np.ndarray | None
+    bounds: list
+    loss: Any
+    cfg: dict  # validated settings
+    opt: Any  # _training_setup.Optimizer
+    state: Any
+    plateau_state: Any
+    rng: np.random.Generator
+    metric: tuple  # (name, fn)
+    hooks: CallbackList
+    fingerprint: dict
+    hist: History = field(default_factory=History)
+    best: _Best = field(default_factory=_Best)
+    epoch: int = 0
+    stop: str | None = None
+    diag_idx: np.ndarray | None = None
+    finished: bool = False  # resumed from the checkpoint of a finished run
 
 
 def train(
@@ -101,97 +139,243 @@ def train(
     decay_bias: bool = False,
     dropout: Any = None,
     sample_weight: Any = None,
+    class_weight: Any = None,
+    momentum: float = 0.9,
+    lr_schedule: Any = None,
+    validation_data: Any = None,
+    validation_fraction: float | None = None,
+    early_stopping: bool = False,
+    patience: int = 10,
+    min_delta: float = 0.0,
+    restore_best: bool = True,
+    metric: Any = "auto",
+    train_metric: bool = False,
+    callbacks: Any = None,
+    verbose: bool = False,
+    checkpoint: Any = None,
+    checkpoint_every: int = 1,
+    resume: Any = False,
+    diagnostics: bool = False,
 ) -> History:
     """Train ``net`` in place with NEURALNETTRAIN and return its History.
 
     Parameters
     ----------
     loss : loss name, e.g. "squared_error", "log_loss", "cross_entropy".
-    lr : learning rate α (used when ``optimizer`` is None: plain SGD).
+    lr : learning rate α (for rprop: the initial step size Δ₀).
     batch_size : 1 (per-example SGD), k (mini-batch) or None (full batch).
     epochs : the epoch limit.
-    optimizer : a ``deltanet.optimizers`` transform (default ``sgd(lr)``).
-    random_state : seeds the permutations (and dropout masks).
+    optimizer : 'sgd' (default), 'momentum', 'nesterov', 'adam', 'rprop' (full batch
+        only), or a ``deltanet.optimizers`` transform.
+    random_state : seeds the one generator of training: the validation split, the
+        permutations and the dropout masks.
     tol : stop when the cost changes less than ``tol`` across an epoch.
     error_tol : stop when every training error ``|y − a|`` is below ``error_tol``.
-    l2, l1 : weight decay ``λ Σ w²`` and L1 penalty ``λ₁ Σ |w|`` (bias arcs only when
-        ``decay_bias``).
-    dropout : a rate for every hidden layer, or ``{layer: rate}`` (layer 0 = inputs).
+    l2, l1 : weight decay ``λ Σ w²`` (update ``−2αλw``) and L1 penalty ``λ₁ Σ |w|``; bias
+        arcs only when ``decay_bias``.
+    dropout : a rate for every hidden layer, or ``{layer: rate}`` (layer 0 = the inputs);
+        survivors are rescaled by ``1/(1 − rate)``; never applied by ``net.forward``.
     sample_weight : one non-negative weight per example: ``J = Σ s_e ℓ_e / Σ s_e``.
+    class_weight : ``'balanced'`` (``w_c = n / (n_classes · n_c)``, as scikit-learn's
+        ``compute_class_weight``) or ``{class: weight}``, for one-hot targets or one 0/1
+        output; multiplies ``sample_weight``.
+    momentum : μ of the 'momentum' and 'nesterov' optimizers.
+    lr_schedule : 'constant', 'invscaling' (``α/√(t+1)``, t = examples seen, as
+        scikit-learn), 'step' (halve every ``epochs // 4`` epochs), 'cosine' (to 0 at the last
+        update), 'plateau' (divide by 5 when the monitored cost stalls; or pass a
+        ``optimizers.ReduceOnPlateau``), or a callable ``update -> α``.
+    validation_data : ``(Xv, Yv)`` or ``(Xv, Yv, sample_weight_v)``.
+    validation_fraction : hold out this fraction of ``(X, Y)`` (drawn at random); early
+        stopping without validation data holds out 0.1.
+    early_stopping, patience, min_delta, restore_best : stop after ``patience`` epochs in
+        which the validation cost did not fall below its best minus ``min_delta``; then
+        (and at any other stop) put back the weights of the best epoch if ``restore_best``.
+    metric : 'auto' (accuracy for classification, else R²), 'accuracy', 'mse', 'mae',
+        'r2' or ``f(Y, outputs) -> float``; recorded on validation data each epoch, and on
+        the training data with ``train_metric=True``.
+    callbacks : functions ``f(epoch, logs)`` or objects with ``on_epoch_end(epoch, logs)`` /
+        ``on_batch_end(update, logs)``; raising or returning ``StopTraining`` stops.
+    verbose : show a progress bar on stderr (epoch, loss, validation metric, time left).
+    checkpoint, checkpoint_every : write everything needed to continue to this file, every
+        N epochs and when training ends (atomically).
+    resume : True to continue from ``checkpoint`` if the file exists (else start afresh),
+        or the path of a checkpoint. A resumed run ends with bit-for-bit the weights of an
+        uninterrupted one; a different network, data or setting is refused. A checkpoint
+        of a finished run gives back its weights and history without training.
+    diagnostics : record per epoch, on a fixed sample of at most 256 examples, the
+        gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
+        saturated logistic/tanh units and of dead ReLU units.
+
+    Batch normalisation needs batches of two or more: ``batch_size=1`` is refused, and a
+    last batch of one example is merged into the batch before it.
 
     Examples
     --------
     >>> import numpy as np, deltanet as dn
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
-    >>> net = dn.Network.layered([2, 2, 1], random_state=3)
-    >>> hist = dn.train(net, X, y, loss="log_loss", lr=0.5, epochs=3000, random_state=0)
+    >>> net = dn.Network.layered([2, 3, 1], random_state=0)
+    >>> hist = dn.train(net, X, y, loss="log_loss", lr=0.5, epochs=2000, random_state=0)
     >>> (net.forward(X)[:, 0] > 0.5).astype(int).tolist()
     [0, 1, 1, 0]
     """
-    from . import optimizers
+    from ._training_run import prepare
 
-    loss = _losses.get(loss)
-    X2, _ = prepare_inputs(net, X)
-    n = X2.shape[0]
-    Y2 = prepare_targets(net, Y, n, False, loss)
-    epochs = int(check_number("epochs", epochs, low=1, integer=True))
-    if batch_size is None:
-        batch_size = n
-    batch_size = min(int(check_number("batch_size", batch_size, low=1, integer=True)), n)
-    if tol is not None:
-        tol = check_number("tol", tol, low=0.0)
-    if error_tol is not None:
-        error_tol = check_number("error_tol", error_tol, low=0.0, low_open=True)
-    l2 = check_number("l2", l2, low=0.0)
-    l1 = check_number("l1", l1, low=0.0)
-    drop = _resolve_dropout(net, dropout)
-    weights = normalize_sample_weight(sample_weight, n, net.dtype)
-    if optimizer is None:
-        optimizer = optimizers.sgd(check_number("lr", lr, low=0.0, low_open=True))
-    rng = np.random.default_rng(random_state)
-    state = optimizer.init(net.params)
-    hist = History()
-    plan, params = net.plan, net.params
-    for epoch in range(1, epochs + 1):
-        good = params.copy()
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            Xb, Yb = X2[idx], Y2[idx]
-            wb = None if weights is None else weights[idx]
-            # a diverging run overflows: detected below and reported with its epoch
-            with np.errstate(over="ignore", invalid="ignore"):
-                cache = forward(plan, params, Xb, training=True, bn_state=net.bn_state,
-                                dropout=drop, rng=rng)
-                grad, _, per_ex = backward(plan, params, cache, Yb, loss, wb)
-            reg_cost, reg_grad = regularization(plan, params, l2, l1, decay_bias)
-            if reg_grad is not None:
-                grad += reg_grad.astype(grad.dtype)
-            batch_cost = float(np.mean(per_ex if wb is None else per_ex * wb)) + reg_cost
-            if not np.isfinite(batch_cost):
-                params[:] = good
-                hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
-                raise TrainingError(
-                    f"the cost became {batch_cost} in epoch {epoch} (update {hist.updates + 1});"
-                    " the weights of the end of the last good epoch were kept. Lower the "
-                    "learning rate, scale the inputs, or add weight decay", hist)
-            if cache.bn:
-                _update_bn_stats(net, cache)
-            updates, state = optimizer.update(grad, state, params)
-            params += updates.astype(params.dtype, copy=False)
-            hist.updates += 1
-            total += batch_cost * len(idx)
-        cost = total / n
-        hist.cost.append(cost)
-        hist.epochs = epoch
-        if error_tol is not None:
-            out = forward(plan, params, X2, bn_state=net.bn_state).outputs
-            if np.max(np.abs(out - Y2)) < error_tol:
-                hist.stop_reason = f"every training error is below error_tol={error_tol:g}"
-                return hist
-        if tol is not None and epoch > 1 and abs(hist.cost[-2] - cost) < tol:
-            hist.stop_reason = f"the cost changed less than tol={tol:g} across an epoch"
-            return hist
-    hist.stop_reason = f"reached the epoch limit ({epochs})"
-    return hist
+    settings = {k: v for k, v in locals().items() if k not in ("net", "X", "Y")}
+    run = prepare(net, X, Y, settings)
+    if run.finished:
+        return run.hist
+    progress = None
+    if run.cfg["verbose"]:
+        progress = ProgressBar(run.cfg["epochs"], run.epoch, run.metric[0])
+        run.hooks.epoch.append(progress.on_epoch_end)
+    started = time.perf_counter()
+    try:
+        for epoch in range(run.epoch + 1, run.cfg["epochs"] + 1):
+            before = net.params.copy()
+            try:
+                # overflow on the way to a non-finite cost is reported by the cost check
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cost = _run_epoch(run, epoch)
+            except TrainingError as err:
+                net.params[:] = before
+                err.history = run.hist
+                raise
+            run.stop = _end_epoch(run, epoch, cost, before, started) or run.stop
+            if run.stop:
+                break
+    finally:
+        if progress is not None:
+            progress.close()
+    _finish(run, run.stop or f"reached the epoch limit ({run.cfg['epochs']})")
+    return run.hist
+
+
+def _run_epoch(run: _Run, epoch: int) -> float:
+    """One epoch of updates: a random permutation, then one update per batch.
+
+    Returns the mean cost over the epoch's examples (each batch's cost measured before its
+    update). The generator ``run.rng`` is used for the permutation and dropout only.
+    """
+    net, cfg = run.net, run.cfg
+    plan, params, drop, update = net.plan, net.params, cfg["dropout"], run.opt.transform.update
+    X, Y, weights, loss = run.X, run.Y, run.weights, run.loss
+    order = run.rng.permutation(X.shape[0]) if cfg["shuffle"] else np.arange(X.shape[0])
+    total, seen = 0.0, 0
+    for start, stop in run.bounds:
+        idx = order[start:stop]
+        wb = None if weights is None else weights[idx]
+        cache = forward(plan, params, X[idx], training=True, bn_state=net.bn_state,
+                        dropout=drop, rng=run.rng)
+        grad, _, per_ex = backward(plan, params, cache, Y[idx], loss, wb)
+        reg_cost, reg_grad = regularization(plan, params, cfg["l2"], cfg["l1"],
+                                            cfg["decay_bias"])
+        if reg_grad is not None:
+            grad += reg_grad.astype(grad.dtype)
+        batch_cost = float(np.mean(per_ex if wb is None else per_ex * wb)) + reg_cost
+        if not math.isfinite(batch_cost):
+            run.hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
+            raise TrainingError(
+                f"the cost became {batch_cost} in epoch {epoch} (update {run.hist.updates + 1});"
+                " the weights of the end of the last good epoch were kept. Lower the "
+                "learning rate, scale the inputs, or add weight decay", run.hist)
+        if cache.bn:
+            update_bn_stats(net.bn_state, cache)
+        updates, run.state = update(grad, run.state, params)
+        params += updates.astype(params.dtype, copy=False)
+        run.hist.updates += 1
+        total, seen = total + batch_cost * len(idx), seen + len(idx)
+        if run.hooks.batch:
+            run.stop = run.hooks.batch_end(run.hist.updates, {
+                "epoch": epoch, "update": run.hist.updates, "batch_cost": batch_cost,
+                "batch_size": len(idx)})
+            if run.stop:
+                break
+    return total / seen
+
+
+def _evaluate(run: _Run, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None):
+    """Mean loss (weighted by ``w``, no penalty) and outputs in prediction mode."""
+    plan = run.net.plan
+    cache = forward(plan, run.net.params, X, bn_state=run.net.bn_state)
+    per_ex = np.zeros(X.shape[0])
+    outs = [g for g in plan.groups if g.is_output]
+    for g, cols in zip(outs, plan.out_cols, strict=True):
+        per_ex += run.loss.value(Y[:, cols], cache.a[g.layer], cache.in_[g.layer],
+                                 g.activation)
+    cost = float(np.mean(per_ex if w is None else per_ex * w))
+    return cost, cache.outputs
+
+
+def _end_epoch(run: _Run, epoch: int, cost: float, before: np.ndarray,
+               started: float) -> str | None:
+    """Record the epoch, then decide whether to stop (returns the reason)."""
+    net, cfg, hist = run.net, run.cfg, run.hist
+    run.epoch = hist.epochs = epoch
+    hist.cost.append(cost)
+    monitored = cost
+    if run.val is not None:
+        monitored, out = _evaluate(run, *run.val)
+        hist.val_cost.append(monitored)
+        hist.val_metric.append(float(run.metric[1](run.val[1], out)))
+    train_out = None
+    if cfg["train_metric"] or cfg["error_tol"] is not None:
+        train_out = forward(net.plan, net.params, run.X, bn_state=net.bn_state).outputs
+    if cfg["train_metric"]:
+        hist.train_metric.append(float(run.metric[1](run.Y, train_out)))
+    hist.lr.append(current_lr(run.opt, run.state))
+    if cfg["diagnostics"]:
+        from .diagnostics import epoch_diagnostics
+
+        idx = run.diag_idx
+        rec = epoch_diagnostics(net, run.X[idx], run.Y[idx], run.loss, before)
+        hist.diagnostics.append({"epoch": epoch, **rec})
+    reason = _stop_reason(run, epoch, monitored, train_out)
+    if cfg["checkpoint"] is not None and not reason and epoch % cfg["checkpoint_every"] == 0:
+        _ckpt.save_run(run)
+    logs = {"epoch": epoch, "cost": cost, "updates": hist.updates,
+            "val_cost": hist.val_cost[-1] if hist.val_cost else None,
+            "val_metric": hist.val_metric[-1] if hist.val_metric else None,
+            "train_metric": hist.train_metric[-1] if hist.train_metric else None,
+            "lr": hist.lr[-1], "elapsed": time.perf_counter() - started}
+    return run.hooks.epoch_end(epoch, logs) or reason
+
+
+def _stop_reason(run: _Run, epoch: int, monitored: float, train_out) -> str | None:
+    """Early stopping, the plateau rule, ``error_tol`` and ``tol``, in that order."""
+    cfg, best, hist = run.cfg, run.best, run.hist
+    if monitored < best.value - cfg["min_delta"]:
+        best.value, best.epoch, best.wait = monitored, epoch, 0
+        if cfg["early_stopping"] and cfg["restore_best"]:
+            best.params = run.net.params.copy()
+            best.bn = {k: (m.copy(), v.copy()) for k, (m, v) in run.net.bn_state.items()}
+    else:
+        best.wait += 1
+    hist.best_epoch = best.epoch
+    if run.opt.plateau is not None:
+        scale, run.plateau_state = run.opt.plateau.update(monitored, run.plateau_state)
+        run.state = optimizers.set_lr_scale(run.state, scale)
+        if run.plateau_state.done:
+            return "the learning rate reached its minimum on a plateau"
+    if cfg["early_stopping"] and best.wait >= cfg["patience"]:
+        what = "validation cost" if run.val is not None else "cost"
+        return (f"early stopping: the {what} did not improve by min_delta for "
+                f"{cfg['patience']} epochs (best epoch {best.epoch})")
+    if train_out is not None and cfg["error_tol"] is not None \
+            and np.max(np.abs(train_out - run.Y)) < cfg["error_tol"]:
+        return f"every training error is below error_tol={cfg['error_tol']:g}"
+    if cfg["tol"] is not None and epoch > 1 and abs(hist.cost[-2] - hist.cost[-1]) < cfg["tol"]:
+        return f"the cost changed less than tol={cfg['tol']:g} across an epoch"
+    return None
+
+
+def _finish(run: _Run, reason: str) -> None:
+    """Put back the best weights (early stopping) and write the final checkpoint."""
+    run.hist.stop_reason = reason
+    best = run.best
+    if run.cfg["early_stopping"] and run.cfg["restore_best"] and best.params is not None:
+        run.net.params[:] = best.params
+        for layer, (m, v) in best.bn.items():
+            run.net.bn_state[layer][0][:] = m
+            run.net.bn_state[layer][1][:] = v
+    if run.cfg["checkpoint"] is not None:
+        _ckpt.save_run(run, finished=True)

@@ -1,0 +1,240 @@
+"""Training checkpoints: everything needed to continue a run, written atomically.
+
+A checkpoint is the same safe archive as a model file (``deltanet.json`` plus ``.npy``
+arrays, no pickle; see :mod:`deltanet.io`) with the format name ``deltanet-checkpoint``.
+It holds the parameters and batch-norm statistics, the optimizer state
+(:func:`deltanet.optimizers.state_to_dict`), the full state of the training random
+generator, the epoch and update counts, the history so far, the early-stopping and
+plateau bookkeeping, the validation split, and a *fingerprint* of the configuration and
+data. ``train(..., resume=True)`` refuses a checkpoint whose fingerprint differs.
+
+Because the generator is the only source of randomness in training (permutations and
+dropout masks) and it is saved exactly, a resumed run consumes it exactly as an
+uninterrupted run would, and ends with bit-for-bit the same weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import io as _io
+from . import optimizers
+
+FORMAT = "deltanet-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint read back: counters, the JSON header and the arrays."""
+
+    path: Path
+    epoch: int
+    updates: int
+    finished: bool
+    header: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        return self.header["fingerprint"]
+
+    @property
+    def params(self) -> np.ndarray:
+        return self.arrays["params"]
+
+
+# ------------------------------------------------------------------ JSON round trips
+def to_json(value: Any) -> Any:
+    """Make ``value`` JSON-able without losing a bit: arrays and non-finite floats tagged."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    return value
+
+
+def from_json(value: Any) -> Any:
+    """Inverse of :func:`to_json`."""
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
+        if "__float__" in value:
+            return float(value["__float__"])
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """The generator's complete bit-generator state as a JSON-able dict."""
+    return to_json(rng.bit_generator.state)
+
+
+def set_rng_state(rng: np.random.Generator, state: dict[str, Any], name: str) -> None:
+    saved = from_json(state)
+    kind = type(rng.bit_generator).__name__
+    if saved.get("bit_generator") != kind:
+        raise ValueError(f"checkpoint {name} was written with a {saved.get('bit_generator')} "
+                         f"generator but random_state gives a {kind} (got {kind!r}); pass a "
+                         f"random_state of the same kind, e.g. an int seed")
+    rng.bit_generator.state = saved
+
+
+# ------------------------------------------------------------------ fingerprint
+def digest(*arrays: np.ndarray | None) -> str:
+    """sha256 over the shapes, dtypes and bytes of ``arrays`` (None counts as absent)."""
+    h = hashlib.sha256()
+    for arr in arrays:
+        if arr is None:
+            h.update(b"none;")
+            continue
+        arr = np.ascontiguousarray(arr)
+        h.update(f"{arr.dtype.str}{arr.shape};".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()[:32]
+
+
+def network_digest(net) -> str:
+    """Identifies the architecture (arcs, activations, outputs, batch norm, dtype)."""
+    acts = ",".join(net.activation_of(j) for j in range(net.n_inputs + 1, net.n_neurons))
+    bn = np.asarray(sorted(net.bn_state), dtype=np.int64)
+    tag = f"{acts}|{net.outputs}|{np.dtype(net.dtype).name}".encode()
+    return digest(np.asarray(net.arcs, dtype=np.int64), bn, np.frombuffer(tag, np.uint8))
+
+
+def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
+    """Refuse to resume when the configuration or the data differ."""
+    keys = sorted(set(saved) | set(current))
+    diff = [k for k in keys if saved.get(k) != current.get(k)]
+    if diff:
+        shown = "; ".join(f"{k}: saved {saved.get(k)!r}, now {current.get(k)!r}"
+                          for k in diff[:4])
+        raise ValueError(f"checkpoint {path.name} belongs to another training run ({shown}) "
+                         f"(got {len(diff)} differing settings); resume with the same network, "
+                         "data and settings, or start afresh with resume=False")
+
+
+# ------------------------------------------------------------------ write and read
+def write(path: str | os.PathLike, header: dict[str, Any],
+          arrays: dict[str, np.ndarray]) -> Path:
+    """Write a checkpoint atomically (temporary file, fsync, rename)."""
+    header = {"format": FORMAT, "version": VERSION, **to_json(header)}
+    _io.atomic_write(path, _io.pack(header, arrays))
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read and check a checkpoint file; raises ``ModelFileError`` if it is not one."""
+    header, arrays = _io.unpack(path, expect_format=FORMAT)
+    for key in ("epoch", "updates", "fingerprint", "history", "rng"):
+        if key not in header:
+            raise _io.ModelFileError(f"{Path(path).name}: checkpoint has no {key!r}")
+    if "params" not in arrays:
+        raise _io.ModelFileError(f"{Path(path).name}: checkpoint has no parameters")
+    return Checkpoint(Path(path), int(header["epoch"]), int(header["updates"]),
+                      bool(header.get("finished", False)), header, arrays)
+
+
+def state_parts(prefix: str, state: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """An optimizer (or plateau) state split into JSON scalars and arrays (both exact)."""
+    scalars, arrays = {}, {}
+    for k, v in optimizers.state_to_dict(state).items():
+        if isinstance(v, np.ndarray):
+            arrays[prefix + k] = v
+        else:
+            scalars[k] = v
+    return scalars, arrays
+
+
+def state_from_parts(prefix: str, scalars: dict[str, Any], arrays: dict[str, np.ndarray],
+                     opt: Any) -> Any:
+    """Rebuild a state saved by :func:`state_parts` for the same optimizer ``opt``."""
+    d = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    d.update(from_json(scalars))
+    return optimizers.state_from_dict(opt, d)
+
+
+# ------------------------------------------------------------------ a training run
+def _bn_arrays(prefix: str, bn_state: dict) -> dict[str, np.ndarray]:
+    out = {}
+    for layer, (mean, var) in bn_state.items():
+        out[f"{prefix}bn{layer}_mean"], out[f"{prefix}bn{layer}_var"] = mean, var
+    return out
+
+
+def save_run(run, finished: bool = False) -> Path:
+    """Write the state of a ``train()`` run after its epoch ``run.epoch``."""
+    net, best = run.net, run.best
+    opt_scalars, opt_arrays = state_parts("opt/", run.state)
+    arrays = {"params": net.params, **_bn_arrays("", net.bn_state), **opt_arrays}
+    plateau = None
+    if run.plateau_state is not None:
+        plateau = state_parts("plateau/", run.plateau_state)[0]
+    if run.val_idx is not None:
+        arrays["val_idx"] = run.val_idx
+    if best.params is not None:
+        arrays["best/params"] = best.params
+        arrays.update(_bn_arrays("best/", best.bn))
+    header = {"epoch": run.epoch, "updates": run.hist.updates, "finished": finished,
+              "fingerprint": run.fingerprint, "rng": rng_state(run.rng),
+              "history": run.hist.to_dict(), "optimizer_state": opt_scalars,
+              "plateau_state": plateau,
+              "best": {"value": best.value, "epoch": best.epoch, "wait": best.wait}}
+    return write(run.cfg["checkpoint_path"], header, arrays)
+
+
+def _take(arrays: dict, key: str, like: np.ndarray, name: str) -> np.ndarray:
+    arr = arrays.get(key)
+    if arr is None or arr.shape != like.shape:
+        raise _io.ModelFileError(f"{name}: {key} is missing or has the wrong shape "
+                                 f"(expected {like.shape})")
+    return arr.astype(like.dtype, copy=False)
+
+
+def restore_run(run, ckpt: Checkpoint) -> None:
+    """Put a run back in the state ``save_run`` wrote (fingerprint checked by the caller)."""
+    from .training import History
+
+    net, name, arrays = run.net, ckpt.path.name, ckpt.arrays
+    params = _take(arrays, "params", net.params, name)
+    bn = {layer: (_take(arrays, f"bn{layer}_mean", m, name),
+                  _take(arrays, f"bn{layer}_var", v, name))
+          for layer, (m, v) in net.bn_state.items()}
+    state = state_from_parts("opt/", ckpt.header.get("optimizer_state") or {}, arrays,
+                             run.opt.transform)
+    if run.plateau_state is not None:
+        run.plateau_state = state_from_parts("", ckpt.header.get("plateau_state") or {}, {},
+                                             run.opt.plateau)
+    set_rng_state(run.rng, ckpt.header["rng"], name)
+    net.params[:] = params
+    for layer, (m, v) in bn.items():
+        net.bn_state[layer][0][:] = m
+        net.bn_state[layer][1][:] = v
+    run.state = state
+    run.hist = History.from_dict(from_json(ckpt.header["history"]))
+    run.epoch = ckpt.epoch
+    best = from_json(ckpt.header.get("best", {}))
+    run.best.value = float(best.get("value", math.inf))
+    run.best.epoch, run.best.wait = best.get("epoch"), int(best.get("wait", 0))
+    if "best/params" in arrays:
+        run.best.params = _take(arrays, "best/params", net.params, name).copy()
+        run.best.bn = {layer: (_take(arrays, f"best/bn{layer}_mean", m, name).copy(),
+                               _take(arrays, f"best/bn{layer}_var", v, name).copy())
+                       for layer, (m, v) in net.bn_state.items()}
+    run.finished = ckpt.finished
