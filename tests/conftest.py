@@ -15,6 +15,36 @@ SEED002_WEIGHTS = {(0, 3): 5, (1, 3): 1, (2, 3): -2, (0, 4): 3, (1, 4): -4, (2, 
 def pytest_addoption(parser):
     parser.addoption("--fuzz-budget", type=int, default=10_000,
                      help="mutated files per reader in tests/test_fuzz.py (default 10,000)")
+    parser.addoption("--reliability-report", metavar="PATH", default=None,
+                     help="write the table of faults tried (tests marked 'reliability') "
+                          "as Markdown to PATH, e.g. docs/RELIABILITY.md")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "reliability(area, fault, how): a fault or bad input this test tries; "
+        "listed in docs/RELIABILITY.md")
+    config._reliability_rows = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # one row per reliability test: passed only if setup, call and teardown all passed
+    outcome = yield
+    marks = [m.kwargs for m in item.iter_markers("reliability")]
+    if marks:
+        report = outcome.get_result()
+        rows = item.config._reliability_rows
+        ok = rows.get(item.nodeid, (marks, True))[1] and not report.failed
+        rows[item.nodeid] = (marks, ok and not report.skipped)
+
+
+def pytest_sessionfinish(session):
+    from reliability_report import write_report
+
+    path = session.config.getoption("--reliability-report")
+    if path and not hasattr(session.config, "workerinput"):
+        write_report(path, session.config._reliability_rows)
 
 
 @pytest.fixture

@@ -44,6 +44,8 @@ def test_file_holds_json_and_npy_only(tmp_path):
     assert header["format"] == "deltanet-model" and header["version"] == 1
 
 
+@pytest.mark.reliability(area="model files", fault="not a zip, missing, truncated, future "
+                          "format version", how="deltanet.load", result="ModelFileError")
 def test_bad_files_are_rejected_with_a_clear_error(tmp_path):
     bad = tmp_path / "bad.deltanet"
     bad.write_bytes(b"not a zip at all")
@@ -62,6 +64,8 @@ def test_bad_files_are_rejected_with_a_clear_error(tmp_path):
         dn.load(tmp_path / "v.deltanet")
 
 
+@pytest.mark.reliability(area="model files", fault="overwriting a model file",
+                          how="dn.save twice", result="atomic replace, no temporary files")
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
     net = dn.Network.layered([2, 2, 1], random_state=0)
     dn.save(net, tmp_path / "m.deltanet")

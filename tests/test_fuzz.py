@@ -81,6 +81,10 @@ def _load_and_use(path):
         net.forward(np.zeros((1, net.n_inputs)))  # a loaded network must be usable
 
 
+@pytest.mark.reliability(area="model files", fault="mutated model files (bit flips, "
+                          "overwrites, truncation, insertion)", how="10,000 mutants of 3 "
+                          "valid files loaded and used", result="ModelFileError or a valid "
+                          "network; none over 5 s")
 def test_fuzz_model_loader(tmp_path, fuzz_budget):
     outcomes = _run_fuzz(_model_seeds(tmp_path), _load_and_use, dn.ModelFileError,
                          fuzz_budget, tmp_path, "fuzz.deltanet")
@@ -105,6 +109,9 @@ def _read_and_prepare(path):
         pre.fit_transform(frame)
 
 
+@pytest.mark.reliability(area="data files", fault="mutated CSV files", how="10,000 mutants "
+                          "of 3 CSV files read and preprocessed", result="DataError or a "
+                          "valid table; none over 5 s")
 def test_fuzz_table_reader(tmp_path, fuzz_budget):
     outcomes = _run_fuzz(CSV_SEEDS, _read_and_prepare, DataError, fuzz_budget, tmp_path,
                          "fuzz.csv")
@@ -156,6 +163,10 @@ GOOD_SPEC = {"n_inputs": 2, "activations": {"3": "logistic"}, "outputs": [3],
     ({"deltanet.json": b"[1, 2, 3]"}, "not a deltanet-model file"),
     ({"other.txt": b"hello"}, "no deltanet.json"),
 ])
+@pytest.mark.reliability(area="model files", fault="crafted files: pickled object array, "
+                          "wrong parameter count, NaN weights, huge neuron numbers, unknown "
+                          "activation, wrong JSON, missing header", how="deltanet.load",
+                          result="ModelFileError naming the problem; nothing unpickled")
 def test_crafted_files_are_rejected(tmp_path, members, match):
     path = tmp_path / "crafted.deltanet"
     path.write_bytes(_zip(members))
@@ -163,6 +174,8 @@ def test_crafted_files_are_rejected(tmp_path, members, match):
         dn.load(path)
 
 
+@pytest.mark.reliability(area="model files", fault="zip bomb (member claims > 1 GiB)",
+                          how="deltanet.load", result="ModelFileError before inflating")
 def test_zip_bomb_is_refused_before_inflating(tmp_path):
     path = tmp_path / "bomb.deltanet"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:

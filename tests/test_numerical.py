@@ -11,6 +11,8 @@ import deltanet as dn
 HUGE = np.array([[1e300, -1e300, 1e300], [1e308, 1e308, 1e308], [-1e308, 0.0, 1e308]])
 
 
+@pytest.mark.reliability(area="numerics", fault="inputs of ±1e300 and ±1e308",
+                          how="forward through logistic/tanh nets", result="finite outputs")
 @pytest.mark.parametrize("hidden,output", [("logistic", "softmax"), ("tanh", "logistic"),
                                            ("logistic", "identity"), ("tanh", "softmax")])
 def test_huge_inputs_give_finite_predictions_for_bounded_hidden_units(hidden, output):
@@ -25,6 +27,9 @@ def test_huge_inputs_give_finite_predictions_for_bounded_hidden_units(hidden, ou
     assert np.isfinite(hidden_in)
 
 
+@pytest.mark.reliability(area="numerics", fault="ReLU/identity outputs beyond the float "
+                          "range", how="forward with inputs of 1e308", result="ValueError "
+                          "saying to scale the inputs")
 def test_unbounded_units_beyond_the_float_range_raise_a_clear_error():
     net = dn.Network.layered([3, 8, 8, 3], hidden="relu", output="identity", random_state=0,
                              init=dn.init.rand(2.0))
@@ -32,6 +37,9 @@ def test_unbounded_units_beyond_the_float_range_raise_a_clear_error():
         net.forward(HUGE)
 
 
+@pytest.mark.reliability(area="numerics", fault="huge logits (1e4, 800)",
+                          how="cross-entropy and log loss from logits", result="finite loss "
+                          "and gradients")
 def test_huge_logits_keep_losses_and_gradients_finite():
     # softmax + cross-entropy and logistic + log loss are computed from the logits
     net = dn.Network(2, [(1, 3), (2, 3), (1, 4), (2, 4)], "softmax", init=0.0)
@@ -44,6 +52,9 @@ def test_huge_logits_keep_losses_and_gradients_finite():
     assert t.loss == pytest.approx(800.0) and t.delta[2] == pytest.approx(1.0)
 
 
+@pytest.mark.reliability(area="numerics", fault="a learning rate that diverges",
+                          how="dn.train with lr=5 on inputs of 1e6", result="TrainingError "
+                          "naming the epoch; last good weights kept")
 def test_divergence_is_reported_with_its_epoch_keeping_the_last_good_weights():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 3))
