@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from typing import Any
 
 import numpy as np
 
 from ..propagation import BN_EPS, Trace
 from .sessions import Session, SessionError
+
+log = logging.getLogger("deltanet.playground")
 
 
 def backward_view(session: Session, x: list[float], y: float) -> dict[str, Any]:
@@ -74,8 +77,13 @@ def explain_markdown(session: Session, inputs: np.ndarray, target: np.ndarray,
             kwargs["loss"] = session.loss_name
         if "lr" in params:
             kwargs["lr"] = session.config.lr
-        text = explain(session.net, inputs, target, **kwargs)
-        return text if isinstance(text, str) else str(text)
+        try:
+            # On a copy: the explanation may carry out the update it describes.
+            text = explain(session.net.copy(), inputs, target, **kwargs)
+            return text if isinstance(text, str) else str(text)
+        except (ValueError, TypeError) as err:
+            # A network explain does not cover (e.g. batch normalisation): derive it here.
+            log.info("deltanet.explain declined this network (%s); deriving from the trace", err)
     return derivation(session, inputs, target, trace)
 
 

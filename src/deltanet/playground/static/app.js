@@ -16,6 +16,7 @@ export class App {
     this.state = null;
     this.points = null;
     this.playing = false;
+    this.pending = 0;             // settings requests not yet answered
     this.queue = Promise.resolve();
     this.api = new Api(() => this.config);
     this.network = new NetworkView(document.getElementById("network"),
@@ -52,15 +53,23 @@ export class App {
   }
 
   // Send the settings with `changes`; the server's answer becomes the page's state.
-  // Resolves to true on success; on failure shows the server's message.
+  // Changes made in quick succession build on each other (the page's settings change at
+  // once, requests go in order). Resolves to true on success; on failure shows the
+  // server's message and returns to the server's settings.
   apply(changes) {
-    const next = { ...this.config, ...changes };
+    this.config = { ...this.config, ...changes };
+    const next = this.config;
+    this.pending += 1;
     return this.enqueue(async () => {
       try {
-        this.render(await this.api.configure(next));
+        const state = await this.api.configure(next);
+        this.pending -= 1;
+        this.render(state);
         return true;
       } catch (err) {
+        this.pending -= 1;
         this.showError(err);
+        if (this.state) this.config = this.state.config;
         syncControls(this);
         return false;
       }
@@ -70,9 +79,11 @@ export class App {
   render(state) {
     this.state = state;
     if (state.points) this.points = state.points;
-    this.config = state.config;
-    writeHash(this.config, this.view);
-    syncControls(this);
+    if (!this.pending) {
+      this.config = state.config;
+      writeHash(this.config, this.view);
+      syncControls(this);
+    }
     document.getElementById("epoch").textContent = String(state.epoch);
     for (const [id, value] of [["test-loss", state.loss.test], ["train-loss", state.loss.train]]) {
       const node = document.getElementById(id);

@@ -84,7 +84,11 @@ export class BackwardView {
     const r = this.result;
     this.network.showBackward(state, r);
     const [x1, x2] = r.x;
-    document.getElementById("backward-point").textContent =
+    const point = document.getElementById("backward-point");
+    point.dataset.x1 = String(x1);
+    point.dataset.x2 = String(x2);
+    point.dataset.y = String(r.y);
+    point.textContent =
       `x = (${fmt(x1)}, ${fmt(x2)}), y = ${r.y}; outputs ${r.outputs.map(fmt).join(", ")}; ` +
       `loss ${r.loss_name} J = ${fmt(r.loss)}`;
     const deltas = document.getElementById("delta-table");

@@ -1,0 +1,306 @@
+"""The playground's JSON API against a real uvicorn server on 127.0.0.1.
+
+Training must be the real engine (same weights as ``deltanet.train`` on the same data),
+the backward view must equal ``net.backprop``, and every invalid request must get a 4xx
+answer with a message while the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+
+import deltanet as dn
+from deltanet.playground import create_app
+from deltanet.playground.datasets import features, generate, split
+
+pytestmark = pytest.mark.xdist_group("playground-api")
+
+
+def start_server(app) -> tuple[str, uvicorn.Server, threading.Thread]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                           ws="none"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
+@pytest.fixture(scope="module")
+def client():
+    url, server, thread = start_server(create_app(max_sessions=100))
+    with httpx.Client(base_url=url, timeout=30) as c:
+        yield c
+    server.should_exit = True
+    thread.join(10)
+
+
+def new_session(client: httpx.Client) -> tuple[str, dict]:
+    r = client.post("/api/session")
+    assert r.status_code == 201, r.text
+    return r.json()["session"], r.json()["state"]
+
+
+def configure(client, sid: str, **settings) -> dict:
+    r = client.post(f"/api/session/{sid}/config", json=settings)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_new_session_has_tf_playground_defaults(client):
+    _, state = new_session(client)
+    columns = state["network"]["columns"]
+    assert [[n["id"] for n in col] for col in columns] == [[1, 2], [3, 4, 5, 6], [7, 8], [9]]
+    assert [n["label"] for n in columns[0]] == ["x1", "x2"]
+    # 2·4 + 4·2 + 2·1 weights and 4 + 2 + 1 bias arcs (0, j)
+    assert len(state["network"]["edges"]) == 25
+    assert state["epoch"] == 0 and state["config"]["dataset"] == "circle"
+    assert len(state["points"]["train"]) == 250 and len(state["points"]["test"]) == 250
+    assert state["heatmaps"]["size"] == 24 and state["output"]["size"] == 60
+    assert sorted(state["heatmaps"]["neurons"], key=int) == [str(j) for j in range(1, 10)]
+
+
+def test_initial_weights_are_the_engines_from_the_seed(client):
+    sid, _ = new_session(client)
+    state = configure(client, sid, dataset="xor", layers=[3], activations=["relu"],
+                      features=["x1", "x2", "x1*x2"], seed=7)
+    net = dn.Network.layered([3, 3, 1], hidden=["relu"], output="logistic", random_state=7)
+    got = {(i, j): w for i, j, w in state["network"]["edges"]}
+    assert got == net.weights.to_dict()
+    assert [n["label"] for n in state["network"]["columns"][0]] == ["x1", "x2", "x1*x2"]
+
+
+def test_step_trains_exactly_like_deltanet_train(client):
+    sid, _ = new_session(client)
+    configure(client, sid, dataset="gauss", noise=10, seed=3, lr=0.1, batch_size=7,
+              regularization="l2", reg_rate=0.001)
+    r = client.post(f"/api/session/{sid}/step", json={"epochs": 2})
+    assert r.status_code == 200, r.text
+    state = r.json()
+    assert state["epoch"] == 2 and len(state["history"]) == 3
+    # The same data, network and calls through the library give the same weights.
+    rng = np.random.default_rng(3)
+    X, y = generate("gauss", 500, 0.10, 2, rng)
+    X_train, y_train, _, _ = split(X, y, 0.5, rng)
+    net = dn.Network.layered([2, 4, 2, 1], hidden="tanh", output="logistic", random_state=3)
+    for epoch in range(2):
+        dn.train(net, features(X_train, ["x1", "x2"]), y_train.astype(float),
+                 loss="squared_error", lr=0.1, batch_size=7, epochs=1,
+                 random_state=[3, epoch], l2=0.001)
+    got = {(i, j): w for i, j, w in state["network"]["edges"]}
+    assert got == pytest.approx(net.weights.to_dict(), rel=1e-12, abs=1e-15)
+    assert state["loss"]["train"] == pytest.approx(
+        net.backprop(features(X_train, ["x1", "x2"]), y_train.astype(float)).loss, rel=1e-12)
+
+
+def test_training_lowers_the_loss_and_reset_restores_the_start(client):
+    sid, _ = new_session(client)
+    configure(client, sid, dataset="gauss", lr=0.1)
+    first = client.get(f"/api/session/{sid}/state").json()
+    state = client.post(f"/api/session/{sid}/step", json={"epochs": 30}).json()
+    assert state["loss"]["test"] < 0.5 * first["loss"]["test"]
+    reset = client.post(f"/api/session/{sid}/reset").json()
+    assert reset["epoch"] == 0 and reset["network"]["edges"] == first["network"]["edges"]
+    assert "points" not in client.get(f"/api/session/{sid}/state",
+                                      params={"data_version": reset["data_version"]}).json()
+
+
+def test_backward_view_equals_backprop_of_the_downloaded_model(client, tmp_path):
+    sid, _ = new_session(client)
+    configure(client, sid, dataset="spiral", n_classes=3, loss="cross_entropy",
+              features=["x1", "x2", "sin(x1)"], layers=[5, 3], activations=["tanh", "relu"])
+    client.post(f"/api/session/{sid}/step", json={"epochs": 3})
+    r = client.post(f"/api/session/{sid}/backward", json={"x": [1.25, -2.5], "y": 2})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    model = client.get(f"/api/session/{sid}/model")
+    assert model.status_code == 200 and "attachment" in model.headers["content-disposition"]
+    path = tmp_path / "model.deltanet"
+    path.write_bytes(model.content)
+    net = dn.load(path)
+    x = np.array([1.25, -2.5, np.sin(1.25)])
+    trace = net.backprop(x, np.array([0.0, 0.0, 1.0]), loss="cross_entropy")
+    for j in range(4, 4 + 5 + 3 + 3):
+        assert view["neurons"][str(j)]["delta"] == trace.delta[j]
+        assert view["neurons"][str(j)]["a"] == trace.a[j]
+    assert len(view["edges"]) == len(net.arcs)
+    for edge in view["edges"]:
+        i, j = edge["i"], edge["j"]
+        assert edge["grad"] == trace.grad[i, j]
+        assert edge["grad"] == pytest.approx(edge["delta_j"] * edge["a_i"], rel=1e-12)
+    assert view["loss"] == trace.loss
+    assert "Delta" in view["markdown"] and "w_{0,4}" in view["markdown"]
+
+
+def test_weight_edit_changes_exactly_that_arc(client):
+    sid, state = new_session(client)
+    r = client.post(f"/api/session/{sid}/weight", json={"i": 1, "j": 3, "value": -2.5})
+    assert r.status_code == 200, r.text
+    before = {(i, j): w for i, j, w in state["network"]["edges"]}
+    after = {(i, j): w for i, j, w in r.json()["network"]["edges"]}
+    assert after.pop((1, 3)) == -2.5
+    before.pop((1, 3))
+    assert after == before
+    bad = client.post(f"/api/session/{sid}/weight", json={"i": 1, "j": 7, "value": 1})
+    assert bad.status_code == 422 and "not an arc" in bad.json()["error"]
+
+
+def test_csv_upload_makes_a_multiclass_set(client):
+    sid, _ = new_session(client)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2)) * 10 + 50
+    labels = (X[:, 0] > 50).astype(int) + (X[:, 1] > 50).astype(int)
+    text = "a,b,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, labels, strict=True))
+    r = client.post(f"/api/session/{sid}/upload", content=text.encode(),
+                    headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    state = r.json()
+    assert state["config"]["dataset"] == "upload" and state["config"]["n_classes"] == 3
+    assert len(state["network"]["columns"][-1]) == 3  # softmax outputs
+    coords = np.array([p[:2] for p in state["points"]["train"] + state["points"]["test"]])
+    assert coords.min() == pytest.approx(-6) and coords.max() == pytest.approx(6)
+    assert client.post(f"/api/session/{sid}/step", json={"epochs": 1}).status_code == 200
+
+
+INVALID = [
+    ("config", {"layers": [4, 9]}, 422, "neurons in a layer must be <= 8"),
+    ("config", {"layers": [1] * 7}, 422, "layers must have 0 to 6 entries"),
+    ("config", {"lr": 0}, 422, "lr must be > 0"),
+    ("config", {"lr": 11}, 422, "lr must be <= 10"),
+    ("config", {"batch_size": 0}, 422, "batch_size must be >= 1"),
+    ("config", {"noise": 51}, 422, "noise must be <= 50"),
+    ("config", {"ratio": 5}, 422, "ratio must be >= 10"),
+    ("config", {"features": ["x3"]}, 422, "unknown feature"),
+    ("config", {"features": []}, 422, "features must have 1 to 7 entries"),
+    ("config", {"dataset": "moons"}, 422, "unknown dataset"),
+    ("config", {"dataset": "plane"}, 422, "regression set"),
+    ("config", {"activations": ["softmax", "tanh"]}, 422, "unknown activation"),
+    ("config", {"n_samples": 10**9}, 422, "n_samples must be <= 2000"),
+    ("config", {"speed": 3}, 422, "unknown setting 'speed'"),
+    ("config", {"dataset": "upload"}, 422, "no uploaded data"),
+    ("config", {"batch_norm": "yes"}, 422, "batch_norm must be true or false"),
+    ("step", {"epochs": 0}, 422, "epochs must be a whole number"),
+    ("step", {"epochs": 101}, 422, "epochs must be a whole number"),
+    ("step", {"epochs": "5"}, 422, "epochs must be a whole number"),
+    ("step", {"epochs": True}, 422, "epochs must be a whole number"),
+    ("step", {"epochs": 1, "lr": 1}, 422, "unknown field 'lr'"),
+    ("weight", {"i": 1, "j": 3, "value": 1e9}, 422, "value must be a number in [-100, 100]"),
+    ("weight", {"i": -1, "j": 3, "value": 1}, 422, "neuron numbers"),
+    ("backward", {"x": [1], "y": 1}, 422, "x must be a list of two numbers"),
+    ("backward", {"x": [1, 2], "y": 5}, 422, "y must be a class index 0..1"),
+    ("backward", {"x": [1, "a"], "y": 0}, 422, "x must be a list of two numbers"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "body", "status", "message"), INVALID)
+def test_invalid_parameters_get_a_4xx_with_a_message(client, endpoint, body, status, message):
+    sid, _ = new_session(client)
+    r = client.post(f"/api/session/{sid}/{endpoint}", json=body)
+    assert r.status_code == status, r.text
+    assert message in r.json()["error"]
+    # the session and the server keep serving
+    assert client.get(f"/api/session/{sid}/state").status_code == 200
+
+
+def test_malformed_and_oversized_messages(client):
+    sid, _ = new_session(client)
+    cases = [
+        (b"{not json", 400, "not valid JSON"),
+        (b'{"lr": NaN}', 400, "not valid JSON"),
+        (b"[1, 2]", 422, "must be a JSON object"),
+        (b"\xff\xfe", 400, "not valid JSON"),
+        (b"[" * 50_000, 400, "not valid JSON"),
+        (b'{"a": "' + b"x" * 70_000 + b'"}', 413, "limit is 65536 bytes"),
+    ]
+    for body, status, message in cases:
+        r = client.post(f"/api/session/{sid}/config", content=body,
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == status, (body[:20], r.text)
+        assert message in r.json()["error"]
+    big = io.BytesIO(b"1,2,0\n" * 200_000)  # 1.2 MB, over the 1 MB upload limit
+    r = client.post(f"/api/session/{sid}/upload", content=big.read())
+    assert r.status_code == 413 and "limit" in r.json()["error"]
+    r = client.post(f"/api/session/{sid}/upload",
+                    content=b"x1,x2,label\n1,2\n3,4,5\n5,6,7\n7,8,9\n")
+    assert r.status_code == 422 and "x1, x2, label" in r.json()["error"]
+    r = client.post("/api/session/nope/step", json={"epochs": 1})
+    assert r.status_code == 404 and "POST /api/session" in r.json()["error"]
+    r = client.put(f"/api/session/{sid}/step")
+    assert r.status_code == 405 and "not allowed" in r.json()["error"]
+    assert client.get(f"/api/session/{sid}/state").status_code == 200
+
+
+def test_static_files_only_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<title>deltanet playground</title>" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert not re.search(r"(src|href)=\"https?://", page.text)  # nothing from the internet
+    js = client.get("/static/app.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    for path in ["/static/../server.py", "/static/..%2fserver.py", "/static/%2e%2e/config.py",
+                 "/static/../../../../etc/passwd", "/static/nothing.js", "/static/"]:
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert "error" in r.json()
+
+
+def test_twenty_sessions_train_at_once(client):
+    def run(k: int) -> int:
+        sid, _ = new_session(client)
+        configure(client, sid, dataset="xor", seed=k)
+        for _ in range(3):
+            r = client.post(f"/api/session/{sid}/step", json={"epochs": 2})
+            assert r.status_code == 200, r.text
+        return r.json()["epoch"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert list(pool.map(run, range(20))) == [6] * 20
+
+
+def test_session_cap_and_host_check():
+    url, server, thread = start_server(create_app(max_sessions=2, allowed_hosts=["127.0.0.1"]))
+    try:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            ids = [c.post("/api/session").json()["session"] for _ in range(2)]
+            r = c.post("/api/session")
+            assert r.status_code == 429 and "2 sessions" in r.json()["error"]
+            c.delete(f"/api/session/{ids[0]}")
+            assert c.post("/api/session").status_code == 201
+            assert c.get("/", headers={"Host": "evil.example"}).status_code == 400
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_command_line_serves_on_localhost_and_rejects_bad_ports():
+    proc = subprocess.Popen([sys.executable, "-m", "deltanet.playground", "--port", "0",
+                             "--no-browser"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        r = httpx.get(match.group(0), timeout=10)
+        assert r.status_code == 200 and "deltanet playground" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+    bad = subprocess.run([sys.executable, "-m", "deltanet.playground", "--port", "70000",
+                          "--no-browser"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--port must be 0..65535" in bad.stderr

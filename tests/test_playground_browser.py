@@ -1,0 +1,224 @@
+"""The playground page in a real headless Chromium (Debian's), driven by Playwright.
+
+The server runs as ``python -m deltanet.playground`` on 127.0.0.1 with a free port. The
+XOR test keeps a screenshot of the trained page in ``docs/playground.png`` for the README.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+import deltanet as dn
+from deltanet.playground.datasets import features
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "playground.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("playground-browser"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="needs Debian's chromium (make test installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    proc = subprocess.Popen([sys.executable, "-m", "deltanet.playground", "--port", "0",
+                             "--no-browser"], stdout=subprocess.PIPE, text=True)
+    try:
+        match = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
+        assert match, "the server did not print its URL"
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory):
+    with playwright_api.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            args=ARGS, headless=True, viewport={"width": 1600, "height": 1000})
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(context, server_url):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    yield page
+    page.close()
+    assert errors == []
+
+
+def wait_until(page, condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def neuron_ids(page) -> list[str]:
+    return sorted(el.get_attribute("data-testid")
+                  for el in page.query_selector_all("#network [data-testid^=neuron-]"))
+
+
+def choose_xor(page):
+    page.click("#dataset-xor")
+    wait_until(page, lambda: "dataset=xor" in page.url, what="the XOR data set")
+    page.wait_for_selector("#dataset-xor.selected")
+
+
+def test_xor_trains_below_0_05_and_screenshot(page):
+    choose_xor(page)
+    page.click("#play")
+    wait_until(page, lambda: (v := page.get_attribute("#test-loss", "data-value"))
+               and float(v) < 0.05, timeout=240, what="test loss < 0.05")
+    page.click("#play")  # pause
+    page.wait_for_selector("#play[aria-pressed=false]")
+    assert int(page.inner_text("#epoch")) > 0
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    main = page.query_selector("main").bounding_box()
+    page.screenshot(path=str(SCREENSHOT),
+                    clip={"x": 0, "y": 0, "width": 1600, "height": main["y"] + main["height"]})
+    assert SCREENSHOT.stat().st_size > 20_000
+
+
+def test_add_layer_and_neuron_redraws_the_network(page):
+    assert neuron_ids(page) == sorted(f"neuron-{j}" for j in range(1, 10))
+    page.click("#add-layer")  # 2-4-2-2-1: the new layer has two neurons, 9 and 10
+    page.wait_for_selector("[data-testid=neuron-11]")
+    assert page.text_content("#layer-count") == "3 hidden layers"
+    page.click("[data-testid=add-neuron-3]")  # 2-4-2-3-1
+    page.wait_for_selector("[data-testid=neuron-12]")
+    assert neuron_ids(page) == sorted(f"neuron-{j}" for j in range(1, 13))
+    edges = page.query_selector_all("#edges [data-testid^=edge-]")
+    assert len(edges) == 2 * 4 + 4 * 2 + 2 * 3 + 3 * 1
+    assert page.query_selector("[data-testid=edge-10-12]") is not None
+    assert "layers=4,2,3" in page.url
+
+
+def test_step_advances_the_epoch_by_exactly_one(page):
+    before = int(page.inner_text("#epoch"))
+    page.click("#step")
+    wait_until(page, lambda: page.inner_text("#epoch") == str(before + 1), what="epoch + 1")
+    page.wait_for_timeout(500)
+    assert page.inner_text("#epoch") == str(before + 1)
+    page.click("#step")
+    wait_until(page, lambda: page.inner_text("#epoch") == str(before + 2), what="epoch + 2")
+
+
+def test_backward_view_shows_the_deltas_of_backprop(page, server_url, tmp_path):
+    page.click("[data-testid=feature-x1\\*x2]")  # inputs x1, x2, x1*x2: hidden 4..7, 8..9
+    page.wait_for_selector("[data-testid=neuron-10]")
+    for _ in range(3):
+        page.click("#step")
+    wait_until(page, lambda: page.inner_text("#epoch") == "3", what="three epochs")
+    page.click("#backward-toggle")
+    page.wait_for_selector("[data-testid=delta-10]:not([hidden])")
+
+    def point() -> tuple[float, float, float] | None:
+        values = [page.get_attribute("#backward-point", f"data-{k}") for k in ("x1", "x2", "y")]
+        return None if None in values else tuple(map(float, values))
+
+    first = wait_until(page, point, what="the first point")
+    # Click in the quarter opposite the first point and wait for the point picked there.
+    fx, fy = (0.25 if first[0] > 0 else 0.75), (0.75 if first[1] > 0 else 0.25)
+    box = page.query_selector("#heatmap").bounding_box()
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    x1, x2, y = wait_until(page, lambda: (p := point()) and p[0] * first[0] < 0
+                           and p[1] * first[1] < 0 and p, what="the clicked point")
+    sid = page.evaluate("sessionStorage.getItem('deltanet-session')")
+    model = httpx.get(f"{server_url}api/session/{sid}/model", timeout=30)
+    path = tmp_path / "m.deltanet"
+    path.write_bytes(model.content)
+    net = dn.load(path)
+    trace = net.backprop(features(np.array([[x1, x2]]), ["x1", "x2", "x1*x2"])[0], [y])
+    for j in range(4, 11):
+        shown = page.get_attribute(f"[data-testid=delta-{j}]", "data-value")
+        assert float(shown) == trace.delta[j], j
+        assert page.inner_text(f"[data-testid=delta-{j}]").startswith("Δ")
+    for i, j in net.arcs:
+        row = page.get_attribute(f"[data-testid=grad-row-{i}-{j}]", "data-value")
+        assert float(row) == trace.grad[i, j]
+        if i > 0:
+            label = page.get_attribute(f"[data-testid=grad-{i}-{j}]", "data-value")
+            assert float(label) == trace.grad[i, j]
+    derivation = page.inner_text("#derivation")
+    assert "Δ" in derivation and "Backward pass" in derivation
+
+
+def test_url_restores_the_same_state_in_a_new_page(page, context):
+    page.click("#dataset-spiral")
+    page.wait_for_selector("#dataset-spiral.selected")
+    page.click("[data-testid=feature-sin\\(x1\\)]")
+    page.wait_for_selector("[data-testid=neuron-3][data-feature='sin(x1)']")
+    page.click("#add-layer")
+    page.wait_for_selector("[data-testid=neuron-12]")
+    page.select_option("[data-testid=layer-activation-3]", "relu")
+    page.select_option("#lr", "0.1")
+    page.select_option("#regularization", "l2")
+    page.check("#show-test")
+    page.check("#discretize")
+    wait_until(page, lambda: "show_test=1" in page.url and "lr=0.1" in page.url
+               and "discretize=1" in page.url and "activations=tanh,tanh,relu" in page.url,
+               what="the settings in the URL")
+    url = page.url
+
+    def snapshot(p) -> dict:
+        return {
+            "neurons": neuron_ids(p),
+            "edges": {e.get_attribute("data-testid"): e.get_attribute("data-weight")
+                      for e in p.query_selector_all("#edges [data-testid^=edge-]")},
+            "controls": [p.input_value(s) for s in ("#lr", "#regularization", "#task",
+                                                     "[data-testid=layer-activation-3]")],
+            "checks": [p.is_checked(s) for s in ("#show-test", "#discretize")],
+            "dataset": p.get_attribute(".dataset.selected", "data-testid"),
+        }
+
+    other = context.new_page()
+    try:
+        other.goto(url)
+        other.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        other.wait_for_selector("[data-testid=neuron-12]")
+        mine, theirs = snapshot(page), snapshot(other)
+        assert theirs == mine
+        assert mine["dataset"] == "dataset-spiral" and mine["checks"] == [True, True]
+        assert other.url == url
+        ids = page.evaluate("sessionStorage.getItem('deltanet-session')"), \
+            other.evaluate("sessionStorage.getItem('deltanet-session')")
+        assert ids[0] != ids[1]  # each tab has its own session
+    finally:
+        other.close()
+
+
+def test_clicking_an_edge_sets_its_weight(page):
+    page.click("[data-testid=edge-1-3] .hit", force=True)
+    page.wait_for_selector("#weight-editor:not([hidden])")
+    page.fill("#weight-input", "-1.5")
+    page.press("#weight-input", "Enter")
+    wait_until(page, lambda: page.get_attribute("[data-testid=edge-1-3]", "data-weight")
+               == "-1.5", what="the new weight")
