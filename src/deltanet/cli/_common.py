@@ -1,0 +1,139 @@
+"""What every ``deltanet`` command shares: the one-line error policy, ``--json``/``--quiet``,
+and printing to the terminal.
+
+Errors a person can act on (bad data, a missing file, a file that is not a model, training
+that diverged) print exactly one line, ``deltanet: error: <what is wrong and what to do>``,
+on stderr and exit with status 2, never with a traceback. An unexpected exception is a bug:
+one line naming its type, exit status 1, and ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+#: exit statuses
+OK, BUG, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+
+class CommandError(Exception):
+    """A problem the person running the command can fix; the message is the one line shown."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog if self.prog.startswith("deltanet") else "deltanet"
+        print_error(f"{message}; see '{command} --help'")
+        sys.exit(USAGE)
+
+
+def one_line(text: str, limit: int = 600) -> str:
+    """``text`` with every run of whitespace (newlines included) turned into one space."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def print_error(message: str) -> None:
+    """Print ``deltanet: error: <message>`` as one line on stderr."""
+    print(f"deltanet: error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json``, ``--quiet`` and ``--debug`` (skipping any the parser already has)."""
+    have = set(parser._option_string_actions)
+    if "--json" not in have:
+        parser.add_argument("--json", action="store_true",
+                            help="print one JSON document on stdout instead of tables")
+    if "--quiet" not in have and "-q" not in have:
+        parser.add_argument("-q", "--quiet", action="store_true",
+                            help="no progress bar, tables or notes: only errors and the "
+                                 "requested output")
+    if "--debug" not in have:
+        parser.add_argument("--debug", action="store_true",
+                            help="on an unexpected error, show the full traceback")
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    kinds: list[type[BaseException]] = [CommandError, ValueError, OSError]
+    training = sys.modules.get("deltanet.training")
+    if training is not None:
+        kinds.append(training.TrainingError)
+    return tuple(kinds)
+
+
+def _os_message(err: OSError) -> str:
+    if isinstance(err, FileNotFoundError) and err.filename:
+        return (f"file {str(err.filename)!r} does not exist; check the path and the working "
+                "directory")
+    if isinstance(err, PermissionError) and err.filename:
+        return f"cannot access {str(err.filename)!r}: permission denied; check its permissions"
+    if isinstance(err, IsADirectoryError) and err.filename:
+        return f"{str(err.filename)!r} is a directory; pass a file path"
+    if err.filename:
+        return f"cannot use {str(err.filename)!r}: {err.strerror or err}"
+    return str(err)
+
+
+def guarded(command: Callable[[argparse.Namespace], int | None],
+            args: argparse.Namespace) -> int:
+    """Run ``command(args)`` under the error policy; return the exit status."""
+    try:
+        status = command(args)
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return INTERRUPTED
+    except _user_error_types() as err:
+        if getattr(args, "debug", False):
+            raise
+        message = _os_message(err) if isinstance(err, OSError) else str(err)
+        print_error(message or type(err).__name__)
+        return USAGE
+    except Exception as err:
+        if getattr(args, "debug", False):
+            raise
+        print_error(f"unexpected {type(err).__name__}: {one_line(str(err), 200)}; this is a "
+                    "bug in deltanet, please report it with the command you ran (add --debug "
+                    "for the traceback)")
+        return BUG
+    return OK if status is None else int(status)
+
+
+def print_json(document: Any) -> None:
+    """Print ``document`` as JSON on stdout (non-finite numbers become null)."""
+    print(json.dumps(jsonable(document), indent=2, allow_nan=False))
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types for ``value`` (NumPy scalars and arrays, tuples, NaN -> null)."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+def console(stderr: bool = False):
+    """A Rich console on stdout (or stderr) that never wraps long lines into a mess."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 120
+    return Console(file=stream, width=width, highlight=False)
+
+
+def note(args: argparse.Namespace, message: str) -> None:
+    """An informational line on stdout, unless ``--quiet`` or ``--json`` (stderr is kept for
+    the progress bar and errors)."""
+    if not (args.quiet or args.json):
+        console().print(message)

@@ -1,0 +1,84 @@
+"""Subcommands whose options and work live in other parts of deltanet: ``explain``,
+``search`` and ``playground``.
+
+They are registered on the main parser without importing their modules (``deltanet --help``
+stays fast); their own parser is built when the subcommand runs, from the module's
+``add_arguments(parser)`` and ``run(args) -> int``, so ``deltanet explain --help`` shows
+their options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from ._common import CommandError, OneLineParser, add_output_options
+
+
+@dataclass(frozen=True)
+class Delegate:
+    """A subcommand implemented by ``module`` (functions ``add`` and ``run``)."""
+
+    name: str
+    module: str
+    add: str
+    run: str
+    help: str
+    description: str
+
+
+DELEGATES = {
+    "explain": Delegate(
+        "explain", "deltanet.explain.cli", "add_arguments", "run",
+        "worked example of a forward/backward/update step in lecture notation",
+        "Write out one step of backpropagation on a small network: every in_j, a_j, Δ_j, "
+        "gradient and update, in the lecture's notation."),
+    "search": Delegate(
+        "search", "deltanet.search.cli", "add_arguments", "run",
+        "architecture and hyper-parameter search (Optuna; Dask for many machines)",
+        "Search architectures and hyper-parameters for DATA with Optuna, on this machine or "
+        "a Dask cluster; trials are stored so a search can be resumed."),
+    "playground": Delegate(
+        "playground", "deltanet.playground", "add_cli_arguments", "run_from_args",
+        "train small networks live in the browser (local web server)",
+        "Start the playground: a local web server on 127.0.0.1 and a page to train small "
+        "networks live, with the backward view of every Δ_j."),
+}
+
+
+def add_parsers(commands: Any) -> None:
+    """Register every delegated subcommand (its options are parsed when it runs)."""
+    for d in DELEGATES.values():
+        commands.add_parser(d.name, help=d.help, add_help=False)
+
+
+def _functions(d: Delegate):
+    try:
+        module = importlib.import_module(d.module)
+    except ModuleNotFoundError as err:
+        if err.name and d.module.startswith(err.name):
+            raise CommandError(f"'deltanet {d.name}' is not available: this installation has "
+                               f"no {d.module}; reinstall deltanet") from None
+        raise
+    return getattr(module, d.add), getattr(module, d.run)
+
+
+def build_parser(name: str) -> tuple[argparse.ArgumentParser, Any]:
+    """The full parser of a delegated subcommand, and its run function."""
+    d = DELEGATES[name]
+    add, run = _functions(d)
+    parser = OneLineParser(prog=f"deltanet {name}", description=d.description)
+    add(parser)
+    add_output_options(parser)
+    return parser, run
+
+
+def run(name: str, argv: list[str]) -> int:
+    """Parse ``argv`` with the subcommand's own parser and run it under the error policy."""
+    from ._common import guarded
+
+    parser, command = build_parser(name)
+    args = parser.parse_args(argv)
+    return guarded(command, args)

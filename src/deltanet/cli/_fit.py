@@ -1,0 +1,190 @@
+"""Training the network of ``deltanet train`` on prepared arrays.
+
+Stochastic solvers (sgd, momentum, nesterov, adam, rprop) train a layered network with
+:func:`deltanet.train`: Rich progress bar, validation curve, early stopping, per-epoch
+gradient diagnostics and checkpoints that resume bit for bit. ``lbfgs`` trains with the
+scikit-learn-compatible estimator (full-batch L-BFGS through SciPy) and keeps its network.
+
+Outputs and losses follow the lecture's pairs: K > 2 classes use K softmax outputs with
+cross-entropy on one-hot targets, two classes one logistic output with log loss, and
+regression one identity output with the squared error on the standardised target.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._common import CommandError
+from ._progress import EpochBar
+
+STOCHASTIC = ("adam", "sgd", "momentum", "nesterov", "rprop")
+SOLVERS = (*STOCHASTIC, "lbfgs")
+
+
+@dataclass
+class Arrays:
+    """Inputs and coded targets of the three parts (validation and test may be empty)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass
+class Fitted:
+    """The trained network and what training recorded (plain JSON)."""
+
+    net: Any
+    history: dict[str, Any] = field(default_factory=dict)
+
+
+def output_layer(task: str, n_classes: int | None) -> tuple[int, str, str]:
+    """``(number of outputs, output activation, loss)`` for the task."""
+    if task == "regression":
+        return 1, "identity", "squared_error"
+    if n_classes == 2:
+        return 1, "logistic", "log_loss"
+    return int(n_classes), "softmax", "cross_entropy"
+
+
+def targets(y: np.ndarray, task: str, n_classes: int | None) -> np.ndarray:
+    """Network targets: one-hot rows ``e_k`` for K > 2 classes, else one column."""
+    if task == "classification" and n_classes > 2:
+        return np.eye(n_classes)[y]
+    return np.asarray(y, dtype=np.float64).reshape(-1, 1)
+
+
+def build_network(n_inputs: int, args: argparse.Namespace, task: str,
+                  n_classes: int | None):
+    """The layered network ``[p, *hidden, K]`` named by the command's options."""
+    import deltanet as dn
+
+    n_out, out_act, _ = output_layer(task, n_classes)
+    acts = hidden_activations(args.activation, len(args.hidden))
+    init = "he" if acts and all(a == "relu" for a in acts) else "glorot"
+    return dn.Network.layered([n_inputs, *args.hidden, n_out], hidden=acts or "relu",
+                              output=out_act, init=init, random_state=args.seed,
+                              dtype=np.dtype(args.dtype), batch_norm=bool(args.batch_norm))
+
+
+def hidden_activations(spec: str, n_hidden: int) -> list[str]:
+    """One activation per hidden layer from ``relu`` or ``relu,tanh`` (one per layer)."""
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if len(names) == 1:
+        return names * n_hidden
+    if len(names) != n_hidden:
+        raise CommandError(f"--activation lists {len(names)} activations for {n_hidden} hidden "
+                           f"layers (got {spec!r}); give one name, or one per layer of --hidden")
+    return names
+
+
+def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None) -> Fitted:
+    """Train on ``data.X_train`` (validating on ``data.X_val`` when it has rows)."""
+    if args.solver == "lbfgs":
+        return _fit_lbfgs(args, data, task, n_classes)
+    import deltanet as dn
+
+    _, _, loss = output_layer(task, n_classes)
+    net = build_network(data.X_train.shape[1], args, task, n_classes)
+    Y = targets(data.y_train, task, n_classes)
+    val = None
+    if len(data.X_val):
+        val = (data.X_val.astype(net.dtype), targets(data.y_val, task, n_classes))
+    metric = "accuracy" if task == "classification" else "r2"
+    bar = None if args.quiet or args.json else EpochBar(args.epochs, metric)
+    try:
+        hist = dn.train(
+            net, data.X_train.astype(net.dtype), Y, loss=loss, optimizer=args.solver,
+            lr=args.lr, batch_size=args.batch_size or None, epochs=args.epochs,
+            random_state=args.seed, l2=args.alpha, dropout=args.dropout or None,
+            class_weight=args.class_weight, validation_data=val, metric=metric,
+            early_stopping=args.early_stopping, patience=args.patience,
+            callbacks=[bar] if bar else None, diagnostics=args.plots is not None,
+            checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+            resume=bool(args.resume))
+    except BaseException as err:
+        if bar is not None:
+            bar.close(failed=True)
+        if isinstance(err, dn.TrainingError):
+            raise CommandError(f"training failed, no model was written: {err} (--lr, "
+                               "--alpha)") from None
+        raise
+    if bar is not None:
+        bar.close()
+    return Fitted(net, history_record(hist))
+
+
+def history_record(hist: Any) -> dict[str, Any]:
+    """What the model file keeps of a History: curves, stop reason, gradient norms."""
+    record = {
+        "epochs": hist.epochs, "unit": "epochs", "updates": hist.updates,
+        "stop_reason": hist.stop_reason,
+        "best_epoch": hist.best_epoch, "metric": hist.metric, "loss": list(hist.cost),
+        "val_loss": list(hist.val_cost), "val_metric": list(hist.val_metric),
+    }
+    if hist.diagnostics:
+        first = hist.diagnostics[0]
+        record["gradient_norms"] = {
+            "epoch": [d["epoch"] for d in hist.diagnostics],
+            "layer": list(first["layer"]), "depth": list(first["depth"]),
+            "grad_norm": [list(d["grad_norm"]) for d in hist.diagnostics],
+            "dead_fraction": [d["dead_fraction"] for d in hist.diagnostics],
+            "saturated_fraction": [d["saturated_fraction"] for d in hist.diagnostics],
+        }
+    return record
+
+
+def _fit_lbfgs(args: argparse.Namespace, data: Arrays, task: str,
+               n_classes: int | None) -> Fitted:
+    """Full-batch L-BFGS with the estimator; its ``network_`` is the trained network."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    import deltanet as dn
+
+    from ._common import note
+
+    acts = hidden_activations(args.activation, len(args.hidden))
+    if len(set(acts)) > 1:
+        raise CommandError("--solver lbfgs takes one activation for every hidden layer (got "
+                           f"{args.activation!r}); give one name, or use --solver adam")
+    kind = dn.MLPClassifier if task == "classification" else dn.MLPRegressor
+    est = kind(hidden_layer_sizes=tuple(args.hidden), activation=_sk_activation(acts),
+               solver="lbfgs", alpha=args.alpha, max_iter=args.epochs,
+               random_state=args.seed, **estimator_extras(args))
+    note(args, f"training with L-BFGS (at most {args.epochs} iterations) ...")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est.fit(data.X_train, data.y_train)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    reason = (f"L-BFGS converged after {est.n_iter_} iterations" if converged else
+              f"L-BFGS reached {est.n_iter_} iterations without converging (raise --epochs)")
+    record = {"epochs": int(est.n_iter_), "updates": int(est.n_iter_), "metric": "",
+              "unit": "iterations",
+              "stop_reason": reason,
+              "best_epoch": None, "loss": [float(v) for v in est.loss_curve_],
+              "val_loss": [], "val_metric": []}
+    return Fitted(est.network_, record)
+
+
+def _sk_activation(acts: list[str]) -> str:
+    name = acts[0] if acts else "relu"
+    return {"linear": "identity", "sigmoid": "logistic"}.get(name, name)
+
+
+def estimator_extras(args: argparse.Namespace) -> dict[str, Any]:
+    """The estimator's parameters beyond scikit-learn's that the options set."""
+    extras: dict[str, Any] = {"dtype": args.dtype}
+    if args.batch_norm:
+        extras["batch_norm"] = True
+    if args.class_weight:
+        extras["class_weight"] = args.class_weight
+    return extras

@@ -1,0 +1,139 @@
+"""Model files written by ``deltanet train``: the network plus everything needed to use it
+on a raw table.
+
+The file is an ordinary deltanet model file (:func:`deltanet.save`: JSON and NumPy arrays in
+a ZIP, never pickle). Its JSON metadata holds, under ``"cli"``, the table preprocessing
+(:meth:`deltanet.data.TablePreprocessor.to_dict`: columns, categories, fill values,
+scalers, class names), the task, the training settings and history, and the test metrics.
+So ``deltanet predict`` on a raw CSV applies exactly the transformation the network was
+trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._common import CommandError
+
+KIND = "deltanet-table-model"
+VERSION = 1
+
+
+@dataclass
+class Model:
+    """A model file read back: network, preprocessing and metadata."""
+
+    net: Any  # deltanet.Network
+    pre: Any  # deltanet.data.TablePreprocessor, or None for a bare network file
+    info: dict[str, Any]  # the "cli" metadata (empty for a bare network file)
+    metadata: dict[str, Any]
+    path: Path
+
+    @property
+    def task(self) -> str | None:
+        return None if self.pre is None else self.pre.task_
+
+    @property
+    def classes(self) -> list[str] | None:
+        return None if self.pre is None else self.pre.classes_
+
+    def require_table(self) -> None:
+        """Raise a one-line error if the file holds no table preprocessing."""
+        if self.pre is None:
+            raise CommandError(f"{self.path.name} holds a network without table preprocessing "
+                               "(saved with deltanet.save); evaluate and predict need a model "
+                               "file written by 'deltanet train DATA --out FILE'")
+
+
+def write(path: str | Path, net: Any, pre: Any, info: dict[str, Any]) -> Path:
+    """Save ``net`` with the preprocessing ``pre`` and the training ``info`` (atomically)."""
+    import deltanet as dn
+    from deltanet.cli._common import jsonable
+
+    cli = {"kind": KIND, "version": VERSION, "deltanet_version": dn.__version__,
+           "preprocessing": pre.to_dict(), **info}
+    return dn.save(net, path, metadata={"cli": jsonable(cli)})
+
+
+def read(path: str | Path) -> Model:
+    """Read a model file; any problem is one CommandError line naming the file."""
+    from deltanet.data import TablePreprocessor
+    from deltanet.io import ModelFileError, read_model
+
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"model file {str(path)!r} does not exist; train one with "
+                           f"'deltanet train DATA --out {path}'")
+    if path.is_dir():
+        raise CommandError(f"{str(path)!r} is a directory, not a model file")
+    try:
+        net, metadata = read_model(path)
+    except ModelFileError as err:
+        raise CommandError(f"{err}; pass a model file written by 'deltanet train ... --out "
+                           "FILE'") from None
+    cli = metadata.get("cli")
+    if not isinstance(cli, dict) or cli.get("kind") != KIND:
+        return Model(net, None, {}, metadata, path)
+    if cli.get("version") != VERSION:
+        raise CommandError(f"{path.name} is a table model of format version "
+                           f"{cli.get('version')!r}; this deltanet reads version {VERSION}")
+    try:
+        pre = TablePreprocessor.from_dict(cli["preprocessing"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CommandError(f"{path.name}: its preprocessing record is damaged "
+                           f"({type(err).__name__}: {err}); train the model again") from None
+    if pre.feature_names_out and len(pre.feature_names_out) != net.n_inputs:
+        raise CommandError(f"{path.name}: the preprocessing gives {len(pre.feature_names_out)} "
+                           f"inputs but the network has {net.n_inputs}; train the model again")
+    return Model(net, pre, cli, metadata, path)
+
+
+# --- using the model on a table ---------------------------------------------------------------
+
+def outputs(model: Model, frame: Any) -> np.ndarray:
+    """The network's outputs ``h(x)`` for the raw rows of ``frame``, shape ``(n, K)``."""
+    model.require_table()
+    X = model.pre.transform(frame).astype(model.net.dtype, copy=False)
+    return model.net.predict(X)
+
+
+def probabilities(out: np.ndarray) -> np.ndarray:
+    """Class probabilities from classifier outputs: softmax rows as they are, and for one
+    logistic output ``p`` the pair ``(1 − p, p)``."""
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape[1] == 1:
+        return np.column_stack([1.0 - out[:, 0], out[:, 0]])
+    return out
+
+
+def predict_codes(model: Model, out: np.ndarray) -> np.ndarray:
+    """Class indices (argmax of the probabilities), or regression values in target units.
+
+    For one logistic output, argmax of ``(1 − p, p)`` is class 1 exactly when ``p > 0.5``
+    (``1 − p`` is exact for ``p ≥ 0.5``), the rule of scikit-learn's MLPClassifier.
+    """
+    if model.task == "classification":
+        return np.argmax(probabilities(out), axis=1)
+    return model.pre.decode_target(out[:, 0])
+
+
+def predictions(model: Model, frame: Any, proba: bool = False):
+    """A DataFrame of predictions for ``frame``: one column named after the target, or
+    (``proba``) one ``P(class)`` column per class."""
+    import pandas as pd
+
+    out = outputs(model, frame)
+    target = model.pre.target
+    if proba:
+        if model.task != "classification":
+            raise CommandError("--proba needs a classification model; this model does "
+                               "regression (its predictions are numbers)")
+        cols = [f"P({c})" for c in model.classes]
+        return pd.DataFrame(probabilities(out), columns=cols, index=frame.index)
+    codes = predict_codes(model, out)
+    values = model.pre.decode_target(codes) if model.task == "classification" else codes
+    return pd.DataFrame({target: values}, index=frame.index)

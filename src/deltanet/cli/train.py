@@ -1,0 +1,220 @@
+"""``deltanet train DATA``: train a network on a table, report its metrics, save it.
+
+DATA is read (:mod:`._source`), its rows split into training, validation and test parts
+(stratified by class), the preprocessing learned on the training rows only (one-hot coding
+of categories, min-max scaling to ``[−1, 1]`` or standardisation, optional imputation),
+the network trained (:mod:`._fit`), scored on the test rows, and saved with everything
+needed to use it on raw rows (:mod:`.model_file`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._common import CommandError, add_output_options, console, note, print_json
+from ._options import add_train_options
+
+DESCRIPTION = """\
+Train a feed-forward network on DATA and report its metrics on held-out test rows.
+
+DATA is a CSV (.csv, .csv.gz) or Parquet (.parquet, .pq) file, or the name of a dataset:
+iris, wine, breast_cancer, digits, diabetes (scikit-learn's tables) or the generated 2-D
+sets xor, circles, moons, spirals, gaussians, ... ('deltanet datasets' lists them).
+
+The task (classification or regression) is detected from the target column; categorical
+columns are one-hot coded, numeric ones scaled to [-1, 1] (or standardised). The model file
+keeps that preprocessing, so 'deltanet predict MODEL raw.csv' works on raw rows."""
+
+EPILOG = """\
+examples:
+  deltanet train iris
+  deltanet train digits --hidden 64,32 --epochs 50 --plots runs/plots
+  deltanet train houses.csv --target price --impute median --out houses.deltanet
+  deltanet train spirals --hidden 16,16 --activation tanh --lr 0.01 --epochs 300
+  deltanet train big.csv --target label --checkpoint big.ckpt --resume"""
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``train`` on the subcommand table ``commands``."""
+    parser = commands.add_parser(
+        "train", help="train a network on a CSV/Parquet file or a bundled dataset",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", metavar="DATA",
+                        help="CSV or Parquet file, or a dataset name (see 'deltanet datasets')")
+    add_train_options(parser)
+    add_output_options(parser)
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class Prepared:
+    """The table, its preprocessing and the coded parts."""
+
+    source: Any  # _source.Source
+    pre: Any  # TablePreprocessor fitted on the training rows
+    rows: dict[str, np.ndarray]  # part name -> row positions in the table
+    arrays: Any  # _fit.Arrays
+
+
+def split_rows(frame: Any, target: str, task: str, args: argparse.Namespace
+               ) -> dict[str, np.ndarray]:
+    """Row positions of the training, validation and test parts (stratified by class)."""
+    from deltanet.data import split
+
+    labels = frame[target].astype(str).to_numpy()
+    parts = split(np.arange(len(frame)), labels, test_size=args.test_size,
+                  val_size=args.val_size, stratify=task == "classification",
+                  random_state=args.seed)
+    return {"train": np.sort(parts.X_train), "validation": np.sort(parts.X_val),
+            "test": np.sort(parts.X_test)}
+
+
+def _target(source: Any, args: argparse.Namespace) -> str:
+    if args.target:
+        return args.target
+    if source.target:
+        return source.target
+    columns = ", ".join(list(source.frame.columns)[:20])
+    raise CommandError(f"--target is required for a data file: name the column to predict, "
+                       f"e.g. --target {source.frame.columns[-1]} (the columns are: {columns})")
+
+
+def prepare(args: argparse.Namespace) -> Prepared:
+    """Read DATA, split its rows, learn the preprocessing on the training rows, code all."""
+    from deltanet.data import TablePreprocessor, detect_task
+    from deltanet.data.columns import target_column
+
+    from ._fit import Arrays
+    from ._source import load_source
+
+    source = load_source(args.data)
+    frame = source.frame
+    target = _target(source, args)
+    task = args.task or detect_task(target_column(frame, target))
+    rows = split_rows(frame, target, task, args)
+    pre = TablePreprocessor(target, task=task, scale=args.scale, impute=args.impute,
+                            scale_target=True)
+    pre.fit(frame.iloc[rows["train"]])
+    coded = []
+    for part in ("train", "validation", "test"):
+        sub = frame.iloc[rows[part]]
+        coded += [pre.transform(sub), pre.encode_target(sub)] if len(sub) else \
+            [np.zeros((0, len(pre.feature_names_out))), np.zeros(0)]
+    return Prepared(source, pre, rows, Arrays(*coded))
+
+
+def score(pre: Any, net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Metrics of ``net`` on coded inputs ``X`` and coded targets ``y``."""
+    from . import model_file
+    from .metrics import classification_metrics, regression_metrics
+
+    model = model_file.Model(net, pre, {}, {}, Path("."))
+    codes = model_file.predict_codes(model, net.predict(X.astype(net.dtype)))
+    if pre.task_ == "classification":
+        return classification_metrics(y, codes, pre.classes_)
+    return regression_metrics(pre.decode_target(y), codes)
+
+
+def _scored_part(prep: Prepared) -> tuple[str, np.ndarray, np.ndarray]:
+    a = prep.arrays
+    for name, X, y in (("test", a.X_test, a.y_test), ("validation", a.X_val, a.y_val),
+                       ("train", a.X_train, a.y_train)):
+        if len(X):
+            return name, X, y
+    raise CommandError("no rows to score the model on")
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The training options, as the model file records them."""
+    keys = ("hidden", "activation", "solver", "lr", "batch_size", "epochs", "alpha", "dropout",
+            "batch_norm", "early_stopping", "patience", "scale", "impute", "test_size",
+            "val_size", "seed", "dtype", "class_weight")
+    return {k: getattr(args, k) for k in keys}
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Combinations of options that cannot work, refused before any data is read."""
+    if args.resume and not args.checkpoint:
+        raise CommandError("--resume needs --checkpoint FILE (the checkpoint to continue from)")
+    if args.solver == "rprop" and args.batch_size != 0:
+        raise CommandError("--solver rprop uses the sign of the full-batch gradient; add "
+                           "--batch-size 0 (full batch), or use --solver adam")
+    if args.solver == "lbfgs" and (args.checkpoint or args.dropout or args.early_stopping):
+        raise CommandError("--solver lbfgs trains full-batch in one SciPy call: it takes no "
+                           "--checkpoint, --dropout or --early-stopping; use --solver adam")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, score, save, plot and report."""
+    from . import model_file
+    from ._fit import fit
+
+    check_options(args)
+    started = time.perf_counter()
+    prep = prepare(args)
+    pre, n_classes = prep.pre, (len(prep.pre.classes_) if prep.pre.classes_ else None)
+    _describe(args, prep)
+    fitted = fit(args, prep.arrays, pre.task_, n_classes)
+    part, X, y = _scored_part(prep)
+    metrics = {"split": part, **score(pre, fitted.net, X, y)}
+    out = Path(args.out or f"{prep.source.name}.deltanet")
+    info = {"source": prep.source.name, "task": pre.task_, "target": pre.target,
+            "classes": pre.classes_, "features": pre.feature_names_out,
+            "rows": {k: len(v) for k, v in prep.rows.items()}, "training": settings(args),
+            "history": fitted.history, "metrics": metrics}
+    model_file.write(out, fitted.net, pre, info)
+    plots = []
+    if args.plots is not None:
+        from .plots import write_plots
+
+        plots = write_plots(Path(args.plots), prep, fitted, metrics)
+    _report(args, out, plots, info, fitted.net, time.perf_counter() - started)
+    return 0
+
+
+def _sizes(net: Any) -> str:
+    return "-".join(map(str, net.plan.layer_sizes()))
+
+
+def _describe(args: argparse.Namespace, prep: Prepared) -> None:
+    pre, rows = prep.pre, prep.rows
+    what = (f"classification of {pre.target!r} into {len(pre.classes_)} classes"
+            if pre.task_ == "classification" else f"regression of {pre.target!r}")
+    note(args, f"[bold]{prep.source.name}[/bold]: {what}; {len(pre.feature_names_out)} inputs; "
+               f"{len(rows['train'])} training, {len(rows['validation'])} validation, "
+               f"{len(rows['test'])} test rows")
+
+
+def _report(args: argparse.Namespace, out: Path, plots: list[Path], info: dict[str, Any],
+            net: Any, seconds: float) -> None:
+    from .metrics import metrics_tables
+
+    hist, metrics = info["history"], info["metrics"]
+    if args.json:
+        print_json({"model": str(out), "source": info["source"], "task": info["task"],
+                    "target": info["target"], "classes": info["classes"], "rows": info["rows"],
+                    "network": {"layers": net.plan.layer_sizes(), "params": net.n_params},
+                    "history": {k: hist[k] for k in ("epochs", "updates", "stop_reason",
+                                                     "best_epoch", "loss", "val_loss",
+                                                     "val_metric", "metric")},
+                    "metrics": metrics, "plots": [str(p) for p in plots],
+                    "seconds": round(seconds, 3)})
+        return
+    if args.quiet:
+        return
+    out_console = console()
+    out_console.print(f"network {_sizes(net)} ({net.n_params} parameters): {hist['epochs']} "
+                      f"{hist['unit']} in {seconds:.1f} s; {hist['stop_reason']}")
+    for table in metrics_tables(metrics, f"metrics on the {metrics['split']} rows"):
+        out_console.print(table)
+    out_console.print(f"model written to {out}")
+    if plots:
+        out_console.print(f"plots written to {plots[0].parent}: "
+                          f"{', '.join(p.name for p in plots)}")
