@@ -1,0 +1,107 @@
+"""Parameter and attribute documentation shared by ``MLPClassifier`` and ``MLPRegressor``."""
+
+COMMON_PARAMETERS = """\
+hidden_layer_sizes : array-like of int, default=(100,)
+    Neurons in each hidden layer (``()`` for no hidden layer).
+activation : {'identity', 'logistic', 'tanh', 'relu', 'softplus'} or list, default='relu'
+    Activation ``g`` of the hidden neurons: one name, or a list with one name per hidden
+    layer (deltanet extension; 'softplus' too).
+solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    'lbfgs' minimises the full-batch cost with SciPy's L-BFGS-B; 'sgd' and 'adam' make one
+    update per mini-batch with ``deltanet.optimizers.sgd``/``adam``.
+alpha : float, default=1e-4
+    L2 penalty: ``J += (α / 2n) Σ w²`` over the weights of the arcs (not the biases).
+batch_size : int or 'auto', default='auto'
+    Mini-batch size of the stochastic solvers; 'auto' is ``min(200, n_samples)``.
+learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    Schedule of 'sgd': constant ``η₀``; ``η₀ / (t + 1)^power_t`` with ``t`` the samples
+    seen; or ``η₀`` divided by 5 whenever the stopping test fails.
+learning_rate_init : float, default=0.001
+    ``η₀`` of 'sgd' and 'adam'.
+power_t : float, default=0.5
+    Exponent of 'invscaling'.
+max_iter : int, default=200
+    Epochs of 'sgd'/'adam', iterations of 'lbfgs'.
+shuffle : bool, default=True
+    Shuffle the examples before every epoch ('sgd', 'adam').
+random_state : int, RandomState instance or None, default=None
+    Seeds the initial weights, the shuffling, the early-stopping split (and dropout).
+tol : float, default=1e-4
+    An epoch improves when the loss falls by more than ``tol`` (or the validation score
+    rises by more than ``tol``); 'lbfgs' uses it as its gradient tolerance.
+verbose : bool, default=False
+    Print the loss after every epoch (iteration for 'lbfgs').
+warm_start : bool, default=False
+    Start ``fit`` from the fitted weights instead of fresh ones.
+momentum : float in [0, 1), default=0.9
+    Momentum ``μ`` of 'sgd': ``v ← μ v − η ∂J/∂w``.
+nesterovs_momentum : bool, default=True
+    Nesterov's form of the momentum update ('sgd' with ``momentum > 0``).
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the data (stratified for classifiers) and stop
+    when its score stops improving; the best weights are kept ('sgd', 'adam').
+validation_fraction : float, default=0.1
+    Share of the training data held out for early stopping.
+beta_1, beta_2 : float, default=0.9, 0.999
+    Decay rates of Adam's first and second moment estimates.
+epsilon : float, default=1e-8
+    Adam's ``ε`` in ``−η m / (√v + ε)``.
+n_iter_no_change : int, default=10
+    Epochs without improvement (by ``tol``) before stopping or lowering the rate.
+max_fun : int, default=15000
+    Most evaluations of the cost by 'lbfgs'."""
+
+EXTRA_PARAMETERS = """\
+dropout : float or list of float, default=0.0
+    Dropout rate of every hidden layer, or one rate per hidden layer (stochastic solvers):
+    each unit is dropped with probability ``r`` and the survivors scaled by ``1/(1 − r)``.
+batch_norm : bool, default=False
+    Batch-normalise the hidden layers (learned ``γ, β``; running statistics at prediction).
+skip_connections : bool, default=False
+    Connect every layer to every earlier layer, the inputs included (a DAG, not a chain).
+dtype : {None, numpy.float32, numpy.float64}, default=None
+    Precision of the network. None follows scikit-learn: float32 input stays float32,
+    anything else is float64."""
+
+ATTRIBUTES = """\
+coefs_ : list of ndarray
+    ``coefs_[i]`` is the ``(n_i, n_{i+1})`` weight matrix from layer ``i`` to ``i + 1``: a
+    view of ``network_.params``.
+intercepts_ : list of ndarray
+    ``intercepts_[i]``: the biases of layer ``i + 1`` (views as well).
+network_ : deltanet.Network
+    The fitted network: ``deltanet.save``, explanations and diagnostics work on it.
+loss_ : float
+    The cost at the end of the last epoch ('sgd', 'adam') or the final cost ('lbfgs').
+best_loss_ : float or None
+    The lowest epoch loss ('sgd', 'adam'; None with early stopping).
+loss_curve_ : list of float
+    The loss of every epoch; for 'lbfgs' (deltanet extension) of every iteration.
+validation_scores_ : list of float or None
+    The validation score of every epoch with early stopping.
+best_validation_score_ : float or None
+    The best of ``validation_scores_``.
+validation_loss_curve_ : list of float
+    The loss (without penalty) on the validation data, per epoch or L-BFGS iteration,
+    when there is any: the early-stopping split or ``fit(..., validation_data=...)``.
+t_ : int
+    Training samples seen by the stochastic solvers.
+n_iter_ : int
+    Epochs ('sgd', 'adam') or iterations ('lbfgs') of the last fit.
+n_layers_ : int
+    Layers, the inputs and the outputs included.
+n_outputs_ : int
+    Output neurons.
+out_activation_ : str
+    Activation of the output neurons.
+n_features_in_ : int
+    Number of features seen in ``fit``.
+feature_names_in_ : ndarray of str
+    Feature names seen in ``fit``, when ``X`` had string column names."""
+
+DIFFERENCES = """\
+Differences from scikit-learn: for several regression outputs the squared error is summed
+over the outputs of an example (scikit-learn averages the value but not its gradient, issue
+#8349), so ``loss_`` is ``n_outputs`` times larger there while the gradients, and so the
+weights, are the same; ``partial_fit`` is unavailable with 'lbfgs'; ``momentum`` must be
+below 1."""
