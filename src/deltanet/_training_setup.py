@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import optimizers
-from ._validation import check_choice, check_number, fail
+from ._validation import check_array, check_choice, check_number, fail
 from .propagation import prepare_inputs, prepare_targets
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rprop")
@@ -158,8 +158,11 @@ def compute_class_weight(class_weight: Any, Y: np.ndarray) -> dict[int, float]:
         w_c = n / (n_classes · n_c)
 
     with ``n_c`` the examples of class ``c`` and ``n_classes`` the classes present; a dict
-    ``{class: weight}`` is taken as given (classes it omits weigh 1).
+    ``{class: weight}`` is taken as given (classes it omits weigh 1). ``Y`` holds one-hot
+    rows, or one 0/1 target per example.
     """
+    Y = check_array("Y", Y, ndim=(1, 2))
+    Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
     labels = class_labels(Y)
     n_classes = max(Y.shape[1], 2)
     if isinstance(class_weight, str):

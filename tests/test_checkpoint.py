@@ -1,0 +1,231 @@
+"""Checkpoints: an interrupted run resumed from its checkpoint ends bit for bit like an
+uninterrupted one; a checkpoint of another run is refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import deltanet as dn
+from deltanet import optimizers
+
+
+class Crash(Exception):
+    """Stands in for a crash or Ctrl-C in the middle of training."""
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(45, 3))
+    y = ((X[:, 0] * X[:, 1] + X[:, 2]) > 0).astype(float)
+    return X, y
+
+
+NETS = {
+    "tanh": lambda: dn.Network.layered([3, 6, 1], hidden="tanh", random_state=0),
+    "relu2": lambda: dn.Network.layered([3, 6, 5, 1], hidden="relu", random_state=0),
+    "bn": lambda: dn.Network.layered([3, 6, 1], hidden="tanh", batch_norm=True,
+                                     random_state=0),
+}
+
+CASES = {
+    "per-example sgd": ("tanh", dict(batch_size=1, lr=0.05)),
+    "mini-batch momentum": ("tanh", dict(batch_size=7, optimizer="momentum", lr=0.05)),
+    "adam with dropout": ("relu2", dict(batch_size=4, optimizer="adam", lr=0.01,
+                                        dropout={0: 0.1, 1: 0.3, 2: 0.2})),
+    "nesterov cosine, early stopping": ("tanh", dict(
+        batch_size=5, optimizer="nesterov", lr=0.05, lr_schedule="cosine",
+        early_stopping=True, patience=50, validation_fraction=0.2, diagnostics=True,
+        train_metric=True, l2=1e-3)),
+    "batch norm, plateau, class weights": ("bn", dict(
+        batch_size=8, lr=0.05, lr_schedule=optimizers.ReduceOnPlateau(patience=0, tol=0.02),
+        class_weight="balanced", l1=1e-3, dropout=0.2)),
+    "per-example, dropout, MT19937": ("tanh", dict(batch_size=1, lr=0.05, dropout=0.25)),
+}
+
+
+def _fit(case, path=None, *, resume=False, crash_epoch=None, crash_update=None,
+         every=1, epochs=8):
+    net_kind, kw = CASES[case]
+    net = NETS[net_kind]()
+    rs = (np.random.Generator(np.random.MT19937(11)) if "MT19937" in case else 3)
+
+    seen = []
+
+    class Crasher(dn.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen.append(epoch)
+            if epoch == crash_epoch:
+                raise Crash
+
+        def on_batch_end(self, update, logs):
+            if update == crash_update:
+                raise Crash
+
+    X, y = _data()
+    cbs = [Crasher()] if crash_update is not None else [Crasher().on_epoch_end]
+    hist = dn.train(net, X, y, loss="log_loss", epochs=epochs, random_state=rs,
+                    checkpoint=path, checkpoint_every=every, resume=resume, callbacks=cbs,
+                    **kw)
+    _fit.epochs_run = seen
+    return net, hist
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_resume_after_an_epoch_is_bitwise_identical(case, tmp_path):
+    ref_net, ref_hist = _fit(case)
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(Crash):
+        _fit(case, path, crash_epoch=3)
+    assert dn.load_checkpoint(path).epoch == 3
+    net, hist = _fit(case, path, resume=True)
+    assert _fit.epochs_run == list(range(4, 9))  # only the remaining epochs ran
+    assert_array_equal(net.params, ref_net.params)
+    for layer, (mean, var) in ref_net.bn_state.items():
+        assert_array_equal(net.bn_state[layer][0], mean)
+        assert_array_equal(net.bn_state[layer][1], var)
+    assert hist == ref_hist
+
+
+@pytest.mark.parametrize("case", ["per-example sgd", "adam with dropout",
+                                  "batch norm, plateau, class weights"])
+def test_resume_after_a_crash_mid_epoch_is_bitwise_identical(case, tmp_path):
+    # the crash comes in epoch 6; the last checkpoint (every 2 epochs) is of epoch 4
+    ref_net, ref_hist = _fit(case)
+    updates_per_epoch = ref_hist.updates // ref_hist.epochs
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(Crash):
+        _fit(case, path, crash_update=5 * updates_per_epoch + 2, every=2)
+    assert dn.load_checkpoint(path).epoch == 4
+    net, hist = _fit(case, path, resume=True, every=2)
+    assert _fit.epochs_run == list(range(5, 9))
+    assert_array_equal(net.params, ref_net.params)
+    assert hist.cost == ref_hist.cost and hist.updates == ref_hist.updates
+
+
+def test_resume_after_the_process_dies(tmp_path):
+    # a real process, killed without cleanup (os._exit) in the middle of epoch 5
+    path = tmp_path / "run.ckpt"
+    script = textwrap.dedent(f"""
+        import os, numpy as np, deltanet as dn
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(45, 3)); y = ((X[:, 0] * X[:, 1] + X[:, 2]) > 0).astype(float)
+        net = dn.Network.layered([3, 6, 5, 1], hidden="relu", random_state=0)
+        class Die(dn.Callback):
+            def on_batch_end(self, update, logs):
+                if update == 4 * 12 + 5:
+                    os._exit(7)
+        dn.train(net, X, y, loss="log_loss", epochs=8, random_state=3, batch_size=4,
+                 optimizer="adam", lr=0.01, dropout={{0: 0.1, 1: 0.3, 2: 0.2}},
+                 checkpoint={str(path)!r}, callbacks=[Die()])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == 7, done.stderr.decode()
+    assert dn.load_checkpoint(path).epoch == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]  # no temporary files left
+    ref_net, ref_hist = _fit("adam with dropout")
+    net, hist = _fit("adam with dropout", path, resume=True)
+    assert_array_equal(net.params, ref_net.params)
+    assert hist == ref_hist
+
+
+def test_checkpoint_contents(tmp_path):
+    path = tmp_path / "run.ckpt"
+    net, hist = _fit("mini-batch momentum", path, every=3, epochs=7)
+    ckpt = dn.load_checkpoint(path)
+    assert ckpt.header["format"] == "deltanet-checkpoint" and ckpt.finished
+    assert (ckpt.epoch, ckpt.updates) == (7, hist.updates)
+    assert_array_equal(ckpt.params, net.params)
+    assert ckpt.header["history"]["cost"] == hist.cost
+    assert ckpt.header["rng"]["bit_generator"] == "PCG64"
+    assert ckpt.arrays["opt/0.velocity"].shape == net.params.shape
+    assert ckpt.header["optimizer_state"]["0.count"] == hist.updates
+
+
+def test_resuming_a_finished_run_trains_no_more(tmp_path):
+    path = tmp_path / "run.ckpt"
+    net, hist = _fit("per-example sgd", path)
+    again, hist2 = _fit("per-example sgd", path, resume=True)
+    assert _fit.epochs_run == []
+    assert_array_equal(again.params, net.params)
+    assert hist2 == hist
+
+
+def test_resume_true_without_a_file_starts_afresh(tmp_path):
+    ref_net, _ = _fit("mini-batch momentum")
+    net, _ = _fit("mini-batch momentum", tmp_path / "new.ckpt", resume=True)
+    assert_array_equal(net.params, ref_net.params)
+
+
+def test_resume_from_a_path_writes_there(tmp_path):
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(Crash):
+        _fit("per-example sgd", path, crash_epoch=2)
+    X, y = _data()
+    net = NETS["tanh"]()
+    dn.train(net, X, y, loss="log_loss", epochs=8, random_state=3, batch_size=1, lr=0.05,
+             callbacks=[lambda e, logs: None], resume=path)
+    assert dn.load_checkpoint(path).finished
+
+
+@pytest.mark.parametrize("change, what", [
+    (dict(lr=0.06), "lr"),
+    (dict(batch_size=2), "batch_size"),
+    (dict(l2=0.1), "l2"),
+    (dict(y_flip=True), "data"),
+    (dict(net="relu2"), "network"),
+])
+def test_resume_refuses_another_run(change, what, tmp_path):
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(Crash):
+        _fit("per-example sgd", path, crash_epoch=2)
+    X, y = _data()
+    kw = dict(batch_size=1, lr=0.05, l2=0.0)
+    kw.update({k: v for k, v in change.items() if k in kw})
+    net = NETS[change.get("net", "tanh")]()
+    y = 1 - y if change.get("y_flip") else y
+    with pytest.raises(ValueError, match=f"another training run.*{what}"):
+        dn.train(net, X, y, loss="log_loss", epochs=8, random_state=3, checkpoint=path,
+                 resume=True, **kw)
+
+
+def test_resume_refuses_missing_and_broken_files(tmp_path):
+    X, y = _data()
+    net = NETS["tanh"]()
+    with pytest.raises(ValueError, match="does not exist"):
+        dn.train(net, X, y, epochs=1, resume=tmp_path / "missing.ckpt")
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(dn.ModelFileError, match=r"broken\.ckpt"):
+        dn.train(net, X, y, epochs=1, resume=broken)
+    model = dn.save(net, tmp_path / "model.deltanet")
+    with pytest.raises(dn.ModelFileError, match="not a deltanet-checkpoint file"):
+        dn.train(net, X, y, epochs=1, resume=model)
+
+
+def test_resume_refuses_another_kind_of_generator(tmp_path):
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(Crash):
+        _fit("per-example, dropout, MT19937", path, crash_epoch=2)
+    X, y = _data()
+    with pytest.raises(ValueError, match="MT19937 generator"):
+        dn.train(NETS["tanh"](), X, y, loss="log_loss", epochs=8, random_state=3,
+                 batch_size=1, lr=0.05, dropout=0.25, checkpoint=path, resume=True)
+
+
+def test_rng_state_round_trip_is_exact():
+    from deltanet.checkpoint import rng_state, set_rng_state
+
+    for bitgen in (np.random.PCG64(1), np.random.MT19937(2), np.random.Philox(3),
+                   np.random.SFC64(4)):
+        rng = np.random.Generator(bitgen)
+        rng.random(5)
+        saved = rng_state(rng)
+        expected = rng.random(7)
+        set_rng_state(rng, saved, "test")
+        assert_array_equal(rng.random(7), expected)
