@@ -218,6 +218,14 @@ def test_invalid_parameters_get_a_4xx_with_a_message(client, endpoint, body, sta
     assert client.get(f"/api/session/{sid}/state").status_code == 200
 
 
+def test_one_step_is_bounded_in_work(client):
+    sid, _ = new_session(client)
+    configure(client, sid, batch_size=1)  # 250 training points: 250 updates an epoch
+    r = client.post(f"/api/session/{sid}/step", json={"epochs": 81})
+    assert r.status_code == 422 and "20250 updates" in r.json()["error"]
+    assert client.post(f"/api/session/{sid}/step", json={"epochs": 80}).status_code == 200
+
+
 def test_malformed_and_oversized_messages(client):
     sid, _ = new_session(client)
     cases = [

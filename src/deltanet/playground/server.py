@@ -56,6 +56,7 @@ from .sessions import Session, SessionStore
 STATIC = Path(__file__).parent / "static"
 LOCK_TIMEOUT = 30.0
 MAX_EPOCHS_PER_STEP = 100
+MAX_UPDATES_PER_STEP = 20_000  # bounds the work (and the time) of one step request
 MAX_CSV_ROWS = 5000
 
 
@@ -114,6 +115,12 @@ class Playground:
                 or not 1 <= epochs <= MAX_EPOCHS_PER_STEP:
             raise ApiError(422, f"epochs must be a whole number from 1 to {MAX_EPOCHS_PER_STEP}"
                                 f" (got {epochs!r:.40}); send e.g. {{\"epochs\": 1}}")
+        updates = epochs * -(-len(session.X_train) // session.config.batch_size)
+        if updates > MAX_UPDATES_PER_STEP:
+            raise ApiError(422, f"{epochs} epochs of {len(session.X_train)} training points in "
+                                f"batches of {session.config.batch_size} are {updates} updates, "
+                                f"over the {MAX_UPDATES_PER_STEP} allowed in one step; send "
+                                "fewer epochs or use larger batches")
         show = self.state(session, request)
 
         def work() -> dict:

@@ -1,5 +1,5 @@
 // Wiring of the page's controls to the App, and showing the settings in them.
-import { drawThumbnail } from "./heatmap.js";
+import { drawPointsThumbnail, drawThumbnail } from "./heatmap.js";
 
 const DATASETS = {
   classification: [["circle", "Circle"], ["xor", "Exclusive or"], ["gauss", "Gaussians"],
@@ -89,6 +89,12 @@ function datasetButtons(app) {
   }
   for (const button of box.querySelectorAll("button")) {
     button.classList.toggle("selected", button.id === `dataset-${dataset}`);
+  }
+  const upload = $("dataset-upload");
+  const version = app.state ? String(app.state.data_version) : "";
+  if (upload && app.points && upload.dataset.version !== version) {
+    drawPointsThumbnail(upload.querySelector("canvas"), app.points, task);
+    upload.dataset.version = version;
   }
 }
 

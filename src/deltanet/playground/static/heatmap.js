@@ -167,6 +167,18 @@ const SHAPES = {
   },
 };
 
+// Uploaded data: its training points, coloured by label.
+export function drawPointsThumbnail(canvas, points, task) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = rgbCss(MID);
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (const [x1, x2, label] of points.train) {
+    const [px, py] = toCanvas(canvas, x1, x2);
+    ctx.fillStyle = pointColor(label, task);
+    ctx.fillRect(px - 1, py - 1, 2.5, 2.5);
+  }
+}
+
 export function drawThumbnail(canvas, name) {
   const n = 24;
   const shape = SHAPES[name];
