@@ -259,6 +259,7 @@ def _run_epoch(run: _Run, epoch: int) -> float:
     net, cfg = run.net, run.cfg
     plan, params, drop, update = net.plan, net.params, cfg["dropout"], run.opt.transform.update
     X, Y, weights, loss = run.X, run.Y, run.weights, run.loss
+    l2, l1, decay_bias = cfg["l2"], cfg["l1"], cfg["decay_bias"]
     order = run.rng.permutation(X.shape[0]) if cfg["shuffle"] else np.arange(X.shape[0])
     total, seen = 0.0, 0
     for start, stop in run.bounds:
@@ -267,8 +268,7 @@ def _run_epoch(run: _Run, epoch: int) -> float:
         cache = forward(plan, params, X[idx], training=True, bn_state=net.bn_state,
                         dropout=drop, rng=run.rng)
         grad, _, per_ex = backward(plan, params, cache, Y[idx], loss, wb)
-        reg_cost, reg_grad = regularization(plan, params, cfg["l2"], cfg["l1"],
-                                            cfg["decay_bias"])
+        reg_cost, reg_grad = regularization(plan, params, l2, l1, decay_bias)
         if reg_grad is not None:
             grad += reg_grad.astype(grad.dtype)
         batch_cost = float(np.mean(per_ex if wb is None else per_ex * wb)) + reg_cost
