@@ -46,6 +46,10 @@ CASES = {
         batch_size=8, lr=0.05, lr_schedule=optimizers.ReduceOnPlateau(patience=0, tol=0.02),
         class_weight="balanced", l1=1e-3, dropout=0.2)),
     "per-example, dropout, MT19937": ("tanh", dict(batch_size=1, lr=0.05, dropout=0.25)),
+    # flipped validation labels: the best epoch comes early, the stop after the resume
+    "early stop after the resume": ("tanh", dict(
+        batch_size=9, optimizer="adam", lr=0.02, early_stopping=True, patience=4,
+        validation_data=(_data()[0], 1 - _data()[1]))),
 }
 
 
@@ -84,12 +88,14 @@ def test_resume_after_an_epoch_is_bitwise_identical(case, tmp_path):
         _fit(case, path, crash_epoch=3)
     assert dn.load_checkpoint(path).epoch == 3
     net, hist = _fit(case, path, resume=True)
-    assert _fit.epochs_run == list(range(4, 9))  # only the remaining epochs ran
+    assert _fit.epochs_run == list(range(4, ref_hist.epochs + 1))  # only the rest ran
     assert_array_equal(net.params, ref_net.params)
     for layer, (mean, var) in ref_net.bn_state.items():
         assert_array_equal(net.bn_state[layer][0], mean)
         assert_array_equal(net.bn_state[layer][1], var)
     assert hist == ref_hist
+    if case == "early stop after the resume":
+        assert "early stopping" in hist.stop_reason and hist.epochs == 5
 
 
 @pytest.mark.parametrize("case", ["per-example sgd", "adam with dropout",
