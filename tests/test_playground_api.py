@@ -148,6 +148,24 @@ def test_backward_view_equals_backprop_of_the_downloaded_model(client, tmp_path)
     assert "Delta" in view["markdown"] and "w_{0,4}" in view["markdown"]
 
 
+def test_backward_view_with_batch_norm_and_dropout(client, tmp_path):
+    sid, _ = new_session(client)
+    configure(client, sid, batch_norm=True, dropout=0.2, layers=[3, 2],
+              activations=["relu", "tanh"])
+    assert client.post(f"/api/session/{sid}/step", json={"epochs": 2}).status_code == 200
+    view = client.post(f"/api/session/{sid}/backward", json={"x": [-3, 0.5], "y": 0}).json()
+    path = tmp_path / "bn.deltanet"
+    path.write_bytes(client.get(f"/api/session/{sid}/model").content)
+    net = dn.load(path)
+    # inference mode: running statistics of batch normalisation, no dropout
+    trace = net.backprop([-3.0, 0.5], [0.0])
+    for j in range(3, 9):
+        assert view["neurons"][str(j)]["delta"] == trace.delta[j]
+    # explain leaves batch normalisation out; the derivation is written from the trace
+    assert "### Backward pass" in view["markdown"]
+    assert "\\gamma_j / \\sqrt{\\sigma_j^2 + \\epsilon}" in view["markdown"]
+
+
 def test_weight_edit_changes_exactly_that_arc(client):
     sid, state = new_session(client)
     r = client.post(f"/api/session/{sid}/weight", json={"i": 1, "j": 3, "value": -2.5})

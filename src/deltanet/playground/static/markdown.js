@@ -10,7 +10,8 @@ const SYMBOLS = {
   le: "≤", leq: "≤", ge: "≥", geq: "≥", in: "∈", infty: "∞", pm: "±", quad: "\u2003",
   qquad: "\u2003\u2003", ",": "\u2009", ";": "\u2005", " ": " ", "{": "{", "}": "}",
   "%": "%", "_": "_", log: "log", exp: "exp", max: "max", min: "min", tanh: "tanh",
-  sum_: "Σ", odot: "⊙", mid: "|", prime: "′", left: "", right: "", big: "", Big: "",
+  odot: "⊙", mid: "|", prime: "′", left: "", right: "", big: "", Big: "",
+  lbrace: "{", rbrace: "}", ln: "ln", sin: "sin", cos: "cos", softmax: "softmax",
 };
 
 export function escapeHtml(text) {
@@ -42,7 +43,9 @@ export function mathToHtml(src) {
     if (name === "sqrt") return `√(${arg()})`;
     if (name === "hat") return `${arg()}\u0302`;
     if (name === "bar") return `${arg()}\u0304`;
-    if (["text", "mathrm", "operatorname", "textrm"].includes(name)) return arg();
+    if (["text", "mathrm", "operatorname", "textrm", "mathit", "textit"].includes(name)) {
+      return arg();
+    }
     if (["mathbf", "boldsymbol"].includes(name)) return `<b>${arg()}</b>`;
     if (name in SYMBOLS) return SYMBOLS[name];
     return escapeHtml(name);
