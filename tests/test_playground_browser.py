@@ -224,3 +224,17 @@ def test_clicking_an_edge_sets_its_weight(page):
     page.press("#weight-input", "Enter")
     wait_until(page, lambda: page.get_attribute("[data-testid=edge-1-3]", "data-weight")
                == "-1.5", what="the new weight")
+
+
+def test_a_duplicated_tab_gets_its_own_session(page, context, server_url):
+    sid = page.evaluate("sessionStorage.getItem('deltanet-session')")
+    twin = context.new_page()
+    try:
+        # A duplicated tab starts with a copy of the first tab's sessionStorage.
+        twin.add_init_script(f"sessionStorage.setItem('deltanet-session', '{sid}')")
+        twin.goto(server_url)
+        twin.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        other = twin.evaluate("sessionStorage.getItem('deltanet-session')")
+        assert other and other != sid
+    finally:
+        twin.close()

@@ -16,6 +16,33 @@ export class Api {
     this.getConfig = getConfig;     // () => the page's current settings (for recovery)
     this.sid = sessionStorage.getItem(KEY);
     this.dataVersion = null;        // version of the points the page holds
+    // A duplicated tab inherits sessionStorage: tabs answer whether they use an id.
+    this.channel = new BroadcastChannel("deltanet-sessions");
+    this.channel.onmessage = (event) => {
+      if (event.data.ask && event.data.ask === this.sid && !this.checking) {
+        this.channel.postMessage({ mine: this.sid });
+      }
+    };
+  }
+
+  // Keep the stored session id only if no other open tab is using it.
+  async checkSession() {
+    if (!this.sid) return;
+    this.checking = true;
+    const taken = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 150);
+      const listen = (event) => {
+        if (event.data.mine === this.sid) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      };
+      this.channel.addEventListener("message", listen);
+      this.channel.postMessage({ ask: this.sid });
+      setTimeout(() => this.channel.removeEventListener("message", listen), 200);
+    });
+    this.checking = false;
+    if (taken) this.sid = null;
   }
 
   url(path) {

@@ -46,6 +46,7 @@ export class App {
 
   // Send the URL's settings; if the server refuses them, start from the defaults.
   async start() {
+    await this.api.checkSession();
     if (!(await this.apply({}))) {
       this.config = structuredClone(DEFAULTS);
       await this.apply({});
