@@ -196,6 +196,18 @@ def test_csv_upload_makes_a_multiclass_set(client):
     assert client.post(f"/api/session/{sid}/step", json={"epochs": 1}).status_code == 200
 
 
+def test_csv_with_eight_classes_keeps_its_settings(client):
+    sid, _ = new_session(client)
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(80, 2))
+    text = "\n".join(f"{a},{b},{int(a * 8)}" for a, b in X)
+    state = client.post(f"/api/session/{sid}/upload", content=text.encode()).json()
+    assert state["config"]["n_classes"] == 8 and len(state["network"]["columns"][-1]) == 8
+    # the page sends its whole settings back, e.g. after a change of learning rate
+    again = configure(client, sid, **{**state["config"], "lr": 0.1})
+    assert again["config"]["dataset"] == "upload" and again["config"]["n_classes"] == 8
+
+
 INVALID = [
     ("config", {"layers": [4, 9]}, 422, "neurons in a layer must be <= 8"),
     ("config", {"layers": [1] * 7}, 422, "layers must have 0 to 6 entries"),
