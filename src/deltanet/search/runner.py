@@ -1,0 +1,230 @@
+"""Where trials run and where they are kept: Optuna storage, samplers, pruners, and
+sequential, multi-process or Dask execution.
+
+Every finished trial lives in the storage (an SQLite file by default), so a search that
+is stopped, even killed, resumes where it was: it counts the complete and pruned trials
+already stored and runs only the rest. A trial that was running when its process died
+stops sending heartbeats; Optuna marks it failed once the grace period is over, and it is
+never counted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.trial import TrialState
+
+from .._validation import check_choice, fail
+from .objective import Objective
+from .space import grid_space
+
+SAMPLERS = ("tpe", "nsga2", "random", "grid")
+PRUNERS = ("median", "hyperband", "none")
+DEFAULT_STORAGE = "sqlite:///deltanet-search.db"
+MEMORY = ":memory:"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+HEARTBEAT_S = 5  # a running trial writes a heartbeat this often
+GRACE_S = 20  # ... and counts as dead (failed) after this long without one
+
+TrialHook = Callable[[dict[str, Any]], None]
+
+
+def resolve_storage(storage: str | None) -> str:
+    """The storage URL with a relative SQLite path made absolute (worker processes may run
+    in another directory). ``":memory:"`` keeps trials in this process only."""
+    if storage is None:
+        storage = DEFAULT_STORAGE
+    if not isinstance(storage, str) or not storage:
+        fail("storage must be a database URL", storage,
+             f"e.g. {DEFAULT_STORAGE!r} or 'postgresql://user@host/db'", TypeError)
+    if storage == MEMORY:
+        return storage
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(storage)
+    except ArgumentError:
+        fail("storage is not a database URL", storage,
+             f"e.g. {DEFAULT_STORAGE!r}, 'sqlite:////abs/path.db' or 'postgresql://host/db'")
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", MEMORY):
+        url = url.set(database=str(Path(url.database).expanduser().resolve()))
+    return url.render_as_string(hide_password=False)
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url`` with heartbeats (so dead trials are detected)."""
+    if url == MEMORY:
+        return optuna.storages.InMemoryStorage()
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    try:
+        # heartbeats are marked experimental in Optuna; the interface used here is stable
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                              heartbeat_interval=HEARTBEAT_S,
+                                              grace_period=GRACE_S)
+    except Exception as err:  # SQLAlchemy/driver errors: unreachable, missing driver, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        fail(f"cannot open the storage ({first})", url,
+             "check the URL, the path's folder and the database driver")
+
+
+def make_sampler(name: str, seed: int, space: dict, n_trials: int) -> optuna.samplers.BaseSampler:
+    """The sampler called ``name``, seeded, sized for a budget of ``n_trials``."""
+    name = check_choice("sampler", name, SAMPLERS)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed,
+                                          n_startup_trials=max(3, min(10, n_trials // 3)))
+    if name == "nsga2":  # several generations within the budget
+        return optuna.samplers.NSGAIISampler(seed=seed,
+                                             population_size=max(4, min(50, n_trials // 3)))
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.GridSampler(grid_space(space), seed=seed)
+
+
+def make_pruner(name: str, epochs: int, n_trials: int) -> optuna.pruners.BasePruner:
+    """Median rule (stop a trial whose curve is worse than the median of earlier trials at
+    the same epoch) or Hyperband (successive halving over epoch budgets); or none."""
+    name = check_choice("pruner", name, PRUNERS)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=max(2, min(5, n_trials // 5)),
+                                           n_warmup_steps=max(1, epochs // 5))
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=max(1, epochs // 9),
+                                              max_resource=epochs, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def sampler_seed(random_state: int, n_existing: int, worker: int = 0) -> int:
+    """Sampler seed: fresh for a resumed study (so it does not replay the draws of the
+    trials already stored) and for each worker task, yet fixed by the search seed."""
+    return int(np.random.SeedSequence([int(random_state), n_existing, worker]).generate_state(1)[0])
+
+
+def open_study(url: str, name: str, directions: list[str], settings: dict[str, Any],
+               sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner
+               ) -> optuna.Study:
+    """Create the study ``name`` or resume it, refusing to mix runs of other settings."""
+    storage = open_storage(url)
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, sampler=sampler,
+                                    pruner=pruner, directions=directions, load_if_exists=True)
+    except Exception as err:
+        fail(f"cannot create or load study {name!r} ({str(err).splitlines()[0]})", url,
+             "check the storage URL and the study name")
+    wanted = [optuna.study.StudyDirection.MINIMIZE] * len(directions)
+    if list(study.directions) != wanted:
+        fail(f"study {name!r} has {len(study.directions)} objective(s), this search "
+             f"{len(directions)}", url, "use the same objectives to resume, or another study")
+    stored = study.user_attrs.get("deltanet")
+    if stored is None:
+        study.set_user_attr("deltanet", settings)
+    else:
+        for key, value in settings.items():
+            if stored.get(key) != value:
+                fail(f"study {name!r} was started with {key}={stored.get(key)!r}, not "
+                     f"{value!r}", url, "resume with the same data and settings, or pass "
+                     "another study name")
+    if url != MEMORY:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+    return study
+
+
+def count_finished(study: optuna.Study) -> int:
+    """Trials that count towards the budget: complete and pruned ones."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def summary(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A plain record of a finished trial (for progress lines and worker results)."""
+    return {"number": trial.number, "state": trial.state.name,
+            "values": list(trial.values) if trial.values else None,
+            "epochs": trial.user_attrs.get("epochs"),
+            "network": trial.user_attrs.get("network")}
+
+
+@dataclass(frozen=True, eq=False)
+class TrialJob:
+    """What a worker needs to run one trial of a stored study (picklable)."""
+
+    objective: Objective
+    storage: str
+    study_name: str
+    sampler: str
+    pruner: str
+    seed: int  # already fresh for this run (see sampler_seed); each task adds its index
+    n_trials: int
+
+
+def run_trial(job: TrialJob, worker: int) -> dict[str, Any]:
+    """Run one trial of ``job``'s study in this process; returns its :func:`summary`."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    o = job.objective
+    sampler = make_sampler(job.sampler, sampler_seed(job.seed, 0, worker + 1), o.space,
+                           job.n_trials)
+    study = optuna.load_study(study_name=job.study_name, storage=open_storage(job.storage),
+                              sampler=sampler, pruner=make_pruner(job.pruner, o.epochs,
+                                                                  job.n_trials))
+    done: list[dict[str, Any]] = []
+    study.optimize(o, n_trials=1, callbacks=[lambda s, t: done.append(summary(t))])
+    return done[0]
+
+
+def run_sequential(study: optuna.Study, objective: Objective, n: int, hook: TrialHook) -> None:
+    """``n`` trials one after the other in this process (reproducible with a seed)."""
+    study.optimize(objective, n_trials=n, callbacks=[lambda s, t: hook(summary(t))])
+
+
+def run_processes(job: TrialJob, n: int, n_jobs: int, hook: TrialHook) -> None:
+    """``n`` trials over ``n_jobs`` local worker processes sharing the storage."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads/locks
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(run_trial, job, k) for k in range(n)]
+        for future in as_completed(futures):
+            hook(future.result())
+
+
+def dask_client(dask: Any) -> tuple[Any, bool]:
+    """``(client, owned)``: the Client given, or a new one connected to the address."""
+    from distributed import Client
+
+    if isinstance(dask, Client):
+        return dask, False
+    if not isinstance(dask, str) or not dask:
+        fail("dask must be a scheduler address or a distributed.Client", dask,
+             "e.g. dask='tcp://10.0.0.5:8786'", TypeError)
+    try:
+        return Client(dask, timeout=30), True
+    except (OSError, TimeoutError) as err:
+        fail(f"cannot reach the Dask scheduler ({str(err).splitlines()[0]})", dask,
+             "start it with `dask scheduler` and check the address")
+
+
+def run_dask(job: TrialJob, n: int, dask: Any, hook: TrialHook) -> None:
+    """``n`` trials as tasks on a Dask cluster; every worker writes to the shared storage
+    (a database URL the workers can reach; an SQLite file only on one machine)."""
+    from distributed import as_completed
+
+    client, owned = dask_client(dask)
+    try:
+        shared = client.scatter(job, broadcast=True)
+        futures = [client.submit(run_trial, shared, k, pure=False) for k in range(n)]
+        for future in as_completed(futures):
+            hook(future.result())
+    finally:
+        if owned:
+            client.close()
