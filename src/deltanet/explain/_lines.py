@@ -1,0 +1,90 @@
+"""Shared by the renderers: a line as its chain of relations, and text in LaTeX."""
+
+from __future__ import annotations
+
+import re
+
+from ._expr import ExprRenderer, is_exact, latex_escape
+from .model import Line
+
+LATEX_RELATIONS = {"=": "=", "approx": r"\approx", "<-": r"\leftarrow", ":": ":"}
+TEXT_RELATIONS = {"=": "=", "approx": "≈", "<-": "←", ":": ":"}
+
+# Unicode of the prose (titles, notes, descriptions) written for LaTeX's text mode
+_UNICODE_LATEX = {
+    "σ": r"$\sigma$", "Δ": r"$\Delta$", "α": r"$\alpha$", "λ": r"$\lambda$", "ℓ": r"$\ell$",
+    "π": r"$\pi$", "η": r"$\eta$", "Σ": r"$\Sigma$", "∂": r"$\partial$", "≥": r"$\geq$",
+    "≤": r"$\leq$", "≠": r"$\neq$", "′": r"$'$", "−": "-", "–": "--", "—": "---",
+    "→": r"$\to$", "←": r"$\leftarrow$", "≈": r"$\approx$", "·": r"$\cdot$", "×": r"$\times$",
+    "½": r"$\frac{1}{2}$", "…": r"\ldots{}", "∈": r"$\in$", "⊙": r"$\odot$",
+    "“": "``", "”": "''", "’": "'", "ᵀ": r"$^T$",
+}
+
+
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉₊₋ᵢⱼₖ"
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁺⁻"
+_PLAIN = {**dict(zip(_SUBSCRIPTS, "0123456789+-ijk", strict=True)),
+          **dict(zip(_SUPERSCRIPTS, "0123456789()+-", strict=True))}
+_SCRIPT_RUN = re.compile(f"[{_SUBSCRIPTS}](?:,?[{_SUBSCRIPTS}])*|[{_SUPERSCRIPTS}]+")
+
+
+def _script(match: re.Match) -> str:
+    run = match.group()
+    mark = "_" if run[0] in _SUBSCRIPTS else "^"
+    return f"${mark}{{{''.join(_PLAIN.get(c, c) for c in run)}}}$"
+
+
+def latex_text(text: str) -> str:
+    """Plain prose for LaTeX: special characters escaped, Greek and symbols as math,
+    runs of sub- and superscript characters (``w₀,₃``, ``a⁽¹⁾``) as math scripts."""
+    out = []
+    last = 0
+    for m in _SCRIPT_RUN.finditer(text):
+        out.append("".join(_UNICODE_LATEX.get(c, c) for c in latex_escape(text[last:m.start()])))
+        out.append(_script(m))
+        last = m.end()
+    out.append("".join(_UNICODE_LATEX.get(c, c) for c in latex_escape(text[last:])))
+    return _ADJACENT_MATH.sub("", "".join(out))  # "$\\Delta$$_{j}$" -> "$\\Delta_{j}$"
+
+
+_ADJACENT_MATH = re.compile(r"(?<!\\)\$\$")
+
+
+def chain(line: Line, style: str, digits: int) -> list[tuple[str, str]]:
+    """``[("", lhs), (relation, symbolic), ("=", substituted), ("=" or "approx", value)]``.
+
+    The value is written with ``≈`` when the shown digits are not its exact value.
+    """
+    sym = ExprRenderer(style, digits, numbers=False)
+    num = ExprRenderer(style, digits, numbers=True)
+    parts = [("", sym(line.lhs))]
+    relation = line.relation
+    if line.symbolic is not None:
+        parts.append((relation, sym(line.symbolic)))
+        relation = "="
+    if line.substituted is not None:
+        parts.append((relation, num(line.substituted)))
+        relation = "="
+    if line.value is not None:
+        if relation == "=" and not is_exact(line.value, digits):
+            relation = "approx"
+        parts.append((relation, num.number(line.value)))
+    return parts
+
+
+def _join(parts: list[tuple[str, str]], relations: dict[str, str]) -> str:
+    out = parts[0][1]
+    for relation, text in parts[1:]:
+        sep = relations[relation]
+        out += f"{sep} {text}" if relation == ":" else f" {sep} {text}"
+    return out
+
+
+def line_latex(line: Line, digits: int) -> str:
+    """The whole line as one LaTeX formula."""
+    return _join(chain(line, "latex", digits), LATEX_RELATIONS)
+
+
+def line_text(line: Line, digits: int) -> str:
+    """The whole line in Unicode."""
+    return _join(chain(line, "text", digits), TEXT_RELATIONS)

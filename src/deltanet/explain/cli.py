@@ -1,0 +1,234 @@
+"""``deltanet explain``: worked examples, custom networks, saved models and exercises.
+
+``add_arguments(parser)`` declares the flags and ``run(args)`` does the work and returns
+the exit code. Bad input raises ``ValueError`` with a one-line message, which the command
+line prints as ``deltanet: error: <message>`` (exit status 2).
+
+Examples::
+
+    deltanet explain --list
+    deltanet explain --example seed002-sgd-step --format markdown
+    deltanet explain --sizes 2,3,1 --hidden logistic --output identity --weights 1 \\
+        --input 0.5,0.5 --target 0.5 --loss half_squared_error --lr 1/3 --digits 2
+    deltanet explain --model net.deltanet --input 0,1 --target 1
+    deltanet explain --exercise --seed 7 --out homework/ex7
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .. import init
+from ..losses import NAMES as LOSS_NAMES
+from ..network import Network
+from .examples import get_example, list_examples
+from .exercise import make_exercise
+from .explanation import FORMATS, SUFFIXES, Explanation, explain
+
+SEPARATOR = "=" * 30 + " SOLUTION " + "=" * 30
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the flags of ``deltanet explain`` on ``parser``."""
+    what = parser.add_argument_group("what to explain")
+    what.add_argument("--list", action="store_true", help="list the built-in examples")
+    what.add_argument("--example", metavar="NAME", help="a built-in example (see --list)")
+    what.add_argument("--model", metavar="FILE", help="a saved model file (with --input, --target)")
+    what.add_argument("--exercise", action="store_true",
+                      help="a random exercise: the question and the solution separately")
+    what.add_argument("--seed", type=int, default=0, help="the exercise's seed (default 0)")
+    net = parser.add_argument_group("custom network")
+    net.add_argument("--sizes", metavar="P,H,...,K", help="layer sizes, e.g. 2,3,1")
+    net.add_argument("--hidden", default="logistic",
+                     help="hidden activation, or one per hidden layer: relu,tanh")
+    net.add_argument("--output", default="logistic", help="output activation")
+    net.add_argument("--weights", metavar="W", help="one weight for every arc, or one per arc "
+                     "in net.arcs order (bias arcs (0, j) first for each neuron j)")
+    net.add_argument("--bias", metavar="B", help="bias weight when --weights is one number")
+    net.add_argument("--weights-file", metavar="FILE",
+                     help="weights in net.arcs order, separated by commas, spaces or lines")
+    step = parser.add_argument_group("the training step")
+    step.add_argument("--input", metavar="X", help="the example's inputs, e.g. 0.5,0.5; "
+                      "several examples separated by ';'")
+    step.add_argument("--target", metavar="Y", help="the target(s), e.g. 0.5 (for a negative "
+                      "number write --target=-0.02)")
+    step.add_argument("--loss", default="squared_error", choices=LOSS_NAMES)
+    step.add_argument("--lr", default="0.1", metavar="ALPHA",
+                      help="learning rate, a decimal or a fraction such as 1/3")
+    step.add_argument("--l2", default="0", metavar="LAMBDA", help="weight decay λ")
+    step.add_argument("--steps", type=int, help="number of SGD steps (default: one per example)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--format", choices=FORMATS,
+                     help="text (terminal), markdown or latex (default: from --out, else text)")
+    out.add_argument("--out", metavar="FILE", help="write to FILE instead of printing")
+    out.add_argument("--digits", type=int, help="decimals shown (default 4)")
+
+
+# ---------------------------------------------------------------------- parsing
+def parse_number(text: str, flag: str) -> float:
+    """A decimal or a fraction (``1/3``); a one-line ValueError otherwise."""
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{flag}: {text.strip()!r} is not a number (use decimals or "
+                         "fractions such as 1/3)") from None
+    return value
+
+
+def parse_numbers(text: str, flag: str) -> list[float]:
+    items = [t for t in text.replace("\n", ",").replace(" ", ",").split(",") if t.strip()]
+    if not items:
+        raise ValueError(f"{flag} is empty; give numbers separated by commas")
+    return [parse_number(t, flag) for t in items]
+
+
+def parse_examples(text: str, flag: str, size: int, what: str) -> np.ndarray:
+    """``"0,0; 0,1"`` -> ``[[0, 0], [0, 1]]``, each row of ``size`` values."""
+    rows = [parse_numbers(part, flag) for part in text.split(";") if part.strip()]
+    if not rows:
+        raise ValueError(f"{flag} is empty; give {size} numbers separated by commas")
+    for k, row in enumerate(rows, start=1):
+        if len(row) != size:
+            which = "" if len(rows) == 1 else f" (example {k})"
+            raise ValueError(f"{flag} has {len(row)} value{'s' * (len(row) != 1)}{which} but "
+                             f"the network has {size} {what}{'s' * (size != 1)}")
+    return np.array(rows, dtype=float)
+
+
+def _read_weights_file(path: str) -> str:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise ValueError(f"cannot read --weights-file {path}: {err.strerror}") from None
+    return ",".join(line.split("#")[0] for line in lines)
+
+
+def _set_weights(net: Network, args: argparse.Namespace) -> None:
+    text = _read_weights_file(args.weights_file) if args.weights_file else args.weights
+    flag = "--weights-file" if args.weights_file else "--weights"
+    values = parse_numbers(text, flag)
+    arcs = net.arcs
+    if len(values) == 1 and not args.weights_file:
+        bias = parse_number(args.bias, "--bias") if args.bias is not None else values[0]
+        values = [bias if i == 0 else values[0] for i, _ in arcs]
+    if len(values) != len(arcs):
+        shown = " ".join(f"({i},{j})" for i, j in arcs[:8]) + (" ..." if len(arcs) > 8 else "")
+        raise ValueError(f"{flag} has {len(values)} values but the network has {len(arcs)} "
+                         f"arcs; give one number for all, or {len(arcs)} in the order {shown}")
+    for (i, j), w in zip(arcs, values, strict=True):
+        net.weights[i, j] = w
+
+
+def _load_model(path: str) -> Network:
+    from ..io import load
+
+    try:
+        return load(path)
+    except OSError as err:
+        raise ValueError(f"cannot read --model {path}: {err.strerror or err}") from None
+
+
+def build_network(args: argparse.Namespace) -> Network:
+    """The network of custom mode: ``--model FILE`` or ``--sizes`` with weights."""
+    if args.model:
+        net = _load_model(args.model)
+        if args.weights or args.weights_file:
+            _set_weights(net, args)
+        return net
+    sizes = [int(v) if float(v).is_integer() else -1 for v in parse_numbers(args.sizes, "--sizes")]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"--sizes must be two or more positive whole numbers such as 2,3,1 "
+                         f"(got {args.sizes!r})")
+    hidden = args.hidden.split(",") if "," in args.hidden else args.hidden
+    net = Network.layered(sizes, hidden=hidden, output=args.output, init=init.constant(0.0))
+    if not (args.weights or args.weights_file):
+        raise ValueError("custom mode needs --weights (one number, or one per arc) or "
+                         "--weights-file")
+    _set_weights(net, args)
+    return net
+
+
+# ---------------------------------------------------------------------- modes
+def _check_modes(args: argparse.Namespace) -> None:
+    modes = [name for name, on in (("--list", args.list), ("--example", args.example),
+                                   ("--model", args.model), ("--sizes", args.sizes),
+                                   ("--exercise", args.exercise)) if on]
+    if len(modes) > 1:
+        raise ValueError(f"{' and '.join(modes)} cannot be combined; choose one of them")
+    if not modes:
+        raise ValueError("say what to explain: --example NAME (see --list), --sizes with "
+                         "--weights, --input and --target, --model FILE, or --exercise")
+
+
+def _custom(args: argparse.Namespace, fmt: str) -> Explanation:
+    net = build_network(args)
+    if args.input is None or args.target is None:
+        raise ValueError("custom mode needs --input and --target, e.g. --input 0.5,0.5 "
+                         "--target 0.5")
+    X = parse_examples(args.input, "--input", net.n_inputs, "input")
+    Y = parse_examples(args.target, "--target", net.n_outputs, "output")
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"--input gives {X.shape[0]} examples but --target gives "
+                         f"{Y.shape[0]}; give one target per example")
+    return explain(net, X, Y, loss=args.loss, lr=parse_number(args.lr, "--lr"),
+                   l2=parse_number(args.l2, "--l2"), steps=args.steps,
+                   digits=4 if args.digits is None else args.digits, format=fmt)
+
+
+def _list() -> str:
+    lines = []
+    for ex in list_examples():
+        lines += [f"{ex.name:<26}{ex.title}", f"{'':<26}{ex.source}"]
+    return "\n".join(lines) + "\n"
+
+
+def _print(doc: Explanation, fmt: str) -> None:
+    """A terminal gets colours; a pipe gets plain text (``COLUMNS`` wide, else 100)."""
+    if fmt == "text" and sys.stdout.isatty():
+        from rich.console import Console
+
+        Console(highlight=False, emoji=False).print(doc)
+    elif fmt == "text":
+        sys.stdout.write(doc.to_text(width=shutil.get_terminal_size((100, 24)).columns))
+    else:
+        sys.stdout.write(doc.render(fmt))
+
+
+def _exercise(args: argparse.Namespace, fmt: str) -> int:
+    ex = make_exercise(args.seed, digits=4 if args.digits is None else args.digits, format=fmt)
+    if args.out:
+        for path in ex.save(args.out, fmt):
+            print(f"wrote {path}")
+        return 0
+    _print(ex.question, fmt)
+    print(f"\n{SEPARATOR}\n")
+    _print(ex.solution, fmt)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``deltanet explain``; returns the exit status."""
+    _check_modes(args)
+    if args.list:
+        sys.stdout.write(_list())
+        return 0
+    fmt = args.format or (SUFFIXES.get(Path(args.out).suffix.lower(), "text") if args.out
+                          else "text")
+    if args.exercise:
+        return _exercise(args, fmt)
+    if args.example:
+        doc = get_example(args.example).explain(format=fmt, digits=args.digits,
+                                                steps=args.steps)
+    else:
+        doc = _custom(args, fmt)
+    if args.out:
+        print(f"wrote {doc.save(args.out, fmt)}")
+    else:
+        _print(doc, fmt)
+    return 0
