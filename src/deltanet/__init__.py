@@ -49,6 +49,7 @@ _LAZY: dict[str, str] = {
     "MinMaxScaler": "deltanet.data",
     "StandardScaler": "deltanet.data",
     "one_hot": "deltanet.data",
+    "explain": "deltanet.explain", "Explanation": "deltanet.explain",
     "search": "deltanet.search",
 }
 
