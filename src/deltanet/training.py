@@ -118,6 +118,7 @@ class _Run:
     stop: str | None = None
     diag_idx: np.ndarray | None = None
     finished: bool = False  # resumed from the checkpoint of a finished run
+    runner: Any = None  # a deltanet.kernels epoch runner, or None for _run_epoch's loop
 
 
 def train(
@@ -156,6 +157,7 @@ def train(
     checkpoint_every: int = 1,
     resume: Any = False,
     diagnostics: bool = False,
+    engine: str = "auto",
 ) -> History:
     """Train ``net`` in place with NEURALNETTRAIN and return its History.
 
@@ -205,6 +207,11 @@ def train(
     diagnostics : record per epoch, on a fixed sample of at most 256 examples, the
         gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
         saturated logistic/tanh units and of dead ReLU units.
+    engine : 'auto' (default), 'numba' or 'numpy': how the updates of an epoch run (see
+        :mod:`deltanet.kernels`). 'numba' is a compiled per-example/small-batch loop, 'numpy'
+        mini-batches on BLAS; both give the same weights to rounding. 'auto' picks Numba for
+        small updates when it supports every setting; 'numba' with batch normalisation,
+        dropout or Adam/Rprop/custom optimizers is a ValueError.
 
     Batch normalisation needs batches of two or more: ``batch_size=1`` is refused, and a
     last batch of one example is merged into the batch before it.
@@ -224,6 +231,7 @@ def train(
     run = prepare(net, X, Y, settings)
     if run.finished:
         return run.hist
+    run.runner = _engine_runner(run, engine)
     progress = None
     if run.cfg["verbose"]:
         progress = ProgressBar(run.cfg["epochs"], run.epoch, run.metric[0])
@@ -261,6 +269,8 @@ def _run_epoch(run: _Run, epoch: int) -> float:
     X, Y, weights, loss = run.X, run.Y, run.weights, run.loss
     l2, l1, decay_bias = cfg["l2"], cfg["l1"], cfg["decay_bias"]
     order = run.rng.permutation(X.shape[0]) if cfg["shuffle"] else np.arange(X.shape[0])
+    if run.runner is not None:
+        return _fast_epoch(run, epoch, order)
     total, seen = 0.0, 0
     for start, stop in run.bounds:
         idx = order[start:stop]
@@ -273,11 +283,7 @@ def _run_epoch(run: _Run, epoch: int) -> float:
             grad += reg_grad.astype(grad.dtype)
         batch_cost = float(np.mean(per_ex if wb is None else per_ex * wb)) + reg_cost
         if not math.isfinite(batch_cost):
-            run.hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
-            raise TrainingError(
-                f"the cost became {batch_cost} in epoch {epoch} (update {run.hist.updates + 1});"
-                " the weights of the end of the last good epoch were kept. Lower the "
-                "learning rate, scale the inputs, or add weight decay", run.hist)
+            _diverged(run, epoch, batch_cost)
         if cache.bn:
             update_bn_stats(net.bn_state, cache)
         updates, run.state = update(grad, run.state, params)
@@ -291,6 +297,47 @@ def _run_epoch(run: _Run, epoch: int) -> float:
             if run.stop:
                 break
     return total / seen
+
+
+def _diverged(run: _Run, epoch: int, batch_cost: float) -> None:
+    run.hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
+    raise TrainingError(
+        f"the cost became {batch_cost} in epoch {epoch} (update {run.hist.updates + 1});"
+        " the weights of the end of the last good epoch were kept. Lower the "
+        "learning rate, scale the inputs, or add weight decay", run.hist)
+
+
+def _engine_runner(run: _Run, engine: str):
+    """The fast epoch runner ``engine`` resolves to, or None for the reference loop."""
+    from . import kernels
+
+    cfg, (start, stop) = run.cfg, run.bounds[0]
+    kind = kernels.choose_engine(engine, run.net, run.loss, run.opt.transform, stop - start,
+                                 dropout=cfg["dropout"])
+    if kind == "reference":
+        return None
+    return kernels.make_runner(kind, run.net, run.X, run.Y, run.weights, stop - start,
+                               run.loss, run.opt.transform, cfg["l2"], cfg["l1"],
+                               cfg["decay_bias"])
+
+
+def _fast_epoch(run: _Run, epoch: int, order: np.ndarray) -> float:
+    """One epoch on a compiled or buffered engine: the same updates, per-update callbacks
+    and mean cost as the loop of ``_run_epoch``."""
+    base = run.hist.updates
+
+    def after_batch(t: int, batch_cost: float, size: int) -> bool:
+        run.hist.updates = base + t
+        run.stop = run.hooks.batch_end(run.hist.updates, {
+            "epoch": epoch, "update": run.hist.updates, "batch_cost": batch_cost,
+            "batch_size": size})
+        return bool(run.stop)
+
+    res = run.runner.run(order, run.state, after_batch if run.hooks.batch else None)
+    run.state, run.hist.updates = res.state, base + res.updates
+    if res.bad is not None:
+        _diverged(run, epoch, res.bad)
+    return res.total / res.seen
 
 
 def _evaluate(run: _Run, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None):

@@ -1,0 +1,87 @@
+"""Training engines: a Numba-compiled per-example/small-batch kernel and a BLAS mini-batch loop.
+
+``train(..., engine=)`` picks how an epoch runs; the result is the same to rounding:
+
+* ``"numba"``: one compiled call per epoch (:mod:`._sgd`), looping over the examples of the
+  given permutation without Python in between and without allocating. Any DAG of the plan
+  (blocks with masks, skip arcs, several output groups), every activation and loss of the
+  lecture, sample weights, L2/L1 weight decay, and ``optimizers.sgd`` with or without
+  (Nesterov) momentum and learning-rate schedules; per-update callbacks get one compiled
+  call per batch. Batch normalisation, dropout and other optimizers (Adam, Rprop, custom
+  transforms) are not compiled: ``engine="numba"`` with one of them is a ValueError naming it.
+* ``"numpy"``: mini-batches through BLAS with every buffer preallocated
+  (:mod:`._minibatch`), any optimizer; batch normalisation and dropout run on the reference
+  passes of :mod:`deltanet.propagation` instead.
+* ``"auto"`` (the default): Numba when it supports everything asked for and an update is
+  small (single examples, or few examples times few weights), else NumPy.
+
+Compiled code is cached on disk next to the sources (Numba's ``cache=True``; Numba falls
+back to a user cache directory when that is read-only), so only the first process pays
+the compilation. Numba is imported only when the compiled engine is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._validation import check_choice, fail
+from ._layout import ACTIVATION_CODES, LOSS_CODES
+from ._optim import sgd_settings
+
+ENGINES = ("auto", "numpy", "numba")
+
+#: below this many (examples × weights) per update the compiled kernel beats BLAS calls
+AUTO_MAX_WORK = 60_000
+
+
+def unsupported_features(net, loss, optimizer: Any, *, dropout: Any = None,
+                         engine: str = "numba") -> list[str]:
+    """What the fast ``engine`` ("numba" or "numpy") cannot run, in words; [] if nothing."""
+    missing = []
+    if any(g.batch_norm for g in net.plan.groups):
+        missing.append("batch normalisation")
+    if dropout:
+        missing.append("dropout")
+    if engine == "numba":
+        acts = sorted({g.activation.name for g in net.plan.groups} - set(ACTIVATION_CODES))
+        missing.extend(f"activation {name!r}" for name in acts)
+        if loss.name not in LOSS_CODES:
+            missing.append(f"loss {loss.name!r}")
+        if sgd_settings(optimizer) is None:
+            missing.append("optimizers other than deltanet.optimizers.sgd "
+                           "(plain, momentum or Nesterov)")
+    return missing
+
+
+def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
+                  dropout: Any = None) -> str:
+    """Resolve ``engine`` to ``"numba"``, ``"numpy"`` or ``"reference"`` (the plain passes).
+
+    ``engine="numba"`` with a feature the kernel lacks raises a ValueError naming it.
+    """
+    engine = check_choice("engine", engine, ENGINES)
+    kw = {"dropout": dropout}
+    if engine == "numba":
+        missing = unsupported_features(net, loss, optimizer, engine="numba", **kw)
+        if missing:
+            fail(f"engine='numba' does not support {', '.join(missing)}", engine,
+                 "use engine='auto' or 'numpy', which run these in NumPy")
+        return "numba"
+    if engine == "auto" and batch_size * net.plan.n_params <= AUTO_MAX_WORK \
+            and not unsupported_features(net, loss, optimizer, engine="numba", **kw):
+        return "numba"
+    if unsupported_features(net, loss, optimizer, engine="numpy", **kw):
+        return "reference"
+    return "numpy"
+
+
+def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
+                l2: float, l1: float, decay_bias: bool):
+    """The epoch runner of a resolved ``engine`` ("numba" or "numpy"), ready for ``run``."""
+    from ._runners import NumbaRunner, NumpyRunner
+
+    cls = NumbaRunner if engine == "numba" else NumpyRunner
+    return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+
+
+__all__ = ["AUTO_MAX_WORK", "ENGINES", "choose_engine", "make_runner", "unsupported_features"]

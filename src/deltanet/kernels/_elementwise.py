@@ -1,0 +1,180 @@
+"""Activations and losses of one layer, for the compiled kernel (``_sgd``).
+
+The same formulas as ``deltanet.activations`` and ``deltanet.losses`` (fused forms
+included), on one example. A layer is ``(array, offset, size)`` inside a work vector.
+
+Offsets and sizes are unsigned (``uint64``): Numba then emits no negative-index wraparound,
+so LLVM sees plain consecutive accesses and vectorises the loops; and no array views are
+made inside the loops (each view costs two atomic reference-count updates).
+``c`` holds constants typed like the parameters so float32 stays float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+ZERO, ONE, TWO, HALF, TINY, ALMOST_ONE, LN2 = range(7)
+
+
+def constants(dtype: np.dtype) -> np.ndarray:
+    """The constants ``c``: 0, 1, 2, ½, the clip bounds of the unfused log losses, log 2."""
+    return np.array([0.0, 1.0, 2.0, 0.5, 1e-300, 1.0 - 1e-16, math.log(2.0)], dtype=dtype)
+
+
+@njit(cache=True)
+def logistic(z, c):
+    """σ(in) = 1/(1 + e^{−in}) for in >= 0 and e^{in}/(1 + e^{in}) otherwise (no overflow);
+    both share t = e^{−|in|}, so this is a select, not a branch."""
+    t = math.exp(-abs(z))
+    return (c[ONE] if z >= c[ZERO] else t) / (c[ONE] + t)
+
+
+@njit(cache=True)
+def softplus(z, c):
+    """log(1 + e^{in}) = logaddexp(0, in), in NumPy's branch order."""
+    if z == c[ZERO]:
+        return c[LN2]
+    if -z > c[ZERO]:
+        return math.log1p(math.exp(z))
+    return z + math.log1p(math.exp(-z))
+
+
+@njit(cache=True)
+def activate(code, in_, a, o, n, c):
+    """``a = g(in_)`` on ``[o, o + n)``; returns log Σ e^{in} for softmax (the fused
+    cross-entropy needs it), else 0. Codes as in ``_layout.ACTIVATION_CODES``."""
+    if code == 0:
+        for j in range(n):
+            a[o + j] = in_[o + j]
+    elif code == 1:
+        for j in range(n):
+            a[o + j] = logistic(in_[o + j], c)
+    elif code == 2:
+        for j in range(n):
+            a[o + j] = math.tanh(in_[o + j])
+    elif code == 3:
+        for j in range(n):
+            z = in_[o + j]
+            a[o + j] = c[ZERO] if z <= c[ZERO] else z  # NaN passes through
+    elif code == 4:
+        for j in range(n):
+            a[o + j] = softplus(in_[o + j], c)
+    elif code == 5:  # e^{in_j − max} / Σ_k e^{in_k − max}
+        top = in_[o]
+        for j in range(n):
+            top = max(top, in_[o + j])
+        total = c[ZERO]
+        for j in range(n):
+            a[o + j] = math.exp(in_[o + j] - top)
+            total += a[o + j]
+        for j in range(n):
+            a[o + j] = a[o + j] / total
+        return top + math.log(total)
+    elif code == 6:
+        for j in range(n):
+            a[o + j] = c[ONE] if in_[o + j] >= c[ZERO] else c[ZERO]
+    else:
+        for j in range(n):
+            a[o + j] = math.exp(in_[o + j])
+    return c[ZERO]
+
+
+@njit(cache=True)
+def act_backward(code, in_, a, o, g, go, d, do, n, c):
+    """``Δ = g'(in) ⊙ ∂J/∂a`` (softmax: its Jacobian, ``a ⊙ (∂J/∂a − Σ a ∂J/∂a)``).
+
+    ``in_, a`` at ``o``; the gradient ``g`` at ``go``; the result ``d`` at ``do``.
+    """
+    if code == 0:
+        for j in range(n):
+            d[do + j] = c[ONE] * g[go + j]
+    elif code == 1:
+        for j in range(n):
+            a_j = a[o + j]
+            d[do + j] = (a_j * (c[ONE] - a_j)) * g[go + j]
+    elif code == 2:
+        for j in range(n):
+            a_j = a[o + j]
+            d[do + j] = (c[ONE] - a_j * a_j) * g[go + j]
+    elif code == 3:
+        for j in range(n):
+            d[do + j] = (c[ONE] if in_[o + j] > c[ZERO] else c[ZERO]) * g[go + j]
+    elif code == 4:
+        for j in range(n):
+            d[do + j] = logistic(in_[o + j], c) * g[go + j]
+    elif code == 5:
+        s = c[ZERO]
+        for j in range(n):
+            s += a[o + j] * g[go + j]
+        for j in range(n):
+            d[do + j] = a[o + j] * (g[go + j] - s)
+    elif code == 6:
+        for j in range(n):
+            d[do + j] = c[ZERO] * g[go + j]
+    else:
+        for j in range(n):
+            d[do + j] = a[o + j] * g[go + j]
+
+
+@njit(cache=True)
+def _unfused(loss, y, yo, a, o, n, c):
+    """``∂ℓ/∂a`` of an unfused loss (``losses.py``'s df_da) into ``y[yo + n:yo + 2n]``;
+    returns ℓ."""
+    value = c[ZERO]
+    for k in range(n):
+        y_k, a_k = y[yo + k], a[o + k]
+        if loss == 0:
+            r = y_k - a_k
+            value += r * r
+            y[yo + n + k] = -c[TWO] * r
+        elif loss == 1:
+            r = y_k - a_k
+            value += c[HALF] * (r * r)
+            y[yo + n + k] = a_k - y_k
+        elif loss == 2:
+            ac = min(max(a_k, c[TINY]), c[ALMOST_ONE])
+            value += -(y_k * math.log(ac) + (c[ONE] - y_k) * math.log1p(-ac))
+            y[yo + n + k] = -y_k / ac + (c[ONE] - y_k) / (c[ONE] - ac)
+        else:
+            ac = max(a_k, c[TINY])
+            value += -y_k * math.log(ac)
+            y[yo + n + k] = -y_k / ac
+    return value
+
+
+@njit(cache=True)
+def output_loss(loss, act, in_, a, o, n, y, yo, d, lse, w, c):
+    """Add ``w · ∂ℓ/∂in`` of one output group to ``d`` (at ``o``) and return ℓ.
+
+    The targets are ``y[yo:yo + n]``; ``y[yo + n:yo + 2n]`` is scratch. ``lse`` is
+    log Σ e^{in} of a softmax group (from ``activate``).
+    """
+    value = c[ZERO]
+    if loss == 4:  # perceptron: ℓ = max{0, (1 − 2y) in}, slope (1 − 2y) when misclassified
+        for k in range(n):
+            z, slope = in_[o + k], c[ONE] - c[TWO] * y[yo + k]
+            value += max(c[ZERO], slope * z)
+            wrong = (z >= c[ZERO]) != (y[yo + k] > c[HALF])
+            d[o + k] = d[o + k] + (slope if wrong else c[ZERO]) * w
+    elif loss == 2 and act == 1:  # logistic + log loss, from logits: Δ = a − y
+        for k in range(n):
+            z, y_k = in_[o + k], y[yo + k]
+            value += softplus(z, c) - y_k * z
+            d[o + k] = d[o + k] + (a[o + k] - y_k) * w
+    elif loss == 3 and act == 5:  # softmax + cross-entropy: Δ = p Σy − y
+        y_sum = c[ZERO]
+        for k in range(n):
+            y_sum += y[yo + k]
+        for k in range(n):
+            y_k = y[yo + k]
+            value += -y_k * (in_[o + k] - lse)
+            d[o + k] = d[o + k] + (a[o + k] * y_sum - y_k) * w
+    else:
+        value = _unfused(loss, y, yo, a, o, n, c)
+        act_backward(act, in_, a, o, y, yo + n, y, yo + n, n, c)
+        for k in range(n):
+            d[o + k] = d[o + k] + y[yo + n + k] * w
+    return value

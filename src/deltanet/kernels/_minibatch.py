@@ -1,0 +1,263 @@
+"""Mini-batch NEURALNETTRAIN at the BLAS limit: the NumPy engine's epoch loop.
+
+The same passes as :mod:`deltanet.propagation` (which stays the readable reference) but into
+buffers allocated once per ``train()`` call, so an update costs its matrix products and a few
+in-place elementwise passes, nothing more::
+
+    forward    in_g = a_src @ W  (+ b_g, + further blocks)      a_g = g(in_g)   (in place)
+    backward   Δ_g  = g'(in_g) ⊙ Σ Δ_dst @ Wᵀ    (never for the inputs: no Δ is needed there)
+    gradient   ∂J/∂W = a_srcᵀ @ Δ_g / |B|        ∂J/∂b = Σ_rows Δ_g / |B|
+
+Every product writes into its preallocated block of one flat gradient vector
+(``np.matmul(..., out=)``); the batch is gathered once (``np.take(..., out=)``); plain SGD
+and momentum update the parameters in place. The arithmetic is the reference's, operation
+for operation, so both agree to the last bit on the same BLAS. Activations and losses
+without an in-place form here fall back to their ``activations``/``losses`` functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._optim import UpdateRule
+
+
+@dataclass
+class _Layer:
+    """Buffers and parameter views of one group (layer ``g.layer``)."""
+
+    group: object
+    blocks: list  # (src layer, W view, grad W view) per incoming block
+    b: np.ndarray
+    grad_b: np.ndarray
+    in_: np.ndarray
+    a: np.ndarray
+    delta: np.ndarray
+    up: np.ndarray | None  # ∂(nJ)/∂a_g summed over downstream blocks
+    extra: np.ndarray | None  # a second product / scratch of the same shape
+    mask: np.ndarray | None  # boolean scratch (relu, threshold)
+    y: np.ndarray | None  # targets of an output group when its columns are not 0..K-1
+    cols: np.ndarray | None
+
+
+class Workspace:
+    """Everything one mini-batch update writes, allocated once for batches of ``size``."""
+
+    def __init__(self, net, size: int, n_outputs: int, weighted: bool) -> None:
+        plan, params, dt = net.plan, net.params, net.params.dtype
+        self.plan, self.params = plan, params
+        self.x = np.empty((size, plan.n_inputs), dt)
+        self.y = np.empty((size, n_outputs), dt)
+        self.w = np.empty(size, dt) if weighted else None
+        self.grad = np.empty_like(params)
+        self.per_example = np.empty(size, dt)
+        self.rows = np.empty((size, 1), dt)
+        self.rows2 = np.empty((size, 1), dt)
+        self.grad_mask = None if plan.grad_mask is None else plan.grad_mask.astype(dt)
+        has_down = {b.src for b in plan.blocks if b.src > 0}
+        out_cols = iter(plan.out_cols)
+        self.layers: list[_Layer] = []
+        for g in plan.groups:
+            blocks = [(b.src, plan.W(params, b), plan.W(self.grad, b))
+                      for b in plan.blocks_in[g.layer - 1]]
+            shape = (size, g.size)
+            cols = next(out_cols) if g.is_output else None
+            plain_cols = cols is not None and np.array_equal(cols, np.arange(n_outputs))
+            self.layers.append(_Layer(
+                g, blocks, plan.bias(params, g), plan.bias(self.grad, g), np.empty(shape, dt),
+                np.empty(shape, dt), np.empty(shape, dt),
+                np.empty(shape, dt) if g.layer in has_down else None, np.empty(shape, dt),
+                np.empty(shape, bool), None if cols is None or plain_cols
+                else np.empty((size, len(cols)), dt), None if plain_cols else cols))
+
+    def a_of(self, layer: int, m: int) -> np.ndarray:
+        return self.x[:m] if layer == 0 else self.layers[layer - 1].a[:m]
+
+
+# ------------------------------------------------------------------ forward
+def _logistic_into(in_: np.ndarray, out: np.ndarray, scratch: np.ndarray, pos) -> None:
+    # σ(in) as activations._logistic computes it: 1/(1 + e^{−in}) for in >= 0,
+    # e^{in}/(1 + e^{in}) otherwise; both branches share t = e^{−|in|}.
+    np.greater_equal(in_, 0, out=pos)
+    np.abs(in_, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=scratch)
+    np.copyto(out, 1.0, where=pos)
+    np.divide(out, scratch, out=out)
+
+
+def _activate(L: _Layer, m: int, ws: Workspace) -> None:
+    in_, a, name = L.in_[:m], L.a[:m], L.group.activation.name
+    if name == "relu":
+        np.maximum(in_, 0.0, out=a)
+    elif name == "logistic":
+        _logistic_into(in_, a, L.extra[:m], L.mask[:m])
+    elif name == "tanh":
+        np.tanh(in_, out=a)
+    elif name == "identity":
+        np.copyto(a, in_)
+    elif name == "softplus":
+        np.logaddexp(0.0, in_, out=a)
+    elif name == "exp":
+        np.exp(in_, out=a)
+    elif name == "softmax":
+        rows = ws.rows[:m]
+        np.max(in_, axis=1, keepdims=True, out=rows)
+        np.subtract(in_, rows, out=a)
+        np.exp(a, out=a)
+        np.sum(a, axis=1, keepdims=True, out=rows)
+        np.divide(a, rows, out=a)
+    elif name == "threshold":
+        np.greater_equal(in_, 0, out=L.mask[:m])
+        np.copyto(a, L.mask[:m])
+    else:
+        a[...] = L.group.activation.value(in_)
+
+
+def forward(ws: Workspace, m: int) -> None:
+    """FORWARDPROPAGATE the gathered batch ``ws.x[:m]``; ``in_ = b + Σ a_src @ W``."""
+    for L in ws.layers:
+        in_ = L.in_[:m]
+        for k, (src, W, _) in enumerate(L.blocks):
+            if k == 0:
+                np.matmul(ws.a_of(src, m), W, out=in_)
+                in_ += L.b  # b + P₁, as the reference's tile(b) + P₁
+            else:
+                np.matmul(ws.a_of(src, m), W, out=L.extra[:m])
+                in_ += L.extra[:m]
+        _activate(L, m, ws)
+
+
+# ------------------------------------------------------------------ backward
+def _act_backward(L: _Layer, m: int, ws: Workspace) -> None:
+    """Δ = g'(in) ⊙ up (softmax: its Jacobian), into L.delta."""
+    in_, a, up, d = L.in_[:m], L.a[:m], L.up[:m], L.delta[:m]
+    name = L.group.activation.name
+    if name == "relu":
+        np.greater(in_, 0, out=L.mask[:m])
+        np.multiply(up, L.mask[:m], out=d)
+    elif name == "logistic":
+        np.subtract(1.0, a, out=d)
+        np.multiply(a, d, out=d)  # a (1 − a)
+        d *= up
+    elif name == "tanh":
+        np.multiply(a, a, out=d)
+        np.subtract(1.0, d, out=d)
+        d *= up
+    elif name == "identity":
+        np.copyto(d, up)
+    elif name == "softplus":
+        _logistic_into(in_, d, L.extra[:m], L.mask[:m])
+        d *= up
+    elif name == "exp":
+        np.multiply(a, up, out=d)
+    else:
+        d[...] = L.group.activation.backward(in_, a, up)
+
+
+def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool,
+                  value: np.ndarray) -> np.ndarray:
+    """Add ``w ⊙ ∂ℓ/∂in`` of an output group to L.delta (or set it when ``fresh``) and
+    return ℓ per example for this group (in ``value``, or a new array on the generic path)."""
+    in_, a, d, t = L.in_[:m], L.a[:m], L.delta[:m], L.extra[:m]
+    y = ws.y[:m]
+    if L.cols is not None:
+        y = np.take(ws.y[:m], L.cols, axis=1, out=L.y[:m], mode="clip")
+    act = L.group.activation
+    target = d if fresh else t  # where ∂ℓ/∂in goes before weighting and adding
+    fused = fresh and loss.is_fused(act)
+    if fused and act.name == "softmax":
+        # ℓ = −Σ y (in − logsumexp(in)),  Δ = p Σy − y
+        rows, rows2 = ws.rows[:m], ws.rows2[:m]
+        np.max(in_, axis=1, keepdims=True, out=rows)
+        np.subtract(in_, rows, out=t)
+        np.exp(t, out=t)
+        np.sum(t, axis=1, keepdims=True, out=rows2)
+        np.log(rows2, out=rows2)
+        rows2 += rows
+        np.subtract(in_, rows2, out=t)
+        np.multiply(y, t, out=t)
+        np.sum(t, axis=1, out=value)
+        np.negative(value, out=value)
+        np.sum(y, axis=1, keepdims=True, out=rows)
+        np.multiply(a, rows, out=target)
+        target -= y
+    elif fused and act.name == "logistic":
+        # ℓ = Σ log(1 + e^{in}) − y in,  Δ = a − y
+        np.logaddexp(0.0, in_, out=t)
+        np.multiply(y, in_, out=target)
+        t -= target
+        np.sum(t, axis=1, out=value)
+        np.subtract(a, y, out=target)
+    else:
+        value = loss.value(y, a, in_, act)
+        np.copyto(target, loss.delta(y, a, in_, act))
+    if ws.w is not None:
+        target *= ws.w[:m, None]
+    if not fresh:
+        d += target
+    return value
+
+
+def backward(ws: Workspace, m: int, loss) -> np.ndarray:
+    """BACKPROPAGATE into ``ws.grad`` (the sum over the batch, not yet divided by |B|).
+
+    Returns the loss ℓ of every example of the batch.
+    """
+    per_example = None
+    fresh_up = {L.group.layer: True for L in ws.layers}
+    for L in reversed(ws.layers):
+        d = L.delta[:m]
+        if L.up is not None:
+            _act_backward(L, m, ws)
+        if L.group.is_output:
+            first = per_example is None
+            value = _output_delta(L, m, ws, loss, L.up is None,
+                                  ws.per_example[:m] if first else np.empty(m, d.dtype))
+            per_example = value if first else per_example + value
+        np.sum(d, axis=0, out=L.grad_b)
+        for src, W, grad_W in L.blocks:
+            np.matmul(ws.a_of(src, m).T, d, out=grad_W)
+            if src > 0:  # the inputs need no Δ: skip the largest product of the net
+                S = ws.layers[src - 1]
+                if fresh_up[src]:
+                    np.matmul(d, W.T, out=S.up[:m])
+                    fresh_up[src] = False
+                else:
+                    np.matmul(d, W.T, out=S.extra[:m])
+                    S.up[:m] += S.extra[:m]
+    return per_example
+
+
+# ------------------------------------------------------------------ one epoch
+def batch_update(ws: Workspace, X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None,
+                 idx: np.ndarray, loss, rule: UpdateRule, penalty, t: int) -> float:
+    """Update ``t`` of the epoch, on the examples ``idx``; returns its cost ``J`` (measured
+    before the update, penalty included). A non-finite cost is returned without updating.
+
+    ``penalty(params) -> (cost, grad or None)`` adds weight decay; ``rule.apply`` updates
+    ``ws.params`` in place.
+    """
+    m = idx.shape[0]
+    np.take(X, idx, axis=0, out=ws.x[:m], mode="clip")
+    np.take(Y, idx, axis=0, out=ws.y[:m], mode="clip")
+    if weights is not None:
+        np.take(weights, idx, out=ws.w[:m], mode="clip")
+    forward(ws, m)
+    per_example = backward(ws, m, loss)
+    if ws.w is not None:
+        per_example = per_example * ws.w[:m]
+    grad = ws.grad
+    grad /= m
+    if ws.grad_mask is not None:
+        grad *= ws.grad_mask
+    reg_cost, reg_grad = penalty(ws.params)
+    if reg_grad is not None:
+        grad += reg_grad
+    cost = float(np.mean(per_example)) + reg_cost
+    if np.isfinite(cost):
+        rule.apply(grad, t)
+    return cost

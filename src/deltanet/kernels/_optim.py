@@ -1,0 +1,129 @@
+"""The optimizer step and weight decay, applied in place by the fast engines.
+
+``deltanet.optimizers`` transforms are pure: each update returns new arrays. The engines
+keep that contract at the epoch boundary (the state handed back is a fresh optimizer state)
+but inside an epoch they run the same arithmetic in place: for SGD (``optimizers.sgd``, which
+records its settings on the transform) with ``η_t = schedule(count) · lr_scale``::
+
+    plain      w ← w + grad · (−η_t)
+    momentum   v ← v μ + grad · (−η_t);  w ← w + v
+    Nesterov   v as above;               w ← w + (v μ + grad · (−η_t))
+
+Any other transform is called as it is, once per update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def sgd_settings(optimizer: Any) -> tuple[Any, float, bool] | None:
+    """``(learning_rate, momentum, nesterov)`` of an ``optimizers.sgd`` transform, else None."""
+    return getattr(getattr(optimizer, "update", None), "sgd_settings", None)
+
+
+def decay_mask(plan, decay_bias: bool, dtype) -> np.ndarray:
+    """1 on the parameters weight decay applies to (as ``propagation.regularization``)."""
+    mask = plan.decay_mask
+    if decay_bias:
+        mask = (plan.grad_mask if plan.grad_mask is not None else np.ones_like(mask)).copy()
+        for g in plan.groups:
+            if g.batch_norm:
+                mask[g.bn_offset:g.bn_offset + 2 * g.size] = 0.0
+    return mask.astype(dtype)
+
+
+class Penalty:
+    """``λ Σ w² + λ₁ Σ |w|`` and its gradient ``2λ w + λ₁ sign(w)`` into preallocated buffers."""
+
+    def __init__(self, plan, params: np.ndarray, l2: float, l1: float, decay_bias: bool):
+        self.l2, self.l1 = l2, l1
+        self.active = bool(l2 or l1)
+        if self.active:
+            self.mask = decay_mask(plan, decay_bias, params.dtype)
+            self.w = np.empty_like(params)
+            self.g = np.empty_like(params)
+            self.s = np.empty_like(params) if l1 else None
+
+    def __call__(self, params: np.ndarray) -> tuple[float, np.ndarray | None]:
+        if not self.active:
+            return 0.0, None
+        w = np.multiply(params, self.mask, out=self.w)
+        cost = self.l2 * float(w @ w)
+        np.multiply(w, 2.0 * self.l2, out=self.g)
+        if self.s is not None:
+            np.abs(w, out=self.s)
+            cost += self.l1 * float(self.s.sum())
+            np.sign(w, out=self.s)
+            self.s *= self.l1
+            self.g += self.s
+        return cost, self.g
+
+
+class UpdateRule:
+    """Applies one optimizer update in place; rebuilds the optimizer state per epoch."""
+
+    def __init__(self, optimizer: Any, params: np.ndarray) -> None:
+        self.optimizer, self.params = optimizer, params
+        self.settings = sgd_settings(optimizer)
+        self.state: Any = None
+        self.neg_lr = np.zeros(0, params.dtype)
+        self.velocity = np.zeros(0, params.dtype)
+        self.mu, self.nesterov = 0.0, False
+        if self.settings is not None:
+            _, self.mu, self.nesterov = self.settings
+            if self.mu:
+                self.velocity = np.zeros_like(params)
+                self.scratch = np.empty_like(params) if self.nesterov else None
+
+    @property
+    def momentum(self) -> bool:
+        return bool(self.mu)
+
+    def begin_epoch(self, state: Any, n_updates: int) -> None:
+        """Take over ``state`` for an epoch of (at most) ``n_updates`` updates."""
+        self.state = state
+        if self.settings is None:
+            return
+        inner = state[0]
+        lr = self.settings[0]
+        if callable(lr):
+            rates = [-(lr(inner.count + t) * inner.lr_scale) for t in range(n_updates)]
+        else:
+            rates = [-(float(lr) * inner.lr_scale)] * n_updates
+        self.neg_lr = np.array(rates, dtype=self.params.dtype)
+        if self.momentum:
+            np.copyto(self.velocity, inner.velocity)
+
+    def apply(self, grad: np.ndarray, t: int) -> None:
+        """Update ``params`` in place with gradient ``grad`` (which may be overwritten)."""
+        params = self.params
+        if self.settings is None:
+            updates, self.state = self.optimizer.update(grad, self.state, params)
+            params += updates.astype(params.dtype, copy=False)
+            return
+        np.multiply(grad, self.neg_lr[t], out=grad)  # −η grad
+        if not self.momentum:
+            params += grad
+            return
+        v = self.velocity
+        v *= self.mu
+        v += grad  # v = μ v − η grad
+        if self.nesterov:
+            np.multiply(v, self.mu, out=self.scratch)
+            self.scratch += grad
+            params += self.scratch
+        else:
+            params += v
+
+    def end_epoch(self, n_done: int) -> Any:
+        """The optimizer state after ``n_done`` updates of this epoch."""
+        if self.settings is None:
+            return self.state
+        inner = self.state[0]
+        new = inner._replace(count=inner.count + n_done)
+        if self.momentum:
+            new = new._replace(velocity=self.velocity.copy())
+        return (new, *self.state[1:])

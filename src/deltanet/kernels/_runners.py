@@ -1,0 +1,126 @@
+"""Epoch runners: what ``train()`` calls once per epoch on the fast engines.
+
+``runner.run(order, state, after_batch=None) -> EpochResult`` makes the updates of one epoch
+over the examples in ``order`` and hands back the new optimizer state. ``after_batch(update,
+batch_cost, batch_size) -> bool`` (update counted from 1 in the epoch) is called after every
+update when given; True ends the epoch there. Everything per-epoch around it (history,
+callbacks, checkpoints, stopping rules) stays in ``train()``, shared by all engines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._layout import LOSS_CODES, build_layout
+from ._minibatch import Workspace, batch_update
+from ._optim import Penalty, UpdateRule, decay_mask
+
+AfterBatch = Callable[[int, float, int], bool] | None
+
+
+class EpochResult(NamedTuple):
+    """``total`` = Σ cost·|B| over the batches done (``seen`` examples, ``updates``
+    updates); ``bad`` = the non-finite cost that stopped the epoch before its update, else
+    None (the caller then restores the weights of the epoch's start)."""
+
+    total: float
+    seen: int
+    updates: int
+    bad: float | None
+    state: Any
+
+
+class NumpyRunner:
+    """Mini-batch epochs on NumPy/BLAS with preallocated buffers (see ``_minibatch``)."""
+
+    engine = "numpy"
+
+    def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
+                 l2: float, l1: float, decay_bias: bool) -> None:
+        self.X, self.Y, self.weights = X, Y, weights
+        self.batch_size, self.loss = batch_size, loss
+        self.ws = Workspace(net, batch_size, Y.shape[1], weights is not None)
+        self.penalty = Penalty(net.plan, net.params, l2, l1, decay_bias)
+        self.rule = UpdateRule(optimizer, net.params)
+
+    def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
+        n, bs, rule = order.shape[0], self.batch_size, self.rule
+        rule.begin_epoch(state, -(-n // bs))
+        total, seen, t = 0.0, 0, 0
+        for t, start in enumerate(range(0, n, bs), start=1):
+            idx = order[start:start + bs]
+            cost = batch_update(self.ws, self.X, self.Y, self.weights, idx, self.loss, rule,
+                                self.penalty, t - 1)
+            if not math.isfinite(cost):
+                return EpochResult(total, seen, t - 1, cost, rule.end_epoch(t - 1))
+            total, seen = total + cost * len(idx), seen + len(idx)
+            if after_batch is not None and after_batch(t, cost, len(idx)):
+                break
+        return EpochResult(total, seen, t, None, rule.end_epoch(t))
+
+
+class NumbaRunner:
+    """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
+    ``after_batch``, one call per batch."""
+
+    engine = "numba"
+
+    def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
+                 l2: float, l1: float, decay_bias: bool) -> None:
+        from . import _elementwise, _sgd
+
+        self._epoch = _sgd.sgd_epoch
+        plan, params = net.plan, net.params
+        dt = params.dtype
+        self.layout = build_layout(plan)
+        self.params, self.batch_size = params, batch_size
+        self.loss = LOSS_CODES[loss.name]
+        self.X = np.ascontiguousarray(X, dtype=dt)
+        self.Y = np.ascontiguousarray(Y, dtype=dt)
+        self.weights = np.zeros(0, dt) if weights is None else np.ascontiguousarray(weights, dt)
+        self.rule = UpdateRule(optimizer, params)
+        penalty = bool(l2 or l1)
+        self.hyper = np.array([2.0 * l2, l1, l2, self.rule.mu, self.rule.nesterov, penalty,
+                               self.rule.momentum], dtype=dt)
+        self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
+        self.decay = decay_mask(plan, decay_bias, dt) if penalty else np.zeros(0, dt)
+        lay = self.layout
+        self.work = np.zeros(4 * lay.n_units + 2 * lay.max_size + len(lay.groups), dt)
+        self.grad = np.zeros_like(params)
+        self.c = _elementwise.constants(dt)
+
+    def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
+        """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
+        lay = self.layout
+        value, failed_at = self._epoch(
+            order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
+            lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad_mask, self.decay,
+            self.hyper, self.rule.velocity, self.rule.neg_lr[t:], self.work, self.grad, self.c)
+        if failed_at >= 0:
+            self.grad[:] = 0  # the batch may have stopped half-summed
+        return float(value), int(failed_at)
+
+    def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        n, bs, rule = order.shape[0], self.batch_size, self.rule
+        n_updates = -(-n // bs)
+        rule.begin_epoch(state, n_updates)
+        if after_batch is None:
+            value, failed_at = self._call(order, 0)
+            if failed_at >= 0:
+                return EpochResult(math.nan, 0, failed_at, value, rule.end_epoch(failed_at))
+            return EpochResult(value, n, n_updates, None, rule.end_epoch(n_updates))
+        total, seen, t = 0.0, 0, 0
+        for t, start in enumerate(range(0, n, bs), start=1):
+            part = order[start:start + bs]
+            value, failed_at = self._call(part, t - 1)
+            if failed_at >= 0:
+                return EpochResult(total, seen, t - 1, value, rule.end_epoch(t - 1))
+            total, seen = total + value, seen + len(part)
+            if after_batch(t, value / len(part), len(part)):
+                break
+        return EpochResult(total, seen, t, None, rule.end_epoch(t))

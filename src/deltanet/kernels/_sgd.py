@@ -1,0 +1,183 @@
+"""Numba-compiled NEURALNETTRAIN epochs over a Layout (per-example and small-batch SGD).
+
+One call runs one epoch: the examples are visited in the given ``order``, in batches of
+``batch_size``. For every example (seed 002, Lecture 07-3b)::
+
+    forward    in_g = b_g + Σ_blocks a_src @ W        a_g = g(in_g)
+    backward   Δ_g = g'(in_g) ⊙ Σ_downstream Δ_dst @ Wᵀ  (+ the loss delta on output groups)
+
+All deltas of an example are computed with the weights before its update, as the lecture
+and the NumPy engine do. The gradient ``∂J/∂w_ij = Δ_j a_i`` is then either applied at once
+(plain SGD on single examples: ``w ← w + (a_i Δ_j)(−η)``) or summed over the batch and
+applied with weight decay and momentum, operation for operation as ``deltanet.optimizers``
+does, so both engines agree to rounding. Nothing is allocated inside the loops.
+
+``c`` holds constants typed like the parameters (``_elementwise.constants``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._elementwise import ONE, ZERO, act_backward, activate, output_loss
+
+U = np.uint64  # unsigned offsets: no wraparound checks, vectorisable loops (see _elementwise)
+
+
+@njit(cache=True)
+def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
+    """FORWARDPROPAGATE example ``X[r]``: ``in_g = b_g + Σ a_src W``, ``a_g = g(in_g)``."""
+    for i in range(X.shape[1]):
+        a[i] = X[r, i]
+    for layer in range(1, groups.shape[0]):
+        n, o, bias = U(groups[layer, 0]), U(groups[layer, 1]), U(groups[layer, 3])
+        for j in range(n):
+            in_[o + j] = params[bias + j]
+        for k in range(block_ptr[layer], block_ptr[layer + 1]):
+            so, off = U(groups[blocks[k, 0], 1]), U(blocks[k, 2])
+            for i in range(U(blocks[k, 3])):
+                a_i, row = a[so + i], off + i * n
+                for j in range(n):
+                    in_[o + j] += a_i * params[row + j]
+        lse[layer] = activate(groups[layer, 2], in_, a, o, n, c)
+
+
+@njit(cache=True)
+def _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a, in_, lse, up,
+              delta, tmp, c):
+    """BACKPROPAGATE example ``r``: every Δ_g with the current weights; returns ℓ.
+
+    ``up`` collects ``Σ_downstream Δ_dst Wᵀ`` = ∂ℓ/∂a_g; the inputs get none.
+    """
+    value = c[ZERO]
+    for j in range(U(groups[0, 0]), U(up.shape[0])):
+        up[j] = c[ZERO]
+    for layer in range(groups.shape[0] - 1, 0, -1):
+        n, o, act = U(groups[layer, 0]), U(groups[layer, 1]), groups[layer, 2]
+        if groups[layer, 6]:
+            act_backward(act, in_, a, o, up, o, delta, o, n, c)
+        else:
+            for j in range(n):
+                delta[o + j] = c[ZERO]
+        lo, hi = U(groups[layer, 4]), U(groups[layer, 5])
+        if hi > lo:
+            for k in range(n):
+                tmp[k] = Y[r, out_cols[lo + k]]
+            value += output_loss(loss, act, in_, a, o, n, tmp, U(0), delta, lse[layer], w, c)
+        for k in range(block_ptr[layer], block_ptr[layer + 1]):
+            src = blocks[k, 0]
+            if src == 0:
+                continue  # the inputs need no Δ
+            so, off = U(groups[src, 1]), U(blocks[k, 2])
+            for i in range(U(blocks[k, 3])):
+                row, s = off + i * n, c[ZERO]
+                for j in range(n):
+                    s += params[row + j] * delta[o + j]
+                up[so + i] += s
+    return value
+
+
+@njit(cache=True)
+def _outer_products(groups, blocks, block_ptr, a, delta, out, scale):
+    """``out_W += (a_i Δ_j) · scale`` for every block, ``out_b += Δ_j · scale`` for biases."""
+    for layer in range(1, groups.shape[0]):
+        n, o, bias = U(groups[layer, 0]), U(groups[layer, 1]), U(groups[layer, 3])
+        for j in range(n):
+            out[bias + j] = out[bias + j] + delta[o + j] * scale
+        for k in range(block_ptr[layer], block_ptr[layer + 1]):
+            so, off = U(groups[blocks[k, 0], 1]), U(blocks[k, 2])
+            for i in range(U(blocks[k, 3])):
+                a_i, row = a[so + i], off + i * n
+                for j in range(n):
+                    out[row + j] = out[row + j] + (a_i * delta[o + j]) * scale
+
+
+@njit(cache=True, fastmath=True)
+def _penalty(params, decay, l2, l1):
+    """The cost ``λ Σ (w m)² + λ₁ Σ |w m|`` (m: decay mask). It is only reported, never
+    differentiated, so the sums may be reassociated (fastmath) and vectorised."""
+    sq, ab = 0.0, 0.0
+    for q in range(params.shape[0]):
+        wd = float(params[q] * decay[q])
+        sq += wd * wd
+        ab += abs(wd)
+    return l2 * sq + l1 * ab
+
+
+@njit(cache=True)
+def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
+    """One optimizer step from the gradient summed over ``nb`` examples; resets ``grad``.
+
+    ``hyper`` = (2λ, λ₁, λ, μ, nesterov, has_penalty, momentum) typed like params.
+    grad ← grad / |B| ⊙ mask + 2λ w + λ₁ sign(w);  v ← μ v − η grad;  w ← w + v
+    (Nesterov: w ← w + μ v − η grad; no momentum: w ← w − η grad).
+    """
+    two_l2, l1, mu = hyper[0], hyper[1], hyper[3]
+    nesterov, penalty, momentum = hyper[4] != 0, hyper[5] != 0, hyper[6] != 0
+    masked = grad_mask.shape[0] > 0
+    for q in range(params.shape[0]):
+        g = grad[q] / nb
+        grad[q] = 0
+        if masked:
+            g = g * grad_mask[q]
+        w = params[q]
+        if penalty:
+            wd = w * decay[q]
+            g = g + (two_l2 * wd + l1 * np.sign(wd))
+        step = g * neg_lr
+        if momentum:
+            v = velocity[q] * mu + step
+            velocity[q] = v
+            step = v * mu + step if nesterov else v
+        params[q] = w + step
+
+
+@njit(cache=True)
+def sgd_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
+              out_cols, params, grad_mask, decay, hyper, velocity, neg_lr, work, grad, c):
+    """Run one epoch; returns ``(Σ_batches cost·|B|, −1)``, or ``(cost, t)`` when the cost of
+    batch ``t`` is not finite (the epoch stops there, before that update).
+
+    ``work`` holds 4 work vectors of ``n_units`` (a, in_, up, Δ), 2 of the largest layer
+    (scratch) and one value per layer (log Σ e^{in} of softmax groups); ``grad`` is a vector
+    like params. ``sample_weight`` is empty or the weights normalised to mean 1.
+    """
+    n_units = groups[-1, 1] + groups[-1, 0]
+    a, in_ = work[:n_units], work[n_units:2 * n_units]
+    up, delta = work[2 * n_units:3 * n_units], work[3 * n_units:4 * n_units]
+    lse = work[work.shape[0] - groups.shape[0]:]
+    tmp = work[4 * n_units:work.shape[0] - groups.shape[0]]
+    weighted = sample_weight.shape[0] > 0
+    # plain SGD on single examples of a dense plan: w ← w + (a_i Δ_j)(−η) right away
+    at_once = batch_size == 1 and hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0
+    n = order.shape[0]
+    total = 0.0
+    for t in range((n + batch_size - 1) // batch_size):
+        start, stop = t * batch_size, min(n, (t + 1) * batch_size)
+        cost = 0.0
+        for e in range(start, stop):
+            r = order[e]
+            w = sample_weight[r] if weighted else c[ONE]
+            _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c)
+            value = _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a,
+                              in_, lse, up, delta, tmp, c)
+            cost += float(value * w)
+            if at_once:
+                if not math.isfinite(cost):
+                    return cost, t
+                _outer_products(groups, blocks, block_ptr, a, delta, params, neg_lr[t])
+            else:
+                _outer_products(groups, blocks, block_ptr, a, delta, grad, c[ONE])
+        cost /= stop - start
+        if not at_once:
+            if hyper[5] != 0:
+                cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
+            if not math.isfinite(cost):
+                return cost, t
+            _apply_batch(params, grad, params.dtype.type(stop - start), grad_mask, decay, hyper,
+                         velocity, neg_lr[t])
+        total += cost * (stop - start)
+    return total, -1
