@@ -102,8 +102,13 @@ def expected_numbers(line):
 def section_bullets(markdown: str, step_index: int, key: str) -> list[str]:
     """The list items of one section of one step, in order."""
     step = markdown.split(f"## Step {step_index}:")[1].split("\n## ")[0]
-    body = step.split(TITLES[key] + "\n")[1].split("\n###")[0]
-    return [ln for ln in body.splitlines() if ln.startswith("- ")]
+    body = step.split(TITLES[key] + "\n")[1].split("\n###")[0].lstrip("\n")
+    bullets = []
+    for ln in body.splitlines():  # the first list; the notes come after a blank line
+        if not ln.startswith("- "):
+            break
+        bullets.append(ln)
+    return bullets
 
 
 def walk(ex, truths) -> int:

@@ -17,6 +17,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from fractions import Fraction
@@ -200,15 +201,40 @@ def _print(doc: Explanation, fmt: str) -> None:
         sys.stdout.write(doc.render(fmt))
 
 
+def _wrote(args: argparse.Namespace, paths: list[Path]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps({"wrote": [str(p) for p in paths]}))
+    elif not getattr(args, "quiet", False):
+        for path in paths:
+            print(f"wrote {path}")
+
+
+def _summary(doc: Explanation, fmt: str) -> dict:
+    """The JSON form: the document and, per step, the example and its effect."""
+    steps = []
+    for step in doc.steps:
+        effect = {ln.ref: ln.value for ln in step.section("effect").lines}
+        steps.append({"index": step.index, "x": step.x.tolist(), "y": step.y.tolist(),
+                      "loss": float(step.trace.losses[0]), "loss_after": effect[("loss_new",)],
+                      "gradient": {f"{i},{j}": step.trace.grad[i, j]
+                                   for i, j in doc.network.arcs}})
+    weights = {f"{i},{j}": w for (i, j), w in doc.network.weights.items()}
+    return {"title": doc.title, "format": fmt, "digits": doc.digits, "steps": steps,
+            "weights_after": weights, "document": doc.render(fmt)}
+
+
 def _exercise(args: argparse.Namespace, fmt: str) -> int:
     ex = make_exercise(args.seed, digits=4 if args.digits is None else args.digits, format=fmt)
     if args.out:
-        for path in ex.save(args.out, fmt):
-            print(f"wrote {path}")
-        return 0
-    _print(ex.question, fmt)
-    print(f"\n{SEPARATOR}\n")
-    _print(ex.solution, fmt)
+        _wrote(args, list(ex.save(args.out, fmt)))
+    elif getattr(args, "json", False):
+        question, solution = ex.render(fmt)
+        print(json.dumps({"seed": ex.seed, "format": fmt, "question": question,
+                          "solution": solution}))
+    else:
+        _print(ex.question, fmt)
+        print(f"\n{SEPARATOR}\n")
+        _print(ex.solution, fmt)
     return 0
 
 
@@ -216,7 +242,11 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``deltanet explain``; returns the exit status."""
     _check_modes(args)
     if args.list:
-        sys.stdout.write(_list())
+        if getattr(args, "json", False):
+            print(json.dumps([{"name": ex.name, "title": ex.title, "source": ex.source}
+                              for ex in list_examples()]))
+        else:
+            sys.stdout.write(_list())
         return 0
     fmt = args.format or (SUFFIXES.get(Path(args.out).suffix.lower(), "text") if args.out
                           else "text")
@@ -228,7 +258,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         doc = _custom(args, fmt)
     if args.out:
-        print(f"wrote {doc.save(args.out, fmt)}")
+        _wrote(args, [doc.save(args.out, fmt)])
+    elif getattr(args, "json", False):
+        print(json.dumps(_summary(doc, fmt)))
     else:
         _print(doc, fmt)
     return 0

@@ -40,11 +40,13 @@ TASKS = (
 
 @dataclass(frozen=True)
 class Exercise:
-    """A question and its solution (both :class:`Explanation`)."""
+    """A question and its solution (both :class:`Explanation`), with its loss and ``α``."""
 
     seed: int
     question: Explanation
     solution: Explanation
+    loss: str
+    lr: float
 
     def render(self, format: str = "markdown") -> tuple[str, str]:
         """``(question, solution)`` as text in ``format``."""
@@ -76,7 +78,8 @@ def _draw(rng: np.random.Generator) -> dict:
 
 def _is_nice(spec: dict) -> bool:
     """At least one non-zero input, no ReLU exactly at its kink, some hidden neuron
-    active, and an output delta large enough to move the weights visibly."""
+    active, a linear output within 2 of its target (no huge steps), and an output delta
+    large enough to move the weights visibly."""
     net, x = spec["net"], spec["x"]
     if not x.any():
         return False
@@ -85,7 +88,10 @@ def _is_nice(spec: dict) -> bool:
     in_ = np.array([trace.in_[j] for j in hidden])
     if net.activation_of(hidden[0]) == "relu" and (np.any(in_ == 0) or not np.any(in_ > 0)):
         return False
-    return abs(trace.delta[net.outputs[0]]) > 1e-3
+    out = net.outputs[0]
+    if net.activation_of(out) == "identity" and abs(trace.a[out] - spec["y"]) > 2:
+        return False
+    return abs(trace.delta[out]) > 1e-3
 
 
 def make_exercise(seed: int, *, digits: int = 4, format: str = "markdown") -> Exercise:
@@ -108,4 +114,5 @@ def make_exercise(seed: int, *, digits: int = 4, format: str = "markdown") -> Ex
                                    description=("Carry out one step of stochastic gradient "
                                                 "descent on this network and example.",),
                                    steps=(), notes=(), tasks=TASKS)
-    return Exercise(seed, Explanation(question, spec["net"].copy(), format), solution)
+    return Exercise(seed, Explanation(question, spec["net"].copy(), format), solution,
+                    spec["loss"], spec["lr"])
