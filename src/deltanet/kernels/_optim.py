@@ -89,11 +89,13 @@ class UpdateRule:
             return
         inner = state[0]
         lr = self.settings[0]
-        if callable(lr):
-            rates = [-(lr(inner.count + t) * inner.lr_scale) for t in range(n_updates)]
+        if self.neg_lr.shape[0] != n_updates:
+            self.neg_lr = np.empty(n_updates, dtype=self.params.dtype)
+        if callable(lr):  # −η_t for every update t of the epoch
+            for t in range(n_updates):
+                self.neg_lr[t] = -(lr(inner.count + t) * inner.lr_scale)
         else:
-            rates = [-(float(lr) * inner.lr_scale)] * n_updates
-        self.neg_lr = np.array(rates, dtype=self.params.dtype)
+            self.neg_lr.fill(-(float(lr) * inner.lr_scale))
         if self.momentum:
             np.copyto(self.velocity, inner.velocity)
 

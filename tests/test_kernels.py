@@ -1,0 +1,288 @@
+"""The training engines of ``deltanet.kernels`` against the reference passes.
+
+The oracle is NEURALNETTRAIN written out here from ``propagation.forward``/``backward`` and an
+optimizer transform; the Numba kernel and the buffered NumPy loop must reproduce its weights
+after an epoch (to 1e-12 in float64) on layered nets and on sparse DAGs with skip arcs and
+several output groups.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import deltanet as dn
+from deltanet import kernels, losses, optimizers
+from deltanet.propagation import backward, forward, normalize_sample_weight, regularization
+
+from conftest import random_dag
+
+pytestmark = pytest.mark.xdist_group("numba")  # one worker compiles, the other one waits
+
+
+def reference_epoch(net, X, Y, loss, batch_size, opt, order, l2=0.0, l1=0.0, sw=None):
+    """One epoch of the lecture's loop, straight from the reference passes."""
+    loss = losses.get(loss)
+    state, plan, params = opt.init(net.params), net.plan, net.params
+    weights = normalize_sample_weight(sw, X.shape[0], net.dtype)
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        wb = None if weights is None else weights[idx]
+        cache = forward(plan, params, X[idx], training=True)
+        grad, _, per_example = backward(plan, params, cache, Y[idx], loss, wb)
+        reg_cost, reg_grad = regularization(plan, params, l2, l1, False)
+        if reg_grad is not None:
+            grad += reg_grad
+        total += (float(np.mean(per_example if wb is None else per_example * wb))
+                  + reg_cost) * len(idx)
+        updates, state = opt.update(grad, state, params)
+        params += updates
+    return total / len(order)
+
+
+def check_engines(net, X, Y, loss, batch_size, opt=None, engines=("numba", "numpy"), **kw):
+    """Train one epoch with each engine and the reference; all weights agree to 1e-12."""
+    opt = opt or optimizers.sgd(0.1)
+    ref = net.copy()
+    order = np.random.default_rng(5).permutation(X.shape[0])
+    ref_cost = reference_epoch(ref, X, Y.reshape(X.shape[0], -1), loss, batch_size, opt, order,
+                               **kw)
+    for engine in engines:
+        trained = net.copy()
+        hist = dn.train(trained, X, Y, loss=loss, batch_size=batch_size, epochs=1,
+                        optimizer=opt, random_state=5, engine=engine,
+                        sample_weight=kw.get("sw"), l2=kw.get("l2", 0.0),
+                        l1=kw.get("l1", 0.0))
+        assert_allclose(trained.params, ref.params, rtol=0, atol=1e-12, err_msg=engine)
+        assert hist.cost[0] == pytest.approx(ref_cost, rel=1e-12)
+        assert not np.allclose(trained.params, net.params)  # it did learn something
+    return ref
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = dn.load_dataset("digits")
+    X = np.asarray(data.X, dtype=float) / 16.0
+    return X, dn.one_hot(np.asarray(data.y))[0]
+
+
+def test_digits_per_example_softmax_cross_entropy(digits):
+    X, Y = digits
+    net = dn.Network.layered([64, 32, 10], hidden="logistic", output="softmax",
+                             random_state=0)
+    check_engines(net, X, Y, "cross_entropy", batch_size=1)
+
+
+def test_relu_identity_squared_error_with_l2_and_momentum():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 5))
+    Y = np.stack([X[:, 0] * X[:, 1], np.sin(X[:, 2])], axis=1)
+    net = dn.Network.layered([5, 12, 8, 2], hidden="relu", output="identity", random_state=1)
+    for batch_size in (1, 7):
+        check_engines(net, X, Y, "squared_error", batch_size,
+                      optimizers.sgd(0.01, momentum=0.9), l2=1e-3)
+        check_engines(net, X, Y, "half_squared_error", batch_size,
+                      optimizers.sgd(0.01, momentum=0.5, nesterov=True), l1=1e-4)
+
+
+def test_log_loss_with_logistic_output_and_sample_weights():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((200, 3))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(float)
+    sw = rng.uniform(0.2, 3.0, 200)
+    net = dn.Network.layered([3, 6, 1], hidden="tanh", output="logistic", random_state=2)
+    check_engines(net, X, y, "log_loss", 1, sw=sw)
+    check_engines(net, X, y, "log_loss", 16, optimizers.sgd(0.3, momentum=0.9), sw=sw, l2=1e-3)
+
+
+def _sparse_dag(acts: dict) -> dn.Network:
+    """A random DAG with skip arcs, masked blocks and output neurons in several groups."""
+    arcs = random_dag(np.random.default_rng(3), n_inputs=4, n_hidden=7, n_outputs=3,
+                      density=0.5)
+    activation = {j: acts.get(j, "tanh") for j in range(5, 15)}
+    return dn.Network(4, arcs, activation, random_state=3)
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp"])
+def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
+    rng = np.random.default_rng(4)
+    net = _sparse_dag({**dict.fromkeys(range(5, 12), hidden), 12: "identity",
+                       13: "logistic", 14: "tanh"})
+    assert net.plan.grad_mask is not None and sum(g.is_output for g in net.plan.groups) >= 2
+    X = rng.uniform(-1, 1, (150, 4))
+    Y = rng.uniform(0, 1, (150, 3))
+    lr = {"exp": 0.002, "identity": 0.01}.get(hidden, 0.05)
+    check_engines(net, X, Y, "squared_error", 1, optimizers.sgd(lr, momentum=0.9), l2=1e-3)
+    check_engines(net, X, Y, "squared_error", 5, optimizers.sgd(lr))
+
+
+@pytest.mark.parametrize(("output", "loss"), [
+    ("softmax", "squared_error"), ("logistic", "cross_entropy"), ("softmax", "log_loss"),
+    ("identity", "half_squared_error"), ("threshold", "perceptron"),
+    ("logistic", "perceptron")])
+def test_unfused_losses_and_the_softmax_jacobian(output, loss):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((120, 4))
+    Y = dn.one_hot(rng.integers(0, 3, 120))[0]
+    net = dn.Network.layered([4, 5, 3], hidden="logistic", output=output, random_state=6)
+    check_engines(net, X, Y, loss, 1, optimizers.sgd(0.05))
+
+
+def test_schedule_and_plateau_scale_are_followed():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((90, 3))
+    y = (X.sum(axis=1) > 0).astype(float)
+    net = dn.Network.layered([3, 4, 1], output="logistic", random_state=7)
+    schedule = optimizers.inverse_scaling(0.5, 0.5)
+    check_engines(net, X, y, "log_loss", 1, optimizers.sgd(schedule, momentum=0.8))
+    trained = {}
+    for engine in ("numba", "numpy"):
+        trained[engine] = net.copy()
+        dn.train(trained[engine], X, y, loss="log_loss", lr=0.5, epochs=12,
+                 lr_schedule="plateau", random_state=0, engine=engine)
+    assert_allclose(trained["numba"].params, trained["numpy"].params, rtol=0, atol=1e-12)
+
+
+def test_float32_stays_float32_and_learns(digits):
+    X, Y = digits
+    acc = {}
+    for dtype in (np.float64, np.float32):
+        net = dn.Network.layered([64, 32, 10], hidden="logistic", output="softmax",
+                                 random_state=0, dtype=dtype)
+        dn.train(net, X[:1200], Y[:1200], loss="cross_entropy", lr=0.1, epochs=3,
+                 random_state=0, engine="numba")
+        assert net.params.dtype == dtype
+        out = net.predict(X[1200:])
+        acc[dtype] = np.mean(np.argmax(out, axis=1) == np.argmax(Y[1200:], axis=1))
+    assert acc[np.float32] > 0.85 and abs(acc[np.float32] - acc[np.float64]) < 0.02
+
+
+def test_numpy_engine_buffers_are_float32():
+    net = dn.Network.layered([6, 5, 2], hidden="relu", output="softmax", dtype=np.float32,
+                             random_state=0)
+    X = np.random.default_rng(0).standard_normal((40, 6))
+    runner = kernels.make_runner("numpy", net, X.astype(np.float32),
+                                 dn.one_hot(np.arange(40) % 2)[0].astype(np.float32), None, 8,
+                                 losses.get("cross_entropy"), optimizers.sgd(0.1), 1e-3, 0.0,
+                                 False)
+    ws = runner.ws
+    arrays = [ws.x, ws.y, ws.grad, ws.per_example, ws.rows, runner.penalty.w]
+    arrays += [getattr(L, f) for L in ws.layers for f in ("in_", "a", "delta", "extra")]
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize(("setting", "named"), [
+    ({"dropout": 0.2}, "dropout"), ({"optimizer": "adam"}, "optimizers other than"),
+    ({"net": {"batch_norm": True}, "batch_size": 4}, "batch normalisation")])
+def test_numba_engine_refuses_what_it_cannot_compile(setting, named):
+    net = dn.Network.layered([3, 4, 1], random_state=0, **setting.pop("net", {}))
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    with pytest.raises(ValueError, match=f"engine='numba' does not support {named}"):
+        dn.train(net, X, X[:, 0] > 0, loss="log_loss", epochs=1, engine="numba", **setting)
+    dn.train(net, X, X[:, 0] > 0, loss="log_loss", epochs=1, engine="auto", **setting)
+
+
+def test_auto_dispatch():
+    loss, sgd = losses.get("cross_entropy"), optimizers.sgd(0.1)
+    small = dn.Network.layered([64, 32, 10], output="softmax")
+    big = dn.Network.layered([784, 256, 128, 10], hidden="relu", output="softmax")
+    assert kernels.choose_engine("auto", small, loss, sgd, 1) == "numba"
+    assert kernels.choose_engine("auto", big, loss, sgd, 128) == "numpy"
+    assert kernels.choose_engine("auto", small, loss, optimizers.adam(), 1) == "numpy"
+    assert kernels.choose_engine("auto", small, loss, sgd, 1, dropout={1: 0.5}) == "reference"
+    with pytest.raises(ValueError, match="unknown engine"):
+        kernels.choose_engine("cuda", small, loss, sgd, 1)
+
+
+def test_auto_is_the_numba_kernel_for_single_examples(digits):
+    X, Y = digits[0][:300], digits[1][:300]
+    nets = {e: dn.Network.layered([64, 16, 10], output="softmax", random_state=0)
+            for e in ("auto", "numba")}
+    for engine, net in nets.items():
+        dn.train(net, X, Y, loss="cross_entropy", epochs=2, random_state=1, engine=engine)
+    assert_array_equal(nets["auto"].params, nets["numba"].params)
+
+
+def test_per_update_callbacks_see_every_update_and_change_nothing():
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((50, 2)), rng.integers(0, 2, 50).astype(float)
+    seen, nets = [], {}
+
+    class Recorder(dn.Callback):
+        def on_batch_end(self, update, logs):
+            seen.append((update, logs["batch_size"]))
+
+    for cbs in (None, [Recorder()]):
+        net = dn.Network.layered([2, 3, 1], output="logistic", random_state=0)
+        dn.train(net, X, y, loss="log_loss", batch_size=4, epochs=3, random_state=0,
+                 engine="numba", callbacks=cbs)
+        nets[cbs is None] = net
+    assert_array_equal(nets[True].params, nets[False].params)
+    assert [u for u, _ in seen] == list(range(1, 40)) and seen[12] == (13, 2)
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_a_diverging_run_stops_with_the_reference_error(engine):
+    X = np.linspace(-50, 50, 40).reshape(-1, 1)
+    net = dn.Network.layered([1, 3, 1], hidden="identity", output="identity", random_state=0)
+    start = net.params.copy()
+    with pytest.raises(dn.TrainingError, match=r"the cost became (inf|nan) in epoch 1 "
+                                               r"\(update \d+\)") as err:
+        dn.train(net, X, 3 * X, lr=1.0, epochs=2, random_state=0, engine=engine)
+    assert err.value.history.updates >= 1
+    assert_array_equal(net.params, start)
+
+
+def test_no_allocation_per_update_in_the_numpy_engine():
+    rng = np.random.default_rng(9)
+    X, Y = rng.random((2048, 20)), dn.one_hot(rng.integers(0, 4, 2048))[0]
+    peaks = []
+    for n in (128, 2048):
+        net = dn.Network.layered([20, 16, 4], hidden="relu", output="softmax", random_state=0)
+        opt = optimizers.sgd(0.1, momentum=0.9, nesterov=True)
+        runner = kernels.make_runner("numpy", net, X[:n], Y[:n], None, 16,
+                                     losses.get("cross_entropy"), opt, 1e-4, 0.0, False)
+        state = runner.run(np.arange(n), opt.init(net.params)).state
+        order = rng.permutation(n)
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        runner.run(order, state)
+        peaks.append(tracemalloc.get_traced_memory()[1] - base)
+        tracemalloc.stop()
+    assert peaks[1] < peaks[0] + 2048  # 16x the updates, no more memory
+
+
+_SUBPROCESS = textwrap.dedent("""
+    import numpy as np, deltanet as dn
+    from numba.core.runtime import rtsys
+    from deltanet.kernels import _sgd
+    rng = np.random.default_rng(0)
+    X = rng.random((600, 8)); Y = (X[:, :2] > 0.5).astype(float)
+    net = dn.Network.layered([8, 6, 2], output="logistic", random_state=0)
+    dn.train(net, X[:5], Y[:5], loss="log_loss", epochs=1, engine="numba")  # starts the NRT
+    counts = []
+    for n in (60, 600):
+        net = dn.Network.layered([8, 6, 2], output="logistic", random_state=0)
+        before = rtsys.get_allocation_stats().alloc
+        dn.train(net, X[:n], Y[:n], loss="log_loss", epochs=2, engine="numba")
+        counts.append(rtsys.get_allocation_stats().alloc - before)
+    stats = _sgd.sgd_epoch.stats
+    print(counts[0], counts[1], sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+""")
+
+
+def test_compiled_code_is_cached_on_disk_and_allocates_nothing_per_update():
+    env = {**os.environ, "NUMBA_NRT_STATS": "1"}
+    runs = [subprocess.run([sys.executable, "-c", _SUBPROCESS], capture_output=True,
+                           text=True, env=env, timeout=240, check=True) for _ in range(2)]
+    small, large, hits, misses = map(int, runs[1].stdout.split())
+    assert small == large  # the same (per-call) allocations for 10x the updates
+    assert hits >= 1 and misses == 0  # the second process loaded the kernel from disk
