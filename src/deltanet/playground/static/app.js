@@ -88,7 +88,7 @@ export class App {
     document.getElementById("epoch").textContent = String(state.epoch);
     for (const [id, value] of [["test-loss", state.loss.test], ["train-loss", state.loss.train]]) {
       const node = document.getElementById(id);
-      node.textContent = value === null ? "–" : value.toFixed(3);
+      node.textContent = value === null ? "–" : value < 1 ? value.toPrecision(3) : value.toFixed(3);
       node.dataset.value = value === null ? "" : String(value);
     }
     document.getElementById("loss-name").textContent = `loss: ${state.loss_name}`;
