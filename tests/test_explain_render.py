@@ -14,7 +14,7 @@ from rich.console import Console
 import deltanet as dn
 from deltanet.explain import EXAMPLES, explain, explain_example, get_example
 from deltanet.explain.docs import INDEX, render_worked_examples, write_worked_examples
-from test_explain import replay, walk
+from test_explain import replay, section_bullets, walk
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "worked-examples"
 
@@ -203,3 +203,46 @@ def test_worked_examples_index_and_writer(tmp_path):
         assert f"]({name}.md)" in index
     for path in paths:
         check_markdown(path.read_text())
+
+
+# ---------------------------------------------------------------------- text = Markdown
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+TEXT_NUMBER = re.compile(r"(?<![\w.])[−-]?\d+(?:\.\d+)?(?:e-?\d+)?")
+MD_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?: \\times 10\^\{-?\d+\})?")
+MD_SCRIPTS = re.compile(r"_\{[^{}]*\}|\^\{\\text\{[a-z]+\}\}|\^\{\([^{}]*\)\}")
+
+
+def _text_numbers(row: str) -> list[float]:
+    row = re.sub(r" {3}\(.*\)$", "", row)  # the notes
+    row = re.sub(r"([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: " ^" + m.group().translate(_SUPERSCRIPT), row)
+    return [abs(float(t.replace("−", "-"))) for t in TEXT_NUMBER.findall(row)]
+
+
+def _md_numbers(row: str) -> list[float]:
+    maths = re.findall(r"\$([^$]+)\$", row)
+    tokens = [t for m in maths for t in MD_NUMBER.findall(MD_SCRIPTS.sub("", m))]
+    return [abs(float(t.split(" ")[0]) * (10.0 ** int(t.split("{")[1][:-1]) if "times" in t
+                                          else 1)) for t in tokens]
+
+
+def _text_rows(text: str, step_index: int, title: str, n: int) -> list[str]:
+    step = text.split(f"Step {step_index}: example")[1]
+    block = step.split("\n" + title + "\n")[1].splitlines()
+    return [ln[2:] for ln in block[:n]]
+
+
+@pytest.mark.parametrize("name", ["seed002-sgd-step", "seed003-backprop", "seed001-softmax-ce",
+                                  "seed002-vanishing-chain", "seed000-review"])
+def test_text_shows_the_numbers_of_the_markdown(name):
+    ex = explain_example(name)
+    text, md = ex.to_text(width=10_000), ex.to_markdown()
+    compared = 0
+    for step in ex.steps:
+        for section in step.sections:
+            md_rows = section_bullets(md, step.index, section.key)
+            text_rows = _text_rows(text, step.index, section.title, len(section.rows))
+            for t_row, m_row in zip(text_rows, md_rows, strict=True):
+                numbers = _md_numbers(m_row)
+                assert _text_numbers(t_row) == pytest.approx(numbers, abs=1e-12), (t_row, m_row)
+                compared += len(numbers)
+    assert compared > 50

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ._expr import ExprRenderer, is_exact, latex_escape
+from ._expr import ExprRenderer, latex_escape
+from ._numbers import is_exact
 from .model import Line
 
 LATEX_RELATIONS = {"=": "=", "approx": r"\approx", "<-": r"\leftarrow", ":": ":"}

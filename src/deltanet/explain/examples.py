@@ -134,10 +134,10 @@ _CATALOGUE = [
             _sgd_step, notes.sgd_step),
     Example("seed002-forward", "Making predictions using forward propagation",
             "Seed 002, Lecture 07-2c: Forward propagation",
-            ("The 2-2-1 logistic network of the lecture with x = (3, 4): h(x) = a₅ ≈ 0.82. "
-             "The lecture stops after the forward pass; to complete a training step this "
-             "example adds the target y = 1, squared error and α = 0.5. Numbers are shown "
-             "to two decimals, as on the slide.",),
+            ("The 2-2-1 logistic network of the lecture's prediction example, with "
+             "x = (3, 4); its prediction is h(x) = a₅. The lecture stops after the forward "
+             "pass; to complete a training step this example adds the target y = 1, squared "
+             "error and α = 0.5. Numbers are shown to two decimals, as on the slide.",),
             _forward, notes.forward, digits=2),
     Example("seed002-equal-weights", "The problem with equal weights",
             "Seed 002, Lecture 07-4a: Stochastic gradient descent for neural networks",
