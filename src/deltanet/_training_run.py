@@ -130,7 +130,9 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
     opt = resolve_optimizer(s["optimizer"], s["lr"], s["momentum"], s["lr_schedule"],
                             cfg["epochs"], len(bounds), n_train, batch_size >= n_train)
     metric = resolve_metric(s["metric"], net, loss, Y2)
-    fp = fingerprint(net, s, cfg, opt, (X2, Y2, sw), val_data, batch_size, metric[0])
+    # hashing the data and the arcs is a pass over both: only checkpoints need it
+    fp = {} if cfg["checkpoint"] is None else fingerprint(
+        net, s, cfg, opt, (X2, Y2, sw), val_data, batch_size, metric[0])
     ckpt = _load_resume(cfg, fp)
     if ckpt is not None and val_idx is not None:
         val_idx = _saved_split(ckpt, val_idx, n)
