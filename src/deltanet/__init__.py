@@ -51,6 +51,10 @@ _LAZY: dict[str, str] = {
     "one_hot": "deltanet.data",
     "explain": "deltanet.explain", "Explanation": "deltanet.explain",
     "search": "deltanet.search",
+    "playground": "deltanet.playground",
+    "MLPClassifier": "deltanet.estimators",
+    "MLPRegressor": "deltanet.estimators",
+    "Perceptron": "deltanet.estimators",
 }
 
 
