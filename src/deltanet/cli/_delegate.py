@@ -14,12 +14,13 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from ._common import CommandError, OneLineParser, add_output_options
+from ._common import CommandError, OneLineParser, add_output_options, guarded
 
 
 @dataclass(frozen=True)
 class Delegate:
-    """A subcommand implemented by ``module`` (functions ``add`` and ``run``)."""
+    """A subcommand implemented by ``module`` (functions ``add`` and ``run``);
+    ``output_options``: it reads ``args.json`` and ``args.quiet``."""
 
     name: str
     module: str
@@ -27,6 +28,7 @@ class Delegate:
     run: str
     help: str
     description: str
+    output_options: bool = True
 
 
 DELEGATES = {
@@ -44,7 +46,7 @@ DELEGATES = {
         "playground", "deltanet.playground", "add_cli_arguments", "run_from_args",
         "train small networks live in the browser (local web server)",
         "Start the playground: a local web server on 127.0.0.1 and a page to train small "
-        "networks live, with the backward view of every Δ_j."),
+        "networks live, with the backward view of every Δ_j.", output_options=False),
 }
 
 
@@ -66,19 +68,29 @@ def _functions(d: Delegate):
 
 
 def build_parser(name: str) -> tuple[argparse.ArgumentParser, Any]:
-    """The full parser of a delegated subcommand, and its run function."""
+    """The full parser of a delegated subcommand, and its run function.
+
+    The module's own options come first; then ``--json``, ``--quiet`` and ``--debug``,
+    those it does not define itself (only ``--debug`` for a server such as the playground).
+    """
     d = DELEGATES[name]
     add, run = _functions(d)
     parser = OneLineParser(prog=f"deltanet {name}", description=d.description)
     add(parser)
-    add_output_options(parser)
+    if d.output_options:
+        add_output_options(parser)
+    elif "--debug" not in parser._option_string_actions:
+        parser.add_argument("--debug", action="store_true",
+                            help="on an unexpected error, show the full traceback")
     return parser, run
 
 
 def run(name: str, argv: list[str]) -> int:
     """Parse ``argv`` with the subcommand's own parser and run it under the error policy."""
-    from ._common import guarded
-
-    parser, command = build_parser(name)
-    args = parser.parse_args(argv)
-    return guarded(command, args)
+    built: list = []
+    status = guarded(lambda _: built.append(build_parser(name)),
+                     argparse.Namespace(debug="--debug" in argv))
+    if status != 0:
+        return status
+    parser, command = built[0]
+    return guarded(command, parser.parse_args(argv))

@@ -98,7 +98,7 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
     if len(data.X_val):
         val = (data.X_val.astype(net.dtype), targets(data.y_val, task, n_classes))
     metric = "accuracy" if task == "classification" else "r2"
-    bar = None if args.quiet or args.json else EpochBar(args.epochs, metric)
+    bar = None if args.quiet or args.json else EpochBar(args.epochs, metric, _resumed_at(args))
     try:
         hist = dn.train(
             net, data.X_train.astype(net.dtype), Y, loss=loss, optimizer=args.solver,
@@ -117,8 +117,22 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
                                "--alpha)") from None
         raise
     if bar is not None:
-        bar.close()
+        bar.close(epochs_done=hist.epochs)
     return Fitted(net, history_record(hist))
+
+
+def _resumed_at(args: argparse.Namespace) -> int:
+    """The epoch a resumed run starts after (0 for a fresh run), for the progress bar."""
+    from pathlib import Path
+
+    if not (args.resume and args.checkpoint and Path(args.checkpoint).is_file()):
+        return 0
+    from deltanet.checkpoint import load_checkpoint
+
+    try:
+        return load_checkpoint(args.checkpoint).epoch
+    except ValueError:
+        return 0  # train() reports what is wrong with the file
 
 
 def history_record(hist: Any) -> dict[str, Any]:

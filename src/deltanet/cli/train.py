@@ -98,10 +98,11 @@ def prepare(args: argparse.Namespace) -> Prepared:
     frame = source.frame
     target = _target(source, args)
     task = args.task or detect_task(target_column(frame, target))
-    rows = split_rows(frame, target, task, args)
     pre = TablePreprocessor(target, task=task, scale=args.scale, impute=args.impute,
                             scale_target=True)
-    pre.fit(frame.iloc[rows["train"]])
+    pre.fit(frame)  # checks the whole table first, so messages count rows as in the file
+    rows = split_rows(frame, target, task, args)
+    pre.fit(frame.iloc[rows["train"]])  # what the network sees is learned on training rows
     coded = []
     for part in ("train", "validation", "test"):
         sub = frame.iloc[rows[part]]
