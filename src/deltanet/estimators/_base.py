@@ -117,6 +117,9 @@ class BaseMLP(BaseEstimator):
             sw = _check_sample_weight(sample_weight, X, dtype=dtype)
         if class_sw is not None:
             sw = class_sw.astype(dtype) if sw is None else sw * class_sw
+        if self.batch_norm and X.shape[0] < 2:
+            raise ValueError("batch_norm needs at least 2 samples for batch statistics; got "
+                             f"n_samples = {X.shape[0]}")
         self.n_outputs_ = Y.shape[1]
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
@@ -235,7 +238,7 @@ class BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never change the instance
         net = state.pop("network_", None)
         if net is not None:  # a Network holds functions: store its safe-format parts
             spec, arrays = network_to_parts(net)

@@ -37,19 +37,21 @@ def _epoch(X, T, W, b, order, step, fit_intercept):  # pragma: no cover - compil
 
     ``ℓπ = Σ_k max(0, (1 − 2 y_k) in_k)`` is the perceptron loss before each update.
     """
-    n_units = W.shape[1]
+    n_features, n_units = W.shape
     loss = 0.0
     mistakes = 0
-    in_ = np.empty(n_units)
     for e in order:
         wrong = False
         for k in range(n_units):
-            in_[k] = b[k] + X[e] @ W[:, k]
-            loss += max(0.0, (1.0 - 2.0 * T[e, k]) * in_[k])
-            err = T[e, k] - (1.0 if in_[k] >= 0.0 else 0.0)  # y_k − a_k
+            in_ = b[k]
+            for i in range(n_features):
+                in_ += X[e, i] * W[i, k]
+            loss += max(0.0, (1.0 - 2.0 * T[e, k]) * in_)
+            err = T[e, k] - (1.0 if in_ >= 0.0 else 0.0)  # y_k − a_k
             if err != 0.0:
                 wrong = True
-                W[:, k] += step[e] * err * X[e]
+                for i in range(n_features):
+                    W[i, k] += step[e] * err * X[e, i]
                 if fit_intercept:
                     b[k] += step[e] * err
         mistakes += wrong
@@ -240,7 +242,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(scores, axis=1)]
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never change the instance
         net = state.pop("network_", None)
         if net is not None:
             spec, arrays = network_to_parts(net)
