@@ -15,6 +15,9 @@ SEED002_WEIGHTS = {(0, 3): 5, (1, 3): 1, (2, 3): -2, (0, 4): 3, (1, 4): -4, (2, 
 def pytest_addoption(parser):
     parser.addoption("--fuzz-budget", type=int, default=10_000,
                      help="mutated files per reader in tests/test_fuzz.py (default 10,000)")
+    parser.addoption("--update-docs", action="store_true",
+                     help="write the documents the tests produce (the playground screenshot) "
+                          "into docs/")
     parser.addoption("--reliability-report", metavar="PATH", default=None,
                      help="write the table of faults tried (tests marked 'reliability') "
                           "as Markdown to PATH, e.g. docs/RELIABILITY.md")

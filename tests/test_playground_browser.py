@@ -1,7 +1,8 @@
 """The playground page in a real headless Chromium (Debian's), driven by Playwright.
 
 The server runs as ``python -m deltanet.playground`` on 127.0.0.1 with a free port. The
-XOR test keeps a screenshot of the trained page in ``docs/playground.png`` for the README.
+XOR test takes a screenshot of the trained page; with ``--update-docs`` it becomes
+``docs/playground.png``, the README's screenshot.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def choose_xor(page):
     page.wait_for_selector("#dataset-xor.selected")
 
 
-def test_xor_trains_below_0_05_and_screenshot(page):
+def test_xor_trains_below_0_05_and_screenshot(page, tmp_path, request):
     choose_xor(page)
     page.click("#play")
     wait_until(page, lambda: (v := page.get_attribute("#test-loss", "data-value"))
@@ -100,11 +101,13 @@ def test_xor_trains_below_0_05_and_screenshot(page):
     page.click("#play")  # pause
     page.wait_for_selector("#play[aria-pressed=false]")
     assert int(page.inner_text("#epoch")) > 0
-    SCREENSHOT.parent.mkdir(exist_ok=True)
     main = page.query_selector("main").bounding_box()
-    page.screenshot(path=str(SCREENSHOT),
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot),
                     clip={"x": 0, "y": 0, "width": 1600, "height": main["y"] + main["height"]})
-    assert SCREENSHOT.stat().st_size > 20_000
+    assert shot.stat().st_size > 20_000
+    if request.config.getoption("--update-docs"):  # README's screenshot
+        SCREENSHOT.write_bytes(shot.read_bytes())
 
 
 def test_add_layer_and_neuron_redraws_the_network(page):
