@@ -111,24 +111,32 @@ def section_bullets(markdown: str, step_index: int, key: str) -> list[str]:
     return bullets
 
 
+def _walk_rows(rows, bullets, truth, digits) -> int:
+    assert len(bullets) == len(rows)
+    count = 0
+    for row, bullet in zip(rows, bullets, strict=True):
+        maths = re.findall(r"\$([^$]+)\$", bullet)
+        assert len(maths) == len(row)
+        for line, math in zip(row, maths, strict=True):
+            shown = NUMBER.findall(SCRIPTS.sub("", math))
+            expected = expected_numbers(line)
+            assert len(shown) == len(expected), (math, expected)
+            for token, (const, ref) in zip(shown, expected, strict=True):
+                true = const if ref is None else truth(ref)
+                assert close(token, true, digits), (math, token, ref, true)
+                count += 1
+    return count
+
+
 def walk(ex, truths) -> int:
     """Check every number of every line against the replay; returns how many."""
-    md, digits, count = ex.to_markdown(), ex.digits, 0
+    md, digits = ex.to_markdown(), ex.digits
+    setup = md.split("### Initial weights\n\n")[1].split("\n\n")[0].splitlines()
+    count = _walk_rows(ex.derivation.weights.rows, setup, truths[0], digits)
     for step, truth in zip(ex.steps, truths, strict=True):
         for section in step.sections:
             bullets = section_bullets(md, step.index, section.key)
-            assert len(bullets) == len(section.rows), section.key
-            for row, bullet in zip(section.rows, bullets, strict=True):
-                maths = re.findall(r"\$([^$]+)\$", bullet)
-                assert len(maths) == len(row)
-                for line, math in zip(row, maths, strict=True):
-                    shown = NUMBER.findall(SCRIPTS.sub("", math))
-                    expected = expected_numbers(line)
-                    assert len(shown) == len(expected), (math, expected)
-                    for token, (const, ref) in zip(shown, expected, strict=True):
-                        true = const if ref is None else truth(ref)
-                        assert close(token, true, digits), (math, token, ref, true)
-                        count += 1
+            count += _walk_rows(section.rows, bullets, truth, digits)
     return count
 
 

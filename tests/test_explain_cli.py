@@ -157,6 +157,8 @@ BAD = [
     pytest.param(["--example", "seed002-sgd-step", "--sizes", "2,1"], "cannot be combined",
                  id="two-modes"),
     pytest.param([], "say what to explain", id="nothing"),
+    pytest.param(["--example", "seed002-sgd-step", "--input", "1,1"],
+                 "--input only apply to a custom network", id="example-with-input"),
     pytest.param(["--model", "/no/such/file.deltanet", "--input", "1", "--target", "1"],
                  "does not exist", id="missing-model"),
     pytest.param(["--frobnicate"], "unrecognized arguments", id="unknown-flag"),

@@ -165,6 +165,12 @@ def _check_modes(args: argparse.Namespace) -> None:
     if not modes:
         raise ValueError("say what to explain: --example NAME (see --list), --sizes with "
                          "--weights, --input and --target, --model FILE, or --exercise")
+    custom = [flag for flag, value in (("--input", args.input), ("--target", args.target),
+                                       ("--weights", args.weights), ("--bias", args.bias),
+                                       ("--weights-file", args.weights_file)) if value]
+    if custom and modes[0] in ("--list", "--example", "--exercise"):
+        raise ValueError(f"{', '.join(custom)} only apply to a custom network (--sizes or "
+                         f"--model), not to {modes[0]}")
 
 
 def _custom(args: argparse.Namespace, fmt: str) -> Explanation:

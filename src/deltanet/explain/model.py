@@ -73,7 +73,8 @@ class Section:
 
 @dataclass(frozen=True)
 class Step:
-    """One SGD update: example ``example`` (0-based) of the list, ``index`` from 1."""
+    """One SGD update: example ``example`` (0-based) of the list, ``index`` from 1;
+    ``trace`` is the Trace of ``net.backprop`` before the update."""
 
     index: int
     example: int
