@@ -95,12 +95,22 @@ def choose_xor(page):
 
 def test_xor_trains_below_0_05_and_screenshot(page, tmp_path, request):
     choose_xor(page)
-    page.click("#play")
-    wait_until(page, lambda: (v := page.get_attribute("#test-loss", "data-value"))
-               and float(v) < 0.05, timeout=240, what="test loss < 0.05")
-    page.click("#play")  # pause
-    page.wait_for_selector("#play[aria-pressed=false]")
-    assert int(page.inner_text("#epoch")) > 0
+
+    def test_loss() -> float:
+        value = page.get_attribute("#test-loss", "data-value")
+        return float(value) if value else float("inf")
+
+    # An epoch still in flight when pausing may land above 0.05 again (SGD is noisy), so
+    # train on until the paused page itself shows a test loss below 0.05.
+    for _ in range(5):
+        page.click("#play")
+        wait_until(page, lambda: test_loss() < 0.05, timeout=240, what="test loss < 0.05")
+        page.click("#play")  # pause
+        page.wait_for_selector("#play[aria-pressed=false]")
+        page.wait_for_timeout(500)
+        if test_loss() < 0.05:
+            break
+    assert test_loss() < 0.05 and int(page.inner_text("#epoch")) > 0
     main = page.query_selector("main").bounding_box()
     shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot),
