@@ -95,7 +95,7 @@ def test_diverging_training_is_one_line(tmp_path):
     assert not (tmp_path / "never.deltanet").exists()
 
 
-def test_predict_on_a_table_without_the_input_columns(tmp_path):
+def test_predict_on_a_table_the_model_cannot_use(tmp_path):
     done = run_cli("train", "xor", "--epochs", "1", "--hidden", "4", "--quiet", "--out",
                    "xor.deltanet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -104,6 +104,12 @@ def test_predict_on_a_table_without_the_input_columns(tmp_path):
     assert done.returncode == 2
     assert done.stderr == ("deltanet: error: column(s) 'x1', 'x2' missing from the table; the "
                            "model was trained on columns 'x1', 'x2'\n")
+    (tmp_path / "holes.csv").write_text("x1,x2\n1,2\n,3\n4,\n,\n")
+    done = run_cli("predict", "xor.deltanet", "holes.csv", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == ("deltanet: error: missing values in column(s) 'x1' (2 rows), 'x2' "
+                           "(2 rows); xor.deltanet was trained without --impute, so fill in or "
+                           "remove those rows, or train again with --impute median\n")
     done = run_cli("predict", "xor.deltanet", "xor", "--out", "p.txt", cwd=tmp_path)
     assert done.returncode == 2
     assert "unknown file type '.txt'" in done.stderr and done.stderr.count("\n") == 1

@@ -98,6 +98,9 @@ def test_csv_with_categories_and_missing_values(tmp_path):
     assert len(info["history"]["loss"]) == 30 and len(info["history"]["val_loss"]) == 30
     assert info["rows"] == {"train": 168, "validation": 24, "test": 48}
 
+    text = run_cli("info", "shop.deltanet", cwd=tmp_path).stdout
+    assert "categorical" in text and "history: 30 epochs" in text
+    assert "rows: 168 train, 24 validation, 48 test" in text
     scores = json.loads(run_cli("evaluate", "shop.deltanet", "shop.csv", "--json",
                                 cwd=tmp_path).stdout)["metrics"]
     assert scores["n"] == 240 and 0.5 <= scores["accuracy"] <= 1.0
@@ -203,6 +206,26 @@ def test_two_feature_data_get_decision_regions(tmp_path):
 
     image = matplotlib.image.imread(tmp_path / "p" / "decision_regions.png")
     assert image.shape[0] > 300 and image.shape[1] > 300 and image.std() > 0.05
+
+
+def test_model_and_training_options_reach_the_model_file(tmp_path):
+    run_cli("train", "spirals3", "--hidden", "8,8", "--activation", "relu,tanh",
+            "--batch-norm", "--dropout", "0.1", "--early-stopping", "--patience", "2",
+            "--class-weight", "balanced", "--scale", "standard", "--dtype", "float32",
+            "--solver", "momentum", "--lr", "0.01", "--epochs", "6", "--json",
+            "--out", "s.deltanet", cwd=tmp_path)
+    info = json.loads(run_cli("info", "s.deltanet", "--json", cwd=tmp_path).stdout)
+    groups = info["network"]["groups"]
+    assert [g["activation"] for g in groups] == ["relu", "tanh", "softmax"]
+    assert [g["batch_norm"] for g in groups] == [True, True, False]
+    assert info["network"]["dtype"] == "float32"
+    assert info["preprocessing"]["scale"] == "standard"
+    assert info["training"]["solver"] == "momentum" and info["training"]["dropout"] == 0.1
+    got = json.loads(run_cli("predict", "s.deltanet", "spirals3", "--proba", "--json",
+                             cwd=tmp_path).stdout)
+    assert got["columns"] == ["P(0)", "P(1)", "P(2)"] and len(got["predictions"]) == 500
+    sums = [sum(row.values()) for row in got["predictions"]]
+    np.testing.assert_allclose(sums, 1.0, atol=1e-5)
 
 
 def test_datasets_lists_names_and_shapes(tmp_path):

@@ -102,7 +102,9 @@ def _show_training(out: Any, doc: dict[str, Any]) -> None:
     if training:
         out.print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
     if rows:
-        out.print("rows: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+        parts = ["train", "validation", "test"]
+        order = sorted(rows, key=lambda k: parts.index(k) if k in parts else len(parts))
+        out.print("rows: " + ", ".join(f"{rows[k]} {k}" for k in order))
     if hist.get("loss"):
         line = f"history: {hist['epochs']} epochs, final loss {hist['loss'][-1]:.4g}"
         if hist.get("val_loss"):

@@ -97,8 +97,23 @@ def read(path: str | Path) -> Model:
 def outputs(model: Model, frame: Any) -> np.ndarray:
     """The network's outputs ``h(x)`` for the raw rows of ``frame``, shape ``(n, K)``."""
     model.require_table()
+    _check_missing(model, frame)
     X = model.pre.transform(frame).astype(model.net.dtype, copy=False)
     return model.net.predict(X)
+
+
+def _check_missing(model: Model, frame: Any) -> None:
+    """Missing inputs for a model trained without imputation: say how to fix it here (the
+    model has no fill values, so ``--impute`` at prediction time could not help)."""
+    if model.pre.impute is not None:
+        return
+    names = [c.name for c in model.pre.columns_ if c.name in frame.columns]
+    counts = {n: int(frame[n].isna().sum()) for n in names}
+    bad = [f"{n!r} ({c} row{'s' if c > 1 else ''})" for n, c in counts.items() if c]
+    if bad:
+        raise CommandError(f"missing values in column(s) {', '.join(bad)}; {model.path.name} "
+                           "was trained without --impute, so fill in or remove those rows, "
+                           "or train again with --impute median")
 
 
 def probabilities(out: np.ndarray) -> np.ndarray:

@@ -106,8 +106,10 @@ def prepare(args: argparse.Namespace) -> Prepared:
     coded = []
     for part in ("train", "validation", "test"):
         sub = frame.iloc[rows[part]]
-        coded += [pre.transform(sub), pre.encode_target(sub)] if len(sub) else \
-            [np.zeros((0, len(pre.feature_names_out))), np.zeros(0)]
+        if len(sub):
+            coded += [pre.transform(sub), pre.encode_target(sub)]
+        else:
+            coded += [np.zeros((0, len(pre.feature_names_out))), np.zeros(0)]
     return Prepared(source, pre, rows, Arrays(*coded))
 
 
