@@ -203,7 +203,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 best = min(best, loss / n)
                 if no_improvement >= self.n_iter_no_change:
                     return
-        if max_iter > 1 and self.tol is not None:
+        if max_iter > 1:  # mistakes left after the last epoch
             warnings.warn("Maximum number of iteration reached before convergence. Consider "
                           "increasing max_iter to improve the fit.", ConvergenceWarning,
                           stacklevel=3)
