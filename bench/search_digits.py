@@ -12,6 +12,7 @@ defaults on the same fresh folds. Prints the tables and writes ``bench/SEARCH.md
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -74,6 +75,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(Path(__file__).with_name("SEARCH.md")))
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     ds = dn.load_dataset("digits")
     X, y = ds.X / 8.0 - 1.0, ds.y  # pixel values 0..16 to [-1, 1]
     started = time.perf_counter()
@@ -90,17 +92,20 @@ def main() -> int:
         for seed in (0, 1):
             acc, secs = default_cv_accuracy(make, X, y, seed)
             rows.append((f"{name}, folds seed {seed}", acc, secs))
-    lines = report(args, result, rows, states)
+    load = (load_before, os.getloadavg()[0])
+    lines = report(args, result, rows, states, load)
     print("\n".join(lines))
     Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
 
 
-def report(args, result, rows, states) -> list[str]:
+def report(args, result, rows, states, load) -> list[str]:
     lines = [
         "# Architecture search on digits", "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}; machine: {platform.machine()}, "
-        f"{platform.processor() or platform.system()}; Python {sys.version.split()[0]}",
+        f"{platform.processor() or platform.system()}, {os.cpu_count()} cores; Python "
+        f"{sys.version.split()[0]}; load average {load[0]:.1f} at the start, {load[1]:.1f} "
+        "at the end (seconds are wall time, shared with whatever else ran)",
         f"- command: `.venv/bin/python bench/search_digits.py --trials {args.trials} "
         f"--epochs {args.epochs} --jobs {args.jobs}`",
         "- data: scikit-learn digits (1797 × 64) scaled to [-1, 1]; 3-fold stratified CV",

@@ -38,7 +38,7 @@ def test_space_overrides_merge_and_are_checked():
     assert space["n_groups"].is_fixed and space["n_groups"].fixed == 2
     assert (space["width"].low, space["width"].high, space["width"].log) == (8, 64, True)
     assert space["lr"].log  # untouched entries keep their defaults
-    with pytest.raises(ValueError, match="unknown search-space entry 'widht'.*width"):
+    with pytest.raises(ValueError, match=r"unknown search-space entry .widht.*width"):
         make_space({"widht": 3})
     with pytest.raises(ValueError, match="did you mean 'tanh'"):
         make_space({"activation": ["tahn"]})
@@ -46,7 +46,7 @@ def test_space_overrides_merge_and_are_checked():
         make_space({"lr": (0.1, 0.01)})
     with pytest.raises(ValueError, match="takes a list of values"):
         make_space({"skip": ("none", "all")})
-    with pytest.raises(ValueError, match="dropout.*must be < 1"):
+    with pytest.raises(ValueError, match=r"dropout.*must be < 1"):
         make_space({"dropout": 1.0})
 
 
@@ -179,8 +179,8 @@ def test_two_objectives_give_a_pareto_front(iris, tmp_path):
     assert front and res.best_trial.number == front[0]["number"]
     done = res.study.get_trials(states=(TrialState.COMPLETE,))
     for point in front:  # nobody beats a front trial on both objectives
-        assert not any(t.values[0] <= point["error"] and t.values[1] < point["n_params"]
-                       or t.values[0] < point["error"] and t.values[1] <= point["n_params"]
+        assert not any((t.values[0] <= point["error"] and t.values[1] < point["n_params"])
+                       or (t.values[0] < point["error"] and t.values[1] <= point["n_params"])
                        for t in done)
     assert [p["error"] for p in front] == sorted(p["error"] for p in front)
     assert {"history", "pareto"} <= set(res.plots)
@@ -215,12 +215,13 @@ def test_a_stored_search_resumes_and_refuses_other_settings(iris, tmp_path):
         dn.search(X, y, n_trials=5, epochs=4, storage=url, study_name="s")
 
 
-def test_local_processes_share_the_study(iris, tmp_path):
-    X, y = iris
+@pytest.mark.slow
+def test_local_processes_share_the_study(digits, tmp_path):
+    X, y = digits  # trials long enough (about a second) for both processes to take some
     url = f"sqlite:///{tmp_path / 'p.db'}"
     seen = []
-    res = dn.search(X, y, n_trials=4, epochs=3, storage=url, n_jobs=2,
-                    callbacks=[seen.append])
+    res = dn.search(X, y, n_trials=4, epochs=4, storage=url, n_jobs=2, pruner=None,
+                    space={"n_groups": 1, "width": (16, 32)}, callbacks=[seen.append])
     assert len(finished(res.study)) == 4
     assert sorted(r["number"] for r in seen) == [0, 1, 2, 3]
     workers = {t.user_attrs["worker"] for t in res.study.trials}

@@ -10,6 +10,8 @@ never counted.
 
 from __future__ import annotations
 
+import functools
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,18 +65,32 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url`` with heartbeats (so dead trials are detected)."""
     if url == MEMORY:
         return optuna.storages.InMemoryStorage()
+    from sqlalchemy.exc import DBAPIError
+
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    try:
-        # heartbeats are marked experimental in Optuna; the interface used here is stable
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                              heartbeat_interval=HEARTBEAT_S,
-                                              grace_period=GRACE_S)
-    except Exception as err:  # SQLAlchemy/driver errors: unreachable, missing driver, ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        fail(f"cannot open the storage ({first})", url,
-             "check the URL, the path's folder and the database driver")
+    for attempt in range(3):
+        try:
+            # heartbeats are marked experimental in Optuna; the interface used is stable
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                                  heartbeat_interval=HEARTBEAT_S,
+                                                  grace_period=GRACE_S)
+        except DBAPIError as err:  # e.g. two processes creating the same new database
+            error = err
+            time.sleep(0.5 * (attempt + 1))
+        except Exception as err:  # unreachable server, missing driver, bad path, ...
+            error = err
+            break
+    text = str(error).strip()
+    fail(f"cannot open the storage ({text.splitlines()[0] if text else repr(error)})", url,
+         "check the URL, the path's folder and the database driver")
+
+
+@functools.lru_cache(maxsize=4)
+def worker_storage(url: str) -> optuna.storages.BaseStorage:
+    """The storage of a worker process, opened once and kept for its next trials."""
+    return open_storage(url)
 
 
 def make_sampler(name: str, seed: int, space: dict, n_trials: int) -> optuna.samplers.BaseSampler:
@@ -173,7 +189,7 @@ def run_trial(job: TrialJob, worker: int) -> dict[str, Any]:
     o = job.objective
     sampler = make_sampler(job.sampler, sampler_seed(job.seed, 0, worker + 1), o.space,
                            job.n_trials)
-    study = optuna.load_study(study_name=job.study_name, storage=open_storage(job.storage),
+    study = optuna.load_study(study_name=job.study_name, storage=worker_storage(job.storage),
                               sampler=sampler, pruner=make_pruner(job.pruner, o.epochs,
                                                                   job.n_trials))
     done: list[dict[str, Any]] = []
