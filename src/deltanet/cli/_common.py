@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 #: exit statuses
@@ -56,6 +58,23 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     if "--debug" not in have:
         parser.add_argument("--debug", action="store_true",
                             help="on an unexpected error, show the full traceback")
+
+
+def check_output_file(path: str | Path, option: str) -> None:
+    """Refuse an output file name that is an existing folder, before any work is done."""
+    if Path(path).is_dir():
+        raise CommandError(f"{option} {str(path)!r} is a folder; give a file name, e.g. "
+                           f"{Path(path) / 'model.deltanet'}")
+
+
+@contextmanager
+def writing(path: str | Path, option: str) -> Iterator[None]:
+    """Turn a failure to write ``path`` (given with ``option``) into one clear line."""
+    try:
+        yield
+    except OSError as err:
+        raise CommandError(f"cannot write {str(path)!r} ({option}): "
+                           f"{err.strerror or type(err).__name__}; choose another path") from None
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:

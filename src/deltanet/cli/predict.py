@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import CommandError, add_output_options, print_json
+from ._common import CommandError, add_output_options, check_output_file, print_json, writing
 
 DESCRIPTION = """\
 Predict with a model written by 'deltanet train'. DATA holds raw rows with the same input
@@ -64,7 +64,9 @@ def _write(table: Any, out: str) -> Path:
     if suffix not in WRITERS:
         raise CommandError(f"--out {out!r}: unknown file type {suffix or '(none)'!r}; use a "
                            f"name ending in {', '.join(WRITERS)}")
-    atomic_write(path, _encode(table, suffix))
+    check_output_file(path, "--out")
+    with writing(path, "--out"):
+        atomic_write(path, _encode(table, suffix))
     return path
 
 

@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from ._common import CommandError, add_output_options, console, note, print_json
+from ._common import (
+    CommandError,
+    add_output_options,
+    check_output_file,
+    console,
+    note,
+    print_json,
+    writing,
+)
 from ._options import add_train_options
 
 DESCRIPTION = """\
@@ -144,6 +152,10 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def check_options(args: argparse.Namespace) -> None:
     """Combinations of options that cannot work, refused before any data is read."""
+    if args.out:
+        check_output_file(args.out, "--out")
+    if args.plots and Path(args.plots).is_file():
+        raise CommandError(f"--plots {args.plots!r} is a file; give a folder for the PNG images")
     if args.resume and not args.checkpoint:
         raise CommandError("--resume needs --checkpoint FILE (the checkpoint to continue from)")
     if args.solver == "rprop" and args.batch_size != 0:
@@ -172,12 +184,14 @@ def run(args: argparse.Namespace) -> int:
             "classes": pre.classes_, "features": pre.feature_names_out,
             "rows": {k: len(v) for k, v in prep.rows.items()}, "training": settings(args),
             "history": fitted.history, "metrics": metrics}
-    model_file.write(out, fitted.net, pre, info)
+    with writing(out, "--out"):
+        model_file.write(out, fitted.net, pre, info)
     plots = []
     if args.plots is not None:
         from .plots import write_plots
 
-        plots = write_plots(Path(args.plots), prep, fitted, metrics)
+        with writing(args.plots, "--plots"):
+            plots = write_plots(Path(args.plots), prep, fitted, metrics)
     _report(args, out, plots, info, fitted.net, time.perf_counter() - started)
     return 0
 
