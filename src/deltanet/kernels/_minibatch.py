@@ -158,10 +158,11 @@ def _act_backward(L: _Layer, m: int, ws: Workspace) -> None:
         d[...] = L.group.activation.backward(in_, a, up)
 
 
-def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool,
-                  value: np.ndarray) -> np.ndarray:
-    """Add ``w ⊙ ∂ℓ/∂in`` of an output group to L.delta (or set it when ``fresh``) and
-    return ℓ per example for this group (in ``value``, or a new array on the generic path)."""
+def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool, value: np.ndarray,
+                  scale) -> np.ndarray:
+    """Add ``scale · w ⊙ ∂ℓ/∂in`` of an output group to L.delta (or set it when ``fresh``)
+    and return ℓ per example for this group (in ``value``, or a new array on the generic
+    path). ``scale`` None means 1."""
     in_, a, d, t = L.in_[:m], L.a[:m], L.delta[:m], L.extra[:m]
     y = ws.y[:m]
     if L.cols is not None:
@@ -197,14 +198,18 @@ def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool,
         np.copyto(target, loss.delta(y, a, in_, act))
     if ws.w is not None:
         target *= ws.w[:m, None]
+    if scale is not None:
+        target *= scale
     if not fresh:
         d += target
     return value
 
 
-def backward(ws: Workspace, m: int, loss) -> np.ndarray:
-    """BACKPROPAGATE into ``ws.grad`` (the sum over the batch, not yet divided by |B|).
+def backward(ws: Workspace, m: int, loss, scale=None) -> np.ndarray:
+    """BACKPROPAGATE into ``ws.grad``: ``Σ_batch a_i Δ_j`` (not yet divided by |B|).
 
+    Every Δ is linear in the output deltas, so ``scale`` (applied to those) scales the whole
+    gradient: the caller folds ``−η/|B|`` in here and saves two passes over the parameters.
     Returns the loss ℓ of every example of the batch.
     """
     per_example = None
@@ -216,7 +221,7 @@ def backward(ws: Workspace, m: int, loss) -> np.ndarray:
         if L.group.is_output:
             first = per_example is None
             value = _output_delta(L, m, ws, loss, L.up is None,
-                                  ws.per_example[:m] if first else np.empty(m, d.dtype))
+                                  ws.per_example[:m] if first else np.empty(m, d.dtype), scale)
             per_example = value if first else per_example + value
         np.sum(d, axis=0, out=L.grad_b)
         for src, W, grad_W in L.blocks:
@@ -239,7 +244,8 @@ def batch_update(ws: Workspace, X: np.ndarray, Y: np.ndarray, weights: np.ndarra
     before the update, penalty included). A non-finite cost is returned without updating.
 
     ``penalty(params) -> (cost, grad or None)`` adds weight decay; ``rule.apply`` updates
-    ``ws.params`` in place.
+    ``ws.params`` in place. For SGD without a penalty ``−η_t/|B|`` is folded into the
+    backward pass, so ``ws.grad`` comes out as ``−η_t ∂J/∂w`` (equal to rounding).
     """
     m = idx.shape[0]
     np.take(X, idx, axis=0, out=ws.x[:m], mode="clip")
@@ -247,11 +253,13 @@ def batch_update(ws: Workspace, X: np.ndarray, Y: np.ndarray, weights: np.ndarra
     if weights is not None:
         np.take(weights, idx, out=ws.w[:m], mode="clip")
     forward(ws, m)
-    per_example = backward(ws, m, loss)
+    folded = rule.settings is not None and not penalty.active
+    per_example = backward(ws, m, loss, rule.neg_lr[t] / m if folded else None)
     if ws.w is not None:
         per_example = per_example * ws.w[:m]
     grad = ws.grad
-    grad /= m
+    if not folded:
+        grad /= m
     if ws.grad_mask is not None:
         grad *= ws.grad_mask
     reg_cost, reg_grad = penalty(ws.params)
@@ -259,5 +267,5 @@ def batch_update(ws: Workspace, X: np.ndarray, Y: np.ndarray, weights: np.ndarra
         grad += reg_grad
     cost = float(np.mean(per_example)) + reg_cost
     if np.isfinite(cost):
-        rule.apply(grad, t)
+        rule.apply(grad, t, scaled=folded)
     return cost

@@ -99,14 +99,16 @@ class UpdateRule:
         if self.momentum:
             np.copyto(self.velocity, inner.velocity)
 
-    def apply(self, grad: np.ndarray, t: int) -> None:
-        """Update ``params`` in place with gradient ``grad`` (which may be overwritten)."""
+    def apply(self, grad: np.ndarray, t: int, scaled: bool = False) -> None:
+        """Update ``params`` in place with gradient ``grad`` (which may be overwritten);
+        ``scaled``: ``grad`` is already ``−η_t grad`` (SGD only)."""
         params = self.params
         if self.settings is None:
             updates, self.state = self.optimizer.update(grad, self.state, params)
             params += updates.astype(params.dtype, copy=False)
             return
-        np.multiply(grad, self.neg_lr[t], out=grad)  # −η grad
+        if not scaled:
+            np.multiply(grad, self.neg_lr[t], out=grad)  # −η grad
         if not self.momentum:
             params += grad
             return
