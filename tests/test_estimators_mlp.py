@@ -271,3 +271,13 @@ def test_warm_start_with_other_layer_sizes_is_an_error(clf_data):
         clf.set_params(hidden_layer_sizes=(4,))
         with pytest.raises(ValueError, match="fit again without warm_start"):
             clf.fit(X, y)
+
+
+def test_batches_without_weight_are_skipped(clf_data):
+    X, y = clf_data
+    sw = np.ones(len(y))
+    sw[:40] = 0.0
+    clf = MLPClassifier(solver="sgd", batch_size=1, max_iter=2, engine="numpy",
+                        random_state=0).fit(X, y, sample_weight=sw)
+    assert np.isfinite(clf.network_.params).all()
+    assert clf.engine_ == "numpy"

@@ -207,3 +207,27 @@ def test_lbfgs_gradient_matches_finite_differences(n_outputs):
         numeric[k] = (loss_grad(est, up, X, Y, None)[0]
                       - loss_grad(est, down, X, Y, None)[0]) / (2 * h)
     assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_compiled_engine_gives_the_same_weights():
+    # per-example SGD: the Numba kernel makes the updates scikit-learn makes, to rounding
+    X, y = _classification()
+    kw = dict(solver="sgd", batch_size=1, max_iter=3, hidden_layer_sizes=(6,),
+              learning_rate_init=0.002, random_state=0)
+    _, theirs = _fit_both("MLPClassifier", X, y, **kw)
+    compiled = dn.MLPClassifier(engine="numba", **kw).fit(X, y)
+    reference = dn.MLPClassifier(engine="numpy", **kw).fit(X, y)
+    assert (compiled.engine_, reference.engine_) == ("numba", "numpy")
+    _assert_same_fit(reference, theirs, atol=0.0)  # bit for bit
+    _assert_same_fit(compiled, theirs)
+    assert_allclose(compiled.loss_curve_, theirs.loss_curve_, rtol=1e-12)
+    auto = dn.MLPClassifier(**kw).fit(X, y)
+    assert auto.engine_ == "numba"
+    assert dn.MLPClassifier(**(kw | {"solver": "adam"})).fit(X, y).engine_ == "numpy"
+
+
+def test_compiled_engine_names_what_it_cannot_run():
+    X, y = _classification()
+    with pytest.raises(ValueError, match=r"solver='adam'.*sample or class weights"):
+        dn.MLPClassifier(engine="numba", max_iter=1).fit(X, y, sample_weight=np.ones(120))

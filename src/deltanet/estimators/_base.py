@@ -60,6 +60,7 @@ class BaseMLP(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "batch_norm": ["boolean"],
         "skip_connections": ["boolean"],
+        "engine": [StrOptions({"auto", "numpy", "numba"})],
         "dtype": [None, Options(type, {np.float32, np.float64}),
                   StrOptions({"float32", "float64"})],
     }

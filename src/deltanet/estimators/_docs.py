@@ -61,7 +61,13 @@ skip_connections : bool, default=False
     Connect every layer to every earlier layer, the inputs included (a DAG, not a chain).
 dtype : {None, numpy.float32, numpy.float64}, default=None
     Precision of the network. None follows scikit-learn: float32 input stays float32,
-    anything else is float64."""
+    anything else is float64.
+engine : {'auto', 'numpy', 'numba'}, default='auto'
+    How the epochs of 'sgd' run: 'numba' hands each epoch to the compiled kernel of
+    ``deltanet.kernels`` (same updates to rounding, many times faster for single examples
+    and small batches); 'auto' does so when the kernel supports the settings (no sample
+    weights, batch_norm, dropout, sparse input or Poisson loss; with ``alpha > 0`` batches
+    of equal size) and updates are small; 'numpy' always runs the NumPy passes."""
 
 ATTRIBUTES = """\
 coefs_ : list of ndarray
@@ -84,6 +90,8 @@ best_validation_score_ : float or None
 validation_loss_curve_ : list of float
     The loss (without penalty) on the validation data, per epoch or L-BFGS iteration,
     when there is any: the early-stopping split or ``fit(..., validation_data=...)``.
+engine_ : {'numpy', 'numba'}
+    The engine the last fit ran on (see ``engine``).
 t_ : int
     Training samples seen by the stochastic solvers.
 n_iter_ : int

@@ -45,6 +45,7 @@ def fit_lbfgs(est: Any, X, Y, sw, validation) -> None:
     net = est.network_
     params = net.params
     order = sklearn_order(net)
+    est.engine_ = "numpy"
     batch_norm = any(g.batch_norm for g in net.plan.groups)
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:

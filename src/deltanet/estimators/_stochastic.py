@@ -21,6 +21,7 @@ from sklearn.utils import _safe_indexing, gen_batches, shuffle
 
 from .. import optimizers
 from ..regularization import update_bn_stats
+from ._kernel import KernelEpochs, use_kernel
 from ._objective import data_loss, loss_grad
 
 
@@ -83,6 +84,8 @@ def _epoch(est: Any, X, Y, sw, sample_idx, batches, drop, rng) -> float:
         idx = sample_idx[batch] if est.shuffle else batch
         Xb = _safe_indexing(X, idx) if est.shuffle else X[batch]
         swb = None if sw is None else sw[idx]
+        if swb is not None and not swb.sum():
+            continue  # a batch without weight has nothing to learn from (no division by 0)
         loss, grad, cache = loss_grad(est, params, Xb, Y[idx], swb, training=True,
                                       dropout=drop, rng=rng)
         accumulated += loss * (batch.stop - batch.start)
@@ -104,15 +107,23 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
         (X, Y, sw), validation = _split(est, X, Y, sw, y_labels)
     n = X.shape[0]
     sample_idx = np.arange(n, dtype=int)
-    batches = _batches(n, _batch_size(est, n), est.batch_norm)
+    batch_size = _batch_size(est, n)
+    batches = _batches(n, batch_size, est.batch_norm)
     drop = est._dropout_layers()
     rng = np.random.default_rng(est._random_state.randint(2**31 - 1)) if drop else None
+    kernel = KernelEpochs(est, X, Y, batch_size) if use_kernel(est, X, sw, drop,
+                                                               batch_size) else None
+    est.engine_ = "numpy" if kernel is None else "numba"
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if est.shuffle:
                 sample_idx = shuffle(sample_idx, random_state=est._random_state)
-            accumulated = _epoch(est, X, Y, sw, sample_idx, batches, drop, rng)
+            if kernel is not None:
+                opt = _optimizer(est._optimizer_config, est._learning_rate)
+                accumulated = kernel.run(sample_idx, opt)
+            else:
+                accumulated = _epoch(est, X, Y, sw, sample_idx, batches, drop, rng)
             est.n_iter_ += 1
             est.loss_ = accumulated / n
             est.t_ += n

@@ -47,7 +47,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  loss=None, output_activation=None, class_weight=None, dropout=0.0,
-                 batch_norm=False, skip_connections=False, dtype=None):
+                 batch_norm=False, skip_connections=False, dtype=None, engine="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -78,6 +78,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.batch_norm = batch_norm
         self.skip_connections = skip_connections
         self.dtype = dtype
+        self.engine = engine
 
     # ------------------------------------------------------------------ targets
     def _loss_name(self) -> str:
@@ -221,7 +222,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  output_activation=None, dropout=0.0, batch_norm=False,
-                 skip_connections=False, dtype=None):
+                 skip_connections=False, dtype=None, engine="auto"):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -251,6 +252,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.batch_norm = batch_norm
         self.skip_connections = skip_connections
         self.dtype = dtype
+        self.engine = engine
 
     def _loss_name(self) -> str:
         return self.loss

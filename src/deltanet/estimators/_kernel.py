@@ -1,0 +1,88 @@
+"""The compiled engine (``deltanet.kernels``) for per-example and small-batch SGD.
+
+With ``engine='auto'`` an estimator hands each epoch of plain, momentum or Nesterov SGD to
+the Numba kernel when the kernel computes the same updates as scikit-learn (to rounding)
+and an update is small enough for the kernel to beat BLAS: no sample or class weights,
+batch normalisation, dropout, sparse input or Poisson loss, and, with ``alpha > 0``, every
+batch of equal size (scikit-learn divides the penalty by each batch's size; the kernel's
+``l2 = α / (2 · batch_size)`` is then the same penalty). ``engine='numba'`` insists and
+names what stands in the way; ``engine='numpy'`` never uses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import losses
+from ..kernels import AUTO_MAX_WORK, make_runner
+
+
+def _kernel_loss(est: Any) -> str | None:
+    name = est._loss_name()
+    if name == "squared_error":
+        return "half_squared_error"
+    if name == "log_loss":
+        return "cross_entropy" if est.out_activation_ == "softmax" else "log_loss"
+    return None
+
+
+def _obstacles(est: Any, X, sample_weight, dropout, batch_size: int) -> list[str]:
+    reasons = []
+    if est._optimizer_config["solver"] != "sgd":
+        reasons.append(f"solver={est._optimizer_config['solver']!r} (it runs SGD only)")
+    if sample_weight is not None:
+        reasons.append("sample or class weights")
+    if est.batch_norm:
+        reasons.append("batch_norm")
+    if dropout:
+        reasons.append("dropout")
+    if hasattr(X, "toarray"):
+        reasons.append("sparse X")
+    if _kernel_loss(est) is None:
+        reasons.append(f"loss={est._loss_name()!r}")
+    if est.alpha and X.shape[0] % batch_size:
+        reasons.append("alpha > 0 with a last batch shorter than batch_size")
+    return reasons
+
+
+def use_kernel(est: Any, X, sample_weight, dropout, batch_size: int) -> bool:
+    """Whether the epochs of this fit run on the compiled kernel (see module docstring)."""
+    if est.engine == "numpy":
+        return False
+    reasons = _obstacles(est, X, sample_weight, dropout, batch_size)
+    if est.engine == "numba":
+        if reasons:
+            raise ValueError(f"engine='numba' does not support {', '.join(reasons)}; use "
+                             "engine='auto' or 'numpy'")
+        return True
+    return not reasons and batch_size * est.network_.plan.n_params <= AUTO_MAX_WORK
+
+
+class KernelEpochs:
+    """Runs epochs on the kernel; rebuilt only when the learning rate changes."""
+
+    def __init__(self, est: Any, X: np.ndarray, Y: np.ndarray, batch_size: int) -> None:
+        self.est, self.batch_size = est, batch_size
+        dtype = est.network_.dtype
+        self.X = np.ascontiguousarray(X, dtype=dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=dtype)
+        self.loss = losses.get(_kernel_loss(est))
+        self.l2 = float(est.alpha) / (2.0 * batch_size)
+        self.runner, self.lr = None, None
+
+    def run(self, order: np.ndarray, optimizer: Any) -> float:
+        """One epoch over ``order``; returns ``Σ_B |B| J_B`` and keeps the optimizer state."""
+        est = self.est
+        if self.runner is None or self.lr != est._learning_rate:
+            self.runner = make_runner("numba", est.network_, self.X, self.Y, None,
+                                      self.batch_size, self.loss, optimizer, self.l2, 0.0,
+                                      False)
+            self.lr = est._learning_rate
+        result = self.runner.run(np.asarray(order, dtype=np.int64), est._optimizer_state)
+        if result.bad is not None:
+            raise ValueError("Solver produced non-finite parameter weights. The input data "
+                             "may contain large values and need to be preprocessed.")
+        est._optimizer_state = result.state
+        return float(result.total)
