@@ -9,10 +9,12 @@ in-place elementwise passes, nothing more::
     gradient   ∂J/∂W = a_srcᵀ @ Δ_g / |B|        ∂J/∂b = Σ_rows Δ_g / |B|
 
 Every product writes into its preallocated block of one flat gradient vector
-(``np.matmul(..., out=)``); the batch is gathered once (``np.take(..., out=)``); plain SGD
-and momentum update the parameters in place. The arithmetic is the reference's, operation
-for operation, so both agree to the last bit on the same BLAS. Activations and losses
-without an in-place form here fall back to their ``activations``/``losses`` functions.
+(``np.matmul(..., out=)``); the batch is gathered once (``np.take(..., out=)``); SGD with or
+without momentum updates the parameters in place, with ``−η/|B|`` folded into the output
+deltas (saving two passes over the parameters). Otherwise the arithmetic is the
+reference's, operation for operation (the same bits on the same BLAS). Activations and
+losses without an in-place form here fall back to their ``activations``/``losses``
+functions.
 """
 
 from __future__ import annotations
@@ -58,19 +60,21 @@ class Workspace:
         self.grad_mask = None if plan.grad_mask is None else plan.grad_mask.astype(dt)
         has_down = {b.src for b in plan.blocks if b.src > 0}
         out_cols = iter(plan.out_cols)
-        self.layers: list[_Layer] = []
-        for g in plan.groups:
-            blocks = [(b.src, plan.W(params, b), plan.W(self.grad, b))
-                      for b in plan.blocks_in[g.layer - 1]]
-            shape = (size, g.size)
-            cols = next(out_cols) if g.is_output else None
-            plain_cols = cols is not None and np.array_equal(cols, np.arange(n_outputs))
-            self.layers.append(_Layer(
-                g, blocks, plan.bias(params, g), plan.bias(self.grad, g), np.empty(shape, dt),
-                np.empty(shape, dt), np.empty(shape, dt),
-                np.empty(shape, dt) if g.layer in has_down else None, np.empty(shape, dt),
-                np.empty(shape, bool), None if cols is None or plain_cols
-                else np.empty((size, len(cols)), dt), None if plain_cols else cols))
+        self.layers = [self._layer(g, size, next(out_cols) if g.is_output else None,
+                                   g.layer in has_down, n_outputs) for g in plan.groups]
+
+    def _layer(self, g, size: int, cols, has_down: bool, n_outputs: int) -> _Layer:
+        plan, dt, shape = self.plan, self.params.dtype, (size, g.size)
+        if cols is not None and np.array_equal(cols, np.arange(n_outputs)):
+            cols = None  # the group's targets are all of Y, in order: no gather needed
+        blocks = [(b.src, plan.W(self.params, b), plan.W(self.grad, b))
+                  for b in plan.blocks_in[g.layer - 1]]
+        return _Layer(group=g, blocks=blocks, b=plan.bias(self.params, g),
+                      grad_b=plan.bias(self.grad, g), in_=np.empty(shape, dt),
+                      a=np.empty(shape, dt), delta=np.empty(shape, dt),
+                      up=np.empty(shape, dt) if has_down else None,
+                      extra=np.empty(shape, dt), mask=np.empty(shape, bool),
+                      y=None if cols is None else np.empty((size, len(cols)), dt), cols=cols)
 
     def a_of(self, layer: int, m: int) -> np.ndarray:
         return self.x[:m] if layer == 0 else self.layers[layer - 1].a[:m]
@@ -158,6 +162,32 @@ def _act_backward(L: _Layer, m: int, ws: Workspace) -> None:
         d[...] = L.group.activation.backward(in_, a, up)
 
 
+def _softmax_cross_entropy(in_, a, y, value, target, t, rows, rows2) -> None:
+    # ℓ = −Σ_k y_k (in_k − log Σ_j e^{in_j}) from the logits;  Δ = p Σy − y
+    np.max(in_, axis=1, keepdims=True, out=rows)
+    np.subtract(in_, rows, out=t)
+    np.exp(t, out=t)
+    np.sum(t, axis=1, keepdims=True, out=rows2)
+    np.log(rows2, out=rows2)
+    rows2 += rows
+    np.subtract(in_, rows2, out=t)
+    np.multiply(y, t, out=t)
+    np.sum(t, axis=1, out=value)
+    np.negative(value, out=value)
+    np.sum(y, axis=1, keepdims=True, out=rows)
+    np.multiply(a, rows, out=target)
+    target -= y
+
+
+def _logistic_log_loss(in_, a, y, value, target, t) -> None:
+    # ℓ = Σ_k log(1 + e^{in_k}) − y_k in_k from the logits;  Δ = a − y
+    np.logaddexp(0.0, in_, out=t)
+    np.multiply(y, in_, out=target)
+    t -= target
+    np.sum(t, axis=1, out=value)
+    np.subtract(a, y, out=target)
+
+
 def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool, value: np.ndarray,
                   scale) -> np.ndarray:
     """Add ``scale · w ⊙ ∂ℓ/∂in`` of an output group to L.delta (or set it when ``fresh``)
@@ -171,28 +201,9 @@ def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool, value: np
     target = d if fresh else t  # where ∂ℓ/∂in goes before weighting and adding
     fused = fresh and loss.is_fused(act)
     if fused and act.name == "softmax":
-        # ℓ = −Σ y (in − logsumexp(in)),  Δ = p Σy − y
-        rows, rows2 = ws.rows[:m], ws.rows2[:m]
-        np.max(in_, axis=1, keepdims=True, out=rows)
-        np.subtract(in_, rows, out=t)
-        np.exp(t, out=t)
-        np.sum(t, axis=1, keepdims=True, out=rows2)
-        np.log(rows2, out=rows2)
-        rows2 += rows
-        np.subtract(in_, rows2, out=t)
-        np.multiply(y, t, out=t)
-        np.sum(t, axis=1, out=value)
-        np.negative(value, out=value)
-        np.sum(y, axis=1, keepdims=True, out=rows)
-        np.multiply(a, rows, out=target)
-        target -= y
+        _softmax_cross_entropy(in_, a, y, value, target, t, ws.rows[:m], ws.rows2[:m])
     elif fused and act.name == "logistic":
-        # ℓ = Σ log(1 + e^{in}) − y in,  Δ = a − y
-        np.logaddexp(0.0, in_, out=t)
-        np.multiply(y, in_, out=target)
-        t -= target
-        np.sum(t, axis=1, out=value)
-        np.subtract(a, y, out=target)
+        _logistic_log_loss(in_, a, y, value, target, t)
     else:
         value = loss.value(y, a, in_, act)
         np.copyto(target, loss.delta(y, a, in_, act))
