@@ -18,6 +18,8 @@ the two agree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import xlogy
 
@@ -72,3 +74,21 @@ def output_loss(loss: str, out_activation: str) -> Loss:
     if loss == "squared_error":
         return HALF_SQUARED_ERROR
     return LOG_LOSS if out_activation == "softmax" else BINARY_LOG_LOSS
+
+
+@dataclass(frozen=True)
+class _DeltaOnly(Loss):
+    """A Loss whose per-example value is skipped (zeros): for backward passes whose cost is
+    reduced separately, in scikit-learn's order, so the loss is not computed twice."""
+
+    def value(self, y: np.ndarray, a: np.ndarray, in_: np.ndarray, act) -> np.ndarray:
+        return np.zeros(y.shape[0], dtype=a.dtype)
+
+
+_DELTA_ONLY = {loss.name: _DeltaOnly(**{f: getattr(loss, f) for f in loss.__dataclass_fields__})
+               for loss in (HALF_SQUARED_ERROR, BINARY_LOG_LOSS, LOG_LOSS, HALF_POISSON_DEVIANCE)}
+
+
+def delta_only(loss: Loss) -> Loss:
+    """``loss`` with its per-example value skipped (see ``_DeltaOnly``)."""
+    return _DELTA_ONLY[loss.name]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..propagation import Cache, backward, forward
+from ._losses import delta_only
 
 
 def loss_grad(est: Any, params: np.ndarray, X: Any, Y: np.ndarray,
@@ -32,7 +33,7 @@ def loss_grad(est: Any, params: np.ndarray, X: Any, Y: np.ndarray,
     cache = forward(plan, params, X, training=training, bn_state=net.bn_state,
                     dropout=dropout, rng=rng)
     loss = est._output_loss()
-    grad, _, _ = backward(plan, params, cache, Y, loss, sample_weight, mean=False)
+    grad, _, _ = backward(plan, params, cache, Y, delta_only(loss), sample_weight, mean=False)
     s_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
     alpha = est.alpha
     squares = 0
