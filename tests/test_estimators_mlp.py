@@ -65,6 +65,20 @@ def test_network_predicts_like_the_estimator_and_saves(clf_data, tmp_path):
     assert "softmax" in clf.network_.summary()
 
 
+def test_explain_and_diagnostics_work_on_the_fitted_network(clf_data):
+    X, y = clf_data
+    clf = MLPClassifier(hidden_layer_sizes=(3,), activation="logistic", max_iter=5,
+                        random_state=0).fit(X, y)
+    Y = np.eye(3)[y]
+    ex = dn.explain(clf.network_, X[0], Y[0], loss="cross_entropy", lr=0.1)
+    assert [s.key for s in ex.steps[0].sections][:3] == ["forward", "loss", "backward"]
+    assert "Δ" in ex.to_text()
+    norms = dn.diagnostics.gradient_norms(clf.network_, X, Y, loss="cross_entropy")
+    assert set(norms) == {1, 2} and all(v > 0 for v in norms.values())
+    assert set(dn.diagnostics.saturation(clf.network_, X)) == {1}
+    assert_allclose(clf.network_.forward(X), clf.predict_proba(X), rtol=1e-12)
+
+
 def test_unfitted_estimator_has_no_coefs():
     clf = MLPClassifier()
     assert not hasattr(clf, "coefs_")
