@@ -98,13 +98,37 @@ def _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a, in_
             src = blocks[k, 0]
             if src == 0:
                 continue  # the inputs need no Δ
-            so, off = U(groups[src, 1]), U(blocks[k, 2])
-            for i in range(U(blocks[k, 3])):
-                row, s = off + i * n, c[ZERO]
-                for j in range(n):
-                    s += params[row + j] * delta[o + j]
-                up[so + i] += s
+            _dot_rows(params, U(blocks[k, 2]), U(blocks[k, 3]), n, delta, o, up,
+                      U(groups[src, 1]), c)
     return value
+
+
+@njit(cache=True)
+def _dot_rows(W, off, n_src, n, d, o, up, so, c):
+    """``up[so + i] += Σ_j W[off + i·n + j] · d[o + j]``: one block of ``Δ @ Wᵀ``.
+
+    Four rows at a time, each summed over ``j`` in order as the plain loop does (the same
+    bits), so that four independent sums overlap instead of waiting on one another.
+    """
+    i, four = U(0), U(4)
+    while i + four <= n_src:
+        r0 = off + i * n
+        r1, r2, r3 = r0 + n, r0 + U(2) * n, r0 + U(3) * n
+        s0, s1, s2, s3 = c[ZERO], c[ZERO], c[ZERO], c[ZERO]
+        for j in range(n):
+            d_j = d[o + j]
+            s0, s1 = s0 + W[r0 + j] * d_j, s1 + W[r1 + j] * d_j
+            s2, s3 = s2 + W[r2 + j] * d_j, s3 + W[r3 + j] * d_j
+        q = so + i
+        up[q], up[q + U(1)] = up[q] + s0, up[q + U(1)] + s1
+        up[q + U(2)], up[q + U(3)] = up[q + U(2)] + s2, up[q + U(3)] + s3
+        i += four
+    while i < n_src:
+        row, s = off + i * n, c[ZERO]
+        for j in range(n):
+            s += W[row + j] * d[o + j]
+        up[so + i] += s
+        i += U(1)
 
 
 @njit(cache=True)
