@@ -124,20 +124,7 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
                 accumulated = kernel.run(sample_idx, opt)
             else:
                 accumulated = _epoch(est, X, Y, sw, sample_idx, batches, drop, rng)
-            est.n_iter_ += 1
-            est.loss_ = accumulated / n
-            est.t_ += n
-            est.loss_curve_.append(est.loss_)
-            if est.verbose:
-                print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-            _record_validation(est, validation)
-            _update_no_improvement_count(est, validation)
-            _iteration_ends(est)
-            if est._no_improvement_count > est.n_iter_no_change:
-                if _stop(est):
-                    break
-                est._no_improvement_count = 0
-            if incremental:
+            if _end_epoch(est, accumulated, n, validation) or incremental:
                 break
             if est.n_iter_ == est.max_iter:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
@@ -147,6 +134,24 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
         warnings.warn("Training interrupted by user.", stacklevel=3)
     if est.early_stopping:
         est.network_.params[:] = est._best_params
+
+
+def _end_epoch(est: Any, accumulated: float, n: int, validation) -> bool:
+    """Bookkeeping after an epoch, as scikit-learn's; True when training should stop."""
+    est.n_iter_ += 1
+    est.loss_ = accumulated / n
+    est.t_ += n
+    est.loss_curve_.append(est.loss_)
+    if est.verbose:
+        print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+    _record_validation(est, validation)
+    _update_no_improvement_count(est, validation)
+    _iteration_ends(est)
+    if est._no_improvement_count > est.n_iter_no_change:
+        if _stop(est):
+            return True
+        est._no_improvement_count = 0
+    return False
 
 
 def _record_validation(est: Any, validation) -> None:
