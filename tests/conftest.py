@@ -27,6 +27,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "reliability(area, fault, how): a fault or bad input this test tries; "
         "listed in docs/RELIABILITY.md")
+    # pytest-xdist registers xdist_group itself; runs with -p no:xdist need it too
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
     config._reliability_rows = {}
 
 

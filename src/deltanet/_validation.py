@@ -45,7 +45,9 @@ def check_number(
         fail(f"{name} must be a number", value, f"pass a {'whole ' if integer else ''}number")
     if integer and int(value) != value:
         fail(f"{name} must be a whole number", value, "pass an integer")
-    if not np.isfinite(value):
+    if isinstance(value, int) and abs(value) > (2**63 - 1 if integer else 1.7e308):
+        fail(f"{name} is too large", value, "pass a smaller number")  # Python ints are unbounded
+    if not np.isfinite(float(value)):
         fail(f"{name} must be finite", value, "pass a finite number")
     if low is not None and (value < low or (low_open and value == low)):
         fail(f"{name} must be {'>' if low_open else '>='} {low}", value, "pass a larger value")

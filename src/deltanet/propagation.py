@@ -116,18 +116,20 @@ def _bn_forward(cache, plan, params, g, a, training, bn_state):
 
 
 def backward(plan: Plan, params: np.ndarray, cache: Cache, Y: np.ndarray, loss,
-             weights: np.ndarray | None = None) -> tuple[np.ndarray, list, np.ndarray]:
+             weights: np.ndarray | None = None, *, mean: bool = True
+             ) -> tuple[np.ndarray, list, np.ndarray]:
     """BACKPROPAGATE: returns (∂J/∂params flat, Δ per layer, loss per example).
 
     ``weights`` are per-example cost weights normalised to mean 1 (sample weights);
-    ``J = (1/n) Σ_e w_e ℓ_e``. Overflow is not warned about here: a diverging run shows up
-    as a non-finite cost, which training reports with its epoch.
+    ``J = (1/n) Σ_e w_e ℓ_e``. ``mean=False`` returns the sum ``Σ_e w_e Δ_j a_i`` instead,
+    for callers that divide by another total. Overflow is not warned about here: a
+    diverging run shows up as a non-finite cost, which training reports with its epoch.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        return _backward(plan, params, cache, Y, loss, weights)
+        return _backward(plan, params, cache, Y, loss, weights, mean)
 
 
-def _backward(plan, params, cache, Y, loss, weights):
+def _backward(plan, params, cache, Y, loss, weights, mean=True):
     n = Y.shape[0]
     grad = np.zeros_like(params)
     upstream: list = [None] * plan.n_layers  # ∂(nJ)/∂out_g accumulated from downstream
@@ -158,7 +160,8 @@ def _backward(plan, params, cache, Y, loss, weights):
             if b.src > 0:
                 back = delta @ W.T
                 upstream[b.src] = back if upstream[b.src] is None else upstream[b.src] + back
-    grad /= n
+    if mean:
+        grad /= n
     if plan.grad_mask is not None:
         grad *= plan.grad_mask
     return grad, deltas, per_example
@@ -229,7 +232,7 @@ def regularization(plan: Plan, params: np.ndarray, l2: float, l1: float,
         for g in plan.groups:
             if g.batch_norm:
                 mask[g.bn_offset:g.bn_offset + 2 * g.size] = 0.0
-    w = params * mask
+    w = params * mask.astype(params.dtype, copy=False)  # float32 stays float32
     cost = l2 * float(w @ w) + l1 * float(np.abs(w).sum())
     return cost, (2.0 * l2) * w + l1 * np.sign(w)
 
