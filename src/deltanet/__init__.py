@@ -43,6 +43,7 @@ _LAZY: dict[str, str] = {
     "losses": "deltanet.losses",
     "init": "deltanet.init",
     "optimizers": "deltanet.optimizers",
+    "kernels": "deltanet.kernels",
     "data": "deltanet.data",
     "load_dataset": "deltanet.data",
     "list_datasets": "deltanet.data",
