@@ -161,7 +161,8 @@ NOTES = """## How to read these numbers
   deltanet use their own Glorot start and shuffling (deltanet with `random_state=0`), so
   their accuracy may differ by a point or two.
 - **Precision.** In (a) every peer runs in float64 (PyTorch too), except the rows marked
-  float32; in (b) and (c) everything is float32 (scikit-learn keeps float32 input as is).
+  float32; in (b) and the mini-batch sweeps of (c) everything is float32 (scikit-learn
+  keeps float32 input as is).
 - **Per-example cost** is loop time / updates. scikit-learn's figure is `fit` time /
   updates, so it includes its per-epoch bookkeeping; PyTorch's is the idiomatic
   `zero_grad / loss / backward / step` loop over one-example batches.
