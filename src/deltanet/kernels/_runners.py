@@ -89,7 +89,8 @@ class NumbaRunner:
         self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
         self.decay = decay_mask(plan, decay_bias, dt) if penalty else np.zeros(0, dt)
         lay = self.layout
-        self.work = np.zeros(4 * lay.n_units + 2 * lay.max_size + len(lay.groups), dt)
+        self.work = [np.zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
+        self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
         self.grad = np.zeros_like(params)
         self.c = _elementwise.constants(dt)
 
@@ -99,7 +100,8 @@ class NumbaRunner:
         value, failed_at = self._epoch(
             order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
             lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad_mask, self.decay,
-            self.hyper, self.rule.velocity, self.rule.neg_lr[t:], self.work, self.grad, self.c)
+            self.hyper, self.rule.velocity, self.rule.neg_lr[t:], *self.work, self.scratch,
+            self.grad, self.c)
         if failed_at >= 0:
             self.grad[:] = 0  # the batch may have stopped half-summed
         return float(value), int(failed_at)

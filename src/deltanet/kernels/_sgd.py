@@ -31,30 +31,13 @@ U = np.uint64  # unsigned offsets: no wraparound checks, vectorisable loops (see
 def _accumulate_rows(a, ao, n_src, W, off, n, z, o):
     """``z[o + j] += Σ_i a[ao + i] · W[off + i·n + j]``: one block of ``in_ = a_src @ W``.
 
-    Eight outputs at a time are summed in locals (registers) over all rows ``i``, each in
-    the order of the plain loop ``for i: for j: z_j += a_i W_ij``, so the result is the
-    same to the bit; the plain loop would store and reload ``z`` for every row.
+    Row by row, each row a vectorised axpy (``z`` and ``W`` are separate arrays, which LLVM
+    checks once per row before running the vector loop).
     """
-    j, eight = U(0), U(8)
-    while j + eight <= n:
-        q = o + j
-        s0, s1, s2, s3 = z[q], z[q + U(1)], z[q + U(2)], z[q + U(3)]
-        s4, s5, s6, s7 = z[q + U(4)], z[q + U(5)], z[q + U(6)], z[q + U(7)]
-        for i in range(n_src):
-            a_i, w = a[ao + i], off + i * n + j
-            s0, s1 = s0 + a_i * W[w], s1 + a_i * W[w + U(1)]
-            s2, s3 = s2 + a_i * W[w + U(2)], s3 + a_i * W[w + U(3)]
-            s4, s5 = s4 + a_i * W[w + U(4)], s5 + a_i * W[w + U(5)]
-            s6, s7 = s6 + a_i * W[w + U(6)], s7 + a_i * W[w + U(7)]
-        z[q], z[q + U(1)], z[q + U(2)], z[q + U(3)] = s0, s1, s2, s3
-        z[q + U(4)], z[q + U(5)], z[q + U(6)], z[q + U(7)] = s4, s5, s6, s7
-        j += eight
-    while j < n:
-        s = z[o + j]
-        for i in range(n_src):
-            s += a[ao + i] * W[off + i * n + j]
-        z[o + j] = s
-        j += U(1)
+    for i in range(n_src):
+        a_i, row = a[ao + i], off + i * n
+        for j in range(n):
+            z[o + j] += a_i * W[row + j]
 
 
 @njit(cache=True)
@@ -188,19 +171,18 @@ def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
 
 @njit(cache=True)
 def sgd_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
-              out_cols, params, grad_mask, decay, hyper, velocity, neg_lr, work, grad, c):
+              out_cols, params, grad_mask, decay, hyper, velocity, neg_lr, a, in_, up, delta,
+              scratch, grad, c):
     """Run one epoch; returns ``(Σ_batches cost·|B|, −1)``, or ``(cost, t)`` when the cost of
     batch ``t`` is not finite (the epoch stops there, before that update).
 
-    ``work`` holds 4 work vectors of ``n_units`` (a, in_, up, Δ), 2 of the largest layer
-    (scratch) and one value per layer (log Σ e^{in} of softmax groups); ``grad`` is a vector
-    like params. ``sample_weight`` is empty or the weights normalised to mean 1.
+    ``a, in_, up, delta`` are work vectors of one value per unit (inputs included), separate
+    arrays so that LLVM can tell them apart; ``scratch`` holds two vectors of the largest
+    layer and one value per layer (log Σ e^{in} of softmax groups); ``grad`` is a vector like
+    params. ``sample_weight`` is empty or the weights normalised to mean 1.
     """
-    n_units = groups[-1, 1] + groups[-1, 0]
-    a, in_ = work[:n_units], work[n_units:2 * n_units]
-    up, delta = work[2 * n_units:3 * n_units], work[3 * n_units:4 * n_units]
-    lse = work[work.shape[0] - groups.shape[0]:]
-    tmp = work[4 * n_units:work.shape[0] - groups.shape[0]]
+    lse = scratch[scratch.shape[0] - groups.shape[0]:]
+    tmp = scratch[:scratch.shape[0] - groups.shape[0]]
     weighted = sample_weight.shape[0] > 0
     # plain SGD on single examples of a dense plan: w ← w + (a_i Δ_j)(−η) right away
     at_once = batch_size == 1 and hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0
