@@ -43,12 +43,12 @@ def check_number(
     """Check a scalar lies in a range; return it as float (or int when ``integer``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         fail(f"{name} must be a number", value, f"pass a {'whole ' if integer else ''}number")
-    if integer and int(value) != value:
-        fail(f"{name} must be a whole number", value, "pass an integer")
     if isinstance(value, int) and abs(value) > (2**63 - 1 if integer else 1.7e308):
         fail(f"{name} is too large", value, "pass a smaller number")  # Python ints are unbounded
     if not np.isfinite(float(value)):
         fail(f"{name} must be finite", value, "pass a finite number")
+    if integer and int(value) != value:
+        fail(f"{name} must be a whole number", value, "pass an integer")
     if low is not None and (value < low or (low_open and value == low)):
         fail(f"{name} must be {'>' if low_open else '>='} {low}", value, "pass a larger value")
     if high is not None and (value > high or (high_open and value == high)):

@@ -147,6 +147,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             raise _io.ModelFileError(f"{Path(path).name}: checkpoint has no {key!r}")
     if "params" not in arrays:
         raise _io.ModelFileError(f"{Path(path).name}: checkpoint has no parameters")
+    counts = [header["epoch"], header["updates"]]
+    if not all(isinstance(header[k], dict) for k in ("fingerprint", "history", "rng")) or \
+            not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        raise _io.ModelFileError(f"{Path(path).name}: the checkpoint's header is malformed")
     return Checkpoint(Path(path), int(header["epoch"]), int(header["updates"]),
                       bool(header.get("finished", False)), header, arrays)
 
@@ -208,7 +212,18 @@ def _take(arrays: dict, key: str, like: np.ndarray, name: str) -> np.ndarray:
 
 
 def restore_run(run, ckpt: Checkpoint) -> None:
-    """Put a run back in the state ``save_run`` wrote (fingerprint checked by the caller)."""
+    """Put a run back in the state ``save_run`` wrote (fingerprint checked by the caller);
+    a damaged state raises ``ModelFileError``."""
+    try:
+        _restore(run, ckpt)
+    except (TypeError, KeyError, AttributeError, IndexError, OverflowError,
+            RecursionError) as err:
+        raise _io.ModelFileError(f"{ckpt.path.name}: the saved training state is damaged "
+                                 f"({type(err).__name__}: {str(err)[:80]}); delete the file "
+                                 "to start afresh") from None
+
+
+def _restore(run, ckpt: Checkpoint) -> None:
     from .training import History
 
     net, name, arrays = run.net, ckpt.path.name, ckpt.arrays
@@ -228,6 +243,9 @@ def restore_run(run, ckpt: Checkpoint) -> None:
         net.bn_state[layer][1][:] = v
     run.state = state
     run.hist = History.from_dict(from_json(ckpt.header["history"]))
+    if not all(isinstance(getattr(run.hist, k), list) for k in
+               ("cost", "val_cost", "val_metric", "train_metric", "lr", "diagnostics")):
+        raise TypeError("the history's curves must be lists")
     run.epoch = ckpt.epoch
     best = from_json(ckpt.header.get("best", {}))
     run.best.value = float(best.get("value", math.inf))

@@ -150,7 +150,7 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         dtype = np.dtype(spec["dtype"])
         arcs = arrays["arcs"]
         params = arrays["params"]
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
         raise ModelFileError(f"{name}: the network description is incomplete or malformed "
                              f"({type(err).__name__}: {err})") from None
     if not isinstance(n_inputs, int) or not 1 <= n_inputs <= MAX_NEURONS:
@@ -173,6 +173,8 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         raise ModelFileError(f"{name}: weights stored on arcs that do not exist")
     net.params[:] = params
     for layer in bn:
+        if layer not in net.bn_state:
+            raise ModelFileError(f"{name}: batch-norm layer {layer} is not a hidden layer")
         mean, var = arrays.get(f"bn{layer}_mean"), arrays.get(f"bn{layer}_var")
         want = net.bn_state[layer][0].shape
         if mean is None or var is None or mean.shape != want or var.shape != want \

@@ -32,6 +32,15 @@ def _check_type(data: Any, cls: type) -> dict:
     return data
 
 
+def _vectors(data: dict, *keys: str) -> list[np.ndarray]:
+    """The saved per-column statistics ``keys``: 1-D float arrays of one length."""
+    arrays = [np.asarray(data[key], dtype=np.float64) for key in keys]
+    if any(a.ndim != 1 or a.shape != arrays[0].shape for a in arrays):
+        fail(f"saved {' and '.join(keys)} must be lists of numbers of one length",
+             [np.shape(a) for a in arrays], "save the scaler again with to_dict()")
+    return arrays
+
+
 class _Scaler:
     """What the scalers share: ``fit_transform``, checks, and 1-D input as one column."""
 
@@ -134,8 +143,7 @@ class MinMaxScaler(_Scaler):
         """Rebuild a fitted scaler from ``to_dict()``'s output."""
         data = _check_type(data, cls)
         scaler = cls(tuple(data["feature_range"]))
-        scaler.data_min_ = np.asarray(data["data_min"], dtype=np.float64)
-        scaler.data_max_ = np.asarray(data["data_max"], dtype=np.float64)
+        scaler.data_min_, scaler.data_max_ = _vectors(data, "data_min", "data_max")
         return scaler
 
 
@@ -183,8 +191,7 @@ class StandardScaler(_Scaler):
         """Rebuild a fitted scaler from ``to_dict()``'s output."""
         data = _check_type(data, cls)
         scaler = cls()
-        scaler.mean_ = np.asarray(data["mean"], dtype=np.float64)
-        scaler.scale_ = np.asarray(data["scale"], dtype=np.float64)
+        scaler.mean_, scaler.scale_ = _vectors(data, "mean", "scale")
         return scaler
 
 

@@ -133,6 +133,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _saved_column(record: Any) -> col.Column:
+    """A column of ``to_dict()``'s output, checked: a name, its kind, text categories."""
+    column = col.Column(**record)
+    labels = column.categories
+    ok = isinstance(column.name, str) and column.fill is not True and column.fill is not False
+    if column.kind == "categorical":
+        ok = ok and isinstance(labels, list) and all(isinstance(c, str) for c in labels) \
+            and len(set(labels)) == len(labels) and isinstance(column.fill, (str, type(None)))
+    else:
+        ok = ok and column.kind == "numeric" and labels is None \
+            and isinstance(column.fill, (int, float, type(None)))
+    if not ok:
+        fail("a saved column is malformed", record, "save the preprocessor again with to_dict()")
+    return column
+
+
 class TablePreprocessor:
     """Turn a raw table into network inputs ``X`` and targets ``y``, and predictions back.
 
@@ -359,9 +375,13 @@ class TablePreprocessor:
                   feature_range=tuple(data["feature_range"]), max_classes=data["max_classes"],
                   scale_target=data["scale_target"])
         pre.task_ = data["task"]
-        pre.columns_ = [col.Column(**c) for c in data["columns"]]
+        pre.columns_ = [_saved_column(c) for c in data["columns"]]
         pre.scaler_ = None if data["scaler"] is None else scaler_from_dict(data["scaler"])
         pre.classes_ = None if data["classes"] is None else list(data["classes"])
+        if data["task"] == "classification" and not (
+                pre.classes_ and all(isinstance(c, str) for c in pre.classes_)):
+            fail("a saved classifier needs its class names", data["classes"],
+                 "save the preprocessor again with to_dict()")
         if data["target_scaler"] is not None:
             pre.target_scaler_ = StandardScaler.from_dict(data["target_scaler"])
         return pre
