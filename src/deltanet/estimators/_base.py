@@ -141,8 +141,11 @@ class BaseMLP(BaseEstimator):
                                  "'sgd', or dropout=0")
             fit_lbfgs(self, X, Y, sw, validation)
         if not np.all(np.isfinite(self.network_.params)):
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             "may contain large values and need to be preprocessed.")
+            bad = [k + 1 for k, v in enumerate(self.loss_curve_) if not np.isfinite(v)]
+            raise ValueError("Solver produced non-finite parameter weights"
+                             + (f" (the loss became non-finite in epoch {bad[0]})" if bad else "")
+                             + ". The input data may contain large values and need to be "
+                             "preprocessed.")
         return self
 
     def _initialize(self, layer_units: list[int], dtype, out_activation: str) -> None:

@@ -82,7 +82,8 @@ class KernelEpochs:
             self.lr = est._learning_rate
         result = self.runner.run(np.asarray(order, dtype=np.int64), est._optimizer_state)
         if result.bad is not None:
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             "may contain large values and need to be preprocessed.")
+            raise ValueError(f"Solver produced non-finite parameter weights (in epoch "
+                             f"{est.n_iter_ + 1}). The input data may contain large values "
+                             "and need to be preprocessed.")
         est._optimizer_state = result.state
         return float(result.total)

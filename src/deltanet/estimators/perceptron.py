@@ -189,7 +189,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         best, no_improvement, self.n_iter_ = np.inf, 0, 0
         for _ in range(max_iter):
             order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+            good = net.params.copy()
             loss, mistakes = _epoch(X, T, W, b, order, step, bool(self.fit_intercept))
+            if not (np.isfinite(loss) and np.all(np.isfinite(net.params))):
+                net.params[:] = good  # the weights of the last good epoch
+                raise ValueError(f"Floating-point under-/overflow occurred at epoch "
+                                 f"#{self.n_iter_ + 1}. Scaling input data with StandardScaler "
+                                 "or MinMaxScaler might help.")
             self.n_iter_ += 1
             self.t_ += n
             self.loss_curve_.append(loss / n)
