@@ -103,8 +103,8 @@ class UpdateRule:
         """Update ``params`` in place with gradient ``grad`` (which may be overwritten);
         ``scaled``: ``grad`` is already ``−η_t grad`` (SGD only)."""
         params = self.params
-        if self.settings is None:
-            updates, self.state = self.optimizer.update(grad, self.state, params)
+        if self.settings is None:  # a transform may keep grad in its state: give it its own
+            updates, self.state = self.optimizer.update(grad.copy(), self.state, params)
             params += updates.astype(params.dtype, copy=False)
             return
         if not scaled:
