@@ -151,6 +151,16 @@ def test_schedule_and_plateau_scale_are_followed():
     assert_allclose(trained["numba"].params, trained["numpy"].params, rtol=0, atol=1e-12)
 
 
+def test_numpy_engine_runs_any_optimizer_as_the_reference():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((64, 3))
+    Y = dn.one_hot(rng.integers(0, 3, 64))[0]
+    net = dn.Network.layered([3, 5, 3], hidden="softplus", output="softmax", random_state=10)
+    check_engines(net, X, Y, "cross_entropy", 8, optimizers.adam(0.01), engines=("numpy",))
+    check_engines(net, X, Y, "cross_entropy", 64, optimizers.rprop(), engines=("numpy",),
+                  l2=1e-3)
+
+
 def test_float32_stays_float32_and_learns(digits):
     X, Y = digits
     acc = {}
