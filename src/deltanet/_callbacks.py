@@ -97,10 +97,11 @@ class ProgressBar:
     """A Rich progress bar on stderr: epoch, loss, validation metric and time left.
 
     When stderr is not a terminal Rich draws no animation and prints the final state once,
-    so logs and pipes stay readable.
+    so logs and pipes stay readable. ``console`` is a Rich Console (default: stderr).
     """
 
-    def __init__(self, epochs: int, start_epoch: int = 0, metric: str = "metric") -> None:
+    def __init__(self, epochs: int, start_epoch: int = 0, metric: str = "metric", *,
+                 console: Any = None, bar_width: int | None = 40) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -113,9 +114,10 @@ class ProgressBar:
 
         self.metric = metric
         self.progress = Progress(
-            TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+            TextColumn("epoch"), MofNCompleteColumn(), BarColumn(bar_width=bar_width),
             TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("left"),
-            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False)
+            TimeRemainingColumn(), console=console or Console(file=sys.stderr),
+            transient=False)
         self.task = self.progress.add_task("train", total=epochs, completed=start_epoch,
                                            stats="")
         self.progress.start()
@@ -126,8 +128,15 @@ class ProgressBar:
         if logs.get("val_cost") is not None:
             stats.append(f"val_loss {logs['val_cost']:.4g}")
         if logs.get("val_metric") is not None:
-            stats.append(f"val_{self.metric} {logs['val_metric']:.4g}")
+            stats.append(f"val_{self.metric} {logs['val_metric']:.4f}")
         self.progress.update(self.task, completed=epoch, stats="  ".join(stats))
 
-    def close(self) -> None:
+    def close(self, failed: bool = False, epochs_done: int | None = None) -> None:
+        """Stop drawing; after a failure the bar is removed, so an error stays one line."""
+        if epochs_done is not None:
+            self.progress.update(self.task, completed=epochs_done)
+        if failed:
+            self.progress.live.transient = True  # a terminal erases the bar
+            self.progress.console.quiet = True  # a pipe or log gets nothing
         self.progress.stop()
+        sys.stderr.flush()
