@@ -103,6 +103,37 @@ def test_log_loss_with_logistic_output_and_sample_weights():
     check_engines(net, X, y, "log_loss", 16, optimizers.sgd(0.3, momentum=0.9), sw=sw, l2=1e-3)
 
 
+@pytest.mark.parametrize(("hidden", "output", "loss"), [
+    ("relu", "identity", "squared_error"), ("tanh", "softmax", "cross_entropy"),
+    ("softplus", "logistic", "log_loss"), ("logistic", "softmax", "squared_error")])
+def test_dense_per_example_epoch_of_deeper_nets(hidden, output, loss):
+    # widths not multiples of 4 (the fused loops take rows four at a time), three layers
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((130, 7))
+    Y = dn.one_hot(rng.integers(0, 3, 130))[0]
+    net = dn.Network.layered([7, 9, 6, 3], hidden=hidden, output=output, random_state=11)
+    runner = kernels.make_runner("numba", net, X, Y, None, 1, losses.get(loss),
+                                 optimizers.sgd(0.05), 0.0, 0.0, False)
+    assert runner._dense is not None
+    check_engines(net, X, Y, loss, 1, optimizers.sgd(0.05), engines=("numba",))
+    sw = rng.uniform(0.5, 2.0, 130)
+    check_engines(net, X, Y, loss, 1, optimizers.sgd(0.05), engines=("numba",), sw=sw)
+
+
+def test_dense_epoch_only_for_plain_sgd_on_layered_nets():
+    X, Y = np.zeros((4, 4)), np.zeros((4, 3))
+    dag, layered = _sparse_dag({}), dn.Network.layered([4, 5, 3], random_state=0)
+    cases = [(layered, 1, optimizers.sgd(0.1), 0.0, True),
+             (layered, 2, optimizers.sgd(0.1), 0.0, False),
+             (layered, 1, optimizers.sgd(0.1, momentum=0.9), 0.0, False),
+             (layered, 1, optimizers.sgd(0.1), 1e-3, False),
+             (dag, 1, optimizers.sgd(0.1), 0.0, False)]
+    for net, batch_size, opt, l2, dense in cases:
+        runner = kernels.make_runner("numba", net, X, Y, None, batch_size,
+                                     losses.get("squared_error"), opt, l2, 0.0, False)
+        assert (runner._dense is not None) == dense
+
+
 def _sparse_dag(acts: dict) -> dn.Network:
     """A random DAG with skip arcs, masked blocks and output neurons in several groups."""
     arcs = random_dag(np.random.default_rng(3), n_inputs=4, n_hidden=7, n_outputs=3,
@@ -275,19 +306,22 @@ def test_no_allocation_per_update_in_the_numpy_engine():
 _SUBPROCESS = textwrap.dedent("""
     import numpy as np, deltanet as dn
     from numba.core.runtime import rtsys
-    from deltanet.kernels import _sgd
+    from deltanet.kernels import _dense, _sgd
     rng = np.random.default_rng(0)
     X = rng.random((600, 8)); Y = (X[:, :2] > 0.5).astype(float)
     net = dn.Network.layered([8, 6, 2], output="logistic", random_state=0)
     dn.train(net, X[:5], Y[:5], loss="log_loss", epochs=1, engine="numba")  # starts the NRT
     counts = []
     for n in (60, 600):
-        net = dn.Network.layered([8, 6, 2], output="logistic", random_state=0)
         before = rtsys.get_allocation_stats().alloc
-        dn.train(net, X[:n], Y[:n], loss="log_loss", epochs=2, engine="numba")
+        for batch_size in (1, 4):  # the dense per-example epoch, the general one
+            net = dn.Network.layered([8, 6, 2], output="logistic", random_state=0)
+            dn.train(net, X[:n], Y[:n], loss="log_loss", epochs=2, batch_size=batch_size,
+                     engine="numba")
         counts.append(rtsys.get_allocation_stats().alloc - before)
-    stats = _sgd.sgd_epoch.stats
-    print(counts[0], counts[1], sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    stats = [_dense.dense_epoch.stats, _sgd.sgd_epoch.stats]
+    hits = min(sum(s.cache_hits.values()) for s in stats)
+    print(counts[0], counts[1], hits, sum(sum(s.cache_misses.values()) for s in stats))
 """)
 
 
@@ -297,4 +331,4 @@ def test_compiled_code_is_cached_on_disk_and_allocates_nothing_per_update():
                            text=True, env=env, timeout=240, check=True) for _ in range(2)]
     small, large, hits, misses = map(int, runs[1].stdout.split())
     assert small == large  # the same (per-call) allocations for 10x the updates
-    assert hits >= 1 and misses == 0  # the second process loaded the kernel from disk
+    assert hits >= 1 and misses == 0  # the second process loaded both kernels from disk

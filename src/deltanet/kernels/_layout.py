@@ -65,3 +65,16 @@ def build_layout(plan: Plan) -> Layout:
     block_ptr = np.searchsorted(blocks[:, DST], np.arange(n_layers + 1)).astype(np.int64)
     return Layout(groups, blocks, block_ptr, np.array(cols, dtype=np.int64), offset,
                   int(groups[:, SIZE].max()))
+
+
+def is_dense_chain(layout: Layout) -> bool:
+    """True when layer ``l`` has exactly one incoming block, from layer ``l − 1``, and only
+    the last layer has outputs (``Network.layered``): the plans ``_dense`` runs."""
+    groups, blocks = layout.groups, layout.blocks
+    n = groups.shape[0] - 1
+    if n < 1 or blocks.shape[0] != n:
+        return False
+    chain = np.arange(n)
+    outputs = groups[1:, OUT_HI] > groups[1:, OUT_LO]
+    return bool(np.array_equal(blocks[:, SRC], chain) and np.array_equal(blocks[:, DST], chain + 1)
+                and outputs[-1] and not outputs[:-1].any())

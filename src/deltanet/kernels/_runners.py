@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._layout import LOSS_CODES, build_layout
+from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
 from ._optim import Penalty, UpdateRule, decay_mask
 
@@ -73,7 +73,6 @@ class NumbaRunner:
                  l2: float, l1: float, decay_bias: bool) -> None:
         from . import _elementwise, _sgd
 
-        self._epoch = _sgd.sgd_epoch
         plan, params = net.plan, net.params
         dt = params.dtype
         self.layout = build_layout(plan)
@@ -93,10 +92,23 @@ class NumbaRunner:
         self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
         self.grad = np.zeros_like(params)
         self.c = _elementwise.constants(dt)
+        plain = not (penalty or self.rule.momentum) and plan.grad_mask is None
+        self._dense = None
+        if batch_size == 1 and plain and is_dense_chain(self.layout):
+            from ._dense import dense_epoch
+
+            self._dense, self.X_flat = dense_epoch, self.X.reshape(-1)
+        self._epoch = _sgd.sgd_epoch
 
     def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
         lay = self.layout
+        if self._dense is not None:
+            value, failed_at = self._dense(
+                order, self.X_flat, self.Y, self.weights, self.loss, lay.groups, lay.blocks,
+                lay.out_cols, self.params, self.rule.neg_lr[t:], *self.work, self.scratch,
+                self.c)
+            return float(value), int(failed_at)
         value, failed_at = self._epoch(
             order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
             lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad_mask, self.decay,
