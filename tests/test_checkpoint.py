@@ -98,6 +98,11 @@ def test_resume_after_an_epoch_is_bitwise_identical(case, tmp_path):
         assert "early stopping" in hist.stop_reason and hist.epochs == 5
 
 
+@pytest.mark.reliability(
+    area="crash safety",
+    fault="an exception in the middle of an epoch",
+    how="a callback raising, then train(resume=True)",
+    result="bit for bit the weights and history of an uninterrupted run")
 @pytest.mark.parametrize("case", ["per-example sgd", "adam with dropout",
                                   "batch norm, plateau, class weights"])
 def test_resume_after_a_crash_mid_epoch_is_bitwise_identical(case, tmp_path):
@@ -114,6 +119,11 @@ def test_resume_after_a_crash_mid_epoch_is_bitwise_identical(case, tmp_path):
     assert hist.cost == ref_hist.cost and hist.updates == ref_hist.updates
 
 
+@pytest.mark.reliability(
+    area="crash safety",
+    fault="the process dies in the middle of an epoch (os._exit)",
+    how="subprocess, then train(resume=True)",
+    result="bit for bit the uninterrupted run; no temporary files")
 def test_resume_after_the_process_dies(tmp_path):
     # a real process, killed without cleanup (os._exit) in the middle of epoch 5
     path = tmp_path / "run.ckpt"
@@ -179,6 +189,11 @@ def test_resume_from_a_path_writes_there(tmp_path):
     assert dn.load_checkpoint(path).finished
 
 
+@pytest.mark.reliability(
+    area="checkpoints",
+    fault="resuming with another lr, batch size, l2, data or network",
+    how="train(resume=True)",
+    result="ValueError naming the difference")
 @pytest.mark.parametrize("change, what", [
     (dict(lr=0.06), "lr"),
     (dict(batch_size=2), "batch_size"),
@@ -200,6 +215,11 @@ def test_resume_refuses_another_run(change, what, tmp_path):
                  resume=True, **kw)
 
 
+@pytest.mark.reliability(
+    area="checkpoints",
+    fault="missing, broken or wrong-kind checkpoint file",
+    how="train(resume=path)",
+    result="ValueError / ModelFileError naming the file")
 def test_resume_refuses_missing_and_broken_files(tmp_path):
     X, y = _data()
     net = NETS["tanh"]()
@@ -214,6 +234,11 @@ def test_resume_refuses_missing_and_broken_files(tmp_path):
         dn.train(net, X, y, epochs=1, resume=model)
 
 
+@pytest.mark.reliability(
+    area="checkpoints",
+    fault="random_state of another generator kind",
+    how="train(resume=True)",
+    result="ValueError naming both kinds")
 def test_resume_refuses_another_kind_of_generator(tmp_path):
     path = tmp_path / "run.ckpt"
     with pytest.raises(Crash):

@@ -72,6 +72,14 @@ def test_the_table_covers_the_required_cases():
     assert len(ROWS) >= 15
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="every case of the README's troubleshooting table: missing, empty, header-only, "
+          "binary, ragged CSV; unknown dataset or target; one class; text in numbers; "
+          "missing values; missing model; not a model; bare network; bad option; --resume "
+          "without checkpoint; rprop on mini-batches",
+    how="deltanet train / info / predict / evaluate",
+    result="the documented line word for word, exit status 2")
 @pytest.mark.parametrize(("case", "command", "message"), ROWS, ids=[r[0] for r in ROWS])
 def test_bad_input_is_one_line_and_status_2(tmp_path, case, command, message):
     write_fixtures(tmp_path)
@@ -85,6 +93,11 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, case, command, message):
     assert done.stdout == ""
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="training that diverges (--lr 1e6)",
+    how="deltanet train",
+    result="one line naming the epoch, exit status 2, no model written")
 def test_diverging_training_is_one_line(tmp_path):
     done = run_cli("train", "iris", "--solver", "sgd", "--lr", "1e6", "--activation",
                    "identity", "--epochs", "5", "--out", "never.deltanet", cwd=tmp_path)
@@ -95,6 +108,12 @@ def test_diverging_training_is_one_line(tmp_path):
     assert not (tmp_path / "never.deltanet").exists()
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="predicting on a table without the model's columns, with missing values, to an "
+          "unknown file type",
+    how="deltanet predict",
+    result="one line naming the columns, exit status 2")
 def test_predict_on_a_table_the_model_cannot_use(tmp_path):
     done = run_cli("train", "xor", "--epochs", "1", "--hidden", "4", "--quiet", "--out",
                    "xor.deltanet", cwd=tmp_path)
@@ -115,6 +134,11 @@ def test_predict_on_a_table_the_model_cannot_use(tmp_path):
     assert "unknown file type '.txt'" in done.stderr and done.stderr.count("\n") == 1
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="no command, no data, unknown flag, missing argument, unknown command",
+    how="deltanet",
+    result="one line, exit status 2")
 @pytest.mark.parametrize("argv", [[], ["train"], ["train", "iris", "--bogus"],
                                   ["evaluate", "only_model.deltanet"], ["frobnicate"]])
 def test_usage_errors_are_one_line(tmp_path, argv):
@@ -125,6 +149,11 @@ def test_usage_errors_are_one_line(tmp_path, argv):
     assert "--help'" in done.stderr
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="Ctrl+C (SIGINT) during training",
+    how="deltanet train",
+    result="'interrupted', exit status 130")
 def test_interrupt_exits_130(tmp_path):
     import signal
     import time
@@ -142,6 +171,11 @@ def test_interrupt_exits_130(tmp_path):
     assert err == "deltanet: error: interrupted\n"
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="an unexpected exception inside a command",
+    how="the error policy",
+    result="one line, exit status 1; --debug shows the traceback")
 def test_an_unexpected_exception_is_reported_as_a_bug(capsys):
     def broken(args):
         return {}["missing"]
@@ -155,6 +189,11 @@ def test_an_unexpected_exception_is_reported_as_a_bug(capsys):
         _common.guarded(broken, argparse.Namespace(debug=True))
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="a non-number for --epochs",
+    how="the argument parser",
+    result="one line, exit status 2")
 def test_usage_error_of_the_parser_is_one_line(capsys):
     with pytest.raises(SystemExit) as stop:
         build_parser().parse_args(["train", "iris", "--epochs", "zero"])

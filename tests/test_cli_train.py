@@ -237,6 +237,11 @@ def test_datasets_lists_names_and_shapes(tmp_path):
     assert "breast_cancer" in table and "569" in table
 
 
+@pytest.mark.reliability(
+    area="crash safety",
+    fault="SIGKILL once the checkpoint exists",
+    how="deltanet train, then --resume",
+    result="bit for bit the uninterrupted run")
 @pytest.mark.slow
 def test_resume_after_sigkill_is_bitwise_identical(tmp_path):
     import signal

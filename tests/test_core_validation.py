@@ -13,6 +13,11 @@ def net():
     return dn.Network.layered([2, 3, 1], random_state=0)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="network inputs of the wrong shape, NaN or inf, empty, non-numeric",
+    how="net.forward",
+    result="ValueError naming the expected shape and the fix")
 @pytest.mark.parametrize("X,match", [
     (np.ones((4, 3)), r"has 3 columns but the network expects 2.*shape \(n, 2\)"),
     (np.ones(3), r"one example must have 2 values"),
@@ -27,6 +32,12 @@ def test_bad_inputs(net, X, match):
         net.forward(X)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="targets that do not fit the outputs: labels for softmax, wrong shape, negative, "
+          "outside [0, 1], NaN",
+    how="net.backprop",
+    result="ValueError saying how to code the targets")
 def test_labels_that_do_not_fit_the_outputs():
     net = dn.Network.layered([2, 3, 3], output="softmax", random_state=0)
     X = np.ones((4, 2))
@@ -43,6 +54,11 @@ def test_labels_that_do_not_fit_the_outputs():
         binary.backprop(X, [0, np.nan, 1, 1])
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="misspelt activation, loss and init names",
+    how="Network.layered, backprop",
+    result="ValueError with 'did you mean' and the valid names")
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown activation.*did you mean 'logistic'.*"
                                          r"valid names are: .*relu.*softmax"):
@@ -53,6 +69,11 @@ def test_unknown_names_list_the_valid_ones():
         dn.Network.layered([2, 2, 1], init="zeros")
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="arcs going backwards, into an input, listed twice, missing, malformed",
+    how="dn.Network",
+    result="ValueError naming the arc")
 @pytest.mark.parametrize("arcs,match", [
     ([(3, 3)], r"goes backwards"),
     ([(4, 3)], r"arc \(4, 3\) goes backwards.*i < j"),
@@ -68,6 +89,12 @@ def test_bad_arcs(arcs, match):
         dn.Network(2, arcs)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="inconsistent network options: activations, hidden softmax, outputs, dtype, "
+          "unknown arc",
+    how="dn.Network, net.weights",
+    result="ValueError or KeyError naming the fix")
 def test_bad_network_options():
     with pytest.raises(ValueError, match="must name every processing neuron"):
         dn.Network(2, [(1, 3), (2, 4), (3, 4)], {3: "relu"})
@@ -83,6 +110,12 @@ def test_bad_network_options():
         dn.Network.layered([2, 1]).weights[1, 1]
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="epochs 0, negative lr, fractional batch size, sample_weight and Y of the wrong "
+          "length",
+    how="dn.train",
+    result="ValueError naming the argument")
 def test_bad_training_options(net):
     X, y = np.ones((4, 2)), np.ones(4)
     with pytest.raises(ValueError, match=r"epochs must be >= 1"):
@@ -97,6 +130,11 @@ def test_bad_training_options(net):
         dn.train(net, X, np.ones(5))
 
 
+@pytest.mark.reliability(
+    area="numerics",
+    fault="a cost that becomes NaN",
+    how="dn.train on inputs of 1e100",
+    result="TrainingError naming the epoch")
 def test_nan_cost_stops_training_naming_the_epoch():
     net = dn.Network.layered([1, 4, 1], hidden="relu", output="identity", random_state=0)
     X = np.linspace(-1, 1, 20).reshape(-1, 1) * 1e100

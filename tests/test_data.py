@@ -88,6 +88,11 @@ def test_list_datasets_describes_every_dataset():
         assert info.description
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="unknown dataset name",
+    how="load_dataset",
+    result="ValueError with 'did you mean' and every name")
 def test_unknown_dataset_lists_valid_names():
     with pytest.raises(ValueError, match="unknown dataset") as err:
         load_dataset("irs")
@@ -107,6 +112,11 @@ def test_aliases_and_spelling_variants():
     assert load_dataset("breast-cancer").name == "breast_cancer"
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="options a dataset does not take",
+    how="load_dataset",
+    result="ValueError listing its options")
 def test_options_are_checked():
     with pytest.raises(ValueError, match=r"dataset 'iris' does not take option.* noise"):
         load_dataset("iris", noise=0.1)
@@ -210,6 +220,11 @@ def test_blob_counts_and_centres():
     np.testing.assert_allclose(X[y == 1].mean(axis=0), [0, 3], atol=0.1)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="bad generator arguments: random_state, noise, n_samples",
+    how="make_xor, make_blobs, make_moons",
+    result="ValueError / TypeError")
 def test_generator_arguments_are_checked():
     with pytest.raises(TypeError, match="random_state must be None, an int"):
         gen.make_xor(10, random_state=np.random.RandomState(0))
@@ -271,6 +286,11 @@ def test_scaler_round_trip_through_json(make):
     assert type(scaler).from_dict(scaler.to_dict()).to_dict() == scaler.to_dict()
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="unfitted scalers, wrong column count, NaN, saved state of another type",
+    how="MinMaxScaler, StandardScaler",
+    result="ValueError")
 def test_scaler_errors():
     with pytest.raises(ValueError, match="MinMaxScaler is not fitted yet"):
         MinMaxScaler().transform([[1.0]])
@@ -317,6 +337,11 @@ def test_one_hot_encoder_round_trip():
     assert copy.inverse_transform(encoder.transform(["c", "a"])).tolist() == ["c", "a"]
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="unknown labels, duplicate classes, wrong shapes",
+    how="one_hot, OneHotEncoder",
+    result="ValueError")
 def test_one_hot_errors():
     with pytest.raises(ValueError, match="label 'z' is not one of the classes"):
         one_hot(["a", "z"], classes=["a", "b"])
@@ -352,6 +377,11 @@ def test_split_without_validation_and_for_regression():
     assert len(parts.X_test) == 3 and len(parts.y_train) == 7
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="impossible splits: sizes over 1, lengths differ, too few per class",
+    how="split",
+    result="DataError")
 def test_split_errors():
     X, y = np.zeros((10, 1)), np.array([0] * 9 + [1])
     with pytest.raises(DataError, match=r"test_size \+ val_size must be below 1"):

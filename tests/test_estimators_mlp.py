@@ -257,6 +257,12 @@ def test_validation_loss_curve_with_early_stopping(clf_data):
     assert len(clf.validation_loss_curve_) == len(clf.validation_scores_) == clf.n_iter_
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="bad estimator parameters: solver, alpha, dropout, dtype, activations; multilabel"
+          " targets",
+    how="MLPClassifier.fit",
+    result="scikit-learn's InvalidParameterError / ValueError")
 # ---------------------------------------------------------------- errors and messages
 def test_parameter_errors_are_scikit_learn_errors(clf_data):
     X, y = clf_data
@@ -277,6 +283,11 @@ def test_verbose_prints_the_loss(clf_data, capsys):
     assert out.startswith("Iteration 1, loss = ") and "Iteration 2" in out
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="warm start with other layer sizes",
+    how="MLPClassifier.fit",
+    result="ValueError naming the fix")
 def test_warm_start_with_other_layer_sizes_is_an_error(clf_data):
     X, y = clf_data
     clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, warm_start=True).fit(X, y)

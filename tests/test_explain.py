@@ -271,6 +271,11 @@ def test_float32_network():
     check(net, [0.25, 0.75], 1.0, lr=0.5)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="bad explain arguments: lr, steps, digits, format, loss",
+    how="deltanet.explain",
+    result="ValueError")
 @pytest.mark.parametrize("bad, message", [
     ({"lr": 0}, "lr must be > 0"),
     ({"steps": 0}, "steps must be >= 1"),
@@ -283,6 +288,11 @@ def test_bad_arguments(seed002_net, bad, message):
         explain(seed002_net, [3.0, 4.0], 1.0, **bad)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="explain on a wrong-size input, a non-network, a batch-norm network",
+    how="deltanet.explain",
+    result="ValueError / TypeError")
 def test_bad_inputs(seed002_net):
     with pytest.raises(ValueError, match="2 values"):
         explain(seed002_net, [3.0, 4.0, 5.0], 1.0)

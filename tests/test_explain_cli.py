@@ -165,6 +165,12 @@ BAD = [
 ]
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="bad explain flags: numbers, missing weights, sizes, activation, two modes, "
+          "nothing, missing model, unknown flag",
+    how="python -m deltanet.explain",
+    result="one line, exit status 2")
 @pytest.mark.parametrize("args, message", BAD)
 def test_bad_flags_give_one_line_and_exit_2(args, message):
     done = run(MODULE, *args)
@@ -176,6 +182,11 @@ def test_bad_flags_give_one_line_and_exit_2(args, message):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.reliability(
+    area="command line",
+    fault="bad explain flags",
+    how="deltanet explain",
+    result="one line, exit status 2")
 @pytest.mark.skipif(len(COMMANDS) == 1, reason="the deltanet command is not installed")
 @pytest.mark.parametrize("args, message", BAD[:3])
 def test_bad_flags_through_the_deltanet_command(args, message):

@@ -484,6 +484,11 @@ BAD = [
 ]
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="bad optimizer and schedule parameters",
+    how="deltanet.optimizers",
+    result="ValueError naming what was given")
 @pytest.mark.parametrize("make, message", BAD)
 def test_bad_parameters_raise_helpful_errors(make, message):
     with pytest.raises(ValueError, match=message) as info:
@@ -491,6 +496,11 @@ def test_bad_parameters_raise_helpful_errors(make, message):
     assert "(got " in str(info.value)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="optimizer arguments of the wrong type or shape",
+    how="deltanet.optimizers",
+    result="TypeError / ValueError")
 def test_bad_types_and_mismatched_shapes():
     with pytest.raises(TypeError, match="nesterov must be True or False"):
         sgd(0.1, momentum=0.9, nesterov="yes")

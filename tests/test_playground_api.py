@@ -238,6 +238,11 @@ INVALID = [
 ]
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="26 invalid settings, steps, weights and points",
+    how="POST to the session API",
+    result="422 with a message; the session keeps serving")
 @pytest.mark.parametrize(("endpoint", "body", "status", "message"), INVALID)
 def test_invalid_parameters_get_a_4xx_with_a_message(client, endpoint, body, status, message):
     sid, _ = new_session(client)
@@ -248,6 +253,11 @@ def test_invalid_parameters_get_a_4xx_with_a_message(client, endpoint, body, sta
     assert client.get(f"/api/session/{sid}/state").status_code == 200
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="a step asking for over 20,000 updates",
+    how="POST /step",
+    result="422 naming the count")
 def test_one_step_is_bounded_in_work(client):
     sid, _ = new_session(client)
     configure(client, sid, batch_size=1)  # 250 training points: 250 updates an epoch
@@ -256,6 +266,12 @@ def test_one_step_is_bounded_in_work(client):
     assert client.post(f"/api/session/{sid}/step", json={"epochs": 80}).status_code == 200
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="malformed JSON, NaN, deep nesting, non-UTF-8, oversized body and upload, bad "
+          "CSV, unknown session, wrong method",
+    how="real server",
+    result="400 / 404 / 405 / 413 / 422 with a JSON message")
 def test_malformed_and_oversized_messages(client):
     sid, _ = new_session(client)
     cases = [
@@ -284,6 +300,11 @@ def test_malformed_and_oversized_messages(client):
     assert client.get(f"/api/session/{sid}/state").status_code == 200
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="path traversal on /static",
+    how="real server",
+    result="404; only the page's files are served")
 def test_static_files_only_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "<title>deltanet playground</title>" in page.text
@@ -298,6 +319,11 @@ def test_static_files_only_from_the_package(client):
         assert "error" in r.json()
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="20 sessions training at once",
+    how="threads on a real server",
+    result="every session reaches its own epoch count")
 def test_twenty_sessions_train_at_once(client):
     def run(k: int) -> int:
         sid, _ = new_session(client)
@@ -311,6 +337,11 @@ def test_twenty_sessions_train_at_once(client):
         assert list(pool.map(run, range(20))) == [6] * 20
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="more sessions than allowed; a foreign Host header",
+    how="real server",
+    result="429 with a message; 400 for the host")
 def test_session_cap_and_host_check():
     url, server, thread = start_server(create_app(max_sessions=2, allowed_hosts=["127.0.0.1"]))
     try:
@@ -326,6 +357,11 @@ def test_session_cap_and_host_check():
         thread.join(10)
 
 
+@pytest.mark.reliability(
+    area="playground",
+    fault="a port out of range",
+    how="python -m deltanet.playground",
+    result="exit status 2 with a message; serves on 127.0.0.1")
 def test_command_line_serves_on_localhost_and_rejects_bad_ports():
     proc = subprocess.Popen([sys.executable, "-m", "deltanet.playground", "--port", "0",
                              "--no-browser"], stdout=subprocess.PIPE, text=True)

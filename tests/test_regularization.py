@@ -187,6 +187,11 @@ def test_dropout_rate_for_every_hidden_layer():
     assert resolve_dropout(net, None) is None and resolve_dropout(net, 0) is None
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="dropout rates of 1, below 0, on outputs, as text",
+    how="dn.train",
+    result="ValueError")
 @pytest.mark.parametrize("dropout, message", [
     (1.0, "dropout must be < 1"),
     (-0.1, "dropout must be >= 0"),

@@ -200,6 +200,11 @@ def test_grid_search_visits_each_point_once(iris):
     assert res.best_params["optimizer"] == "adam" and res.best_params["lr"] == 0.05
 
 
+@pytest.mark.reliability(
+    area="crash safety",
+    fault="a search run again on its storage, and with other settings",
+    how="deltanet.search twice on one SQLite file",
+    result="resumes without replaying trials; other settings refused")
 def test_a_stored_search_resumes_and_refuses_other_settings(iris, tmp_path):
     X, y = iris
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -228,6 +233,12 @@ def test_local_processes_share_the_study(digits, tmp_path):
     assert len(workers) == 2
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="bad search arguments: sampler, pruner, objectives, jobs with Dask or memory, "
+          "folds, subsample, storage URL",
+    how="deltanet.search",
+    result="ValueError")
 @pytest.mark.parametrize("kwargs, message", [
     ({"sampler": "cmaes"}, "unknown sampler"),
     ({"pruner": "mean"}, "did you mean 'median'"),

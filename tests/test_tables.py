@@ -55,6 +55,12 @@ def test_read_csv_with_bom_spaces_and_latin1(tmp_path):
     assert frame["town"].tolist() == ["Köln"]
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="missing file, folder, unknown type, empty, blank, header only, binary, ragged, "
+          "broken gzip and parquet",
+    how="read_table",
+    result="DataError saying what is wrong and what to do")
 def test_read_table_errors(tmp_path):
     _raises(r"^file '.*nope\.csv' does not exist; check the path", read_table,
             tmp_path / "nope.csv")
@@ -90,6 +96,11 @@ def test_detect_task():
     assert detect_task(pd.Series(["1.5", "2.25"], dtype=object)) == "regression"
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="text in a numeric column",
+    how="TablePreprocessor.fit",
+    result="DataError naming column, row and value")
 def test_numeric_text_mistake_names_column_row_and_value(tmp_path):
     ages = [str(20 + i) for i in range(20)]
     ages[16] = "abc"
@@ -183,6 +194,11 @@ def test_task_override():
 
 # --- target errors ------------------------------------------------------------------------------
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="unknown target column",
+    how="TablePreprocessor.fit",
+    result="DataError with 'did you mean' and the columns")
 def test_unknown_target_suggests_nearest_names():
     message = _raises("target column", TablePreprocessor("lable").fit, _people())
     assert message == ("target column 'lable' is not in the table; did you mean 'label'? "
@@ -193,6 +209,11 @@ def test_unknown_target_suggests_nearest_names():
     assert "did you mean" not in message
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="a single class; missing target values",
+    how="TablePreprocessor.fit",
+    result="DataError naming the row")
 def test_single_class_and_missing_target():
     one = pd.DataFrame({"x": [1.0, 2.0], "t": ["a", "a"]})
     message = _raises("only one class", TablePreprocessor("t").fit, one)
@@ -202,6 +223,11 @@ def test_single_class_and_missing_target():
             TablePreprocessor("t").fit, gap)
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="an unseen class, bad class indices, an unfitted preprocessor",
+    how="encode_target, decode_target, transform",
+    result="DataError / ValueError")
 def test_unseen_class_and_bad_indices():
     pre = TablePreprocessor("label").fit(_people())
     _raises(r"target column 'label' has the class 'maybe' in row 2, which the model was not "
@@ -220,6 +246,11 @@ def _gappy():
                          "c": ["x", "y", None, "y"], "t": [0, 1, 0, 1]})
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="missing values without impute",
+    how="fit, transform",
+    result="DataError naming columns and counts")
 def test_missing_values_without_impute():
     message = _raises("missing values", TablePreprocessor("t").fit, _gappy())
     assert message == ("missing values in column(s) 'a' (1 row), 'b' (1 row), 'c' (1 row); "
@@ -245,6 +276,11 @@ def test_impute_fills_from_training_statistics(impute, fill_a, fill_b):
     np.testing.assert_allclose(pre.transform(later), [[fill_a, fill_b, 0.0, 1.0]])
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="imputing an empty column; an input column missing",
+    how="fit, transform",
+    result="DataError naming the columns")
 def test_impute_needs_some_values_and_columns_must_exist():
     frame = pd.DataFrame({"a": [np.nan, np.nan], "t": [0, 1]})
     _raises(r"column 'a' has no values at all", TablePreprocessor("t", impute="mean").fit, frame)
@@ -283,6 +319,11 @@ def test_round_trip_through_json_gives_identical_inputs(tmp_path, options):
     assert copy.decode_target([0, 1, 2]).tolist() == ["high", "low", "mid"]
 
 
+@pytest.mark.reliability(
+    area="data files",
+    fault="a saved preprocessor of another type or version",
+    how="TablePreprocessor.from_dict",
+    result="ValueError")
 def test_from_dict_rejects_other_data():
     with pytest.raises(ValueError, match="not a saved TablePreprocessor"):
         TablePreprocessor.from_dict({"type": "MinMaxScaler"})
@@ -291,6 +332,11 @@ def test_from_dict_rejects_other_data():
         TablePreprocessor.from_dict(saved)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="bad preprocessor options",
+    how="TablePreprocessor",
+    result="ValueError with the valid names")
 def test_arguments_are_checked():
     with pytest.raises(ValueError, match="unknown impute"):
         TablePreprocessor("t", impute="zero")

@@ -12,6 +12,12 @@ X = np.random.default_rng(0).normal(size=(20, 2))
 Y01 = (X[:, 0] > 0).astype(float)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="40 bad training settings: optimizer, schedule, validation, early stopping, class"
+          " weights, metric, callbacks, checkpoint, resume, penalties",
+    how="dn.train",
+    result="ValueError or TypeError saying what was given; nothing trained")
 @pytest.mark.parametrize("kwargs, exc, message", [
     (dict(optimizer="adamw"), ValueError, "unknown optimizer.*did you mean 'adam'"),
     (dict(optimizer=3), TypeError, "optimizer must be a name or a deltanet.optimizers"),
@@ -65,12 +71,22 @@ def test_bad_settings_are_refused_clearly(kwargs, exc, message, tmp_path):
     assert np.array_equal(net.params, before)  # nothing was trained
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="class weights on regression targets",
+    how="dn.train",
+    result="ValueError")
 def test_class_weight_needs_class_targets():
     net = dn.Network.layered([2, 1], output="identity", random_state=0)
     with pytest.raises(ValueError, match="class_weight needs 0/1 targets"):
         dn.train(net, X, X[:, 0], class_weight="balanced", epochs=1)
 
 
+@pytest.mark.reliability(
+    area="library input",
+    fault="batch normalisation with batches of one example",
+    how="dn.train",
+    result="ValueError naming the fix")
 def test_batch_norm_with_batches_of_one_names_the_fix():
     net = dn.Network.layered([2, 3, 1], batch_norm=True, random_state=0)
     with pytest.raises(ValueError, match=r"batch_size >= 2 \(or None") as info:
