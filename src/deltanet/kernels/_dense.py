@@ -15,7 +15,8 @@ than needed; this epoch runs the same arithmetic in fewer passes over the weight
 
 All deltas are computed before any weight they depend on changes, and every weight gets
 ``w + (a_i Δ_j)(−η)`` as in ``optimizers.sgd``, so the results are those of ``sgd_epoch``.
-Work vectors and offsets are as in ``_sgd`` (a flat ``X``: example ``r`` starts at
+Helpers that pass arrays on are inlined (no reference counting inside the loop). Work
+vectors and offsets are as in ``_sgd`` (a flat ``X``: example ``r`` starts at
 ``r · n_inputs``).
 """
 
@@ -77,7 +78,7 @@ def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o):
         i += U(1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _update_rows(x, xo, n_src, W, off, n, d, do, s):
     """``W_ij ← W_ij + (x_i Δ_j) s`` (the last example of an epoch: no next forward)."""
     for i in range(n_src):
@@ -114,13 +115,13 @@ def _backprop_update_rows(a, ao, n_src, W, off, n, d, do, s, up, uo, c):
         i += U(1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _bias(params, bias, n, d, do, s):
     for j in range(n):
         params[bias + j] = params[bias + j] + d[do + j] * s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _forward(summed, X, xo, params, groups, blocks, a, in_, lse, c):
     """FORWARDPROPAGATE; layer 1 reads the inputs from ``X`` at ``xo``, and its sum
     ``in_ = b + x W`` is skipped when ``summed`` (made by the previous update)."""
@@ -137,7 +138,7 @@ def _forward(summed, X, xo, params, groups, blocks, a, in_, lse, c):
         lse[layer] = activate(groups[layer, 2], in_, a, o, n, c)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
     """Δ of the last (output) layer; returns ℓ."""
     last = groups.shape[0] - 1

@@ -6,7 +6,9 @@ included), on one example. A layer is ``(array, offset, size)`` inside a work ve
 Offsets and sizes are unsigned (``uint64``): Numba then emits no negative-index wraparound,
 so LLVM sees plain consecutive accesses and vectorises the loops; and no array views are
 made inside the loops (each view costs two atomic reference-count updates).
-``c`` holds constants typed like the parameters so float32 stays float32.
+``c`` holds constants typed like the parameters so float32 stays float32. The functions
+are inlined into their callers (``inline="always"``): a compiled function that passes arrays
+on to another one pays two atomic reference-count updates per array and call.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def constants(dtype: np.dtype) -> np.ndarray:
     return np.array([0.0, 1.0, 2.0, 0.5, 1e-300, 1.0 - 1e-16, math.log(2.0)], dtype=dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def logistic(z, c):
     """σ(in) = 1/(1 + e^{−in}) for in >= 0 and e^{in}/(1 + e^{in}) otherwise (no overflow);
     both share t = e^{−|in|}, so this is a select, not a branch."""
@@ -32,7 +34,7 @@ def logistic(z, c):
     return (c[ONE] if z >= c[ZERO] else t) / (c[ONE] + t)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def softplus(z, c):
     """log(1 + e^{in}) = logaddexp(0, in), in NumPy's branch order."""
     if z == c[ZERO]:
@@ -42,7 +44,7 @@ def softplus(z, c):
     return z + math.log1p(math.exp(-z))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def activate(code, in_, a, o, n, c):
     """``a = g(in_)`` on ``[o, o + n)``; returns log Σ e^{in} for softmax (the fused
     cross-entropy needs it), else 0. Codes as in ``_layout.ACTIVATION_CODES``."""
@@ -82,7 +84,7 @@ def activate(code, in_, a, o, n, c):
     return c[ZERO]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def act_backward(code, in_, a, o, g, go, d, do, n, c):
     """``Δ = g'(in) ⊙ ∂J/∂a`` (softmax: its Jacobian, ``a ⊙ (∂J/∂a − Σ a ∂J/∂a)``).
 
@@ -119,7 +121,7 @@ def act_backward(code, in_, a, o, g, go, d, do, n, c):
             d[do + j] = a[o + j] * g[go + j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _unfused(loss, y, yo, a, o, n, c):
     """``∂ℓ/∂a`` of an unfused loss (``losses.py``'s df_da) into ``y[yo + n:yo + 2n]``;
     returns ℓ."""
@@ -145,7 +147,7 @@ def _unfused(loss, y, yo, a, o, n, c):
     return value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def output_loss(loss, act, in_, a, o, n, y, yo, d, lse, w, c):
     """Add ``w · ∂ℓ/∂in`` of one output group to ``d`` (at ``o``) and return ℓ.
 
