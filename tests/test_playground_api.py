@@ -240,7 +240,7 @@ INVALID = [
 
 @pytest.mark.reliability(
     area="playground",
-    fault="26 invalid settings, steps, weights and points",
+    fault="invalid settings, steps, weights and points",
     how="POST to the session API",
     result="422 with a message; the session keeps serving")
 @pytest.mark.parametrize(("endpoint", "body", "status", "message"), INVALID)

@@ -186,7 +186,8 @@ def check_train_files(folder: Path, old_params: np.ndarray, straight: dict,
     "appears, after 5 epochs, at random moments, while a checkpoint is written, while "
     "the model file is written", how="real CLI in a subprocess, killed 8 times, then "
     "`--resume`", result="checkpoint and model file always the old or the new complete "
-    "file; final weights and loss curve bit for bit those of an uninterrupted run")
+    "file (a kill inside a write leaves only a hidden .NAME.XXXX.tmp that no loader opens); "
+    "final weights and loss curve bit for bit those of an uninterrupted run")
 def test_train_killed_at_any_moment_resumes_bitwise(tmp_path):
     assert run_and_kill(cli(*TRAIN, "--out", "straight.deltanet"), tmp_path, None) is False
     net, meta = read_model(tmp_path / "straight.deltanet")

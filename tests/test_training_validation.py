@@ -14,7 +14,7 @@ Y01 = (X[:, 0] > 0).astype(float)
 
 @pytest.mark.reliability(
     area="library input",
-    fault="40 bad training settings: optimizer, schedule, validation, early stopping, class"
+    fault="bad training settings: optimizer, schedule, validation, early stopping, class"
           " weights, metric, callbacks, checkpoint, resume, penalties",
     how="dn.train",
     result="ValueError or TypeError saying what was given; nothing trained")
