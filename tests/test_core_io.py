@@ -72,4 +72,5 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
     net.params += 1
     dn.save(net, tmp_path / "m.deltanet")
     assert [p.name for p in tmp_path.iterdir()] == ["m.deltanet"]
+    assert (tmp_path / "m.deltanet").stat().st_mode & 0o777 == 0o666 & ~dn.io._umask()
     assert np.array_equal(dn.load(tmp_path / "m.deltanet").params, net.params)
