@@ -120,6 +120,24 @@ def test_dense_per_example_epoch_of_deeper_nets(hidden, output, loss):
     check_engines(net, X, Y, loss, 1, optimizers.sgd(0.05), engines=("numba",), sw=sw)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_numpy_engine_relu_softmax_batches_update_the_weights_in_place(weighted):
+    # the compiled ReLU and softmax/cross-entropy passes and W ← W + aᵀΔ in one GEMM;
+    # 130 examples in batches of 16: a short last batch
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((130, 9))
+    Y = dn.one_hot(rng.integers(0, 4, 130))[0]
+    net = dn.Network.layered([9, 11, 6, 4], hidden="relu", output="softmax", random_state=12)
+    sw = rng.uniform(0.5, 2.0, 130) if weighted else None
+    runner = kernels.make_runner("numpy", net, X, Y, sw, 16, losses.get("cross_entropy"),
+                                 optimizers.sgd(0.1), 0.0, 0.0, False)
+    assert runner.ws.gemm is not None
+    check_engines(net, X, Y, "cross_entropy", 16, optimizers.sgd(0.1), engines=("numpy",),
+                  sw=sw)
+    check_engines(net, X, Y, "cross_entropy", 16, optimizers.sgd(0.1, momentum=0.9),
+                  engines=("numpy",), sw=sw, l2=1e-3)
+
+
 def test_dense_epoch_only_for_plain_sgd_on_layered_nets():
     X, Y = np.zeros((4, 4)), np.zeros((4, 3))
     dag, layered = _sparse_dag({}), dn.Network.layered([4, 5, 3], random_state=0)

@@ -7,11 +7,13 @@
   (blocks with masks, skip arcs, several output groups), every activation and loss of the
   lecture, sample weights, L2/L1 weight decay, and ``optimizers.sgd`` with or without
   (Nesterov) momentum and learning-rate schedules; per-update callbacks get one compiled
-  call per batch. Batch normalisation, dropout and other optimizers (Adam, Rprop, custom
+  call per batch. Per-example plain SGD on a layered net runs a tighter epoch of its own
+  (:mod:`._dense`). Batch normalisation, dropout and other optimizers (Adam, Rprop, custom
   transforms) are not compiled: ``engine="numba"`` with one of them is a ValueError naming it.
 * ``"numpy"``: mini-batches through BLAS with every buffer preallocated
-  (:mod:`._minibatch`), any optimizer; batch normalisation and dropout run on the reference
-  passes of :mod:`deltanet.propagation` instead.
+  (:mod:`._minibatch`; ReLU and softmax/cross-entropy rows compiled, :mod:`._fused`), any
+  optimizer; batch normalisation and dropout run on the reference passes of
+  :mod:`deltanet.propagation` instead.
 * ``"auto"`` (the default): Numba when it supports everything asked for and an update is
   small: single examples, or ``batch_size × weights <= AUTO_MAX_WORK``; else NumPy.
   (Measured: the compiled loop costs about the same per example at any batch size, BLAS
@@ -19,8 +21,8 @@
 
 Compiled code is cached on disk next to the sources (Numba's ``cache=True``; Numba falls
 back to a user cache directory when that is read-only), so only the first process on a
-machine pays the compilation (some 6 s of CPU per float dtype); later processes load it in
-a fraction of a second. Numba is imported only when the compiled engine is used.
+machine pays the compilation (some 6 s of CPU per kernel and float dtype); later processes
+load it in a fraction of a second. Numba is imported only when a fast engine runs.
 """
 
 from __future__ import annotations
