@@ -120,6 +120,24 @@ def test_dense_per_example_epoch_of_deeper_nets(hidden, output, loss):
     check_engines(net, X, Y, loss, 1, optimizers.sgd(0.05), engines=("numba",), sw=sw)
 
 
+def test_dense_epoch_with_per_update_callbacks_is_the_same_epoch():
+    # with a callback every example is its own compiled call (no fused next forward)
+    rng = np.random.default_rng(13)
+    X, y = rng.standard_normal((40, 5)), rng.integers(0, 2, 40).astype(float)
+    seen, nets = [], {}
+
+    class Recorder(dn.Callback):
+        def on_batch_end(self, update, logs):
+            seen.append(update)
+
+    for cbs in (None, [Recorder()]):
+        nets[cbs is None] = dn.Network.layered([5, 7, 1], output="logistic", random_state=0)
+        dn.train(nets[cbs is None], X, y, loss="log_loss", epochs=2, random_state=0,
+                 engine="numba", callbacks=cbs)
+    assert_array_equal(nets[True].params, nets[False].params)
+    assert seen == list(range(1, 81))
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_numpy_engine_relu_softmax_batches_update_the_weights_in_place(weighted):
     # the compiled ReLU and softmax/cross-entropy passes and W ← W + aᵀΔ in one GEMM;
