@@ -70,6 +70,7 @@ class Workspace:
         self.layers = [self._layer(g, size, next(out_cols) if g.is_output else None,
                                    g.layer in has_down, n_outputs) for g in plan.groups]
         self.gemm = _in_place_gemm(self)
+        self.cost = 0.0  # of the last batch, when backward updates the weights in place
 
     def _layer(self, g, size: int, cols, has_down: bool, n_outputs: int) -> _Layer:
         plan, dt, shape = self.plan, self.params.dtype, (size, g.size)
@@ -260,7 +261,8 @@ def backward(ws: Workspace, m: int, loss, scale=None, in_place: bool = False) ->
     gradient: the caller folds ``−η/|B|`` in here and saves two passes over the parameters.
     ``in_place`` (plain SGD, ``scale`` = −η/|B|, ``ws.gemm`` set): each layer's step is
     added to its weights as soon as its Δ has been propagated (``W ← W + aᵀΔ`` in one GEMM),
-    unless the cost of the batch is not finite. Returns the loss ℓ of every example.
+    unless the cost of the batch (left in ``ws.cost``) is not finite. Returns the loss ℓ of
+    every example.
     """
     per_example = None
     fresh_up = {L.group.layer: True for L in ws.layers}
@@ -277,8 +279,10 @@ def backward(ws: Workspace, m: int, loss, scale=None, in_place: bool = False) ->
             value = _output_delta(L, m, ws, loss, L.up is None,
                                   ws.per_example[:m] if first else np.empty(m, d.dtype), scale)
             per_example = value if first else per_example + value
-            if in_place and not np.isfinite(_cost(ws, m, per_example, 0.0)):
-                return per_example  # the only output group comes first: nothing updated
+            if in_place:  # the only output group comes first: nothing updated yet
+                ws.cost = _cost(ws, m, per_example, 0.0)
+                if not np.isfinite(ws.cost):
+                    return per_example
         if not summed:
             np.sum(d, axis=0, out=L.grad_b)
         for src, W, grad_W in L.blocks:
@@ -331,7 +335,7 @@ def batch_update(ws: Workspace, X: np.ndarray, Y: np.ndarray, weights: np.ndarra
     in_place = folded and ws.gemm is not None and not rule.momentum
     per_example = backward(ws, m, loss, rule.neg_lr[t] / m if folded else None, in_place)
     if in_place:
-        return _cost(ws, m, per_example, 0.0)
+        return ws.cost
     grad = ws.grad
     if not folded:
         grad /= m
