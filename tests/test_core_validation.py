@@ -140,3 +140,56 @@ def test_nan_cost_stops_training_naming_the_epoch():
     X = np.linspace(-1, 1, 20).reshape(-1, 1) * 1e100
     with pytest.raises(dn.TrainingError, match=r"the cost became (nan|inf) in epoch 1"):
         dn.train(net, X, X[:, 0], lr=1.0, epochs=5)
+
+
+def test_softmax_outputs_must_form_one_group_of_two_or_more():
+    with pytest.raises(ValueError, match="softmax outputs must all be at the same depth"):
+        dn.Network(2, [(1, 3), (1, 4), (1, 5), (3, 5)], "softmax", outputs=[3, 4, 5])
+    with pytest.raises(ValueError, match="softmax needs at least two output neurons.*log_loss"):
+        dn.Network.layered([2, 1], output="softmax")
+    net = dn.Network.layered([2, 3], output="softmax", random_state=0)
+    assert net.forward([1.0, 2.0]).sum() == pytest.approx(1.0)
+
+
+def test_cross_entropy_on_one_output_points_to_log_loss():
+    net = dn.Network.layered([3, 4, 1], random_state=0)
+    with pytest.raises(ValueError, match="cross_entropy needs one output per class.*log_loss"):
+        dn.train(net, np.ones((4, 3)), [0, 1, 0, 1], loss="cross_entropy")
+
+
+def test_weight_index_and_random_state_are_checked():
+    net = dn.Network.layered([2, 1], random_state=0)
+    with pytest.raises(ValueError, match="two neuron numbers"):
+        net.weights[0.7, 3]
+    with pytest.raises(ValueError, match="two neuron numbers"):
+        net.weights["a", 3]
+    with pytest.raises(ValueError, match="random_state must be None, an int"):
+        dn.Network.layered([2, 1], random_state="a")
+
+
+def test_saving_to_a_directory_says_to_name_a_file(tmp_path):
+    with pytest.raises(ValueError, match="is a directory; give a file name"):
+        dn.save(dn.Network.layered([2, 1], random_state=0), tmp_path)
+
+
+def test_perceptron_train_refuses_other_layouts():
+    X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([0.0, 1.0])
+    no_bias = dn.Network(2, [(1, 3), (2, 3)], "threshold", bias=False)
+    with pytest.raises(ValueError, match="one threshold unit with a bias arc"):
+        dn.perceptron_train(X, y, net=no_bias)
+    logistic = dn.Network(2, [(1, 3), (2, 3)], "logistic")
+    with pytest.raises(ValueError, match="one threshold unit"):
+        dn.perceptron_train(X, y, net=logistic)
+
+
+def test_zero_one_error_metric():
+    y = np.array([[1.0], [0.0], [1.0], [0.0]])
+    a = np.array([[0.9], [0.4], [0.2], [0.6]])
+    assert dn.losses.zero_one_error(y, a) == 0.5  # two of four on the wrong side of 0.5
+    Y = np.eye(3)[[0, 1, 2]]
+    assert dn.losses.zero_one_error(Y, np.eye(3)[[0, 2, 2]]) == pytest.approx(1 / 3)
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    hist = dn.train(net, X, np.array([0, 1, 1, 1.0]), loss="log_loss", lr=1.0, epochs=300,
+                    metric="zero_one", train_metric=True, random_state=0)
+    assert hist.metric == "zero_one" and hist.train_metric[-1] == 0.0

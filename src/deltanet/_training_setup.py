@@ -12,11 +12,12 @@ import numpy as np
 
 from . import optimizers
 from ._validation import check_array, check_choice, check_number, fail
+from .losses import zero_one_error
 from .propagation import prepare_inputs, prepare_targets
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rprop")
 SCHEDULES = ("constant", "invscaling", "step", "cosine", "plateau")
-METRICS = ("auto", "accuracy", "mse", "mae", "r2")
+METRICS = ("auto", "accuracy", "zero_one", "mse", "mae", "r2")
 CLASSIFICATION_LOSSES = ("log_loss", "cross_entropy", "perceptron")
 
 
@@ -216,6 +217,7 @@ def _r2(Y: np.ndarray, out: np.ndarray) -> float:
 
 _METRIC_FNS = {
     "accuracy": _accuracy,
+    "zero_one": lambda Y, out: zero_one_error(Y, out),  # the lecture's 0/1 error rate
     "mse": lambda Y, out: float(np.mean((Y - out) ** 2)),
     "mae": lambda Y, out: float(np.mean(np.abs(Y - out))),
     "r2": _r2,

@@ -80,8 +80,22 @@ def check_array(
     if n_cols is not None and arr.ndim == 2 and arr.shape[1] != n_cols:
         fail(f"{name} has {arr.shape[1]} columns but the network expects {n_cols}",
              arr.shape, f"pass an array of shape (n, {n_cols})")
-    if not np.all(np.isfinite(arr)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()  # one fast pass; a non-finite sum sends us to the exact check
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0].tolist()
-        fail(f"{name} contains NaN or infinite values (first at index {bad})", name,
-             "remove or impute them before training")
+        fail(f"{name} contains NaN or infinite values (first at index {bad})",
+             float(arr[tuple(bad)]), "remove or impute them first")
     return arr
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """``None``, an int, a SeedSequence or a Generator -> a ``numpy.random.Generator``."""
+    if isinstance(random_state, bool):
+        fail("random_state must be None, an int or a numpy Generator", random_state,
+             "pass e.g. random_state=0")
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError):
+        fail("random_state must be None, an int or a numpy Generator", random_state,
+             "pass e.g. random_state=0")

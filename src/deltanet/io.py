@@ -206,6 +206,9 @@ def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -
     >>> bool((dn.load(p).params == net.params).all())
     True
     """
+    if Path(path).is_dir():
+        raise ValueError(f"{str(path)!r} is a directory; give a file name such as "
+                         f"{str(Path(path) / 'model.deltanet')!r}")
     spec, arrays = network_to_parts(net)
     header = {"format": FORMAT, "version": VERSION, "network": spec,
               "metadata": metadata or {}}

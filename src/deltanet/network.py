@@ -18,7 +18,7 @@ import numpy as np
 from . import activations
 from . import init as _init
 from ._plan import Plan, compile_plan
-from ._validation import check_number, fail
+from ._validation import check_number, check_random_state, fail
 
 
 class WeightIndex:
@@ -28,8 +28,10 @@ class WeightIndex:
         self._net = net
 
     def _index(self, key: Any) -> int:
-        if not (isinstance(key, tuple) and len(key) == 2):
-            fail("weights are indexed by an arc", key, "use net.weights[i, j]")
+        if not (isinstance(key, tuple) and len(key) == 2) or not all(
+                isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in key):
+            fail("weights are indexed by an arc of two neuron numbers", key,
+                 "use net.weights[i, j] with integers i < j")
         i, j = (int(k) for k in key)
         idx = self._net.plan.flat_index(i, j)
         if idx is None:
@@ -157,6 +159,7 @@ class Network:
         bn = batch_norm if isinstance(batch_norm, bool) else frozenset(map(int, batch_norm))
         self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
                                        self._act_of, self.outputs, bn)
+        self._check_softmax_groups()
         self.params = np.zeros(self.plan.n_params, dtype=self.dtype)
         self.bn_state: dict[int, tuple[np.ndarray, np.ndarray]] = {
             g.layer: (np.zeros(g.size, self.dtype), np.ones(g.size, self.dtype))
@@ -203,7 +206,7 @@ class Network:
     def initialize(self, init: Any = "glorot", random_state: Any = None) -> Network:
         """Draw fresh weights (block by block, in plan order) from ``init``."""
         initializer = _init.get(init)
-        rng = np.random.default_rng(random_state)
+        rng = check_random_state(random_state)
         fan_in = np.bincount(self._dst[self._src > 0], minlength=self.plan.n_neurons)
         fan_out = np.bincount(self._src[self._src > 0], minlength=self.plan.n_neurons)
         fan_in, fan_out = np.maximum(fan_in, 1), np.maximum(fan_out, 1)
@@ -225,9 +228,22 @@ class Network:
 
     def _check_softmax(self) -> None:
         soft = [j for j, a in self._act_of.items() if a == "softmax"]
-        if soft and not set(soft) <= set(self.outputs):
-            fail("softmax is only supported on output neurons", soft,
+        hidden = sorted(set(soft) - set(self.outputs))
+        if hidden:
+            fail("softmax is only supported on output neurons", hidden,
                  "use softmax for the outputs and another activation for hidden neurons")
+
+    def _check_softmax_groups(self) -> None:
+        # softmax normalises over the neurons computed together: they must be one group
+        groups = [g for g in self.plan.groups if g.activation.name == "softmax"]
+        if len(groups) > 1:
+            fail("softmax outputs must all be at the same depth, to be normalised together",
+                 [g.neurons.tolist() for g in groups],
+                 "give every softmax output arcs from the same layer depth")
+        if groups and groups[0].size < 2:
+            fail("softmax needs at least two output neurons (one per class)",
+                 groups[0].neurons.tolist(),
+                 "use a logistic output with log_loss for two classes and one output")
 
     # ---------------------------------------------------------------- lecture view
     @property

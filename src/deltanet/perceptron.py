@@ -42,9 +42,11 @@ def perceptron_train(X: Any, y: Any, *, lr: float = 1.0, epochs: int = 100,
     lr = check_number("lr", lr, low=0.0, low_open=True)
     epochs = int(check_number("epochs", epochs, low=1, integer=True))
     net = perceptron_network(X.shape[1]) if net is None else net
-    if net.n_outputs != 1 or net.n_inputs != X.shape[1]:
-        fail("the perceptron is one threshold unit over the inputs", repr(net),
-             "pass net=None to build one")
+    p = X.shape[1]
+    layout = [(i, p + 1) for i in range(p + 1)]  # params = [w_0j, w_1j, ..., w_pj]
+    if net.n_inputs != p or net.arcs != layout or net.activation_of(p + 1) != "threshold":
+        fail("the perceptron is one threshold unit with a bias arc and an arc from every "
+             "input", repr(net), "pass net=None, or deltanet.perceptron.perceptron_network(p)")
     rng = np.random.default_rng(random_state)
     w = net.params  # layout of a single group: [w_0j, w_1j, ..., w_pj]
     hist = History()

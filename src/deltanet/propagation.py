@@ -202,7 +202,7 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
     arr = check_array("Y", Y, ndim=(0, 1, 2), dtype=net.dtype)
     if arr.ndim == 1 and K > 1 and arr.shape[0] == n and n != K:
         fail(f"Y has one label per example but the network has {K} outputs", arr.shape,
-             "one-hot encode class labels, e.g. deltanet.data.one_hot(y)")
+             "one-hot encode class labels: Y, classes = deltanet.one_hot(y)")
     if arr.size != n * K:
         fail(f"Y does not fit the outputs: expected {n} x {K} values", arr.shape,
              f"pass targets of shape ({n}, {K})" + (" or (n,)" if K == 1 else ""))
@@ -214,6 +214,9 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
     if name in ("log_loss", "perceptron") and ((arr < 0) | (arr > 1)).any():
         fail(f"{name} needs targets in [0, 1]", float(arr[(arr < 0) | (arr > 1)][0]),
              "use 0/1 labels (or probabilities) for a logistic or threshold output")
+    if name == "cross_entropy" and K == 1:
+        fail("cross_entropy needs one output per class (softmax outputs)", K,
+             "for one 0/1 output use loss='log_loss'")
     if name == "cross_entropy" and (arr < 0).any():
         fail("cross_entropy needs non-negative targets (one-hot or probabilities)",
              float(arr.min()), "one-hot encode the labels")
@@ -358,7 +361,7 @@ def normalize_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
 # ------------------------------------------------------------------ gradient check
 @dataclass
 class GradCheck:
-    """Backprop gradient vs central finite differences ``(J(w+h) − J(w−h)) / 2h``."""
+    """Backprop gradient vs fourth-order central finite differences (see ``gradcheck``)."""
 
     analytic: np.ndarray
     numeric: np.ndarray
