@@ -145,7 +145,7 @@ def test_nan_cost_stops_training_naming_the_epoch():
 def test_softmax_outputs_must_form_one_group_of_two_or_more():
     with pytest.raises(ValueError, match="softmax outputs must all be at the same depth"):
         dn.Network(2, [(1, 3), (1, 4), (1, 5), (3, 5)], "softmax", outputs=[3, 4, 5])
-    with pytest.raises(ValueError, match="softmax needs at least two output neurons.*log_loss"):
+    with pytest.raises(ValueError, match=r"softmax needs at least two output neurons.*log_loss"):
         dn.Network.layered([2, 1], output="softmax")
     net = dn.Network.layered([2, 3], output="softmax", random_state=0)
     assert net.forward([1.0, 2.0]).sum() == pytest.approx(1.0)
@@ -153,7 +153,7 @@ def test_softmax_outputs_must_form_one_group_of_two_or_more():
 
 def test_cross_entropy_on_one_output_points_to_log_loss():
     net = dn.Network.layered([3, 4, 1], random_state=0)
-    with pytest.raises(ValueError, match="cross_entropy needs one output per class.*log_loss"):
+    with pytest.raises(ValueError, match=r"cross_entropy needs one output per class.*log_loss"):
         dn.train(net, np.ones((4, 3)), [0, 1, 0, 1], loss="cross_entropy")
 
 
