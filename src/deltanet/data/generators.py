@@ -54,31 +54,45 @@ def _shuffled(X: np.ndarray, y: np.ndarray, rng: np.random.Generator):
     return np.ascontiguousarray(X[order], dtype=np.float64), y[order]
 
 
-def make_xor(n_samples: int = 500, noise: float = 0.0, random_state=None):
+def make_xor(n_samples: int = 500, noise: float = 0.0, random_state=None, n_classes: int = 2):
     """Four quadrants: class 1 where ``x1 · x2 >= 0`` (the label is read after the noise).
 
-    Points are uniform in ``[-5, 5]²`` pushed 0.3 away from the axes.
+    Points are uniform in ``[-5, 5]²`` pushed 0.3 away from the axes. With ``n_classes``
+    ``K > 2`` the quadrants are numbered ``q = [x1 < 0] + 2 [x2 < 0]`` and labelled ``q mod K``.
     """
-    n, noise = _check(n_samples, noise)
+    k = int(check_number("n_classes", n_classes, low=2, integer=True))
+    n, noise = _check(n_samples, noise, k)
     rng = as_generator(random_state)
     X = rng.uniform(-5.0, 5.0, size=(n, 2))
     X += np.where(X > 0, 0.3, -0.3)
     moved = X + rng.uniform(-5.0, 5.0, size=(n, 2)) * noise
-    y = (moved[:, 0] * moved[:, 1] >= 0).astype(np.int64)
+    if k == 2:
+        y = (moved[:, 0] * moved[:, 1] >= 0).astype(np.int64)
+    else:
+        y = ((moved[:, 0] < 0) + 2 * (moved[:, 1] < 0)).astype(np.int64) % k
     return _shuffled(X, y, rng)
 
 
-def make_circles(n_samples: int = 500, noise: float = 0.0, random_state=None):
-    """A disc of class 1 (radius < 2.5) inside a ring of class 0 (radius 3.5 to 5)."""
-    n, noise = _check(n_samples, noise)
+def make_circles(n_samples: int = 500, noise: float = 0.0, random_state=None,
+                 n_classes: int = 2):
+    """A disc of class 1 (radius < 2.5) inside a ring of class 0 (radius 3.5 to 5).
+
+    With ``n_classes`` ``K`` the radii ``[0, 5]`` are cut into ``K`` bands of width ``w = 5/K``;
+    band ``c`` (counted from the centre) holds radii ``c·w + 0.4·w`` to ``(c + 1)·w`` (from 0
+    for the disc) and class ``K − 1 − c``, read at the noisy point.
+    """
+    k = int(check_number("n_classes", n_classes, low=2, integer=True))
+    n, noise = _check(n_samples, noise, k)
     rng = as_generator(random_state)
-    n_in, n_out = _counts(n, 2)[::-1]
-    r = np.concatenate([rng.uniform(0.0, 2.5, n_in), rng.uniform(3.5, 5.0, n_out)])
+    width, counts = 5.0 / k, _counts(n, k)
+    r = np.concatenate([rng.uniform(band * width + (band > 0) * 0.4 * width,
+                                    (band + 1) * width, counts[k - 1 - band])
+                        for band in range(k)])
     angle = rng.uniform(0.0, 2 * np.pi, n)
     X = np.column_stack([r * np.sin(angle), r * np.cos(angle)])
     moved = X + rng.uniform(-5.0, 5.0, size=(n, 2)) * noise
-    y = (np.hypot(moved[:, 0], moved[:, 1]) < 2.5).astype(np.int64)
-    return _shuffled(X, y, rng)
+    band = np.minimum(np.hypot(moved[:, 0], moved[:, 1]) // width, k - 1).astype(np.int64)
+    return _shuffled(X, k - 1 - band, rng)
 
 
 def make_gaussians(n_samples: int = 500, noise: float = 0.0, random_state=None):

@@ -1,8 +1,8 @@
-"""The playground's two-dimensional data sets, generated as TensorFlow Playground does.
+"""The playground's two-dimensional data sets: ``deltanet.data.generators`` under the page's names.
 
 Every point lies in the square ``[-6, 6]²`` that the page draws. Classification sets return
 integer labels ``0..K-1`` (``K`` classes; class 1 of a two-class set is TensorFlow
-Playground's positive, blue class); regression sets return labels in ``[-1, 1]``.
+Playground's positive, blue class); regression sets return labels in about ``[-1, 1]``.
 ``noise`` is a fraction in ``[0, 0.5]`` (the page's 0–50 %). Randomness comes in as a
 ``numpy.random.Generator``.
 
@@ -17,103 +17,36 @@ import io
 
 import numpy as np
 
-DOMAIN = 6.0
+from deltanet.data import generators as gen
+
+DOMAIN = gen.RADIUS
 CLASSIFICATION = ("circle", "xor", "gauss", "spiral")
 REGRESSION = ("plane", "reg-gauss")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 
-
-def _uniform(rng: np.random.Generator, low: float, high: float, n: int) -> np.ndarray:
-    return rng.uniform(low, high, size=n)
-
-
-def _circle(rng: np.random.Generator, n: int, noise: float, k: int) -> tuple:
-    # Ring c holds radii in [c·5/K, (c+1)·5/K], shrunk by a gap so classes start apart
-    # (for K = 2 this is TF Playground's disc r < 2.5 and ring 3.5 < r < 5).
-    radius, width = 5.0, 5.0 / k
-    ring = np.arange(n) % k
-    low = ring * width + np.where(ring > 0, 0.2 * width, 0.0)
-    r = low + rng.uniform(0.0, 1.0, n) * ((ring + 1) * width - low)
-    angle = _uniform(rng, 0.0, 2 * np.pi, n)
-    x = np.column_stack([r * np.sin(angle), r * np.cos(angle)])
-    shifted = x + rng.uniform(-radius, radius, (n, 2)) * noise
-    label = np.minimum((np.hypot(shifted[:, 0], shifted[:, 1]) / width).astype(int), k - 1)
-    # Class 1 is the inner disc for two classes, as in TF Playground.
-    return x, (k - 1 - label) if k == 2 else label
-
-
-def _xor(rng: np.random.Generator, n: int, noise: float, k: int) -> tuple:
-    x = rng.uniform(-5.0, 5.0, (n, 2))
-    x += np.where(x > 0, 0.3, -0.3)
-    shifted = x + rng.uniform(-5.0, 5.0, (n, 2)) * noise
-    if k == 2:
-        return x, (shifted[:, 0] * shifted[:, 1] >= 0).astype(int)
-    quadrant = (shifted[:, 0] < 0).astype(int) + 2 * (shifted[:, 1] < 0).astype(int)
-    return x, quadrant % k
-
-
-def _gauss(rng: np.random.Generator, n: int, noise: float, k: int) -> tuple:
-    variance = 0.5 + 3.5 * noise / 0.5
-    if k == 2:
-        centers = np.array([[-2.0, -2.0], [2.0, 2.0]])
-    else:
-        angle = 2 * np.pi * np.arange(k) / k + np.pi / 4
-        centers = 3.0 * np.column_stack([np.cos(angle), np.sin(angle)])
-    label = np.arange(n) % k
-    x = centers[label] + rng.normal(0.0, np.sqrt(variance), (n, 2))
-    return x, label
-
-
-def _spiral(rng: np.random.Generator, n: int, noise: float, k: int) -> tuple:
-    label = np.arange(n) % k
-    per_arm = np.maximum(np.bincount(label, minlength=k), 1)
-    i = np.arange(n) // k
-    frac = i / per_arm[label]
-    r = 5.0 * frac
-    t = 1.75 * frac * 2 * np.pi + 2 * np.pi * label / k
-    x = np.column_stack([r * np.sin(t), r * np.cos(t)])
-    x += rng.uniform(-1.0, 1.0, (n, 2)) * noise
-    # The arm with phase 0 is TF Playground's positive class.
-    return x, (1 - label) if k == 2 else label
-
-
-def _plane(rng: np.random.Generator, n: int, noise: float) -> tuple:
-    x = rng.uniform(-DOMAIN, DOMAIN, (n, 2))
-    shifted = x + rng.uniform(-DOMAIN, DOMAIN, (n, 2)) * noise
-    return x, np.clip((shifted[:, 0] + shifted[:, 1]) / 10.0, -1.0, 1.0)
-
-
-_BUMPS = np.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1],
-                   [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]], dtype=float)
-
-
-def _reg_gauss(rng: np.random.Generator, n: int, noise: float) -> tuple:
-    x = rng.uniform(-DOMAIN, DOMAIN, (n, 2))
-    shifted = x + rng.uniform(-DOMAIN, DOMAIN, (n, 2)) * noise
-    dist = np.hypot(shifted[:, None, 0] - _BUMPS[:, 0], shifted[:, None, 1] - _BUMPS[:, 1])
-    value = _BUMPS[:, 2] * np.clip(1.0 - dist / 2.0, 0.0, 1.0)
-    # Keep, for each point, the bump with the largest absolute value.
-    pick = np.argmax(np.abs(value), axis=1)
-    return x, value[np.arange(n), pick]
+_CLASSIFIERS = {"circle": gen.make_circles, "xor": gen.make_xor, "gauss": gen.make_blobs,
+                "spiral": gen.make_spirals}
+_REGRESSORS = {"plane": gen.make_plane, "reg-gauss": gen.make_gaussian_regression}
 
 
 def generate(name: str, n: int, noise: float, n_classes: int,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` points of data set ``name``.
+    """Generate ``n`` points of data set ``name`` (one of ``CLASSIFICATION + REGRESSION``).
 
     Returns
     -------
     X : ndarray of shape (n, 2)
         Coordinates ``(x1, x2)`` in ``[-6, 6]²`` (a few gaussian points may fall outside).
     y : ndarray of shape (n,)
-        Class indices (int) for classification sets, values in ``[-1, 1]`` for regression.
+        Class indices (int) for classification sets, values in about ``[-1, 1]`` for
+        regression.
     """
-    if name == "plane":
-        return _plane(rng, n, noise)
-    if name == "reg-gauss":
-        return _reg_gauss(rng, n, noise)
-    make = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral}[name]
-    return make(rng, n, noise, n_classes)
+    if name in _REGRESSORS:
+        return _REGRESSORS[name](n, noise, rng)
+    X, y = _CLASSIFIERS[name](n, noise, rng, n_classes=n_classes)
+    if name == "spiral" and n_classes == 2:
+        y = 1 - y  # the arm with phase 0 is TensorFlow Playground's positive class
+    return X, y
 
 
 def features(X: np.ndarray, names: list[str] | tuple[str, ...]) -> np.ndarray:
