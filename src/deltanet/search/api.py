@@ -52,11 +52,15 @@ def _labels(y: np.ndarray, cv: int) -> tuple[np.ndarray, list]:
 def _task(y: np.ndarray, task: str | None) -> str:
     if task is not None:
         return check_choice("task", task, ("classification", "regression"))
-    if y.ndim == 2 or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)):
+    if y.ndim == 2:
         return "regression"
-    if y.dtype.kind in "OUSb":
-        return "classification"
-    return "classification" if len(np.unique(y)) <= 20 else "regression"
+    if y.dtype.kind == "f":
+        check_array("y", y, ndim=1)  # a NaN must not pass as missing, nor become a class
+    import pandas as pd
+
+    from ..data.columns import detect_task
+
+    return detect_task(pd.Series(y, name="y"))
 
 
 def make_problem(X: Any, y: Any, task: str | None, cv: int, random_state: int
