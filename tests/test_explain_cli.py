@@ -184,6 +184,19 @@ def test_bad_flags_give_one_line_and_exit_2(args, message):
 
 @pytest.mark.reliability(
     area="command line",
+    fault="explain --out in a folder that cannot be made",
+    how="python -m deltanet.explain --out /proc/nope/x.md",
+    result="one line, exit status 2")
+def test_unwritable_out_gives_one_line_and_exit_2():
+    done = run(MODULE, "--example", "seed002-forward", "--out", "/proc/nope/x.md")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deltanet: error: "), done.stderr
+    assert "/proc/nope" in lines[0]
+
+
+@pytest.mark.reliability(
+    area="command line",
     fault="bad explain flags",
     how="deltanet explain",
     result="one line, exit status 2")
