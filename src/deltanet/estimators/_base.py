@@ -17,19 +17,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..io import network_from_parts, network_to_parts
 from ..network import Network
 from ._lbfgs import fit_lbfgs
 from ._losses import output_loss
 from ._network import build_network, coef_views, init_uniform, intercept_views, use_expit
 from ._objective import predict_outputs
+from ._pickling import NetworkPickling
 from ._stochastic import fit_stochastic
 
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "softplus")
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(NetworkPickling, BaseEstimator):
     """Base class of the MLP estimators; use ``MLPClassifier`` or ``MLPRegressor``."""
 
     _parameter_constraints: ClassVar[dict] = {
@@ -241,21 +241,9 @@ class BaseMLP(BaseEstimator):
         return score_function(y, y_pred, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------ pickling
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())  # a copy: never change the instance
-        net = state.pop("network_", None)
-        if net is not None:  # a Network holds functions: store its safe-format parts
-            spec, arrays = network_to_parts(net)
-            state["_network_parts"] = (spec, {k: np.array(v) for k, v in arrays.items()})
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        state = dict(state)
-        parts = state.pop("_network_parts", None)
-        super().__setstate__(state)
-        if parts is not None:
-            self.network_ = use_expit(network_from_parts(parts[0], parts[1],
-                                                         type(self).__name__))
+    def _restored(self, net: Network) -> Network:
+        """Logistic units compute with ``expit`` again, as after ``fit``."""
+        return use_expit(net)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -26,9 +26,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..io import network_from_parts, network_to_parts
 from ..network import Network
 from ..propagation import forward
+from ._pickling import NetworkPickling
 
 
 @numba.njit(cache=True)
@@ -58,7 +58,7 @@ def _epoch(X, T, W, b, order, step, fit_intercept):  # pragma: no cover - compil
     return loss, mistakes
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(ClassifierMixin, NetworkPickling, BaseEstimator):
     """Rosenblatt's perceptron: threshold units trained example by example.
 
     Parameters
@@ -246,21 +246,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             return self.classes_[(scores >= 0).astype(int) if len(self.classes_) > 1
                                  else np.zeros(len(scores), dtype=int)]
         return self.classes_[np.argmax(scores, axis=1)]
-
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())  # a copy: never change the instance
-        net = state.pop("network_", None)
-        if net is not None:
-            spec, arrays = network_to_parts(net)
-            state["_network_parts"] = (spec, {k: np.array(v) for k, v in arrays.items()})
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        state = dict(state)
-        parts = state.pop("_network_parts", None)
-        super().__setstate__(state)
-        if parts is not None:
-            self.network_ = network_from_parts(parts[0], parts[1], "Perceptron")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
