@@ -85,8 +85,3 @@ def _join(parts: list[tuple[str, str]], relations: dict[str, str]) -> str:
 def line_latex(line: Line, digits: int) -> str:
     """The whole line as one LaTeX formula."""
     return _join(chain(line, "latex", digits), LATEX_RELATIONS)
-
-
-def line_text(line: Line, digits: int) -> str:
-    """The whole line in Unicode."""
-    return _join(chain(line, "text", digits), TEXT_RELATIONS)

@@ -19,7 +19,6 @@ groups before it).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -207,8 +206,3 @@ def grid_space(space: Mapping[str, Dimension], points: int = 3) -> dict[str, lis
         if not dim.is_fixed:
             grid[name] = dim.grid(points)
     return grid
-
-
-def grid_size(grid: Mapping[str, list]) -> int:
-    """Number of points of a grid (the product of its value counts)."""
-    return math.prod(len(v) for v in grid.values())
