@@ -1,12 +1,17 @@
-"""Shared by the renderers: a line as its chain of relations, and text in LaTeX."""
+"""Shared by the renderers: a line as its chain of relations, text in LaTeX, a step's example,
+and the order in which a document's steps and notes are written."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from ._expr import ExprRenderer, latex_escape
 from ._numbers import is_exact
-from .model import Line
+from .model import Derivation, Line, Para, Section, Step
+
+T = TypeVar("T")
 
 LATEX_RELATIONS = {"=": "=", "approx": r"\approx", "<-": r"\leftarrow", ":": ":"}
 TEXT_RELATIONS = {"=": "=", "approx": "≈", "<-": "←", ":": ":"}
@@ -85,3 +90,30 @@ def _join(parts: list[tuple[str, str]], relations: dict[str, str]) -> str:
 def line_latex(line: Line, digits: int) -> str:
     """The whole line as one LaTeX formula."""
     return _join(chain(line, "latex", digits), LATEX_RELATIONS)
+
+
+def example(step: Step, style: str, digits: int) -> tuple[str, str]:
+    """A step's ``x`` and ``y`` as numbers in ``style``, in parentheses when there are several."""
+    num = ExprRenderer(style, digits, numbers=True)
+    x = ", ".join(num.number(v) for v in step.x)
+    y = ", ".join(num.number(v) for v in step.y)
+    return (f"({x})" if len(step.x) > 1 else x), (f"({y})" if len(step.y) > 1 else y)
+
+
+def steps_and_notes(d: Derivation, *, heading: Callable[[str], list[T]],
+                    step_title: Callable[[Step], str], section: Callable[[Section], list[T]],
+                    note: Callable[[Para], list[T]]) -> list[T]:
+    """Each step under ``heading(step_title(step))`` (its sections, then its notes), then the
+    document's notes under the heading "Notes": the part every format writes alike."""
+    out: list[T] = []
+    for step in d.steps:
+        out += heading(step_title(step))
+        for s in step.sections:
+            out += section(s)
+        for p in step.notes:
+            out += note(p)
+    if d.notes:
+        out += heading("Notes")
+        for p in d.notes:
+            out += note(p)
+    return out

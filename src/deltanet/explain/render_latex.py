@@ -6,8 +6,8 @@ Each line of a derivation is one ``align*`` row ``lhs &= formula``, followed by 
 
 from __future__ import annotations
 
-from ._expr import ExprRenderer, InlineRenderer
-from ._lines import LATEX_RELATIONS, chain, latex_text, line_latex
+from ._expr import InlineRenderer
+from ._lines import LATEX_RELATIONS, chain, example, latex_text, line_latex, steps_and_notes
 from .model import Derivation, Line, Para, Section, Step
 
 PREAMBLE = r"""\documentclass[11pt]{article}
@@ -67,11 +67,7 @@ def section(s: Section, digits: int) -> list[str]:
 
 
 def step_heading(step: Step, digits: int) -> str:
-    num = ExprRenderer("latex", digits, numbers=True)
-    x = ", ".join(num.number(v) for v in step.x)
-    y = ", ".join(num.number(v) for v in step.y)
-    x = f"({x})" if len(step.x) > 1 else x
-    y = f"({y})" if len(step.y) > 1 else y
+    x, y = example(step, "latex", digits)
     return f"Step {step.index}: example $x = {x}$, $y = {y}$"
 
 
@@ -86,16 +82,11 @@ def render(d: Derivation) -> str:
     out += [r"\subsection*{Setup}", r"\begin{itemize}"]
     out += [rf"\item {para(p, digits)}" for p in d.setup]
     out += [r"\end{itemize}", "", *section(d.weights, digits)]
-    for step in d.steps:
-        out += [rf"\subsection*{{{step_heading(step, digits)}}}", ""]
-        for s in step.sections:
-            out += section(s, digits)
-        for note in step.notes:
-            out += _para_block(note, digits)
-    if d.notes:
-        out += [r"\subsection*{Notes}", ""]
-        for note in d.notes:
-            out += _para_block(note, digits)
+    out += steps_and_notes(
+        d, heading=lambda title: [rf"\subsection*{{{title}}}", ""],
+        step_title=lambda step: step_heading(step, digits),
+        section=lambda s: section(s, digits),
+        note=lambda p: _para_block(p, digits))
     if d.tasks:
         out += [r"\subsection*{Tasks}", r"\begin{enumerate}"]
         out += [rf"\item {latex_text(task)}" for task in d.tasks]

@@ -6,8 +6,8 @@ Every formula is inline math on its own list item; prose is escaped so that no `
 
 from __future__ import annotations
 
-from ._expr import ExprRenderer, InlineRenderer
-from ._lines import line_latex
+from ._expr import InlineRenderer
+from ._lines import example, line_latex, steps_and_notes
 from .model import Derivation, Para, Section, Step
 
 _ESCAPE = {c: "\\" + c for c in "\\`*_$<>[]|"}
@@ -53,11 +53,7 @@ def section(s: Section, digits: int, level: str = "###") -> list[str]:
 
 
 def step_heading(step: Step, digits: int) -> str:
-    num = ExprRenderer("latex", digits, numbers=True)
-    x = ", ".join(num.number(v) for v in step.x)
-    y = ", ".join(num.number(v) for v in step.y)
-    x = f"({x})" if len(step.x) > 1 else x
-    y = f"({y})" if len(step.y) > 1 else y
+    x, y = example(step, "latex", digits)
     return f"Step {step.index}: example {_math(f'x = {x}')}, {_math(f'y = {y}')}"
 
 
@@ -73,16 +69,11 @@ def render(d: Derivation) -> str:
     for p in d.setup:
         out += _para_block(p, digits, bullet="- ")
     out += ["", *section(d.weights, digits, level="###")]
-    for step in d.steps:
-        out += [f"## {step_heading(step, digits)}", ""]
-        for s in step.sections:
-            out += section(s, digits)
-        for note in step.notes:
-            out += [*_para_block(note, digits), ""]
-    if d.notes:
-        out += ["## Notes", ""]
-        for note in d.notes:
-            out += [*_para_block(note, digits), ""]
+    out += steps_and_notes(
+        d, heading=lambda title: [f"## {title}", ""],
+        step_title=lambda step: step_heading(step, digits),
+        section=lambda s: section(s, digits),
+        note=lambda p: [*_para_block(p, digits), ""])
     if d.tasks:
         out += ["## Tasks", ""]
         out += [f"{k}. {escape(task)}" for k, task in enumerate(d.tasks, start=1)]

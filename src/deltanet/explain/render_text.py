@@ -13,8 +13,8 @@ from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
 
-from ._expr import ExprRenderer, InlineRenderer
-from ._lines import TEXT_RELATIONS, chain
+from ._expr import InlineRenderer
+from ._lines import TEXT_RELATIONS, chain, example, steps_and_notes
 from .model import Derivation, Line, Para, Section, Step
 
 
@@ -56,11 +56,7 @@ def section(s: Section, digits: int) -> list[RenderableType]:
 
 
 def step_title(step: Step, digits: int) -> str:
-    num = ExprRenderer("text", digits, numbers=True)
-    x = ", ".join(num.number(v) for v in step.x)
-    y = ", ".join(num.number(v) for v in step.y)
-    x = f"({x})" if len(step.x) > 1 else x
-    y = f"({y})" if len(step.y) > 1 else y
+    x, y = example(step, "text", digits)
     return f"Step {step.index}: example x = {x}, y = {y}"
 
 
@@ -75,16 +71,11 @@ def renderable(d: Derivation) -> Group:
     for p in d.setup:
         out += [Padding(r, (0, 0, 0, 2)) for r in para(p, digits, bullet="• ")]
     out += [Text(""), *section(d.weights, digits)]
-    for step in d.steps:
-        out.append(Rule(Text(step_title(step, digits))))
-        for s in step.sections:
-            out += section(s, digits)
-        for note in step.notes:
-            out += [*para(note, digits), Text("")]
-    if d.notes:
-        out.append(Rule(Text("Notes")))
-        for note in d.notes:
-            out += [*para(note, digits), Text("")]
+    out += steps_and_notes(
+        d, heading=lambda title: [Rule(Text(title))],
+        step_title=lambda step: step_title(step, digits),
+        section=lambda s: section(s, digits),
+        note=lambda p: [*para(p, digits), Text("")])
     if d.tasks:
         out.append(Rule(Text("Tasks")))
         out += [Text(f"{k}. {task}") for k, task in enumerate(d.tasks, start=1)]
