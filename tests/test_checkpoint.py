@@ -260,3 +260,87 @@ def test_rng_state_round_trip_is_exact():
         expected = rng.random(7)
         set_rng_state(rng, saved, "test")
         assert_array_equal(rng.random(7), expected)
+
+
+# ------------------------------------------------------------------ a longer epoch limit
+@pytest.mark.parametrize("case", ["per-example sgd", "adam with dropout",
+                                  "batch norm, plateau, class weights",
+                                  "early stop after the resume"])
+def test_resuming_a_finished_run_with_more_epochs_trains_on_bitwise(case, tmp_path):
+    # 3 epochs to the end, then the same run with epochs=8: the uninterrupted 8-epoch run
+    # (the early-stopping case restores its best weights after 3 epochs, then goes on
+    # from the weights of epoch 3 and stops early in epoch 5, as the straight run does)
+    ref_net, ref_hist = _fit(case)
+    path = tmp_path / "run.ckpt"
+    _, short_hist = _fit(case, path, epochs=3)
+    assert short_hist.epochs == 3 and dn.load_checkpoint(path).finished
+    if case == "early stop after the resume":
+        assert short_hist.best_epoch < 3  # the best weights were put back
+    net, hist = _fit(case, path, resume=True)
+    assert _fit.epochs_run == list(range(4, ref_hist.epochs + 1))
+    assert_array_equal(net.params, ref_net.params)
+    for layer, (mean, var) in ref_net.bn_state.items():
+        assert_array_equal(net.bn_state[layer][0], mean)
+        assert_array_equal(net.bn_state[layer][1], var)
+    assert hist == ref_hist
+    ckpt = dn.load_checkpoint(path)
+    assert ckpt.finished and ckpt.epoch == ref_hist.epochs
+
+
+def test_a_run_that_stopped_early_is_not_extended(tmp_path):
+    # an uninterrupted run with a longer limit stops early at the same epoch
+    path = tmp_path / "run.ckpt"
+    net, hist = _fit("early stop after the resume", path)
+    assert "early stopping" in hist.stop_reason and hist.epochs == 5
+    again, hist2 = _fit("early stop after the resume", path, resume=True, epochs=12)
+    assert _fit.epochs_run == []
+    assert_array_equal(again.params, net.params)
+    assert hist2 == hist
+
+
+def test_resuming_with_fewer_epochs_than_the_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "run.ckpt"
+    _fit("per-example sgd", path, epochs=6)
+    with pytest.raises(ValueError, match=r"run\.ckpt already has 6 epochs.*epochs=4") as err:
+        _fit("per-example sgd", path, resume=True, epochs=4)
+    assert "\n" not in str(err.value)
+    with pytest.raises(Crash):
+        _fit("per-example sgd", path, crash_epoch=3)  # a run cut short, not finished
+    with pytest.raises(ValueError, match="already has 3 epochs"):
+        _fit("per-example sgd", path, resume=True, epochs=2)
+    _, hist = _fit("per-example sgd", path, resume=True, epochs=3)  # as many: no more
+    assert _fit.epochs_run == [] and hist.epochs == 3
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step"])
+def test_a_schedule_of_the_run_length_refuses_another_epoch_limit(schedule, tmp_path):
+    X, y = _data()
+    path = tmp_path / "run.ckpt"
+    kw = dict(loss="log_loss", batch_size=5, lr=0.05, lr_schedule=schedule, random_state=3,
+              checkpoint=path)
+    dn.train(NETS["tanh"](), X, y, epochs=3, **kw)
+    with pytest.raises(ValueError, match=f"lr_schedule='{schedule}' depends on the epoch "
+                                         r"limit.*3-epoch run.*epochs=6") as err:
+        dn.train(NETS["tanh"](), X, y, epochs=6, resume=True, **kw)
+    assert "\n" not in str(err.value)
+
+
+def test_cli_resume_with_more_epochs_trains_on(tmp_path, capsys):
+    from deltanet.cli import main
+    from deltanet.io import read_model
+
+    argv = ["train", "iris", "--hidden", "8", "--batch-size", "16", "--quiet"]
+    assert main([*argv, "--epochs", "6", "--out", str(tmp_path / "straight.deltanet")]) == 0
+    ckpt = str(tmp_path / "c.ckpt")
+    out = str(tmp_path / "resumed.deltanet")
+    assert main([*argv, "--epochs", "3", "--checkpoint", ckpt, "--out", out]) == 0
+    assert main([*argv, "--epochs", "6", "--checkpoint", ckpt, "--resume", "--out", out]) == 0
+    straight, meta = read_model(tmp_path / "straight.deltanet")
+    resumed, meta2 = read_model(out)
+    assert resumed.params.tobytes() == straight.params.tobytes()
+    assert len(meta2["cli"]["history"]["loss"]) == 6
+    assert meta2["cli"]["history"]["loss"] == meta["cli"]["history"]["loss"]
+    capsys.readouterr()
+    assert main([*argv, "--epochs", "4", "--checkpoint", ckpt, "--resume", "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "already has 6 epochs, more than --epochs 4" in err and "\n" not in err

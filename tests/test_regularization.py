@@ -266,3 +266,46 @@ class _BatchSizes(dn.Callback):
 
     def on_batch_end(self, update, logs):
         self.sizes.append(logs["batch_size"])
+
+
+def test_step_on_a_batch_norm_network_is_one_training_update():
+    # net.step uses the batch statistics and moves the running ones, as one update of train
+    X, Y = _data(n=8)
+    net, ref = _bn_net(), _bn_net()
+    expected = backprop(net, X, Y, training=True)
+    trace = net.step(X, Y, lr=0.1)
+    assert trace.cache.training
+    assert_array_equal(trace.grad_flat, expected.grad_flat)
+    assert_array_equal(net.params, ref.params - 0.1 * expected.grad_flat)
+    dn.train(ref, X, Y, lr=0.1, batch_size=None, epochs=1, shuffle=False)
+    assert_array_equal(net.params, ref.params)
+    for layer, (mean, var) in ref.bn_state.items():
+        a = expected.cache.a[layer]
+        # μ_run ← 0.9 μ_run + 0.1 μ_B,  σ²_run ← 0.9 σ²_run + 0.1 σ²_B · n/(n − 1)
+        assert_allclose(net.bn_state[layer][0], 0.9 * 0.1 * layer + 0.1 * a.mean(axis=0),
+                        rtol=1e-14, atol=1e-15)
+        assert_allclose(net.bn_state[layer][1],
+                        0.9 * (0.5 + 0.1 * layer) + 0.1 * a.var(axis=0, ddof=1), rtol=1e-14)
+        assert_array_equal(net.bn_state[layer][0], mean)
+        assert_array_equal(net.bn_state[layer][1], var)
+
+
+def test_step_on_a_batch_norm_network_in_inference_mode_keeps_the_running_statistics():
+    X, Y = _data(n=8)
+    net = _bn_net()
+    saved = {k: (m.copy(), v.copy()) for k, (m, v) in net.bn_state.items()}
+    expected = backprop(net, X, Y)
+    net.step(X, Y, lr=0.1, training=False)
+    assert_array_equal(net.params, _bn_net().params - 0.1 * expected.grad_flat)
+    for layer, (mean, var) in saved.items():
+        assert_array_equal(net.bn_state[layer][0], mean)
+        assert_array_equal(net.bn_state[layer][1], var)
+
+
+def test_step_on_a_batch_norm_network_refuses_one_example():
+    X, Y = _data(n=8)
+    net = _bn_net()
+    params = net.params.copy()
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        net.step(X[0], Y[0])
+    assert_array_equal(net.params, params)

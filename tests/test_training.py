@@ -316,3 +316,33 @@ def test_history_diagnostics_per_epoch():
     assert last["dead"][0] is not None and last["dead"][1] is None
     assert last["saturated"][1] is not None and last["saturated"][0] is None
     assert all(v > 0 for v in last["grad_norm"] + last["mean_abs_update"])
+
+
+def test_divergence_keeps_the_batch_norm_statistics_of_the_last_good_epoch():
+    # a weight made infinite after update 7 (epoch 2 of 5 updates each): the cost of
+    # update 8 is NaN; updates 6 and 7 had already moved the running μ, σ². Both the weights
+    # and the statistics must be those at the end of epoch 1.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(float)
+    kw = dict(loss="log_loss", lr=0.5, batch_size=8, random_state=0)
+
+    def bn_net():
+        return dn.Network.layered([3, 8, 1], hidden="relu", batch_norm=True, random_state=0)
+
+    class Blowup(dn.Callback):
+        def on_batch_end(self, update, logs):
+            if update == 7:
+                net.params[0] = np.inf
+
+    net = bn_net()
+    after_epoch_1 = bn_net()
+    dn.train(after_epoch_1, X, y, epochs=1, **kw)
+    with pytest.raises(dn.TrainingError, match=r"in epoch 2 \(update 8\)") as info:
+        dn.train(net, X, y, epochs=5, callbacks=[Blowup()], **kw)
+    assert info.value.history.epochs == 1
+    assert_array_equal(net.params, after_epoch_1.params)
+    (mean, var), = net.bn_state.values()
+    assert_array_equal(mean, after_epoch_1.bn_state[1][0])
+    assert_array_equal(var, after_epoch_1.bn_state[1][1])
+    assert_array_equal(net.forward(X), after_epoch_1.forward(X))

@@ -161,9 +161,27 @@ def _load_resume(cfg: dict, fp: dict) -> _ckpt.Checkpoint | None:
                  "when there is none")
         return None
     ckpt = _ckpt.load_checkpoint(path)
-    _ckpt.check_fingerprint(ckpt.fingerprint, json.loads(json.dumps(_ckpt.to_json(fp))),
-                            path)
+    saved, current = dict(ckpt.fingerprint), json.loads(json.dumps(_ckpt.to_json(fp)))
+    saved_limit = saved.pop("epochs", None)
+    current.pop("epochs", None)
+    _ckpt.check_fingerprint(saved, current, path)
+    _check_epochs(ckpt, cfg["epochs"], saved_limit, current["lr_schedule"])
     return ckpt
+
+
+def _check_epochs(ckpt: _ckpt.Checkpoint, epochs: int, saved_limit: Any,
+                  schedule: Any) -> None:
+    """The epoch limit may grow on a resume, except for a schedule made for the old limit;
+    it may not fall below the epochs the checkpoint already has."""
+    name = ckpt.path.name
+    if saved_limit is not None and saved_limit != epochs:
+        fail(f"lr_schedule={schedule!r} depends on the epoch limit, and checkpoint {name} is "
+             f"of a {saved_limit}-epoch run, not epochs={epochs}", epochs,
+             f"resume with epochs={saved_limit}, or start afresh with resume=False")
+    if ckpt.epoch > epochs:
+        fail(f"checkpoint {name} already has {ckpt.epoch} epochs, more than epochs={epochs}",
+             epochs, f"pass epochs={ckpt.epoch} or more to go on from it, or start afresh "
+             "with resume=False")
 
 
 def _saved_split(ckpt: _ckpt.Checkpoint, val_idx: np.ndarray, n: int) -> np.ndarray:

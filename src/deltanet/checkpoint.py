@@ -2,11 +2,14 @@
 
 A checkpoint is the same safe archive as a model file (``deltanet.json`` plus ``.npy``
 arrays, no pickle; see :mod:`deltanet.io`) with the format name ``deltanet-checkpoint``.
-It holds the parameters and batch-norm statistics, the optimizer state
+It holds the parameters and batch-norm statistics of the last epoch, the optimizer state
 (:func:`deltanet.optimizers.state_to_dict`), the full state of the training random
 generator, the epoch and update counts, the history so far, the early-stopping and
 plateau bookkeeping, the validation split, and a *fingerprint* of the configuration and
-data. ``train(..., resume=True)`` refuses a checkpoint whose fingerprint differs.
+data. ``train(..., resume=True)`` refuses a checkpoint whose fingerprint differs. A
+finished run's checkpoint says whether the run ended at its epoch limit; its weights are
+still those of the last epoch (the best ones, which early stopping puts back, lie beside
+them), so that resumed with a larger limit it goes on as an uninterrupted run would.
 
 Because the generator is the only source of randomness in training (permutations and
 dropout masks) and it is saved exactly, a resumed run consumes it exactly as an
@@ -196,6 +199,7 @@ def save_run(run, finished: bool = False) -> Path:
         arrays["best/params"] = best.params
         arrays.update(_bn_arrays("best/", best.bn))
     header = {"epoch": run.epoch, "updates": run.hist.updates, "finished": finished,
+              "reached_limit": finished and not run.stop,
               "fingerprint": run.fingerprint, "rng": rng_state(run.rng),
               "history": run.hist.to_dict(), "optimizer_state": opt_scalars,
               "plateau_state": plateau,
@@ -255,4 +259,6 @@ def _restore(run, ckpt: Checkpoint) -> None:
         run.best.bn = {layer: (_take(arrays, f"best/bn{layer}_mean", m, name).copy(),
                                _take(arrays, f"best/bn{layer}_var", v, name).copy())
                        for layer, (m, v) in net.bn_state.items()}
-    run.finished = ckpt.finished
+    # a run that ended at its epoch limit goes on when resumed with a larger one
+    extend = ckpt.header.get("reached_limit") is True and run.cfg["epochs"] > ckpt.epoch
+    run.finished = ckpt.finished and not extend

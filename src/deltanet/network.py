@@ -309,10 +309,24 @@ class Network:
              **kwargs: Any):
         """One gradient-descent update ``w_ij ← w_ij − α ∂J/∂w_ij`` on the given examples.
 
+        ``kwargs`` go to :meth:`backprop` (``sample_weight``, ``l2``, ``l1``, ``training``,
+        ...). With batch normalisation a step is a training step, like one update of
+        :func:`deltanet.train`: ``training`` defaults to True, so ``â`` uses the batch's
+        ``μ_B, σ²_B`` (a ValueError for a single example, which has no batch statistics),
+        and the running statistics move towards them
+        (:func:`deltanet.regularization.update_bn_stats`). ``training=False`` uses the
+        running statistics and leaves them as they are.
+
         Returns the Trace computed before the update.
         """
+        from .regularization import update_bn_stats
+
         lr = check_number("lr", lr, low=0.0, low_open=True)
+        if self.bn_state:
+            kwargs.setdefault("training", True)
         trace = self.backprop(X, Y, loss=loss, **kwargs)
+        if trace.cache.training and trace.cache.bn:
+            update_bn_stats(self.bn_state, trace.cache)
         self.params -= (lr * trace.grad_flat).astype(self.dtype)
         return trace
 

@@ -101,3 +101,16 @@ def update_bn_stats(bn_state: dict, cache, momentum: float = BN_MOMENTUM) -> Non
         run_mu += momentum * mu
         run_var *= 1.0 - momentum
         run_var += momentum * var * (size / max(size - 1, 1))
+
+
+def copy_bn_stats(bn_state: dict) -> dict:
+    """A copy of the running statistics ``{layer: (μ_run, σ²_run)}`` ({} without batch norm)."""
+    return {layer: (mean.copy(), var.copy()) for layer, (mean, var) in bn_state.items()}
+
+
+def put_bn_stats(bn_state: dict, saved: dict) -> None:
+    """Copy ``saved`` statistics (from :func:`copy_bn_stats`) back into ``bn_state``'s arrays,
+    in place, so that whoever holds those arrays sees the restored values."""
+    for layer, (mean, var) in saved.items():
+        bn_state[layer][0][:] = mean
+        bn_state[layer][1][:] = var

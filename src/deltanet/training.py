@@ -27,7 +27,7 @@ from . import optimizers
 from ._callbacks import Callback, CallbackList, ProgressBar, StopTraining
 from ._training_setup import compute_class_weight, current_lr
 from .propagation import backward, forward, regularization
-from .regularization import update_bn_stats
+from .regularization import copy_bn_stats, put_bn_stats, update_bn_stats
 
 __all__ = ["Callback", "History", "StopTraining", "TrainingError", "compute_class_weight",
            "train"]
@@ -202,8 +202,11 @@ def train(
         N epochs and when training ends (atomically).
     resume : True to continue from ``checkpoint`` if the file exists (else start afresh),
         or the path of a checkpoint. A resumed run ends with bit-for-bit the weights of an
-        uninterrupted one; a different network, data or setting is refused. A checkpoint
-        of a finished run gives back its weights and history without training.
+        uninterrupted one; a different network, data or setting is refused. ``epochs`` may
+        grow: a run that ended at its epoch limit goes on to the new one (as an
+        uninterrupted run with that limit; refused for 'step' and 'cosine', which depend on
+        the limit); fewer epochs than the checkpoint has are refused. A finished run that
+        stopped for another reason gives back its weights and history without training.
     diagnostics : record per epoch, on a fixed sample of at most 256 examples, the
         gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
         saturated logistic/tanh units and of dead ReLU units.
@@ -230,6 +233,7 @@ def train(
     settings = {k: v for k, v in locals().items() if k not in ("net", "X", "Y")}
     run = prepare(net, X, Y, settings)
     if run.finished:
+        _restore_best(run)
         return run.hist
     run.runner = _engine_runner(run, engine)
     progress = None
@@ -239,13 +243,14 @@ def train(
     started = time.perf_counter()
     try:
         for epoch in range(run.epoch + 1, run.cfg["epochs"] + 1):
-            before = net.params.copy()
+            before, bn_before = net.params.copy(), copy_bn_stats(net.bn_state)
             try:
                 # overflow on the way to a non-finite cost is reported by the cost check
                 with np.errstate(over="ignore", invalid="ignore"):
                     cost = _run_epoch(run, epoch)
             except TrainingError as err:
                 net.params[:] = before
+                put_bn_stats(net.bn_state, bn_before)
                 err.history = run.hist
                 raise
             run.stop = _end_epoch(run, epoch, cost, before, started) or run.stop
@@ -394,7 +399,7 @@ def _stop_reason(run: _Run, epoch: int, monitored: float, train_out) -> str | No
         best.value, best.epoch, best.wait = monitored, epoch, 0
         if cfg["early_stopping"] and cfg["restore_best"]:
             best.params = run.net.params.copy()
-            best.bn = {k: (m.copy(), v.copy()) for k, (m, v) in run.net.bn_state.items()}
+            best.bn = copy_bn_stats(run.net.bn_state)
     else:
         best.wait += 1
     hist.best_epoch = best.epoch
@@ -416,13 +421,20 @@ def _stop_reason(run: _Run, epoch: int, monitored: float, train_out) -> str | No
 
 
 def _finish(run: _Run, reason: str) -> None:
-    """Put back the best weights (early stopping) and write the final checkpoint."""
+    """Write the final checkpoint, then put back the best weights (early stopping).
+
+    The checkpoint keeps the weights of the last epoch (and the best ones beside them), so
+    that a resume with a longer epoch limit goes on from where the run stopped.
+    """
     run.hist.stop_reason = reason
+    if run.cfg["checkpoint"] is not None:
+        _ckpt.save_run(run, finished=True)
+    _restore_best(run)
+
+
+def _restore_best(run: _Run) -> None:
+    """With early stopping and ``restore_best``: the weights and statistics of the best epoch."""
     best = run.best
     if run.cfg["early_stopping"] and run.cfg["restore_best"] and best.params is not None:
         run.net.params[:] = best.params
-        for layer, (m, v) in best.bn.items():
-            run.net.bn_state[layer][0][:] = m
-            run.net.bn_state[layer][1][:] = v
-    if run.cfg["checkpoint"] is not None:
-        _ckpt.save_run(run, finished=True)
+        put_bn_stats(run.net.bn_state, best.bn)

@@ -98,7 +98,12 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
     if len(data.X_val):
         val = (data.X_val.astype(net.dtype), targets(data.y_val, task, n_classes))
     metric = "accuracy" if task == "classification" else "r2"
-    bar = None if args.quiet or args.json else EpochBar(args.epochs, metric, _resumed_at(args))
+    resumed_at = _resumed_at(args)
+    if resumed_at > args.epochs:
+        raise CommandError(f"checkpoint {args.checkpoint} already has {resumed_at} epochs, more "
+                           f"than --epochs {args.epochs}; pass --epochs {resumed_at} or more to "
+                           "go on from it, or leave out --resume to start afresh")
+    bar = None if args.quiet or args.json else EpochBar(args.epochs, metric, resumed_at)
     try:
         hist = dn.train(
             net, data.X_train.astype(net.dtype), Y, loss=loss, optimizer=args.solver,

@@ -123,8 +123,9 @@ def add_output_files(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoint-every", type=positive_int, default=1, metavar="N",
                        help="write the checkpoint every N epochs (default 1)")
     group.add_argument("--resume", action="store_true",
-                       help="continue from --checkpoint if it exists; the result is bit for "
-                            "bit that of an uninterrupted run")
+                       help="continue from --checkpoint if it exists (a larger --epochs "
+                            "trains on to it); the result is bit for bit that of an "
+                            "uninterrupted run")
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
