@@ -109,7 +109,7 @@ feature_names_in_ : ndarray of str
 
 DIFFERENCES = """\
 Differences from scikit-learn: for several regression outputs the squared error is summed
-over the outputs of an example (scikit-learn averages the value but not its gradient, issue
-#8349), so ``loss_`` is ``n_outputs`` times larger there while the gradients, and so the
-weights, are the same; ``partial_fit`` is unavailable with 'lbfgs'; ``momentum`` must be
-below 1."""
+over the outputs of an example (scikit-learn averages the value but not its gradient, as
+scikit-learn issue #8349 reports), so ``loss_`` is ``n_outputs`` times larger there while
+the gradients, and so the weights, are the same; ``partial_fit`` is unavailable with
+'lbfgs'; ``momentum`` must be below 1."""

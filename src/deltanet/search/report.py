@@ -79,7 +79,7 @@ def table(trials: list[FrozenTrial], task: str, title: str, fixed: dict[str, Any
 
 
 def _use_agg() -> None:
-    # draw to files without a display; an interactive session keeps its own backend
+    # draw to files without a display; interactive use keeps its own backend
     if "matplotlib.pyplot" not in sys.modules:
         import matplotlib
 
