@@ -7,6 +7,7 @@ folder holding the files named there, so the documented messages are the real on
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shlex
 import subprocess
@@ -41,6 +42,8 @@ def write_fixtures(folder: Path) -> None:
     (folder / "binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (folder / "ragged.csv").write_text("x,y\n1,2\n3,4,5\n")
     (folder / "one_class.csv").write_text("x,label\n" + "".join(f"{i},yes\n" for i in range(10)))
+    (folder / "few.csv").write_text("x,label\n" + "".join(f"{i},{'abc'[i % 3]}\n"
+                                                          for i in range(12)))
     (folder / "typo.csv").write_text("x,y\n" + "".join(
         f"{'twelve' if i == 4 else i},{i % 2}\n" for i in range(20)))
     (folder / "no_target.csv").write_text("x,y\n1,0\n2,\n3,1\n4,0\n")
@@ -91,6 +94,16 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, case, command, message):
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.rstrip("\n") == message
     assert done.stdout == ""
+
+
+def test_no_stratify_splits_what_stratification_cannot(tmp_path):
+    write_fixtures(tmp_path)
+    done = run_cli("train", "few.csv", "--target", "label", "--no-stratify", "--epochs", "2",
+                   "--json", "--out", "few.deltanet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == {"train": 7, "validation": 2, "test": 3}
+    info = json.loads(run_cli("info", "few.deltanet", "--json", cwd=tmp_path).stdout)
+    assert info["training"]["no_stratify"] is True
 
 
 @pytest.mark.reliability(

@@ -109,6 +109,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--val-size", type=fraction, default=0.1, metavar="F",
                        help="fraction of rows for validation (loss curve, early stopping) "
                             "(default 0.1)")
+    group.add_argument("--no-stratify", action="store_true",
+                       help="split the rows at random, without keeping each class's share "
+                            "in every part (for classes too small to stratify)")
 
 
 def add_output_files(parser: argparse.ArgumentParser) -> None:

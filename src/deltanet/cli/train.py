@@ -73,12 +73,14 @@ class Prepared:
 
 def split_rows(frame: Any, target: str, task: str, args: argparse.Namespace
                ) -> dict[str, np.ndarray]:
-    """Row positions of the training, validation and test parts (stratified by class)."""
+    """Row positions of the training, validation and test parts (stratified by class unless
+    ``--no-stratify``)."""
     from deltanet.data import split
 
     labels = frame[target].astype(str).to_numpy()
     parts = split(np.arange(len(frame)), labels, test_size=args.test_size,
-                  val_size=args.val_size, stratify=task == "classification",
+                  val_size=args.val_size,
+                  stratify=task == "classification" and not args.no_stratify,
                   random_state=args.seed)
     return {"train": np.sort(parts.X_train), "validation": np.sort(parts.X_val),
             "test": np.sort(parts.X_test)}
@@ -146,7 +148,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     """The training options, as the model file records them."""
     keys = ("hidden", "activation", "solver", "lr", "batch_size", "epochs", "alpha", "dropout",
             "batch_norm", "early_stopping", "patience", "scale", "impute", "test_size",
-            "val_size", "seed", "dtype", "class_weight")
+            "val_size", "no_stratify", "seed", "dtype", "class_weight")
     return {k: getattr(args, k) for k in keys}
 
 

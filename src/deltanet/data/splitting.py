@@ -83,6 +83,7 @@ def split(X: Any, y: Any, test_size: float = 0.2, val_size: float = 0.0,
     except ValueError as err:
         raise DataError(f"cannot split {len(X)} rows with test_size={test_size}, "
                         f"val_size={val_size}{' (stratified)' if stratify else ''}: "
-                        f"{_one_line(err)}; use more rows, other sizes or stratify=False"
-                        ) from err
+                        f"{_one_line(err)}; use more rows, other sizes (command line: "
+                        "--test-size, --val-size) or stratify=False (command line: "
+                        "--no-stratify)") from err
     return Split(X_train, X_val, X_test, y_train, y_val, y_test)
