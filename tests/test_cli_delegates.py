@@ -4,8 +4,10 @@ under the same one-line error policy."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -61,6 +63,51 @@ def test_playground_serves_the_page():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _page(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200
+        return response.read()
+
+
+def test_playground_json_prints_the_url_as_one_document():
+    proc = subprocess.Popen([sys.executable, "-m", "deltanet.cli", "playground", "--port", "0",
+                             "--no-browser", "--json"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = json.loads(proc.stdout.readline())["url"]
+        assert url.startswith("http://127.0.0.1:")
+        assert b"<html" in _page(url).lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+
+
+def test_playground_quiet_prints_nothing():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "deltanet.playground", "--port", str(port),
+                             "--no-browser", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert b"<html" in _page(f"http://127.0.0.1:{port}/").lower()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "no server"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert out == "" and err == ""
 
 
 def test_a_missing_module_is_one_line(monkeypatch, capsys):

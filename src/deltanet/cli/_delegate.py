@@ -19,8 +19,8 @@ from ._common import CommandError, OneLineParser, add_output_options, guarded
 
 @dataclass(frozen=True)
 class Delegate:
-    """A subcommand implemented by ``module`` (functions ``add`` and ``run``);
-    ``output_options``: it reads ``args.json`` and ``args.quiet``."""
+    """A subcommand implemented by ``module`` (functions ``add`` and ``run``); ``run`` reads
+    ``args.json`` and ``args.quiet``."""
 
     name: str
     module: str
@@ -28,7 +28,6 @@ class Delegate:
     run: str
     help: str
     description: str
-    output_options: bool = True
 
 
 DELEGATES = {
@@ -46,7 +45,7 @@ DELEGATES = {
         "playground", "deltanet.playground", "add_cli_arguments", "run_from_args",
         "train small networks live in the browser (local web server)",
         "Start the playground: a local web server on 127.0.0.1 and a page to train small "
-        "networks live, with the backward view of every Δ_j.", output_options=False),
+        "networks live, with the backward view of every Δ_j."),
 }
 
 
@@ -71,17 +70,13 @@ def build_parser(name: str) -> tuple[argparse.ArgumentParser, Any]:
     """The full parser of a delegated subcommand, and its run function.
 
     The module's own options come first; then ``--json``, ``--quiet`` and ``--debug``,
-    those it does not define itself (only ``--debug`` for a server such as the playground).
+    those it does not define itself.
     """
     d = DELEGATES[name]
     add, run = _functions(d)
     parser = OneLineParser(prog=f"deltanet {name}", description=d.description)
     add(parser)
-    if d.output_options:
-        add_output_options(parser)
-    elif "--debug" not in parser._option_string_actions:
-        parser.add_argument("--debug", action="store_true",
-                            help="on an unexpected error, show the full traceback")
+    add_output_options(parser)
     return parser, run
 
 

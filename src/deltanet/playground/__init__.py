@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import socket
 import sys
 import threading
 import webbrowser
 
+from .._validation import check_choice
 from .server import create_app
 
 __all__ = ["add_cli_arguments", "create_app", "run_from_args", "serve"]
@@ -42,7 +44,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def serve(host: str = "127.0.0.1", port: int | None = None, open_browser: bool = True, *,
-          max_sessions: int = 64) -> None:
+          max_sessions: int = 64, announce: str = "text") -> None:
     """Run the playground until interrupted; print its URL and open it in the browser.
 
     Parameters
@@ -56,8 +58,14 @@ def serve(host: str = "127.0.0.1", port: int | None = None, open_browser: bool =
         Open the page in the default web browser.
     max_sessions : int
         Most browser tabs served at once.
+    announce : {"text", "json", "none"}
+        How to tell the URL on stdout once the server listens: a line for people, one JSON
+        document ``{"url": ...}``, or nothing. With "json" and "none" the note that other
+        machines can reach a non-local ``host`` goes to stderr.
     """
     import uvicorn
+
+    check_choice("announce", announce, ("text", "json", "none"))
 
     try:
         sock = _bind(host, DEFAULT_PORT if port is None else port)
@@ -71,13 +79,25 @@ def serve(host: str = "127.0.0.1", port: int | None = None, open_browser: bool =
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
     allowed = LOCAL_HOSTS if local else None
     app = create_app(max_sessions=max_sessions, allowed_hosts=allowed)
-    print(f"deltanet playground running at {url}  (press Ctrl+C to stop)", flush=True)
-    if not local:
-        print(f"listening on {host}: other machines on the network can reach it", flush=True)
+    _announce(announce, url, None if local else host)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _announce(how: str, url: str, open_host: str | None) -> None:
+    """Print the URL (the socket already listens) and, for a non-local host, a note."""
+    note = f"listening on {open_host}: other machines on the network can reach it"
+    if how == "text":
+        print(f"deltanet playground running at {url}  (press Ctrl+C to stop)", flush=True)
+        if open_host:
+            print(note, flush=True)
+        return
+    if how == "json":
+        print(json.dumps({"url": url}), flush=True)
+    if open_host:
+        print(note, file=sys.stderr, flush=True)
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -93,7 +113,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``serve`` from parsed arguments; returns an exit status (2 on a bad argument)."""
+    """Run ``serve`` from parsed arguments; returns an exit status (2 on a bad argument).
+
+    ``args.json`` prints the URL as ``{"url": ...}``; ``args.quiet`` prints nothing.
+    """
     if args.port is not None and not 0 <= args.port <= 65535:
         print(f"error: --port must be 0..65535 (got {args.port})", file=sys.stderr)
         return 2
@@ -101,8 +124,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"error: --max-sessions must be 1..10000 (got {args.max_sessions})",
               file=sys.stderr)
         return 2
+    announce = ("json" if getattr(args, "json", False)
+                else "none" if getattr(args, "quiet", False) else "text")
     try:
-        serve(args.host, args.port, not args.no_browser, max_sessions=args.max_sessions)
+        serve(args.host, args.port, not args.no_browser, max_sessions=args.max_sessions,
+              announce=announce)
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; "
               "choose another --port (0 picks a free one)", file=sys.stderr)
@@ -110,10 +136,3 @@ def run_from_args(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deltanet.playground [--host H] [--port N] [--no-browser]``."""
-    parser = argparse.ArgumentParser(prog="deltanet playground",
-                                     description="Train small networks live in the browser.")
-    return run_from_args(add_cli_arguments(parser).parse_args(argv))

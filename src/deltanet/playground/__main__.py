@@ -1,7 +1,10 @@
-"""``python -m deltanet.playground``: start the playground server."""
+"""``python -m deltanet.playground ...`` is ``deltanet playground ...``."""
+
+from __future__ import annotations
 
 import sys
 
-from . import main
+from deltanet.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main(["playground", *sys.argv[1:]]))
