@@ -112,8 +112,10 @@ def test_no_stratify_splits_what_stratification_cannot(tmp_path):
     how="deltanet train",
     result="one line naming the epoch, exit status 2, no model written")
 def test_diverging_training_is_one_line(tmp_path):
-    done = run_cli("train", "iris", "--solver", "sgd", "--lr", "1e6", "--activation",
-                   "identity", "--epochs", "5", "--out", "never.deltanet", cwd=tmp_path)
+    command = ["train", "iris", "--solver", "sgd", "--lr", "1e6", "--activation", "identity",
+               "--epochs", "5"]
+    assert f"`deltanet {' '.join(command)}`" in " ".join(README.read_text(encoding="utf-8").split())
+    done = run_cli(*command, "--out", "never.deltanet", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr
     assert re.match(r"deltanet: error: training failed, no model was written: the cost "
