@@ -221,10 +221,50 @@ def restore_run(run, ckpt: Checkpoint) -> None:
     try:
         _restore(run, ckpt)
     except (TypeError, KeyError, AttributeError, IndexError, OverflowError,
-            RecursionError) as err:
+            RecursionError, ZeroDivisionError) as err:
         raise _io.ModelFileError(f"{ckpt.path.name}: the saved training state is damaged "
                                  f"({type(err).__name__}: {str(err)[:80]}); delete the file "
                                  "to start afresh") from None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_history(hist) -> None:
+    """Every field of a restored History has the type training writes (else TypeError)."""
+    for key in ("cost", "val_cost", "val_metric", "train_metric"):
+        values = getattr(hist, key)
+        if not isinstance(values, list) or not all(_is_number(v) for v in values):
+            raise TypeError(f"the history's {key} must be a list of numbers")
+    if not isinstance(hist.lr, list) or not all(v is None or _is_number(v) for v in hist.lr):
+        raise TypeError("the history's lr must be a list of numbers")
+    if not isinstance(hist.diagnostics, list) or not all(
+            isinstance(d, dict) for d in hist.diagnostics):
+        raise TypeError("the history's diagnostics must be a list of records")
+    for key in ("epochs", "updates"):
+        value = getattr(hist, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise TypeError(f"the history's {key} must be a count")
+    if hist.best_epoch is not None and (not isinstance(hist.best_epoch, int)
+                                        or isinstance(hist.best_epoch, bool)
+                                        or hist.best_epoch < 0):
+        raise TypeError("the history's best_epoch must be an epoch number")
+    if not isinstance(hist.stop_reason, str) or not isinstance(hist.metric, str):
+        raise TypeError("the history's stop_reason and metric must be text")
+
+
+def _check_scalars(scalars: Any) -> None:
+    """Optimizer and plateau scalars must be numbers, not NaN; counts and scales finite >= 0."""
+    if not isinstance(scalars, dict):
+        raise TypeError("a saved optimizer state must be a record")
+    for key, value in scalars.items():
+        if isinstance(value, bool):
+            continue
+        # a plateau rule's best loss starts at +inf; no scalar may be NaN
+        if not _is_number(value) or math.isnan(value) or (
+                key.endswith(("count", "lr_scale")) and not 0 <= value < math.inf):
+            raise TypeError(f"the optimizer state {key!r} is out of range")
 
 
 def _restore(run, ckpt: Checkpoint) -> None:
@@ -235,9 +275,11 @@ def _restore(run, ckpt: Checkpoint) -> None:
     bn = {layer: (_take(arrays, f"bn{layer}_mean", m, name),
                   _take(arrays, f"bn{layer}_var", v, name))
           for layer, (m, v) in net.bn_state.items()}
+    _check_scalars(from_json(ckpt.header.get("optimizer_state") or {}))
     state = state_from_parts("opt/", ckpt.header.get("optimizer_state") or {}, arrays,
                              run.opt.transform)
     if run.plateau_state is not None:
+        _check_scalars(from_json(ckpt.header.get("plateau_state") or {}))
         run.plateau_state = state_from_parts("", ckpt.header.get("plateau_state") or {}, {},
                                              run.opt.plateau)
     set_rng_state(run.rng, ckpt.header["rng"], name)
@@ -247,9 +289,7 @@ def _restore(run, ckpt: Checkpoint) -> None:
         net.bn_state[layer][1][:] = v
     run.state = state
     run.hist = History.from_dict(from_json(ckpt.header["history"]))
-    if not all(isinstance(getattr(run.hist, k), list) for k in
-               ("cost", "val_cost", "val_metric", "train_metric", "lr", "diagnostics")):
-        raise TypeError("the history's curves must be lists")
+    _check_history(run.hist)
     run.epoch = ckpt.epoch
     best = from_json(ckpt.header.get("best", {}))
     run.best.value = float(best.get("value", math.inf))
