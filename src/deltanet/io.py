@@ -100,9 +100,10 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
                     arrays[name[:-4]] = _read_npy(zf.read(name), f"{path.name}: {name}")
     except ModelFileError:
         raise
+    # RuntimeError also covers zipfile's error for an unknown compression method
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError,
             OSError, KeyError, UnicodeDecodeError, json.JSONDecodeError, ValueError,
-            TypeError, NotImplementedError, RuntimeError, RecursionError) as err:
+            TypeError, RuntimeError, RecursionError) as err:
         raise ModelFileError(f"{path.name} is not a readable deltanet file "
                              f"(truncated or corrupted: {type(err).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != expect_format:
