@@ -76,7 +76,8 @@ def batch_bounds(n: int, batch_size: int, batch_norm: bool) -> list[tuple[int, i
     With batch normalisation a last batch of one example is merged into the one before it
     (that batch has ``batch_size + 1`` examples), since one example has no batch statistics.
     """
-    bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    bounds = list(zip(range(0, n, batch_size), [*range(batch_size, n, batch_size), n],
+                      strict=True))
     if batch_norm:
         if batch_size < 2 or n < 2:
             fail("batch normalisation needs batches of at least 2 examples", batch_size,
