@@ -185,14 +185,13 @@ def _bn_backward(plan, params, grad, cache, g, d_out):
 # ------------------------------------------------------------------ inputs and targets
 def prepare_inputs(net, X: Any) -> tuple[np.ndarray, bool]:
     """Validate ``X`` as a batch ``(n, p)`` or one example ``(p,)``; return 2-D and a flag."""
-    arr = check_array("X", X, ndim=(1, 2), dtype=net.dtype)
+    arr = check_array("X", X, ndim=(1, 2), n_cols=net.n_inputs, dtype=net.dtype)
     single = arr.ndim == 1
     if single:
         if arr.shape[0] != net.n_inputs:
             fail(f"one example must have {net.n_inputs} values", arr.shape,
                  f"pass {net.n_inputs} inputs, or a 2-D batch of shape (n, {net.n_inputs})")
         arr = arr.reshape(1, -1)
-    check_array("X", arr, n_cols=net.n_inputs, dtype=net.dtype)
     return arr, single
 
 
