@@ -273,7 +273,7 @@ def test_auto_dispatch():
     big = dn.Network.layered([784, 256, 128, 10], hidden="relu", output="softmax")
     assert kernels.choose_engine("auto", small, loss, sgd, 1) == "numba"
     assert kernels.choose_engine("auto", big, loss, sgd, 1) == "numba"
-    assert kernels.choose_engine("auto", big, loss, sgd, 128) == "numpy"
+    assert kernels.choose_engine("auto", big, loss, sgd, 128) == "numba"
     assert kernels.choose_engine("auto", small, loss, sgd, 64) == "numba"
     assert kernels.choose_engine("auto", small, loss, optimizers.adam(), 1) == "numpy"
     assert kernels.choose_engine("auto", small, loss, sgd, 1, dropout={1: 0.5}) == "reference"

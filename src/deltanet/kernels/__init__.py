@@ -2,22 +2,26 @@
 
 ``train(..., engine=)`` picks how an epoch runs; the result is the same to rounding:
 
-* ``"numba"``: one compiled call per epoch (:mod:`._sgd`), looping over the examples of the
-  given permutation without Python in between and without allocating. Any DAG of the plan
-  (blocks with masks, skip arcs, several output groups), every activation and loss of the
-  lecture, sample weights, L2/L1 weight decay, and ``optimizers.sgd`` with or without
-  (Nesterov) momentum and learning-rate schedules; per-update callbacks get one compiled
-  call per batch. Per-example plain SGD on a layered net runs a tighter epoch of its own
-  (:mod:`._dense`). Batch normalisation, dropout and other optimizers (Adam, Rprop, custom
-  transforms) are not compiled: ``engine="numba"`` with one of them is a ValueError naming it.
-* ``"numpy"``: mini-batches through BLAS with every buffer preallocated
+* ``"numba"``: one compiled call per epoch, without Python in between and without
+  allocating. Small updates (single examples, or ``batch_size × weights <= AUTO_MAX_WORK``)
+  loop over the examples of the permutation (:mod:`._sgd`; per-example plain SGD on a layered
+  net runs a tighter epoch of its own, :mod:`._dense`); larger mini-batches loop over the
+  batches, their matrix products made by the BLAS ``?gemm`` NumPy uses, called from the
+  compiled code (:mod:`._blas`). Any DAG of the plan (blocks with masks, skip arcs, several
+  output groups), every activation and loss of the lecture, sample weights, L2/L1 weight
+  decay, and ``optimizers.sgd`` with or without (Nesterov) momentum and learning-rate
+  schedules; per-update callbacks get one compiled call per batch. Batch normalisation,
+  dropout and other optimizers (Adam, Rprop, custom transforms) are not compiled:
+  ``engine="numba"`` with one of them is a ValueError naming it.
+* ``"numpy"``: mini-batches through BLAS from a Python loop with every buffer preallocated
   (:mod:`._minibatch`; ReLU and softmax/cross-entropy rows compiled, :mod:`._fused`), any
   optimizer; batch normalisation and dropout run on the reference passes of
   :mod:`deltanet.propagation` instead.
-* ``"auto"`` (the default): Numba when it supports everything asked for and an update is
-  small: single examples, or ``batch_size × weights <= AUTO_MAX_WORK``; else NumPy.
-  (Measured: the compiled loop costs about the same per example at any batch size, BLAS
-  gets cheaper per example with larger batches; they cross near 250,000.)
+* ``"auto"`` (the default): ``"numba"`` when it supports everything asked for, else NumPy.
+  (Measured: the per-example loop costs about the same per example at any batch size, BLAS
+  gets cheaper per example with larger batches; they cross near 250,000 examples × weights.
+  The compiled batch loop spends its time in the same products as the NumPy loop, without
+  the forty-odd Python calls per update around them.)
 
 Compiled code is cached on disk next to the sources (Numba's ``cache=True``; Numba falls
 back to a user cache directory when that is read-only), so only the first process on a
@@ -72,9 +76,7 @@ def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
             fail(f"engine='numba' does not support {', '.join(missing)}", engine,
                  "use engine='auto' or 'numpy', which run these in NumPy")
         return "numba"
-    small = batch_size == 1 or batch_size * net.plan.n_params <= AUTO_MAX_WORK
-    if engine == "auto" and small \
-            and not unsupported_features(net, loss, optimizer, engine="numba", **kw):
+    if engine == "auto" and not unsupported_features(net, loss, optimizer, engine="numba", **kw):
         return "numba"
     if unsupported_features(net, loss, optimizer, engine="numpy", **kw):
         return "reference"
@@ -84,9 +86,14 @@ def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
 def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                 l2: float, l1: float, decay_bias: bool):
     """The epoch runner of a resolved ``engine`` ("numba" or "numpy"), ready for ``run``."""
-    from ._runners import NumbaRunner, NumpyRunner
+    from ._runners import BlasRunner, NumbaRunner, NumpyRunner
 
-    cls = NumbaRunner if engine == "numba" else NumpyRunner
+    if engine == "numpy":
+        cls = NumpyRunner
+    elif batch_size == 1 or batch_size * net.plan.n_params <= AUTO_MAX_WORK:
+        cls = NumbaRunner
+    else:
+        cls = BlasRunner
     return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
 
 

@@ -63,15 +63,16 @@ class NumpyRunner:
         return EpochResult(total, seen, t, None, rule.end_epoch(t))
 
 
-class NumbaRunner:
-    """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
-    ``after_batch``, one call per batch."""
+class _CompiledRunner:
+    """What the compiled runners share: the inputs typed like the parameters, the optimizer
+    settings as the kernels read them (``hyper``), and the epoch loop around ``_call``
+    (which each subclass defines: its kernel over ``order``, starting at update ``t``)."""
 
     engine = "numba"
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
-        from . import _elementwise, _sgd
+        from . import _elementwise
 
         plan, params = net.plan, net.params
         dt = params.dtype
@@ -82,17 +83,49 @@ class NumbaRunner:
         self.Y = np.ascontiguousarray(Y, dtype=dt)
         self.weights = np.zeros(0, dt) if weights is None else np.ascontiguousarray(weights, dt)
         self.rule = UpdateRule(optimizer, params)
-        penalty = bool(l2 or l1)
-        self.hyper = np.array([2.0 * l2, l1, l2, self.rule.mu, self.rule.nesterov, penalty,
-                               self.rule.momentum], dtype=dt)
+        self.penalty = bool(l2 or l1)
+        self.hyper = np.array([2.0 * l2, l1, l2, self.rule.mu, self.rule.nesterov,
+                               self.penalty, self.rule.momentum], dtype=dt)
         self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
-        self.decay = decay_mask(plan, decay_bias, dt) if penalty else np.zeros(0, dt)
-        lay = self.layout
-        self.work = [np.zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
-        self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
+        self.decay = decay_mask(plan, decay_bias, dt) if self.penalty else np.zeros(0, dt)
         self.grad = np.zeros_like(params)
         self.c = _elementwise.constants(dt)
-        plain = not (penalty or self.rule.momentum) and plan.grad_mask is None
+
+    def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        n, bs, rule = order.shape[0], self.batch_size, self.rule
+        n_updates = -(-n // bs)
+        rule.begin_epoch(state, n_updates)
+        if after_batch is None:
+            value, failed_at = self._call(order, 0)
+            if failed_at >= 0:
+                return EpochResult(math.nan, 0, failed_at, value, rule.end_epoch(failed_at))
+            return EpochResult(value, n, n_updates, None, rule.end_epoch(n_updates))
+        total, seen, t = 0.0, 0, 0
+        for t, start in enumerate(range(0, n, bs), start=1):
+            part = order[start:start + bs]
+            value, failed_at = self._call(part, t - 1)
+            if failed_at >= 0:
+                return EpochResult(total, seen, t - 1, value, rule.end_epoch(t - 1))
+            total, seen = total + value, seen + len(part)
+            if after_batch(t, value / len(part), len(part)):
+                break
+        return EpochResult(total, seen, t, None, rule.end_epoch(t))
+
+
+class NumbaRunner(_CompiledRunner):
+    """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
+    ``after_batch``, one call per batch."""
+
+    def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
+                 l2: float, l1: float, decay_bias: bool) -> None:
+        from . import _sgd
+
+        super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+        lay, dt = self.layout, self.params.dtype
+        self.work = [np.zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
+        self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
+        plain = not (self.penalty or self.rule.momentum) and net.plan.grad_mask is None
         self._dense = None
         if batch_size == 1 and plain and is_dense_chain(self.layout):
             from ._dense import dense_epoch
@@ -118,23 +151,31 @@ class NumbaRunner:
             self.grad[:] = 0  # the batch may have stopped half-summed
         return float(value), int(failed_at)
 
-    def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
-        order = np.ascontiguousarray(order, dtype=np.int64)
-        n, bs, rule = order.shape[0], self.batch_size, self.rule
-        n_updates = -(-n // bs)
-        rule.begin_epoch(state, n_updates)
-        if after_batch is None:
-            value, failed_at = self._call(order, 0)
-            if failed_at >= 0:
-                return EpochResult(math.nan, 0, failed_at, value, rule.end_epoch(failed_at))
-            return EpochResult(value, n, n_updates, None, rule.end_epoch(n_updates))
-        total, seen, t = 0.0, 0, 0
-        for t, start in enumerate(range(0, n, bs), start=1):
-            part = order[start:start + bs]
-            value, failed_at = self._call(part, t - 1)
-            if failed_at >= 0:
-                return EpochResult(total, seen, t - 1, value, rule.end_epoch(t - 1))
-            total, seen = total + value, seen + len(part)
-            if after_batch(t, value / len(part), len(part)):
-                break
-        return EpochResult(total, seen, t, None, rule.end_epoch(t))
+
+
+class BlasRunner(_CompiledRunner):
+    """Mini-batch epochs in one compiled call each, the products by BLAS (see ``_blas``);
+    with ``after_batch``, one call per batch."""
+
+    def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
+                 l2: float, l1: float, decay_bias: bool) -> None:
+        from . import _blas
+
+        super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+        dt = self.params.dtype
+        self.buffers = _blas.buffers(self.layout, batch_size, dt)
+        self.gemm, itype, _ = _blas.gemm_function(dt)
+        self.ch = np.frombuffer(b"NT", dtype=np.uint8).copy()
+        self.iw, self.fw = np.zeros(6, itype), np.zeros(2, dt)
+        self._epoch = _blas.blas_epoch
+
+    def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
+        """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
+        lay, b = self.layout, self.buffers
+        value, failed_at = self._epoch(
+            order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
+            lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad, self.grad_mask,
+            self.decay, self.hyper, self.rule.velocity, self.rule.neg_lr[t:], b["base"],
+            b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["tmp"], b["fresh"], self.gemm,
+            self.ch, self.iw, self.fw, self.c)
+        return float(value), int(failed_at)

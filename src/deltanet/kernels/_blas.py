@@ -1,0 +1,273 @@
+"""Mini-batch epochs compiled whole: Numba loops around the BLAS ``?gemm`` NumPy itself uses.
+
+The NumPy engine (:mod:`._minibatch`) spends its time in matrix products, but between them
+every update costs some forty Python-level calls, a gather by ``np.take`` and several passes
+over the batch. Here one compiled call runs a whole epoch: per batch of ``m`` examples::
+
+    gather     a_0 ← X[order[batch]]                                        (row by row)
+    forward    in_g = a_src @ W (+ further blocks, β = 1);  per row in_g += b_g, a_g = g(in_g)
+    output     Δ_out = w · ∂ℓ/∂in per row (``_elementwise.output_loss``), ℓ summed into the cost
+    backward   up_src = Δ_g @ Wᵀ (β = 1 for a second downstream block);  Δ_g = g'(in_g) ⊙ up_g
+
+The products are Fortran ``?gemm`` calls on row-major buffers (a row-major ``C = A @ B`` is
+the column-major ``Cᵀ = Bᵀ Aᵀ``), made from compiled code through a function pointer: NumPy's
+own BLAS when it exports ``?gemm`` (so the products are those of ``np.matmul``), else SciPy's
+``cython_blas``. Plain SGD whose only output group is the last layer updates each block in
+its gradient product (``W ← 1·W + aᵀ(−η/m · Δ)``, β = 1) right after the block's Δ has been
+propagated; any other case (momentum, Nesterov, weight decay, masked blocks, several output
+groups) sums the gradient into a vector and steps with ``_sgd._apply_batch``, the compiled
+kernel's own optimizer step. A batch whose cost is not finite stops the epoch before its
+update. Everything lives in buffers allocated once per ``train()`` call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import math
+
+import numpy as np
+from numba import njit
+
+from ._elementwise import ONE, ZERO, act_backward, activate, output_loss
+from ._layout import ACT, BIAS, HAS_DOWN, N_SRC, OFFSET, OUT_HI, OUT_LO, SIZE, SRC, W_OFFSET
+from ._sgd import _apply_batch, _penalty
+
+U = np.uint64
+N_, T_ = 0, 1  # positions of 'N' and 'T' in the character scratch
+
+# Fortran symbols of ?gemm, with the width of their integers (ILP64 builds end in 64_)
+_SYMBOLS = (("scipy_{}gemm_64_", np.int64), ("{}gemm_64_", np.int64),
+            ("scipy_{}gemm_", np.int32), ("{}gemm_", np.int32))
+
+
+@functools.cache
+def gemm_function(dtype: np.dtype) -> tuple[object, type, str]:
+    """``(?gemm as a ctypes function, its integer type, where it came from)`` for ``dtype``.
+
+    NumPy's BLAS is looked up through NumPy's compiled core (``dlsym`` searches the
+    libraries it was linked with); SciPy's ``cython_blas`` is the fallback that always works.
+    """
+    prefix = "s" if np.dtype(dtype) == np.float32 else "d"
+    proto = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
+    try:
+        from numpy._core import _multiarray_umath as core
+
+        lib = ctypes.CDLL(core.__file__)
+        for pattern, itype in _SYMBOLS:
+            name = pattern.format(prefix)
+            if hasattr(lib, name):
+                return proto(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value), itype, \
+                    f"numpy ({name})"
+    except (ImportError, OSError):
+        pass
+    from numba.extending import get_cython_function_address
+
+    address = get_cython_function_address("scipy.linalg.cython_blas", f"{prefix}gemm")
+    return proto(address), np.int32, f"scipy.linalg.cython_blas ({prefix}gemm)"
+
+
+@njit(cache=True, inline="always")
+def _gemm(f, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
+    """Column-major ``C ← alpha · op(A) op(B) + beta · C`` (``op`` by ``ta``/``tb``: 0 for
+    'N', 1 for 'T''); ``A``, ``B``, ``C`` are addresses, the rest goes through scratch."""
+    iw[0], iw[1], iw[2], iw[3], iw[4], iw[5] = m, n, k, lda, ldb, ldc
+    fw[0], fw[1] = alpha, beta
+    p, q, s = U(iw.ctypes.data), U(fw.ctypes.data), U(ch.ctypes.data)
+    w, v = U(iw.itemsize), U(fw.itemsize)
+    f(s + U(ta), s + U(tb), p, p + w, p + 2 * w, q, A, p + 3 * w, B, p + 4 * w, q + v, C, p + 5 * w)
+
+
+@njit(cache=True, inline="always")
+def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
+    """Row-major ``C (m×n) ← A (m×k) @ B (k×n) + beta · C``: column-major ``Cᵀ = Bᵀ Aᵀ``."""
+    _gemm(f, N_, N_, n, m, k, one, B, ldb, A, lda, beta, C, n, ch, iw, fw)
+
+
+@njit(cache=True)
+def _gather(X, order, start, m, a):
+    """``a[r, :] = X[order[start + r], :]`` for the ``m`` rows of the batch."""
+    n = U(X.shape[1])
+    for r in range(m):
+        src, row = X[order[start + r]], U(r) * n
+        for i in range(n):
+            a[row + i] = src[i]
+
+
+@njit(cache=True)
+def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c):
+    """FORWARDPROPAGATE the gathered batch (``a`` at ``base[0]``); ``lse[layer, r]`` keeps
+    log Σ e^{in} of softmax rows."""
+    item = U(params.itemsize)
+    P, A, Z = U(params.ctypes.data), U(a.ctypes.data), U(in_.ctypes.data)
+    for layer in range(1, groups.shape[0]):
+        n, o = U(groups[layer, SIZE]), base[layer]
+        for k in range(block_ptr[layer], block_ptr[layer + 1]):
+            src = blocks[k, SRC]
+            n_src = blocks[k, N_SRC]
+            beta = c[ZERO] if k == block_ptr[layer] else c[ONE]
+            _product(f, A + base[src] * item, n_src, P + U(blocks[k, W_OFFSET]) * item, n,
+                     Z + o * item,
+                     m, n, n_src, beta, ch, iw, fw, c[ONE])
+        _bias_activate(groups[layer, ACT], m, n, o, params, U(groups[layer, BIAS]), in_, a,
+                       lse[layer], c)
+
+
+@njit(cache=True)
+def _bias_activate(act, m, n, o, params, bias, in_, a, lse, c):
+    """``in_ += b`` and ``a = g(in_)`` row by row; ReLU in one pass (constants held in
+    registers, so the loop vectorises), the others through ``_elementwise.activate``."""
+    zero = params.dtype.type(0)
+    for r in range(m):
+        row = o + U(r) * n
+        if act == 3:
+            for j in range(n):
+                z = in_[row + j] + params[bias + j]
+                in_[row + j] = z
+                a[row + j] = zero if z <= zero else z  # NaN passes through
+        else:
+            for j in range(n):
+                in_[row + j] = in_[row + j] + params[bias + j]
+            lse[r] = activate(act, in_, a, row, n, c)
+
+
+@njit(cache=True)
+def _output_rows(layer, m, Y, sample_weight, order, start, loss, groups, out_cols,
+                 base, a, in_, delta, lse, tmp, scale, c):
+    """Add ``scale · w · ∂ℓ/∂in`` of output group ``layer`` to its Δ rows; returns Σ w ℓ."""
+    n, o, act = U(groups[layer, SIZE]), base[layer], groups[layer, ACT]
+    lo = U(groups[layer, OUT_LO])
+    weighted = sample_weight.shape[0] > 0
+    cost = 0.0
+    for r in range(m):
+        e = order[start + r]
+        w = sample_weight[e] if weighted else c[ONE]
+        for k in range(n):
+            tmp[k] = Y[e, out_cols[lo + k]]
+        value = output_loss(loss, act, in_, a, o + U(r) * n, n, tmp, U(0), delta,
+                            lse[layer, r], w * scale, c)
+        cost += float(value * w)
+    return cost
+
+
+@njit(cache=True)
+def _delta_rows(layer, m, groups, base, a, in_, up, delta, c):
+    """``Δ = g'(in) ⊙ up`` on every row of ``layer`` (zero when nothing lies downstream)."""
+    n, o, act = U(groups[layer, SIZE]), base[layer], groups[layer, ACT]
+    zero, one = delta.dtype.type(0), delta.dtype.type(1)
+    for r in range(m):
+        row = o + U(r) * n
+        if not groups[layer, HAS_DOWN]:
+            for j in range(n):
+                delta[row + j] = zero
+        elif act == 3:  # as act_backward, with the constants in registers (vectorises)
+            for j in range(n):
+                delta[row + j] = (one if in_[row + j] > zero else zero) * up[row + j]
+        else:
+            act_backward(act, in_, a, row, up, row, delta, row, n, c)
+
+
+@njit(cache=True)
+def _bias_sum(layer, m, groups, base, delta, out, beta):
+    """``out[bias] ← beta · out[bias] + Σ_rows Δ`` (rows added in order)."""
+    n, o, bias = U(groups[layer, SIZE]), base[layer], U(groups[layer, BIAS])
+    for j in range(n):
+        out[bias + j] = out[bias + j] * beta
+    for r in range(m):
+        row = o + U(r) * n
+        for j in range(n):
+            out[bias + j] = out[bias + j] + delta[row + j]
+
+
+@njit(cache=True)
+def _backward(f, m, in_place, scale, Y, sample_weight, order, start, loss, groups, blocks,
+              block_ptr, out_cols, params, grad, base, a, in_, up, delta, lse, tmp, fresh, ch,
+              iw, fw, c):
+    """BACKPROPAGATE the batch; returns Σ_rows w ℓ (NaN/inf stops it before any update when
+    ``in_place``).
+
+    Layers are visited from the last: by then every block out of a layer has added its
+    ``Δ_dst Wᵀ`` to ``up``, so Δ is complete. The gradient products go into the weights
+    themselves when ``in_place`` (Δ then carries ``scale`` = −η/m), else into ``grad``.
+    """
+    item = U(params.itemsize)
+    P, A, UP = U(params.ctypes.data), U(a.ctypes.data), U(up.ctypes.data)
+    target = params if in_place else grad
+    TG = U(target.ctypes.data)
+    keep = c[ONE] if in_place else c[ZERO]  # β of the gradient products
+    fresh[:] = 1
+    cost = 0.0
+    for layer in range(groups.shape[0] - 1, 0, -1):
+        n, o = U(groups[layer, SIZE]), base[layer]
+        _delta_rows(layer, m, groups, base, a, in_, up, delta, c)
+        if groups[layer, OUT_HI] > groups[layer, OUT_LO]:
+            cost += _output_rows(layer, m, Y, sample_weight, order, start, loss, groups,
+                                 out_cols, base, a, in_, delta, lse, tmp, scale, c)
+            if in_place and not math.isfinite(cost):
+                return cost
+        D = U(delta.ctypes.data) + o * item
+        for k in range(block_ptr[layer], block_ptr[layer + 1]):
+            src, n_src = blocks[k, SRC], blocks[k, N_SRC]
+            W = P + U(blocks[k, W_OFFSET]) * item
+            if src > 0:  # up_src (+)= Δ Wᵀ with W before its update; the inputs need none
+                beta = c[ZERO] if fresh[src] else c[ONE]
+                fresh[src] = 0
+                _gemm(f, T_, N_, n_src, m, n, c[ONE], W, n, D, n, beta,
+                      UP + base[src] * item, n_src, ch, iw, fw)
+            # target_W ← β target_W + a_srcᵀ Δ   (column-major: Wᵀ ← β Wᵀ + Δᵀ a_src)
+            _gemm(f, N_, T_, n, n_src, m, c[ONE], D, n, A + base[src] * item, n_src, keep,
+                  TG + U(blocks[k, W_OFFSET]) * item, n, ch, iw, fw)
+        _bias_sum(layer, m, groups, base, delta, target, keep)
+    return cost
+
+
+@njit(cache=True)
+def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
+               out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr, base, a, in_,
+               up, delta, lse, tmp, fresh, f, ch, iw, fw, c):
+    """Run the batches of ``order``; returns ``(Σ_batches cost·|B|, −1)``, or ``(cost, t)``
+    when the cost of batch ``t`` is not finite (the epoch stops there, before its update).
+
+    ``hyper`` as in ``_sgd.sgd_epoch``; plain SGD (no penalty, momentum or mask) on a plan
+    whose only output group is the last layer updates the weights inside the products.
+    ``base[l]`` is where layer ``l``'s rows start in the buffers ``a, in_, up, delta``.
+    """
+    G = groups.shape[0] - 1
+    n_out = 0
+    for layer in range(1, G + 1):
+        n_out += groups[layer, OUT_HI] > groups[layer, OUT_LO]
+    in_place = hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0 and n_out == 1 \
+        and groups[G, OUT_HI] > groups[G, OUT_LO]
+    n = order.shape[0]
+    total = 0.0
+    for t in range((n + batch_size - 1) // batch_size):
+        start = t * batch_size
+        m = min(n, start + batch_size) - start
+        scale = neg_lr[t] / params.dtype.type(m) if in_place else c[ONE]
+        _gather(X, order, start, m, a)
+        _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c)
+        cost = _backward(f, m, in_place, scale, Y, sample_weight, order, start, loss, groups,
+                         blocks, block_ptr, out_cols, params, grad, base, a, in_, up, delta,
+                         lse, tmp, fresh, ch, iw, fw, c) / m
+        if not in_place and hyper[5] != 0:
+            cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
+        if not math.isfinite(cost):
+            return cost, t
+        if not in_place:
+            _apply_batch(params, grad, params.dtype.type(m), grad_mask, decay, hyper,
+                         velocity, neg_lr[t])
+        total += cost * m
+    return total, -1
+
+
+def buffers(layout, batch_size: int, dtype) -> dict:
+    """The work buffers of ``blas_epoch`` for batches of up to ``batch_size`` rows."""
+    size = layout.groups[:, SIZE]
+    base = (batch_size * layout.groups[:, OFFSET]).astype(np.uint64)
+    rows = batch_size * layout.n_units
+    n_layers = size.shape[0]
+    return {"base": base, "a": np.zeros(rows, dtype), "in_": np.zeros(rows, dtype),
+            "up": np.zeros(rows, dtype), "delta": np.zeros(rows, dtype),
+            "lse": np.zeros((n_layers, batch_size), dtype),
+            "tmp": np.zeros(2 * int(size.max()), dtype),
+            "fresh": np.ones(n_layers, np.int64)}
