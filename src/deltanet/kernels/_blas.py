@@ -41,30 +41,43 @@ _SYMBOLS = (("scipy_{}gemm_64_", np.int64), ("{}gemm_64_", np.int64),
             ("scipy_{}gemm_", np.int32), ("{}gemm_", np.int32))
 
 
+_PROTOTYPE = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)  # Fortran: every argument by address
+
+
+def _prefix(dtype) -> str:
+    return "s" if np.dtype(dtype) == np.float32 else "d"
+
+
 @functools.cache
-def gemm_function(dtype: np.dtype) -> tuple[object, type, str]:
+def gemm_function(dtype) -> tuple[object, type, str]:
     """``(?gemm as a ctypes function, its integer type, where it came from)`` for ``dtype``.
 
     NumPy's BLAS is looked up through NumPy's compiled core (``dlsym`` searches the
-    libraries it was linked with); SciPy's ``cython_blas`` is the fallback that always works.
+    libraries it was linked with), so the products are the ones ``np.matmul`` computes;
+    SciPy's ``cython_blas`` is the fallback that always exists.
     """
-    prefix = "s" if np.dtype(dtype) == np.float32 else "d"
-    proto = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
+    prefix = _prefix(dtype)
     try:
         from numpy._core import _multiarray_umath as core
 
         lib = ctypes.CDLL(core.__file__)
-        for pattern, itype in _SYMBOLS:
-            name = pattern.format(prefix)
-            if hasattr(lib, name):
-                return proto(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value), itype, \
-                    f"numpy ({name})"
     except (ImportError, OSError):
-        pass
+        lib = None
+    for pattern, itype in _SYMBOLS if lib is not None else ():
+        name = pattern.format(prefix)
+        if hasattr(lib, name):
+            address = ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+            return _PROTOTYPE(address), itype, f"numpy ({name})"
+    return (*scipy_gemm(dtype), f"scipy.linalg.cython_blas ({prefix}gemm)")
+
+
+@functools.cache
+def scipy_gemm(dtype) -> tuple[object, type]:
+    """SciPy's ``cython_blas`` ``?gemm`` for ``dtype`` and its integer type."""
     from numba.extending import get_cython_function_address
 
-    address = get_cython_function_address("scipy.linalg.cython_blas", f"{prefix}gemm")
-    return proto(address), np.int32, f"scipy.linalg.cython_blas ({prefix}gemm)"
+    address = get_cython_function_address("scipy.linalg.cython_blas", f"{_prefix(dtype)}gemm")
+    return _PROTOTYPE(address), np.int32
 
 
 @njit(cache=True, inline="always")

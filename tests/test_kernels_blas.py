@@ -1,0 +1,179 @@
+"""The compiled mini-batch loop (``kernels._blas``) against the reference passes.
+
+``engine='numba'`` runs larger mini-batches through it; ``AUTO_MAX_WORK = 0`` sends every
+batch of two or more examples there, so the small networks of the oracle tests exercise it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import deltanet as dn
+from deltanet import kernels, losses, optimizers
+from deltanet.kernels import _blas
+from deltanet.kernels._runners import BlasRunner, NumbaRunner, NumpyRunner
+from test_kernels import _sparse_dag, check_engines
+
+pytestmark = pytest.mark.xdist_group("numba")
+
+
+@pytest.fixture(autouse=True)
+def blas_for_every_batch(monkeypatch):
+    monkeypatch.setattr(kernels, "AUTO_MAX_WORK", 0)
+
+
+def _runner(engine: str, net, X, Y, batch_size: int, **kw):
+    return kernels.make_runner(engine, net, X, Y, kw.get("weights"), batch_size,
+                               losses.get(kw.get("loss", "cross_entropy")),
+                               kw.get("opt", optimizers.sgd(0.1)), kw.get("l2", 0.0), 0.0, False)
+
+
+def test_batches_of_two_or_more_run_the_blas_loop():
+    net = dn.Network.layered([4, 5, 3], output="softmax", random_state=0)
+    X, Y = np.zeros((10, 4)), np.eye(3)[np.arange(10) % 3]
+    assert isinstance(_runner("numba", net, X, Y, 4), BlasRunner)
+    assert isinstance(_runner("numba", net, X, Y, 1), NumbaRunner)
+    assert isinstance(_runner("numpy", net, X, Y, 4), NumpyRunner)
+
+
+@pytest.mark.parametrize("batch_size", [2, 16, 300])
+def test_relu_softmax_cross_entropy_updates_weights_in_the_products(batch_size):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 9))
+    Y = dn.one_hot(rng.integers(0, 4, 300))[0]
+    net = dn.Network.layered([9, 13, 7, 4], hidden="relu", output="softmax", random_state=0)
+    check_engines(net, X, Y, "cross_entropy", batch_size)
+
+
+def test_momentum_nesterov_and_weight_decay_step_from_the_summed_gradient():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 5))
+    Y = np.stack([X[:, 0] * X[:, 1], np.sin(X[:, 2])], axis=1)
+    net = dn.Network.layered([5, 12, 8, 2], hidden="tanh", output="identity", random_state=1)
+    check_engines(net, X, Y, "squared_error", 7, optimizers.sgd(0.01, momentum=0.9), l2=1e-3)
+    check_engines(net, X, Y, "half_squared_error", 16,
+                  optimizers.sgd(0.01, momentum=0.5, nesterov=True), l1=1e-4)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sample_weights_and_a_logistic_output(momentum):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((150, 3))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(float)
+    sw = rng.uniform(0.2, 3.0, 150)
+    net = dn.Network.layered([3, 6, 1], hidden="logistic", output="logistic", random_state=2)
+    check_engines(net, X, y, "log_loss", 16, optimizers.sgd(0.3, momentum=momentum), sw=sw)
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp"])
+def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
+    rng = np.random.default_rng(4)
+    net = _sparse_dag({**dict.fromkeys(range(5, 12), hidden), 12: "identity",
+                       13: "logistic", 14: "tanh"})
+    X = rng.uniform(-1, 1, (150, 4))
+    Y = rng.uniform(0, 1, (150, 3))
+    lr = {"exp": 0.002, "identity": 0.01}.get(hidden, 0.05)
+    check_engines(net, X, Y, "squared_error", 5, optimizers.sgd(lr, momentum=0.9), l2=1e-3)
+    check_engines(net, X, Y, "squared_error", 8, optimizers.sgd(lr))
+
+
+@pytest.mark.parametrize(("output", "loss"), [
+    ("softmax", "squared_error"), ("logistic", "cross_entropy"), ("softmax", "log_loss"),
+    ("threshold", "perceptron"), ("logistic", "perceptron")])
+def test_unfused_losses_and_the_softmax_jacobian(output, loss):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((120, 4))
+    Y = dn.one_hot(rng.integers(0, 3, 120))[0]
+    net = dn.Network.layered([4, 5, 3], hidden="logistic", output=output, random_state=6)
+    check_engines(net, X, Y, loss, 8, optimizers.sgd(0.05))
+
+
+def test_a_schedule_is_followed_update_by_update():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((90, 3))
+    y = (X.sum(axis=1) > 0).astype(float)
+    net = dn.Network.layered([3, 4, 1], output="logistic", random_state=7)
+    check_engines(net, X, y, "log_loss", 4,
+                  optimizers.sgd(optimizers.inverse_scaling(0.5, 0.5), momentum=0.8))
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_diverging_batch_stops_before_its_update(momentum):
+    X = np.linspace(-50, 50, 40).reshape(-1, 1)
+    net = dn.Network.layered([1, 3, 1], hidden="identity", output="identity", random_state=0)
+    start = net.params.copy()
+    with pytest.raises(dn.TrainingError, match=r"the cost became (inf|nan) in epoch 1"):
+        dn.train(net, X, 3 * X, lr=1.0, epochs=2, batch_size=4, random_state=0,
+                 engine="numba", momentum=momentum)
+    assert_array_equal(net.params, start)
+
+
+def test_per_update_callbacks_see_every_batch_and_change_nothing():
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((50, 2)), rng.integers(0, 2, 50).astype(float)
+    seen, nets = [], {}
+
+    class Recorder(dn.Callback):
+        def on_batch_end(self, update, logs):
+            seen.append((update, logs["batch_size"]))
+
+    for cbs in (None, [Recorder()]):
+        net = dn.Network.layered([2, 3, 1], output="logistic", random_state=0)
+        dn.train(net, X, y, loss="log_loss", batch_size=4, epochs=3, random_state=0,
+                 engine="numba", callbacks=cbs)
+        nets[cbs is None] = net
+    assert_array_equal(nets[True].params, nets[False].params)
+    assert [u for u, _ in seen] == list(range(1, 40)) and seen[12] == (13, 2)
+
+
+def test_float32_agrees_with_the_numpy_engine_and_learns():
+    data = dn.load_dataset("digits")
+    X = (np.asarray(data.X) / 16.0).astype(np.float32)
+    Y = dn.one_hot(np.asarray(data.y))[0].astype(np.float32)
+    nets = {}
+    for engine in ("numba", "numpy"):
+        net = dn.Network.layered([64, 32, 10], hidden="relu", output="softmax",
+                                 random_state=0, dtype=np.float32)
+        dn.train(net, X[:1200], Y[:1200], loss="cross_entropy", lr=0.1, batch_size=32,
+                 epochs=1, random_state=0, engine=engine)
+        assert net.params.dtype == np.float32
+        nets[engine] = net
+    # one epoch: the engines differ only by float32 rounding (bias sums, BLAS builds)
+    assert_allclose(nets["numba"].params, nets["numpy"].params, rtol=0, atol=1e-4)
+    acc = {}
+    for dtype in (np.float32, np.float64):
+        net = dn.Network.layered([64, 32, 10], hidden="relu", output="softmax",
+                                 random_state=0, dtype=dtype)
+        dn.train(net, X[:1200], Y[:1200], loss="cross_entropy", lr=0.1, batch_size=32,
+                 epochs=10, random_state=1, engine="numba")
+        out = net.predict(X[1200:].astype(dtype))
+        acc[dtype] = np.mean(np.argmax(out, axis=1) == np.asarray(data.y)[1200:])
+    assert acc[np.float32] > 0.85 and abs(acc[np.float32] - acc[np.float64]) < 0.02
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_products_use_numpys_own_blas(dtype):
+    f, itype, source = _blas.gemm_function(np.dtype(dtype))
+    assert source.startswith("numpy")  # NumPy's wheels export their BLAS's ?gemm
+    assert itype == (np.int64 if "64_" in source else np.int32)
+    assert ctypes.cast(f, ctypes.c_void_p).value != \
+        ctypes.cast(_blas.scipy_gemm(np.dtype(dtype))[0], ctypes.c_void_p).value
+
+
+def test_the_scipy_fallback_trains_the_same_weights(monkeypatch):
+    rng = np.random.default_rng(12)
+    X, Y = rng.standard_normal((64, 6)), dn.one_hot(rng.integers(0, 3, 64))[0]
+    nets = []
+    for fallback in (False, True):
+        if fallback:
+            monkeypatch.setattr(_blas, "gemm_function",
+                                lambda dt: (*_blas.scipy_gemm(dt), "scipy"))
+        net = dn.Network.layered([6, 8, 3], hidden="relu", output="softmax", random_state=0)
+        runner = _runner("numba", net, X, Y, 16)
+        runner.run(np.arange(64), optimizers.sgd(0.1).init(net.params))
+        nets.append(net.params)
+    assert_allclose(nets[0], nets[1], rtol=0, atol=1e-13)
