@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import deltanet as dn
+import test_kernels
 from deltanet import kernels, losses, optimizers
 from deltanet.kernels import _blas
 from deltanet.kernels._runners import BlasRunner, NumbaRunner, NumpyRunner
@@ -113,21 +114,8 @@ def test_a_diverging_batch_stops_before_its_update(momentum):
 
 
 def test_per_update_callbacks_see_every_batch_and_change_nothing():
-    rng = np.random.default_rng(8)
-    X, y = rng.standard_normal((50, 2)), rng.integers(0, 2, 50).astype(float)
-    seen, nets = [], {}
-
-    class Recorder(dn.Callback):
-        def on_batch_end(self, update, logs):
-            seen.append((update, logs["batch_size"]))
-
-    for cbs in (None, [Recorder()]):
-        net = dn.Network.layered([2, 3, 1], output="logistic", random_state=0)
-        dn.train(net, X, y, loss="log_loss", batch_size=4, epochs=3, random_state=0,
-                 engine="numba", callbacks=cbs)
-        nets[cbs is None] = net
-    assert_array_equal(nets[True].params, nets[False].params)
-    assert [u for u, _ in seen] == list(range(1, 40)) and seen[12] == (13, 2)
+    # batch_size=4: with AUTO_MAX_WORK = 0 this is the BLAS loop, one compiled call a batch
+    test_kernels.test_per_update_callbacks_see_every_update_and_change_nothing()
 
 
 def test_float32_agrees_with_the_numpy_engine_and_learns():

@@ -211,9 +211,10 @@ def train(
         gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
         saturated logistic/tanh units and of dead ReLU units.
     engine : 'auto' (default), 'numba' or 'numpy': how the updates of an epoch run (see
-        :mod:`deltanet.kernels`). 'numba' is a compiled per-example/small-batch loop, 'numpy'
-        mini-batches on BLAS; both give the same weights to rounding. 'auto' picks Numba for
-        small updates when it supports every setting; 'numba' with batch normalisation,
+        :mod:`deltanet.kernels`). 'numba' compiles the whole epoch (a per-example loop for
+        small updates, a loop around BLAS products for larger batches), 'numpy' runs
+        mini-batches on BLAS from Python; both give the same weights to rounding. 'auto'
+        picks Numba when it supports every setting; 'numba' with batch normalisation,
         dropout or Adam/Rprop/custom optimizers is a ValueError.
 
     Batch normalisation needs batches of two or more: ``batch_size=1`` is refused, and a
