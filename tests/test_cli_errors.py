@@ -173,10 +173,14 @@ def test_interrupt_exits_130(tmp_path):
     import signal
     import time
 
+    # As from a shell: SIGINT at its default. A child inherits an ignored SIGINT (which
+    # some libraries leave behind in the test process), and Python then never raises
+    # KeyboardInterrupt.
     proc = subprocess.Popen(
         [sys.executable, "-m", "deltanet.cli", "train", "digits", "--epochs", "5000",
          "--quiet", "--checkpoint", "run.ckpt", "--out", "d.deltanet"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 90
     while not (tmp_path / "run.ckpt").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
