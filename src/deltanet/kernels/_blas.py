@@ -4,10 +4,11 @@ The NumPy engine (:mod:`._minibatch`) spends its time in matrix products, but be
 every update costs some forty Python-level calls, a gather by ``np.take`` and several passes
 over the batch. Here one compiled call runs a whole epoch: per batch of ``m`` examples::
 
-    gather     a_0 ← X[order[batch]]                                        (row by row)
+    gather     a_0 ← X[order[batch]], and the targets and weights of the same rows
     forward    in_g = a_src @ W (+ further blocks, β = 1);  per row in_g += b_g, a_g = g(in_g)
     output     Δ_out = w · ∂ℓ/∂in per row (``_elementwise.output_loss``), ℓ summed into the cost
-    backward   up_src = Δ_g @ Wᵀ (β = 1 for a second downstream block);  Δ_g = g'(in_g) ⊙ up_g
+    backward   up_src = Δ_g @ Wᵀ (β = 1 for a second downstream block);  Δ_g = g'(in_g) ⊙ up_g,
+               the bias gradient Σ_rows Δ_g summed in the same pass
 
 The products are Fortran ``?gemm`` calls on row-major buffers (a row-major ``C = A @ B`` is
 the column-major ``Cᵀ = Bᵀ Aᵀ``), made from compiled code through a function pointer: NumPy's
@@ -98,11 +99,19 @@ def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
 
 
 @njit(cache=True)
-def _gather(X, order, start, m, a):
-    """``a[r, :] = X[order[start + r], :]`` for the ``m`` rows of the batch."""
-    n = U(X.shape[1])
+def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
+    """Row ``r`` of the batch: ``a[r, :] = X[e, :]``, ``ty[r, :] = Y[e, out_cols]`` and
+    ``tw[r] = w_e`` for ``e = order[start + r]``, read together so that the scattered
+    target reads overlap the (memory-bound) input copy."""
+    n, K = U(X.shape[1]), U(out_cols.shape[0])
+    weighted = sample_weight.shape[0] > 0
     for r in range(m):
-        src, row = X[order[start + r]], U(r) * n
+        e = order[start + r]
+        for k in range(K):
+            ty[U(r) * K + k] = Y[e, out_cols[k]]
+        if weighted:
+            tw[r] = sample_weight[e]
+        src, row = X[e], U(r) * n
         for i in range(n):
             a[row + i] = src[i]
 
@@ -145,18 +154,18 @@ def _bias_activate(act, m, n, o, params, bias, in_, a, lse, c):
 
 
 @njit(cache=True)
-def _output_rows(layer, m, Y, sample_weight, order, start, loss, groups, out_cols,
-                 base, a, in_, delta, lse, tmp, scale, c):
-    """Add ``scale · w · ∂ℓ/∂in`` of output group ``layer`` to its Δ rows; returns Σ w ℓ."""
+def _output_rows(layer, m, weighted, loss, groups, K, base, a, in_, delta, lse, ty, tw,
+                 tmp, scale, c):
+    """Add ``scale · w · ∂ℓ/∂in`` of output group ``layer`` to its Δ rows (targets and
+    weights as gathered in ``ty``, ``tw``; ``tmp`` holds a row's targets and the loss's
+    scratch); returns Σ w ℓ."""
     n, o, act = U(groups[layer, SIZE]), base[layer], groups[layer, ACT]
     lo = U(groups[layer, OUT_LO])
-    weighted = sample_weight.shape[0] > 0
     cost = 0.0
     for r in range(m):
-        e = order[start + r]
-        w = sample_weight[e] if weighted else c[ONE]
+        w = tw[r] if weighted else c[ONE]
         for k in range(n):
-            tmp[k] = Y[e, out_cols[lo + k]]
+            tmp[k] = ty[U(r) * K + lo + k]
         value = output_loss(loss, act, in_, a, o + U(r) * n, n, tmp, U(0), delta,
                             lse[layer, r], w * scale, c)
         cost += float(value * w)
@@ -164,20 +173,34 @@ def _output_rows(layer, m, Y, sample_weight, order, start, loss, groups, out_col
 
 
 @njit(cache=True)
-def _delta_rows(layer, m, groups, base, a, in_, up, delta, c):
-    """``Δ = g'(in) ⊙ up`` on every row of ``layer`` (zero when nothing lies downstream)."""
+def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_sum):
+    """``Δ = g'(in) ⊙ up`` on every row of ``layer`` (zero when nothing lies downstream);
+    ``with_sum`` also does ``_bias_sum`` on the way (each row added as it is made)."""
     n, o, act = U(groups[layer, SIZE]), base[layer], groups[layer, ACT]
+    bias = U(groups[layer, BIAS])
     zero, one = delta.dtype.type(0), delta.dtype.type(1)
+    if with_sum:
+        for j in range(n):
+            out[bias + j] = out[bias + j] * beta
     for r in range(m):
         row = o + U(r) * n
         if not groups[layer, HAS_DOWN]:
             for j in range(n):
                 delta[row + j] = zero
         elif act == 3:  # as act_backward, with the constants in registers (vectorises)
+            if with_sum:
+                for j in range(n):
+                    d = (one if in_[row + j] > zero else zero) * up[row + j]
+                    delta[row + j] = d
+                    out[bias + j] = out[bias + j] + d
+                continue
             for j in range(n):
                 delta[row + j] = (one if in_[row + j] > zero else zero) * up[row + j]
         else:
             act_backward(act, in_, a, row, up, row, delta, row, n, c)
+        if with_sum:
+            for j in range(n):
+                out[bias + j] = out[bias + j] + delta[row + j]
 
 
 @njit(cache=True)
@@ -193,9 +216,8 @@ def _bias_sum(layer, m, groups, base, delta, out, beta):
 
 
 @njit(cache=True)
-def _backward(f, m, in_place, scale, Y, sample_weight, order, start, loss, groups, blocks,
-              block_ptr, out_cols, params, grad, base, a, in_, up, delta, lse, tmp, fresh, ch,
-              iw, fw, c):
+def _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K, params,
+              grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch, iw, fw, c):
     """BACKPROPAGATE the batch; returns Σ_rows w ℓ (NaN/inf stops it before any update when
     ``in_place``).
 
@@ -212,10 +234,11 @@ def _backward(f, m, in_place, scale, Y, sample_weight, order, start, loss, group
     cost = 0.0
     for layer in range(groups.shape[0] - 1, 0, -1):
         n, o = U(groups[layer, SIZE]), base[layer]
-        _delta_rows(layer, m, groups, base, a, in_, up, delta, c)
-        if groups[layer, OUT_HI] > groups[layer, OUT_LO]:
-            cost += _output_rows(layer, m, Y, sample_weight, order, start, loss, groups,
-                                 out_cols, base, a, in_, delta, lse, tmp, scale, c)
+        is_output = groups[layer, OUT_HI] > groups[layer, OUT_LO]
+        _delta_rows(layer, m, groups, base, a, in_, up, delta, c, target, keep, not is_output)
+        if is_output:
+            cost += _output_rows(layer, m, weighted, loss, groups, K, base, a, in_, delta,
+                                 lse, ty, tw, tmp, scale, c)
             if in_place and not math.isfinite(cost):
                 return cost
         D = U(delta.ctypes.data) + o * item
@@ -230,14 +253,15 @@ def _backward(f, m, in_place, scale, Y, sample_weight, order, start, loss, group
             # target_W ← β target_W + a_srcᵀ Δ   (column-major: Wᵀ ← β Wᵀ + Δᵀ a_src)
             _gemm(f, N_, T_, n, n_src, m, c[ONE], D, n, A + base[src] * item, n_src, keep,
                   TG + U(blocks[k, W_OFFSET]) * item, n, ch, iw, fw)
-        _bias_sum(layer, m, groups, base, delta, target, keep)
+        if is_output:
+            _bias_sum(layer, m, groups, base, delta, target, keep)
     return cost
 
 
 @njit(cache=True)
 def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
                out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr, base, a, in_,
-               up, delta, lse, tmp, fresh, f, ch, iw, fw, c):
+               up, delta, lse, ty, tw, tmp, fresh, f, ch, iw, fw, c):
     """Run the batches of ``order``; returns ``(Σ_batches cost·|B|, −1)``, or ``(cost, t)``
     when the cost of batch ``t`` is not finite (the epoch stops there, before its update).
 
@@ -251,17 +275,17 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
         n_out += groups[layer, OUT_HI] > groups[layer, OUT_LO]
     in_place = hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0 and n_out == 1 \
         and groups[G, OUT_HI] > groups[G, OUT_LO]
-    n = order.shape[0]
+    n, K, weighted = order.shape[0], U(out_cols.shape[0]), sample_weight.shape[0] > 0
     total = 0.0
     for t in range((n + batch_size - 1) // batch_size):
         start = t * batch_size
         m = min(n, start + batch_size) - start
         scale = neg_lr[t] / params.dtype.type(m) if in_place else c[ONE]
-        _gather(X, order, start, m, a)
+        _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw)
         _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c)
-        cost = _backward(f, m, in_place, scale, Y, sample_weight, order, start, loss, groups,
-                         blocks, block_ptr, out_cols, params, grad, base, a, in_, up, delta,
-                         lse, tmp, fresh, ch, iw, fw, c) / m
+        cost = _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K,
+                         params, grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch,
+                         iw, fw, c) / m
         if not in_place and hyper[5] != 0:
             cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
         if not math.isfinite(cost):
@@ -282,5 +306,6 @@ def buffers(layout, batch_size: int, dtype) -> dict:
     return {"base": base, "a": np.zeros(rows, dtype), "in_": np.zeros(rows, dtype),
             "up": np.zeros(rows, dtype), "delta": np.zeros(rows, dtype),
             "lse": np.zeros((n_layers, batch_size), dtype),
-            "tmp": np.zeros(2 * int(size.max()), dtype),
+            "ty": np.zeros(batch_size * layout.out_cols.shape[0], dtype),
+            "tw": np.zeros(batch_size, dtype), "tmp": np.zeros(2 * int(size.max()), dtype),
             "fresh": np.ones(n_layers, np.int64)}

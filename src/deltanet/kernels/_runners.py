@@ -176,6 +176,6 @@ class BlasRunner(_CompiledRunner):
             order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
             lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad, self.grad_mask,
             self.decay, self.hyper, self.rule.velocity, self.rule.neg_lr[t:], b["base"],
-            b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["tmp"], b["fresh"], self.gemm,
-            self.ch, self.iw, self.fw, self.c)
+            b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"], b["tmp"],
+            b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
         return float(value), int(failed_at)
