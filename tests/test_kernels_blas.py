@@ -113,6 +113,54 @@ def test_a_diverging_batch_stops_before_its_update(momentum):
     assert_array_equal(net.params, start)
 
 
+def _with_bad_input(value, row=187, col=3, n=200):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((n, 6))
+    Y = dn.one_hot(rng.integers(0, 3, n))[0]
+    X[row, col] = value
+    return X, Y
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nonfinite_input_found_in_the_gather_leaves_the_network_as_it_was(value, dtype):
+    # −inf into ReLU units with positive weights gives a = 0 and a finite cost, but a NaN
+    # weight gradient (−inf · 0): only the row check can catch it before the update
+    X, Y = _with_bad_input(value)
+    X = X.astype(dtype)
+    net = dn.Network.layered([6, 8, 3], hidden="relu", output="softmax", random_state=0,
+                             dtype=dtype)
+    if value == -np.inf:
+        net.params[net.plan.blocks[0].offset:][:6 * 8] = 0.5
+    start = net.params.copy()
+    calls = []
+    with pytest.raises(ValueError, match=r"X contains NaN or infinite values \(first at "
+                                         r"index \[187, 3\]\).*remove or impute"):
+        dn.train(net, X, Y, loss="cross_entropy", batch_size=16, epochs=3, random_state=0,
+                 engine="numba", callbacks=[lambda epoch, logs: calls.append(epoch)])
+    assert calls == []  # stopped inside the first epoch, before any epoch-end callback
+    assert_array_equal(net.params, start)
+
+
+def test_the_rows_are_checked_before_training_when_the_loop_cannot_check_them():
+    X, Y = _with_bad_input(np.nan, row=3)
+    updates = []
+
+    class PerUpdate:
+        def on_batch_end(self, update, logs):
+            updates.append(update)
+
+    for kw in ({"engine": "numpy"}, {"engine": "numba", "batch_size": 1},
+               {"callbacks": [PerUpdate()]}, {"validation_fraction": 0.2}):
+        net = dn.Network.layered([6, 8, 3], hidden="relu", output="softmax", random_state=0)
+        start = net.params.copy()
+        settings = {"batch_size": 16, "engine": "numba", **kw}
+        with pytest.raises(ValueError, match=r"first at index \[3, 3\]"):
+            dn.train(net, X, Y, loss="cross_entropy", epochs=1, random_state=0, **settings)
+        assert_array_equal(net.params, start)
+    assert updates == []
+
+
 def test_per_update_callbacks_see_every_batch_and_change_nothing():
     # batch_size=4: with AUTO_MAX_WORK = 0 this is the BLAS loop, one compiled call a batch
     test_kernels.test_per_update_callbacks_see_every_update_and_change_nothing()

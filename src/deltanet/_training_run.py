@@ -21,7 +21,7 @@ from ._training_setup import (
     split_validation,
     validation_arrays,
 )
-from ._validation import check_number, fail
+from ._validation import check_finite, check_number, fail
 from .diagnostics import sample_indices
 from .io import ModelFileError
 from .propagation import normalize_sample_weight, prepare_inputs, prepare_targets
@@ -108,7 +108,7 @@ def _split(X, Y, sw, val_idx, val_data, class_weight, dtype):
 def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
     """Check everything, split, build the optimizer; restore a checkpoint if resuming."""
     loss = _losses.get(s["loss"])
-    X2, _ = prepare_inputs(net, X)
+    X2, _ = prepare_inputs(net, X, finite=False)  # see below and train()
     n = X2.shape[0]
     Y2 = prepare_targets(net, Y, n, False, loss)
     cfg = check_settings(net, s)
@@ -136,6 +136,8 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
     ckpt = _load_resume(cfg, fp)
     if ckpt is not None and val_idx is not None:
         val_idx = _saved_split(ckpt, val_idx, n)
+    if val_idx is not None:
+        check_finite("X", X2)  # else train() checks the training rows, or has them checked
     Xt, Yt, weights, val = _split(X2, Y2, sw, val_idx, val_data, s["class_weight"],
                                   net.dtype)
     run = _Run(net, Xt, Yt, weights, val, val_idx, bounds, loss, cfg, opt,
@@ -143,6 +145,7 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
                opt.plateau.init() if opt.plateau is not None else None, rng, metric,
                CallbackList(s["callbacks"]), fp)
     run.hist.metric = metric[0]
+    run.x_checked = val_idx is not None
     if cfg["diagnostics"]:
         run.diag_idx = sample_indices(Xt.shape[0])
     if ckpt is not None:

@@ -56,6 +56,10 @@ def check_number(
     return int(value) if integer else float(value)
 
 
+class NonFiniteError(ValueError):
+    """An input array holds NaN or infinite values."""
+
+
 def check_array(
     name: str,
     value: Any,
@@ -64,8 +68,10 @@ def check_array(
     n_cols: int | None = None,
     dtype: Any = np.float64,
     allow_empty: bool = False,
+    finite: bool = True,
 ) -> np.ndarray:
-    """Convert to a finite float array of the right number of dimensions and columns."""
+    """Convert to a finite float array of the right number of dimensions and columns
+    (``finite=False`` leaves the finiteness to a later ``check_finite``)."""
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
@@ -80,13 +86,19 @@ def check_array(
     if n_cols is not None and arr.ndim == 2 and arr.shape[1] != n_cols:
         fail(f"{name} has {arr.shape[1]} columns but the network expects {n_cols}",
              arr.shape, f"pass an array of shape (n, {n_cols})")
+    if finite:
+        check_finite(name, arr)
+    return arr
+
+
+def check_finite(name: str, arr: np.ndarray) -> None:
+    """A ``NonFiniteError`` naming the first NaN or infinity of ``arr``, if it has one."""
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()  # one fast pass; a non-finite sum sends us to the exact check
     if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0].tolist()
         fail(f"{name} contains NaN or infinite values (first at index {bad})",
-             float(arr[tuple(bad)]), "remove or impute them first")
-    return arr
+             float(arr[tuple(bad)]), "remove or impute them first", NonFiniteError)
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

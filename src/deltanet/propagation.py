@@ -183,9 +183,11 @@ def _bn_backward(plan, params, grad, cache, g, d_out):
 
 
 # ------------------------------------------------------------------ inputs and targets
-def prepare_inputs(net, X: Any) -> tuple[np.ndarray, bool]:
-    """Validate ``X`` as a batch ``(n, p)`` or one example ``(p,)``; return 2-D and a flag."""
-    arr = check_array("X", X, ndim=(1, 2), n_cols=net.n_inputs, dtype=net.dtype)
+def prepare_inputs(net, X: Any, finite: bool = True) -> tuple[np.ndarray, bool]:
+    """Validate ``X`` as a batch ``(n, p)`` or one example ``(p,)``; return 2-D and a flag.
+    ``finite=False`` leaves the NaN/infinity check to the caller."""
+    arr = check_array("X", X, ndim=(1, 2), n_cols=net.n_inputs, dtype=net.dtype,
+                      finite=finite)
     single = arr.ndim == 1
     if single:
         if arr.shape[0] != net.n_inputs:

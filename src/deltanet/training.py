@@ -26,6 +26,7 @@ from . import checkpoint as _ckpt
 from . import optimizers
 from ._callbacks import Callback, CallbackList, ProgressBar, StopTraining
 from ._training_setup import compute_class_weight, current_lr
+from ._validation import NonFiniteError, check_finite
 from .propagation import backward, forward, regularization
 from .regularization import copy_bn_stats, put_bn_stats, update_bn_stats
 
@@ -118,6 +119,7 @@ class _Run:
     stop: str | None = None
     diag_idx: np.ndarray | None = None
     finished: bool = False  # resumed from the checkpoint of a finished run
+    x_checked: bool = True  # False: X's finiteness is still to be checked
     runner: Any = None  # a deltanet.kernels epoch runner, or None for _run_epoch's loop
 
 
@@ -233,10 +235,13 @@ def train(
 
     settings = {k: v for k, v in locals().items() if k not in ("net", "X", "Y")}
     run = prepare(net, X, Y, settings)
+    if not run.finished:
+        run.runner = _engine_runner(run, engine)
+    if not run.x_checked and not _checks_inputs(run):
+        check_finite("X", run.X)
     if run.finished:
         _restore_best(run)
         return run.hist
-    run.runner = _engine_runner(run, engine)
     progress = None
     if run.cfg["verbose"]:
         progress = ProgressBar(run.cfg["epochs"], run.epoch, run.metric[0])
@@ -249,10 +254,11 @@ def train(
                 # overflow on the way to a non-finite cost is reported by the cost check
                 with np.errstate(over="ignore", invalid="ignore"):
                     cost = _run_epoch(run, epoch)
-            except TrainingError as err:
+            except (TrainingError, NonFiniteError) as err:
                 net.params[:] = before
                 put_bn_stats(net.bn_state, bn_before)
-                err.history = run.hist
+                if isinstance(err, TrainingError):
+                    err.history = run.hist
                 raise
             run.stop = _end_epoch(run, epoch, cost, before, started) or run.stop
             if run.stop:
@@ -311,6 +317,14 @@ def _diverged(run: _Run, epoch: int, batch_cost: float) -> None:
         f"the cost became {batch_cost} in epoch {epoch} (update {run.hist.updates + 1});"
         " the weights of the end of the last good epoch were kept. Lower the "
         "learning rate, scale the inputs, or add weight decay", run.hist)
+
+
+def _checks_inputs(run: _Run) -> bool:
+    """Whether the runner checks each batch's rows for NaN/inf as it gathers them, before
+    the batch's update: then a bad row stops the first epoch with ``NonFiniteError`` and the
+    epoch's start weights are put back, and the separate pass over ``X`` is saved. Not with
+    per-update callbacks, which would have seen the updates before the bad row."""
+    return getattr(run.runner, "checks_inputs", False) and not run.hooks.batch
 
 
 def _engine_runner(run: _Run, engine: str):

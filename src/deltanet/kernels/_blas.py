@@ -18,7 +18,9 @@ its gradient product (``W ← 1·W + aᵀ(−η/m · Δ)``, β = 1) right after 
 propagated; any other case (momentum, Nesterov, weight decay, masked blocks, several output
 groups) sums the gradient into a vector and steps with ``_sgd._apply_batch``, the compiled
 kernel's own optimizer step. A batch whose cost is not finite stops the epoch before its
-update. Everything lives in buffers allocated once per ``train()`` call.
+update, and so does a batch with a NaN or infinite input (each row is checked as it is
+copied, which is free, so ``train()`` skips its own pass over ``X``). Everything lives in
+buffers allocated once per ``train()`` call.
 """
 
 from __future__ import annotations
@@ -98,13 +100,20 @@ def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
     _gemm(f, N_, N_, n, m, k, one, B, ldb, A, lda, beta, C, n, ch, iw, fw)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})
 def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
     """Row ``r`` of the batch: ``a[r, :] = X[e, :]``, ``ty[r, :] = Y[e, out_cols]`` and
     ``tw[r] = w_e`` for ``e = order[start + r]``, read together so that the scattered
-    target reads overlap the (memory-bound) input copy."""
+    target reads overlap the (memory-bound) input copy. Returns the first ``e`` whose inputs
+    are not all finite, else −1.
+
+    The check is Σ_i 0·x_i per row: 0 unless some x_i is NaN or infinite. Adding zeros in any
+    order gives the same result, so the sum may be reassociated (the one fast-math flag
+    here), which lets it vectorise and costs nothing next to the memory-bound copy.
+    """
     n, K = U(X.shape[1]), U(out_cols.shape[0])
     weighted = sample_weight.shape[0] > 0
+    zero = X.dtype.type(0)
     for r in range(m):
         e = order[start + r]
         for k in range(K):
@@ -112,8 +121,14 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
         if weighted:
             tw[r] = sample_weight[e]
         src, row = X[e], U(r) * n
+        check = zero
         for i in range(n):
-            a[row + i] = src[i]
+            x = src[i]
+            a[row + i] = x
+            check += x * zero
+        if check != zero:
+            return e
+    return -1
 
 
 @njit(cache=True)
@@ -262,8 +277,10 @@ def _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, 
 def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
                out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr, base, a, in_,
                up, delta, lse, ty, tw, tmp, fresh, f, ch, iw, fw, c):
-    """Run the batches of ``order``; returns ``(Σ_batches cost·|B|, −1)``, or ``(cost, t)``
-    when the cost of batch ``t`` is not finite (the epoch stops there, before its update).
+    """Run the batches of ``order``; returns ``(Σ_batches cost·|B|, −1, −1)``, or
+    ``(cost, t, −1)`` when the cost of batch ``t`` is not finite, or ``(nan, t, e)`` when
+    example ``e`` of batch ``t`` has a NaN or infinite input: the epoch stops there, before
+    the batch's update.
 
     ``hyper`` as in ``_sgd.sgd_epoch``; plain SGD (no penalty, momentum or mask) on a plan
     whose only output group is the last layer updates the weights inside the products.
@@ -281,7 +298,9 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
         start = t * batch_size
         m = min(n, start + batch_size) - start
         scale = neg_lr[t] / params.dtype.type(m) if in_place else c[ONE]
-        _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw)
+        bad = _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw)
+        if bad >= 0:
+            return math.nan, t, bad
         _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c)
         cost = _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K,
                          params, grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch,
@@ -289,12 +308,12 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
         if not in_place and hyper[5] != 0:
             cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
         if not math.isfinite(cost):
-            return cost, t
+            return cost, t, -1
         if not in_place:
             _apply_batch(params, grad, params.dtype.type(m), grad_mask, decay, hyper,
                          velocity, neg_lr[t])
         total += cost * m
-    return total, -1
+    return total, -1, -1
 
 
 def buffers(layout, batch_size: int, dtype) -> dict:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._validation import NonFiniteError, check_finite, fail
 from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
 from ._optim import Penalty, UpdateRule, decay_mask
@@ -155,7 +156,10 @@ class NumbaRunner(_CompiledRunner):
 
 class BlasRunner(_CompiledRunner):
     """Mini-batch epochs in one compiled call each, the products by BLAS (see ``_blas``);
-    with ``after_batch``, one call per batch."""
+    with ``after_batch``, one call per batch. Every gathered row is checked for NaN and
+    infinity: a bad one raises ``NonFiniteError`` before its batch's update."""
+
+    checks_inputs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
@@ -172,10 +176,14 @@ class BlasRunner(_CompiledRunner):
     def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
         lay, b = self.layout, self.buffers
-        value, failed_at = self._epoch(
+        value, failed_at, bad_row = self._epoch(
             order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
             lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad, self.grad_mask,
             self.decay, self.hyper, self.rule.velocity, self.rule.neg_lr[t:], b["base"],
             b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"], b["tmp"],
             b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
+        if bad_row >= 0:
+            check_finite("X", self.X)  # the message names the first bad value of X
+            fail("X contains NaN or infinite values", f"row {bad_row}",
+                 "remove or impute them first", NonFiniteError)
         return float(value), int(failed_at)
