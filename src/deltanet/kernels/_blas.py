@@ -103,13 +103,14 @@ def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
 @njit(cache=True, fastmath={"reassoc"})
 def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
     """Row ``r`` of the batch: ``a[r, :] = X[e, :]``, ``ty[r, :] = Y[e, out_cols]`` and
-    ``tw[r] = w_e`` for ``e = order[start + r]``, read together so that the scattered
-    target reads overlap the (memory-bound) input copy. Returns the first ``e`` whose inputs
-    are not all finite, else −1.
+    ``tw[r] = w_e`` for ``e = order[start + r]``. Returns the first ``e`` whose inputs are
+    not all finite, else −1.
 
-    The check is Σ_i 0·x_i per row: 0 unless some x_i is NaN or infinite. Adding zeros in any
+    The rows are scattered over memory, so the copy waits on it: two rows are copied side
+    by side (more reads in flight), after the targets (whose reads overlap the copy). The
+    check is Σ_i 0·x_i per row: 0 unless some x_i is NaN or infinite. Adding zeros in any
     order gives the same result, so the sum may be reassociated (the one fast-math flag
-    here), which lets it vectorise and costs nothing next to the memory-bound copy.
+    here), which lets it vectorise and costs nothing next to the copy.
     """
     n, K = U(X.shape[1]), U(out_cols.shape[0])
     weighted = sample_weight.shape[0] > 0
@@ -120,14 +121,21 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
             ty[U(r) * K + k] = Y[e, out_cols[k]]
         if weighted:
             tw[r] = sample_weight[e]
-        src, row = X[e], U(r) * n
-        check = zero
+    for r in range(0, m, 2):
+        r1 = min(r + 1, m - 1)  # an odd last row is copied twice onto itself
+        e0, e1 = order[start + r], order[start + r1]
+        x0, x1, row0, row1 = X[e0], X[e1], U(r) * n, U(r1) * n
+        check0, check1 = zero, zero
         for i in range(n):
-            x = src[i]
-            a[row + i] = x
-            check += x * zero
-        if check != zero:
-            return e
+            v0, v1 = x0[i], x1[i]
+            a[row0 + i] = v0
+            a[row1 + i] = v1
+            check0 += v0 * zero
+            check1 += v1 * zero
+        if check0 != zero:
+            return e0
+        if check1 != zero:
+            return e1
     return -1
 
 
