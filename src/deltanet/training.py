@@ -323,8 +323,10 @@ def _checks_inputs(run: _Run) -> bool:
     """Whether the runner checks each batch's rows for NaN/inf as it gathers them, before
     the batch's update: then a bad row stops the first epoch with ``NonFiniteError`` and the
     epoch's start weights are put back, and the separate pass over ``X`` is saved. Not with
-    per-update callbacks, which would have seen the updates before the bad row."""
-    return getattr(run.runner, "checks_inputs", False) and not run.hooks.batch
+    per-update callbacks, which would have seen the updates before the bad row, nor when no
+    epoch is left to run."""
+    return (getattr(run.runner, "checks_inputs", False) and not run.hooks.batch
+            and run.epoch < run.cfg["epochs"])
 
 
 def _engine_runner(run: _Run, engine: str):
