@@ -370,3 +370,50 @@ def test_compiled_code_is_cached_on_disk_and_allocates_nothing_per_update():
     small, large, hits, misses = map(int, runs[1].stdout.split())
     assert small == large  # the same (per-call) allocations for 10x the updates
     assert hits >= 1 and misses == 0  # the second process loaded every kernel from disk
+
+
+@pytest.fixture(scope="module")
+def exp_all():
+    from numba import njit
+
+    from deltanet.kernels import _elementwise
+    from deltanet.kernels._elementwise import exp_nonpositive
+
+    @njit(error_model="numpy")
+    def run(x, out, c):
+        for i in range(x.shape[0]):
+            out[i] = exp_nonpositive(x[i], c)
+
+    def call(x):
+        out = np.empty_like(x)
+        run(x, out, _elementwise.constants(x.dtype))
+        return out
+
+    return call
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_kernels_exp_is_within_1_2_units_in_the_last_place(exp_all, dtype):
+    low = np.log(np.finfo(dtype).smallest_normal.astype(np.float64))
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(low, 0, 1_000_001), rng.uniform(low, 0, 200_000),
+                        -rng.exponential(1.0, 200_000)]).astype(dtype)
+    x = x[x >= low]
+    exact = np.exp(x.astype(np.longdouble if dtype == np.float64 else np.float64))
+    got = exp_all(x)
+    assert got.dtype == dtype
+    ulp = np.spacing(exact.astype(dtype)).astype(exact.dtype)
+    error = np.abs(got.astype(exact.dtype) - exact) / ulp
+    assert error.max() <= 1.2, float(error.max())
+    assert error.mean() < 0.35
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_kernels_exp_at_zero_nan_and_below_the_smallest_normal(exp_all, dtype):
+    low = np.log(np.finfo(dtype).smallest_normal.astype(np.float64))
+    x = np.array([0.0, -0.0, -1e-30, -np.inf, np.nan, low * 1.001, -1e4, low * 0.999], dtype)
+    got = exp_all(x)
+    assert got[:3].tolist() == [1.0, 1.0, 1.0]
+    assert got[3] == 0 and np.isnan(got[4]) and got[5] == 0 and got[6] == 0
+    assert got[7] == pytest.approx(np.exp(np.float64(x[7])), rel=1e-6)
+    assert got[7] >= np.finfo(dtype).smallest_normal  # a normal number, not flushed
