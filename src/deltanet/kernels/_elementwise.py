@@ -9,6 +9,12 @@ made inside the loops (each view costs two atomic reference-count updates).
 ``c`` holds constants typed like the parameters so float32 stays float32. The functions
 are inlined into their callers (``inline="always"``): a compiled function that passes arrays
 on to another one pays two atomic reference-count updates per array and call.
+
+The kernels compile with ``error_model="numpy"``: under Numba's default every float division
+tests for a zero divisor (to raise ZeroDivisionError), which keeps its loop from vectorising.
+No divisor here can be zero (``1 + e^{−|in|}``, a softmax sum ``>= 1``, a batch size, a
+clipped ``1 − a``); were one, the result would be ±inf or NaN as in NumPy, and the cost check
+would stop training.
 """
 
 from __future__ import annotations
