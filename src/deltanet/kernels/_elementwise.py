@@ -12,9 +12,10 @@ on to another one pays two atomic reference-count updates per array and call.
 
 The kernels compile with ``error_model="numpy"``: under Numba's default every float division
 tests for a zero divisor (to raise ZeroDivisionError), which keeps its loop from vectorising.
-No divisor here can be zero (``1 + e^{−|in|}``, a softmax sum ``>= 1``, a batch size, a
-clipped ``1 − a``); were one, the result would be ±inf or NaN as in NumPy, and the cost check
-would stop training.
+The divisors here are ``1 + e^{−|in|}``, a softmax sum ``>= 1`` and a batch size, never 0;
+the unfused log loss divides by a clipped ``1 − a``, which in float32 can round to 0: the
+result is then ±inf or NaN, as in NumPy, and the cost check stops training (under the
+default it was a ZeroDivisionError from inside the kernel).
 """
 
 from __future__ import annotations
