@@ -14,8 +14,7 @@ The kernels compile with ``error_model="numpy"``: under Numba's default every fl
 tests for a zero divisor (to raise ZeroDivisionError), which keeps its loop from vectorising.
 The divisors here are ``1 + e^{−|in|}``, a softmax sum ``>= 1`` and a batch size, never 0;
 the unfused log loss divides by a clipped ``1 − a``, which in float32 can round to 0: the
-result is then ±inf or NaN, as in NumPy, and the cost check stops training (under the
-default it was a ZeroDivisionError from inside the kernel).
+result is then ±inf or NaN, as in NumPy, and the cost check stops training.
 """
 
 from __future__ import annotations
