@@ -81,21 +81,9 @@ def exp_nonpositive(x, c):
     rounded = xc * c[INV_LN2] + c[MAGIC]
     k = rounded - c[MAGIC]
     r = (xc - k * c[LN2_HI]) - k * c[LN2_LO]
-    t = TAYLOR
-    p = c[t + 13]
-    p = p * r + c[t + 12]
-    p = p * r + c[t + 11]
-    p = p * r + c[t + 10]
-    p = p * r + c[t + 9]
-    p = p * r + c[t + 8]
-    p = p * r + c[t + 7]
-    p = p * r + c[t + 6]
-    p = p * r + c[t + 5]
-    p = p * r + c[t + 4]
-    p = p * r + c[t + 3]
-    p = p * r + c[t + 2]
-    p = p * r + c[t + 1]
-    p = p * r + c[t]
+    p = c[TAYLOR + N_TAYLOR - 1]
+    for i in range(N_TAYLOR - 2, -1, -1):  # Horner; LLVM unrolls it (constant trip count)
+        p = p * r + c[TAYLOR + i]
     value = p * _power_of_two(rounded)
     return c[ZERO] if x < c[EXP_LOW] else value
 
