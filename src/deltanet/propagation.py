@@ -224,19 +224,25 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
     return arr
 
 
-def regularization(plan: Plan, params: np.ndarray, l2: float, l1: float,
-                   decay_bias: bool) -> tuple[float, np.ndarray | None]:
-    """Weight decay (seed 002, 07-4d): ``J += λ Σ w²`` adds ``2λ w`` to the gradient; L1 adds
-    ``λ₁ sign(w)``. Bias arcs are decayed only when ``decay_bias``."""
-    if not l2 and not l1:
-        return 0.0, None
+def decay_mask(plan: Plan, decay_bias: bool, dtype: Any) -> np.ndarray:
+    """1 on the parameters weight decay applies to: the weights, and the biases too when
+    ``decay_bias`` (never batch normalisation's γ and β). Read-only: it may be the plan's."""
     mask = plan.decay_mask
     if decay_bias:
         mask = (plan.grad_mask if plan.grad_mask is not None else np.ones_like(mask)).copy()
         for g in plan.groups:
             if g.batch_norm:
                 mask[g.bn_offset:g.bn_offset + 2 * g.size] = 0.0
-    w = params * mask.astype(params.dtype, copy=False)  # float32 stays float32
+    return mask.astype(dtype, copy=False)
+
+
+def regularization(plan: Plan, params: np.ndarray, l2: float, l1: float,
+                   decay_bias: bool) -> tuple[float, np.ndarray | None]:
+    """Weight decay (seed 002, 07-4d): ``J += λ Σ w²`` adds ``2λ w`` to the gradient; L1 adds
+    ``λ₁ sign(w)``. Bias arcs are decayed only when ``decay_bias``."""
+    if not l2 and not l1:
+        return 0.0, None
+    w = params * decay_mask(plan, decay_bias, params.dtype)  # float32 stays float32
     cost = l2 * float(w @ w) + l1 * float(np.abs(w).sum())
     return cost, (2.0 * l2) * w + l1 * np.sign(w)
 

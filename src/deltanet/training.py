@@ -325,7 +325,7 @@ def _checks_inputs(run: _Run) -> bool:
     epoch's start weights are put back, and the separate pass over ``X`` is saved. Not with
     per-update callbacks, which would have seen the updates before the bad row, nor when no
     epoch is left to run."""
-    return (getattr(run.runner, "checks_inputs", False) and not run.hooks.batch
+    return (run.runner is not None and run.runner.checks_inputs and not run.hooks.batch
             and run.epoch < run.cfg["epochs"])
 
 

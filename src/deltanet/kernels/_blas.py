@@ -30,9 +30,8 @@ import functools
 import math
 
 import numpy as np
-from numba import njit
 
-from ._elementwise import ONE, ZERO, act_backward, activate, output_loss
+from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
 from ._layout import ACT, BIAS, HAS_DOWN, N_SRC, OFFSET, OUT_HI, OUT_LO, SIZE, SRC, W_OFFSET
 from ._sgd import _apply_batch, _penalty
 
@@ -83,7 +82,7 @@ def scipy_gemm(dtype) -> tuple[object, type]:
     return _PROTOTYPE(address), np.int32
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _gemm(f, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
     """Column-major ``C ← alpha · op(A) op(B) + beta · C`` (``op`` by ``ta``/``tb``: 0 for
     'N', 1 for 'T''); ``A``, ``B``, ``C`` are addresses, the rest goes through scratch."""
@@ -94,13 +93,13 @@ def _gemm(f, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
     f(s + U(ta), s + U(tb), p, p + w, p + 2 * w, q, A, p + 3 * w, B, p + 4 * w, q + v, C, p + 5 * w)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
     """Row-major ``C (m×n) ← A (m×k) @ B (k×n) + beta · C``: column-major ``Cᵀ = Bᵀ Aᵀ``."""
     _gemm(f, N_, N_, n, m, k, one, B, ldb, A, lda, beta, C, n, ch, iw, fw)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(fastmath={"reassoc"})
 def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
     """Row ``r`` of the batch: ``a[r, :] = X[e, :]``, ``ty[r, :] = Y[e, out_cols]`` and
     ``tw[r] = w_e`` for ``e = order[start + r]``. Returns the first ``e`` whose inputs are
@@ -139,7 +138,7 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c):
     """FORWARDPROPAGATE the gathered batch (``a`` at ``base[0]``); ``lse[layer, r]`` keeps
     log Σ e^{in} of softmax rows."""
@@ -158,7 +157,7 @@ def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw,
                        lse[layer], c)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _bias_activate(act, m, n, o, params, bias, in_, a, lse, c):
     """``in_ += b`` and ``a = g(in_)`` row by row; ReLU in one pass (constants held in
     registers, so the loop vectorises), the others through ``_elementwise.activate``."""
@@ -176,7 +175,7 @@ def _bias_activate(act, m, n, o, params, bias, in_, a, lse, c):
             lse[r] = activate(act, in_, a, row, n, c)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _output_rows(layer, m, weighted, loss, groups, K, base, a, in_, delta, lse, ty, tw,
                  tmp, scale, c):
     """Add ``scale · w · ∂ℓ/∂in`` of output group ``layer`` to its Δ rows (targets and
@@ -195,7 +194,7 @@ def _output_rows(layer, m, weighted, loss, groups, K, base, a, in_, delta, lse, 
     return cost
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_sum):
     """``Δ = g'(in) ⊙ up`` on every row of ``layer`` (zero when nothing lies downstream);
     ``with_sum`` also does ``_bias_sum`` on the way (each row added as it is made)."""
@@ -211,12 +210,6 @@ def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_su
             for j in range(n):
                 delta[row + j] = zero
         elif act == 3:  # as act_backward, with the constants in registers (vectorises)
-            if with_sum:
-                for j in range(n):
-                    d = (one if in_[row + j] > zero else zero) * up[row + j]
-                    delta[row + j] = d
-                    out[bias + j] = out[bias + j] + d
-                continue
             for j in range(n):
                 delta[row + j] = (one if in_[row + j] > zero else zero) * up[row + j]
         else:
@@ -226,7 +219,7 @@ def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_su
                 out[bias + j] = out[bias + j] + delta[row + j]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _bias_sum(layer, m, groups, base, delta, out, beta):
     """``out[bias] ← beta · out[bias] + Σ_rows Δ`` (rows added in order)."""
     n, o, bias = U(groups[layer, SIZE]), base[layer], U(groups[layer, BIAS])
@@ -238,7 +231,7 @@ def _bias_sum(layer, m, groups, base, delta, out, beta):
             out[bias + j] = out[bias + j] + delta[row + j]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K, params,
               grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch, iw, fw, c):
     """BACKPROPAGATE the batch; returns Σ_rows w ℓ (NaN/inf stops it before any update when
@@ -281,7 +274,7 @@ def _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, 
     return cost
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
                out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr, base, a, in_,
                up, delta, lse, ty, tw, tmp, fresh, f, ch, iw, fw, c):

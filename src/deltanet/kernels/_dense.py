@@ -25,14 +25,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from ._elementwise import ONE, ZERO, act_backward, activate, output_loss
+from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
 
 U = np.uint64
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _forward_rows(x, xo, n_src, W, off, n, z, o):
     """``z[o + j] += Σ_i x[xo + i] W[off + i·n + j]``, four rows per pass over ``z``."""
     i, four = U(0), U(4)
@@ -51,7 +50,7 @@ def _forward_rows(x, xo, n_src, W, off, n, z, o):
         i += U(1)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o):
     """``W_ij ← W_ij + (x_i Δ_j) s`` and, with the new row, the next example's
     ``z[o + j] += Σ_i nx[nxo + i] W_ij`` (four rows per pass)."""
@@ -78,7 +77,7 @@ def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o):
         i += U(1)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _update_rows(x, xo, n_src, W, off, n, d, do, s):
     """``W_ij ← W_ij + (x_i Δ_j) s`` (the last example of an epoch: no next forward)."""
     for i in range(n_src):
@@ -87,7 +86,7 @@ def _update_rows(x, xo, n_src, W, off, n, d, do, s):
             W[row + j] = W[row + j] + (x_i * d[do + j]) * s
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _backprop_update_rows(a, ao, n_src, W, off, n, d, do, s, up, uo, c):
     """``up[uo + i] = Σ_j W_ij Δ_j`` with the old row, then ``W_ij ← W_ij + (a_i Δ_j) s``.
 
@@ -115,13 +114,13 @@ def _backprop_update_rows(a, ao, n_src, W, off, n, d, do, s, up, uo, c):
         i += U(1)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _bias(params, bias, n, d, do, s):
     for j in range(n):
         params[bias + j] = params[bias + j] + d[do + j] * s
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _forward(summed, X, xo, params, groups, blocks, a, in_, lse, c):
     """FORWARDPROPAGATE; layer 1 reads the inputs from ``X`` at ``xo``, and its sum
     ``in_ = b + x W`` is skipped when ``summed`` (made by the previous update)."""
@@ -138,7 +137,7 @@ def _forward(summed, X, xo, params, groups, blocks, a, in_, lse, c):
         lse[layer] = activate(groups[layer, 2], in_, a, o, n, c)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
     """Δ of the last (output) layer; returns ℓ."""
     last = groups.shape[0] - 1
@@ -151,7 +150,7 @@ def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
     return output_loss(loss, groups[last, 2], in_, a, o, n, tmp, U(0), delta, lse[last], w, c)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def dense_epoch(order, X, Y, sample_weight, loss, groups, blocks, out_cols, params, neg_lr,
                 a, in_, up, delta, scratch, c):
     """One epoch of per-example plain SGD; returns ``(Σ cost, −1)`` or ``(cost, t)`` when

@@ -10,11 +10,7 @@ made inside the loops (each view costs two atomic reference-count updates).
 are inlined into their callers (``inline="always"``): a compiled function that passes arrays
 on to another one pays two atomic reference-count updates per array and call.
 
-The kernels compile with ``error_model="numpy"``: under Numba's default every float division
-tests for a zero divisor (to raise ZeroDivisionError), which keeps its loop from vectorising.
-The divisors here are ``1 + e^{−|in|}``, a softmax sum ``>= 1`` and a batch size, never 0;
-the unfused log loss divides by a clipped ``1 − a``, which in float32 can round to 0: the
-result is then ±inf or NaN, as in NumPy, and the cost check stops training.
+Every kernel is compiled by ``kernel()`` (below).
 """
 
 from __future__ import annotations
@@ -27,6 +23,16 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 ZERO, ONE, TWO, HALF, TINY, ALMOST_ONE, LN2 = range(7)
+
+
+def kernel(**options):
+    """``njit`` as every compiled kernel uses it: cached on disk, and with
+    ``error_model="numpy"``. Under Numba's default every float division tests for a zero
+    divisor (to raise ZeroDivisionError), which keeps its loop from vectorising. The divisors
+    here are ``1 + e^{−|in|}``, a softmax sum ``>= 1`` and a batch size, never 0; the unfused
+    log loss divides by a clipped ``1 − a``, which in float32 can round to 0: the result is
+    then ±inf or NaN, as in NumPy, and the cost check stops training."""
+    return njit(cache=True, error_model="numpy", **options)
 EXP_LOW, INV_LN2, LN2_HI, LN2_LO, MAGIC, TAYLOR = range(7, 13)  # see exp_nonpositive
 N_TAYLOR = 14
 
@@ -63,7 +69,7 @@ def _power_of_two(typingctx, rounded):
     return sig, codegen
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def exp_nonpositive(x, c):
     """``e^x`` for ``x <= 0``, in a form LLVM vectorises (``math.exp`` is a library call
     that keeps a loop over units scalar; in the per-example kernel the logistic units spent
@@ -88,7 +94,7 @@ def exp_nonpositive(x, c):
     return c[ZERO] if x < c[EXP_LOW] else value
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def logistic(z, c):
     """σ(in) = 1/(1 + e^{−in}) for in >= 0 and e^{in}/(1 + e^{in}) otherwise (no overflow);
     both share t = e^{−|in|}, so this is a select, not a branch."""
@@ -96,7 +102,7 @@ def logistic(z, c):
     return (c[ONE] if z >= c[ZERO] else t) / (c[ONE] + t)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def softplus(z, c):
     """log(1 + e^{in}) = logaddexp(0, in), in NumPy's branch order."""
     if z == c[ZERO]:
@@ -106,7 +112,7 @@ def softplus(z, c):
     return z + math.log1p(math.exp(-z))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def activate(code, in_, a, o, n, c):
     """``a = g(in_)`` on ``[o, o + n)``; returns log Σ e^{in} for softmax (the fused
     cross-entropy needs it), else 0. Codes as in ``_layout.ACTIVATION_CODES``."""
@@ -146,7 +152,7 @@ def activate(code, in_, a, o, n, c):
     return c[ZERO]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def act_backward(code, in_, a, o, g, go, d, do, n, c):
     """``Δ = g'(in) ⊙ ∂J/∂a`` (softmax: its Jacobian, ``a ⊙ (∂J/∂a − Σ a ∂J/∂a)``).
 
@@ -183,7 +189,7 @@ def act_backward(code, in_, a, o, g, go, d, do, n, c):
             d[do + j] = a[o + j] * g[go + j]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _unfused(loss, y, yo, a, o, n, c):
     """``∂ℓ/∂a`` of an unfused loss (``losses.py``'s df_da) into ``y[yo + n:yo + 2n]``;
     returns ℓ."""
@@ -209,7 +215,7 @@ def _unfused(loss, y, yo, a, o, n, c):
     return value
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def output_loss(loss, act, in_, a, o, n, y, yo, d, lse, w, c):
     """Add ``w · ∂ℓ/∂in`` of one output group to ``d`` (at ``o``) and return ℓ.
 

@@ -18,21 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from ..propagation import decay_mask
+
 
 def sgd_settings(optimizer: Any) -> tuple[Any, float, bool] | None:
     """``(learning_rate, momentum, nesterov)`` of an ``optimizers.sgd`` transform, else None."""
     return getattr(getattr(optimizer, "update", None), "sgd_settings", None)
-
-
-def decay_mask(plan, decay_bias: bool, dtype) -> np.ndarray:
-    """1 on the parameters weight decay applies to (as ``propagation.regularization``)."""
-    mask = plan.decay_mask
-    if decay_bias:
-        mask = (plan.grad_mask if plan.grad_mask is not None else np.ones_like(mask)).copy()
-        for g in plan.groups:
-            if g.batch_norm:
-                mask[g.bn_offset:g.bn_offset + 2 * g.size] = 0.0
-    return mask.astype(dtype)
 
 
 class Penalty:

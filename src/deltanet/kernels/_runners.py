@@ -39,6 +39,7 @@ class NumpyRunner:
     """Mini-batch epochs on NumPy/BLAS with preallocated buffers (see ``_minibatch``)."""
 
     engine = "numpy"
+    checks_inputs = False  # NaN/inf in X is checked before training (see BlasRunner)
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
@@ -70,6 +71,7 @@ class _CompiledRunner:
     (which each subclass defines: its kernel over ``order``, starting at update ``t``)."""
 
     engine = "numba"
+    checks_inputs = False
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:

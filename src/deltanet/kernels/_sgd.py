@@ -20,14 +20,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from ._elementwise import ONE, ZERO, act_backward, activate, output_loss
+from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
 
 U = np.uint64  # unsigned offsets: no wraparound checks, vectorisable loops (see _elementwise)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _accumulate_rows(a, ao, n_src, W, off, n, z, o):
     """``z[o + j] += Σ_i a[ao + i] · W[off + i·n + j]``: one block of ``in_ = a_src @ W``.
 
@@ -40,7 +39,7 @@ def _accumulate_rows(a, ao, n_src, W, off, n, z, o):
             z[o + j] += a_i * W[row + j]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
     """FORWARDPROPAGATE example ``X[r]``: ``in_g = b_g + Σ a_src W``, ``a_g = g(in_g)``."""
     for i in range(X.shape[1]):
@@ -55,7 +54,7 @@ def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
         lse[layer] = activate(groups[layer, 2], in_, a, o, n, c)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a, in_, lse, up,
               delta, tmp, c):
     """BACKPROPAGATE example ``r``: every Δ_g with the current weights; returns ℓ.
@@ -86,7 +85,7 @@ def _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a, in_
     return value
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _dot_rows(W, off, n_src, n, d, o, up, so, c):
     """``up[so + i] += Σ_j W[off + i·n + j] · d[o + j]``: one block of ``Δ @ Wᵀ``.
 
@@ -114,7 +113,7 @@ def _dot_rows(W, off, n_src, n, d, o, up, so, c):
         i += U(1)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _outer_products(groups, blocks, block_ptr, a, delta, out, scale):
     """``out_W += (a_i Δ_j) · scale`` for every block, ``out_b += Δ_j · scale`` for biases."""
     for layer in range(1, groups.shape[0]):
@@ -129,7 +128,7 @@ def _outer_products(groups, blocks, block_ptr, a, delta, out, scale):
                     out[row + j] = out[row + j] + (a_i * delta[o + j]) * scale
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
+@kernel(fastmath=True)
 def _penalty(params, decay, l2, l1):
     """The cost ``λ Σ (w m)² + λ₁ Σ |w m|`` (m: decay mask). It is only reported, never
     differentiated, so the sums may be reassociated (fastmath) and vectorised."""
@@ -141,7 +140,7 @@ def _penalty(params, decay, l2, l1):
     return l2 * sq + l1 * ab
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
     """One optimizer step from the gradient summed over ``nb`` examples; resets ``grad``.
 
@@ -169,7 +168,7 @@ def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
         params[q] = w + step
 
 
-@njit(cache=True, error_model="numpy")
+@kernel()
 def sgd_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
               out_cols, params, grad_mask, decay, hyper, velocity, neg_lr, a, in_, up, delta,
               scratch, grad, c):
