@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
+from ._sgd import dot_four_rows
 
 U = np.uint64
 
@@ -95,12 +96,7 @@ def _backprop_update_rows(a, ao, n_src, W, off, n, d, do, s, up, uo, c):
     i, four = U(0), U(4)
     while i + four <= n_src:
         r0 = off + i * n
-        r1, r2, r3 = r0 + n, r0 + U(2) * n, r0 + U(3) * n
-        s0, s1, s2, s3 = c[ZERO], c[ZERO], c[ZERO], c[ZERO]
-        for j in range(n):
-            d_j = d[do + j]
-            s0, s1 = s0 + W[r0 + j] * d_j, s1 + W[r1 + j] * d_j
-            s2, s3 = s2 + W[r2 + j] * d_j, s3 + W[r3 + j] * d_j
+        s0, s1, s2, s3 = dot_four_rows(W, r0, n, d, do, c)
         q = uo + i
         up[q], up[q + U(1)], up[q + U(2)], up[q + U(3)] = s0, s1, s2, s3
         _update_rows(a, ao + i, four, W, r0, n, d, do, s)

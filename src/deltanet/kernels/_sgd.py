@@ -85,6 +85,19 @@ def _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a, in_
     return value
 
 
+@kernel(inline="always")
+def dot_four_rows(W, r0, n, d, o, c):
+    """``Σ_j W[r + j] · d[o + j]`` for the four rows ``r = r0, r0 + n, r0 + 2n, r0 + 3n``,
+    each summed over ``j`` in order (four independent chains that overlap)."""
+    r1, r2, r3 = r0 + n, r0 + U(2) * n, r0 + U(3) * n
+    s0, s1, s2, s3 = c[ZERO], c[ZERO], c[ZERO], c[ZERO]
+    for j in range(n):
+        d_j = d[o + j]
+        s0, s1 = s0 + W[r0 + j] * d_j, s1 + W[r1 + j] * d_j
+        s2, s3 = s2 + W[r2 + j] * d_j, s3 + W[r3 + j] * d_j
+    return s0, s1, s2, s3
+
+
 @kernel()
 def _dot_rows(W, off, n_src, n, d, o, up, so, c):
     """``up[so + i] += Σ_j W[off + i·n + j] · d[o + j]``: one block of ``Δ @ Wᵀ``.
@@ -94,13 +107,7 @@ def _dot_rows(W, off, n_src, n, d, o, up, so, c):
     """
     i, four = U(0), U(4)
     while i + four <= n_src:
-        r0 = off + i * n
-        r1, r2, r3 = r0 + n, r0 + U(2) * n, r0 + U(3) * n
-        s0, s1, s2, s3 = c[ZERO], c[ZERO], c[ZERO], c[ZERO]
-        for j in range(n):
-            d_j = d[o + j]
-            s0, s1 = s0 + W[r0 + j] * d_j, s1 + W[r1 + j] * d_j
-            s2, s3 = s2 + W[r2 + j] * d_j, s3 + W[r3 + j] * d_j
+        s0, s1, s2, s3 = dot_four_rows(W, off + i * n, n, d, o, c)
         q = so + i
         up[q], up[q + U(1)] = up[q] + s0, up[q + U(1)] + s1
         up[q + U(2)], up[q + U(3)] = up[q + U(2)] + s2, up[q + U(3)] + s3
