@@ -99,14 +99,15 @@ def _schedule(name: str, given: Any, lr: float, epochs: int, steps: int, n: int)
     return None
 
 
-def current_lr(opt: Optimizer, state: Any) -> float | None:
-    """Learning rate of the last update made (schedule × plateau scale), when known."""
+def current_lr(opt: Optimizer, state: Any, ahead: int = 0) -> float | None:
+    """Learning rate of the last update made (schedule × plateau scale), when known; with
+    ``ahead``, of the update that many later (the scale unchanged)."""
     inner = state[0] if isinstance(state, tuple) and state else state
     count = getattr(inner, "count", None)
     scale = getattr(inner, "lr_scale", None)
     if opt.schedule is None or count is None or scale is None:
         return None
-    return float(opt.schedule(max(count - 1, 0)) * scale)
+    return float(opt.schedule(max(count + ahead - 1, 0)) * scale)
 
 
 # ------------------------------------------------------------------ data and weights

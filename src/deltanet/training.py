@@ -15,6 +15,7 @@ checkpoints; ``_finish`` restores the best weights and writes the last checkpoin
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -247,20 +248,31 @@ def train(
         progress = ProgressBar(run.cfg["epochs"], run.epoch, run.metric[0])
         run.hooks.epoch.append(progress.on_epoch_end)
     started = time.perf_counter()
+    quiet, seconds = _runs_quietly(run), None
     try:
-        for epoch in range(run.epoch + 1, run.cfg["epochs"] + 1):
+        epoch = run.epoch + 1
+        while epoch <= run.cfg["epochs"]:
+            span = _quiet_span(run, epoch, seconds) if quiet else 1
             before, bn_before = net.params.copy(), copy_bn_stats(net.bn_state)
+            tick = time.perf_counter()
             try:
                 # overflow on the way to a non-finite cost is reported by the cost check
                 with np.errstate(over="ignore", invalid="ignore"):
-                    cost = _run_epoch(run, epoch)
+                    if span > 1:
+                        _quiet_epochs(run, epoch, span)
+                    else:
+                        cost = _run_epoch(run, epoch)
             except (TrainingError, NonFiniteError) as err:
-                net.params[:] = before
-                put_bn_stats(net.bn_state, bn_before)
+                if span == 1:  # (a span's runner puts back the failed epoch's start itself)
+                    net.params[:] = before
+                    put_bn_stats(net.bn_state, bn_before)
                 if isinstance(err, TrainingError):
                     err.history = run.hist
                 raise
-            run.stop = _end_epoch(run, epoch, cost, before, started) or run.stop
+            seconds = (time.perf_counter() - tick) / span
+            if span == 1:
+                run.stop = _end_epoch(run, epoch, cost, before, started) or run.stop
+            epoch = run.epoch + 1
             if run.stop:
                 break
     finally:
@@ -362,6 +374,79 @@ def _fast_epoch(run: _Run, epoch: int, order: np.ndarray) -> float:
     return res.total / res.seen
 
 
+QUIET_SECONDS = 0.05  # the longest stretch of epochs run in one compiled call
+
+
+def _runs_quietly(run: _Run) -> bool:
+    """Whether nothing needs Python between epochs, so that the compiled per-example engine
+    may run several in one call (``NumbaRunner.run_epochs``): no callbacks or progress bar, no
+    validation, training metric, ``error_tol``, diagnostics, checkpoints, plateau schedule
+    or early stopping. The stopping rule ``tol`` runs inside the call."""
+    cfg = run.cfg
+    return (getattr(run.runner, "runs_epochs", False) and not run.hooks.epoch
+            and not run.hooks.batch and run.val is None and not cfg["train_metric"]
+            and cfg["error_tol"] is None and not cfg["diagnostics"]
+            and cfg["checkpoint"] is None and run.opt.plateau is None
+            and not cfg["early_stopping"])
+
+
+def _quiet_span(run: _Run, epoch: int, seconds: float | None) -> int:
+    """How many epochs, from ``epoch`` on, to run in one call: as many as fit in
+    ``QUIET_SECONDS`` at the last epoch's pace (so that an interrupt is seen soon), and one
+    until that pace is known."""
+    if seconds is None:
+        return 1
+    return max(1, min(run.cfg["epochs"] - epoch + 1, int(QUIET_SECONDS / max(seconds, 1e-9))))
+
+
+def _quiet_epochs(run: _Run, epoch: int, span: int) -> None:
+    """Epochs ``epoch … epoch + span − 1`` in one call of the runner, recorded as
+    ``_end_epoch`` records them: cost, learning rate, best epoch, the ``tol`` stop."""
+    cfg, hist, n = run.cfg, run.hist, run.X.shape[0]
+    drawn = run.rng.bit_generator.state
+    orders = _orders(run.rng, n, span, cfg["shuffle"])
+    res = run.runner.run_epochs(orders, run.state, cfg["tol"],
+                                hist.cost[-1] if hist.cost else None)
+    done = len(res.costs) + (res.bad is not None)
+    if done < span:  # draw only the orders of the epochs run, as one at a time would
+        run.rng.bit_generator.state = drawn
+        _orders(run.rng, n, done, cfg["shuffle"])
+    for i, cost in enumerate(res.costs):
+        hist.cost.append(cost)
+        hist.lr.append(current_lr(run.opt, run.state, (i + 1) * len(run.bounds)))
+        _track_best(run, epoch + i, cost)
+    run.state = res.state
+    hist.updates += res.updates
+    if res.costs:
+        run.epoch = hist.epochs = epoch + len(res.costs) - 1
+    if res.bad is not None:
+        _diverged(run, epoch + len(res.costs), res.bad)
+    if res.converged:
+        run.stop = _tol_reason(cfg["tol"])
+
+
+def _orders(rng: np.random.Generator, n: int, span: int, shuffle: bool) -> np.ndarray:
+    """The orders of ``span`` epochs, one per row: those ``span`` calls of
+    ``rng.permutation(n)`` draw (as ``_run_epoch``), or ``0 … n−1`` without shuffling."""
+    rows = np.broadcast_to(np.arange(n), (span, n))
+    if not shuffle:
+        return rows
+    if _permuted_rows_match():
+        return rng.permuted(rows, axis=1)  # one call instead of span
+    return np.stack([rng.permutation(n) for _ in range(span)])
+
+
+@functools.cache
+def _permuted_rows_match() -> bool:
+    """Whether ``Generator.permuted(rows, axis=1)`` takes the same draws as one
+    ``permutation`` per row, in turn (NumPy shuffles each row by the algorithm of
+    ``shuffle``; checked once, so that grouping epochs can never change a run)."""
+    one, each = np.random.default_rng(20261124), np.random.default_rng(20261124)
+    rows = one.permuted(np.broadcast_to(np.arange(10), (3, 10)), axis=1)
+    return (all(np.array_equal(row, each.permutation(10)) for row in rows)
+            and one.random() == each.random())
+
+
 def _evaluate(run: _Run, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None):
     """Mean loss (weighted by ``w``, no penalty) and outputs in prediction mode."""
     plan = run.net.plan
@@ -412,14 +497,7 @@ def _end_epoch(run: _Run, epoch: int, cost: float, before: np.ndarray,
 def _stop_reason(run: _Run, epoch: int, monitored: float, train_out) -> str | None:
     """Early stopping, the plateau rule, ``error_tol`` and ``tol``, in that order."""
     cfg, best, hist = run.cfg, run.best, run.hist
-    if monitored < best.value - cfg["min_delta"]:
-        best.value, best.epoch, best.wait = monitored, epoch, 0
-        if cfg["early_stopping"] and cfg["restore_best"]:
-            best.params = run.net.params.copy()
-            best.bn = copy_bn_stats(run.net.bn_state)
-    else:
-        best.wait += 1
-    hist.best_epoch = best.epoch
+    _track_best(run, epoch, monitored)
     if run.opt.plateau is not None:
         scale, run.plateau_state = run.opt.plateau.update(monitored, run.plateau_state)
         run.state = optimizers.set_lr_scale(run.state, scale)
@@ -433,8 +511,25 @@ def _stop_reason(run: _Run, epoch: int, monitored: float, train_out) -> str | No
             and np.max(np.abs(train_out - run.Y)) < cfg["error_tol"]:
         return f"every training error is below error_tol={cfg['error_tol']:g}"
     if cfg["tol"] is not None and epoch > 1 and abs(hist.cost[-2] - hist.cost[-1]) < cfg["tol"]:
-        return f"the cost changed less than tol={cfg['tol']:g} across an epoch"
+        return _tol_reason(cfg["tol"])
     return None
+
+
+def _track_best(run: _Run, epoch: int, monitored: float) -> None:
+    """Keep the best monitored value (and its weights, for early stopping with restore)."""
+    cfg, best = run.cfg, run.best
+    if monitored < best.value - cfg["min_delta"]:
+        best.value, best.epoch, best.wait = monitored, epoch, 0
+        if cfg["early_stopping"] and cfg["restore_best"]:
+            best.params = run.net.params.copy()
+            best.bn = copy_bn_stats(run.net.bn_state)
+    else:
+        best.wait += 1
+    run.hist.best_epoch = best.epoch
+
+
+def _tol_reason(tol: float) -> str:
+    return f"the cost changed less than tol={tol:g} across an epoch"
 
 
 def _finish(run: _Run, reason: str) -> None:

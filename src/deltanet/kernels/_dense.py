@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
-from ._sgd import dot_four_rows
+from ._sgd import begin_epoch, dot_four_rows, end_epoch, failed_epoch
 
 U = np.uint64
 
@@ -147,43 +147,47 @@ def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
 
 
 @kernel()
-def dense_epoch(order, X, Y, sample_weight, loss, groups, blocks, out_cols, params, neg_lr,
-                a, in_, up, delta, scratch, c):
-    """One epoch of per-example plain SGD; returns ``(Σ cost, −1)`` or ``(cost, t)`` when
-    the cost of example ``t`` is not finite (the epoch stops there, before its update).
-
-    ``X`` is the flat input matrix; the other arguments are those of ``_sgd.sgd_epoch``.
-    """
+def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss, groups,
+                blocks, out_cols, params, neg_lr, a, in_, up, delta, scratch, c):
+    """``n_epochs`` epochs of per-example plain SGD, as ``_sgd.sgd_epoch`` (the same
+    arguments and results); ``X`` is the flat input matrix."""
     n_layers = groups.shape[0]
     lse = scratch[scratch.shape[0] - n_layers:]
     tmp = scratch[:scratch.shape[0] - n_layers]
     n_in = U(groups[0, 0])
     weighted = sample_weight.shape[0] > 0
     n1, o1, b1 = U(groups[1, 0]), U(groups[1, 1]), U(groups[1, 3])
+    n_ex = order.shape[0] // n_epochs
     total = 0.0
-    for t in range(order.shape[0]):
-        r = order[t]
-        xo = U(r) * n_in
-        w = sample_weight[r] if weighted else c[ONE]
-        _forward(t > 0, X, xo, params, groups, blocks, a, in_, lse, c)
-        cost = float(_output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c) * w)
-        if not math.isfinite(cost):
-            return cost, t
-        total += cost
-        s = neg_lr[t]
-        for layer in range(n_layers - 1, 1, -1):  # propagate Δ_l down, then update W_l
-            n, o = U(groups[layer, 0]), U(groups[layer, 1])
-            sn, so = U(groups[layer - 1, 0]), U(groups[layer - 1, 1])
-            _backprop_update_rows(a, so, sn, params, U(blocks[layer - 1, 2]), n, delta, o, s,
-                                  up, so, c)
-            _bias(params, U(groups[layer, 3]), n, delta, o, s)
-            act_backward(groups[layer - 1, 2], in_, a, so, up, so, delta, so, sn, c)
-        _bias(params, b1, n1, delta, o1, s)
-        if t + 1 < order.shape[0]:  # W_1's update and the next example's Σ x_i W_ij
-            for j in range(n1):
-                in_[o1 + j] = params[b1 + j]
-            _update_forward_rows(X, xo, X, U(order[t + 1]) * n_in, n_in, params,
-                                 U(blocks[0, 2]), n1, delta, o1, s, in_, o1)
-        else:
-            _update_rows(X, xo, n_in, params, U(blocks[0, 2]), n1, delta, o1, s)
-    return total, -1
+    for ep in range(n_epochs):
+        begin_epoch(n_epochs, params, start)
+        first, total = ep * n_ex, 0.0
+        for t in range(first, first + n_ex):
+            r = order[t]
+            xo = U(r) * n_in
+            w = sample_weight[r] if weighted else c[ONE]
+            _forward(t > first, X, xo, params, groups, blocks, a, in_, lse, c)
+            cost = float(_output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c)
+                         * w)
+            if not math.isfinite(cost):
+                return failed_epoch(ep, t - first, cost, n_epochs, params, start)
+            total += cost
+            s = neg_lr[t]
+            for layer in range(n_layers - 1, 1, -1):  # propagate Δ_l down, then update W_l
+                n, o = U(groups[layer, 0]), U(groups[layer, 1])
+                sn, so = U(groups[layer - 1, 0]), U(groups[layer - 1, 1])
+                _backprop_update_rows(a, so, sn, params, U(blocks[layer - 1, 2]), n, delta, o,
+                                      s, up, so, c)
+                _bias(params, U(groups[layer, 3]), n, delta, o, s)
+                act_backward(groups[layer - 1, 2], in_, a, so, up, so, delta, so, sn, c)
+            _bias(params, b1, n1, delta, o1, s)
+            if t + 1 < first + n_ex:  # W_1's update and the next example's Σ x_i W_ij
+                for j in range(n1):
+                    in_[o1 + j] = params[b1 + j]
+                _update_forward_rows(X, xo, X, U(order[t + 1]) * n_in, n_in, params,
+                                     U(blocks[0, 2]), n1, delta, o1, s, in_, o1)
+            else:
+                _update_rows(X, xo, n_in, params, U(blocks[0, 2]), n1, delta, o1, s)
+        if end_epoch(ep, total, n_ex, costs, limits):
+            return ep + 1, -1, total, True
+    return n_epochs, -1, total, False

@@ -35,6 +35,19 @@ class EpochResult(NamedTuple):
     state: Any
 
 
+class SpanResult(NamedTuple):
+    """What ``run_epochs`` did: ``costs`` = mean cost of each completed epoch; ``updates``
+    made in all; ``bad`` = the non-finite cost that stopped the epoch after them (its start
+    weights are back in place), else None; ``converged``: the last epoch met the ``tol``
+    rule."""
+
+    costs: list[float]
+    updates: int
+    bad: float | None
+    converged: bool
+    state: Any
+
+
 class NumpyRunner:
     """Mini-batch epochs on NumPy/BLAS with preallocated buffers (see ``_minibatch``)."""
 
@@ -72,6 +85,7 @@ class _CompiledRunner:
 
     engine = "numba"
     checks_inputs = False
+    runs_epochs = False  # whether it has run_epochs (several epochs per call)
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
@@ -118,7 +132,9 @@ class _CompiledRunner:
 
 class NumbaRunner(_CompiledRunner):
     """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
-    ``after_batch``, one call per batch."""
+    ``after_batch``, one call per batch; ``run_epochs``: several epochs in one call."""
+
+    runs_epochs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
@@ -128,6 +144,8 @@ class NumbaRunner(_CompiledRunner):
         lay, dt = self.layout, self.params.dtype
         self.work = [np.zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
         self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
+        self.start = np.empty_like(self.params)  # an epoch's start weights (run_epochs)
+        self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)
         plain = not (self.penalty or self.rule.momentum) and net.plan.grad_mask is None
         self._dense = None
         if batch_size == 1 and plain and is_dense_chain(self.layout):
@@ -138,22 +156,48 @@ class NumbaRunner(_CompiledRunner):
 
     def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
-        lay = self.layout
-        if self._dense is not None:
-            value, failed_at = self._dense(
-                order, self.X_flat, self.Y, self.weights, self.loss, lay.groups, lay.blocks,
-                lay.out_cols, self.params, self.rule.neg_lr[t:], *self.work, self.scratch,
-                self.c)
-            return float(value), int(failed_at)
-        value, failed_at = self._epoch(
-            order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
-            lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad_mask, self.decay,
-            self.hyper, self.rule.velocity, self.rule.neg_lr[t:], *self.work, self.scratch,
-            self.grad, self.c)
-        if failed_at >= 0:
-            self.grad[:] = 0  # the batch may have stopped half-summed
+        _, failed_at, value, _ = self._kernel(order, 1, self._no_tol, self._cost,
+                                              self.rule.neg_lr[t:])
         return float(value), int(failed_at)
 
+    def _kernel(self, order: np.ndarray, n_epochs: int, limits: np.ndarray,
+                costs: np.ndarray, neg_lr: np.ndarray) -> tuple:
+        lay = self.layout
+        if self._dense is not None:
+            return self._dense(
+                order, n_epochs, limits, costs, self.start, self.X_flat, self.Y,
+                self.weights, self.loss, lay.groups, lay.blocks, lay.out_cols, self.params,
+                neg_lr, *self.work, self.scratch, self.c)
+        result = self._epoch(
+            order, n_epochs, limits, costs, self.start, self.X, self.Y, self.weights,
+            self.batch_size, self.loss, lay.groups, lay.blocks, lay.block_ptr, lay.out_cols,
+            self.params, self.grad_mask, self.decay, self.hyper, self.rule.velocity, neg_lr,
+            *self.work, self.scratch, self.grad, self.c)
+        if result[1] >= 0:
+            self.grad[:] = 0  # the batch may have stopped half-summed
+        return result
+
+    def run_epochs(self, orders: np.ndarray, state: Any, tol: float | None,
+                   prev_cost: float | None) -> SpanResult:
+        """One epoch per row of ``orders``, all in one compiled call. Stops early at a
+        non-finite cost (the weights of that epoch's start are put back) or after an epoch
+        whose mean cost differs from the one before (``prev_cost`` for the first) by less
+        than ``tol``."""
+        n_epochs, n = orders.shape
+        n_updates = -(-n // self.batch_size)
+        rule = self.rule
+        rule.begin_epoch(state, n_epochs * n_updates)
+        limits = np.array([-1.0 if tol is None else tol,
+                           math.nan if prev_cost is None else prev_cost])
+        costs = np.empty(n_epochs)
+        done, failed_at, value, converged = self._kernel(
+            np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits, costs,
+            rule.neg_lr)
+        updates, bad = done * n_updates, None
+        if failed_at >= 0:
+            updates, bad = updates + failed_at, float(value)
+        return SpanResult(costs[:done].tolist(), updates, bad, bool(converged),
+                          rule.end_epoch(updates))
 
 
 class BlasRunner(_CompiledRunner):

@@ -175,12 +175,48 @@ def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
         params[q] = w + step
 
 
+@kernel(inline="always")
+def begin_epoch(n_epochs, params, start):
+    """Before each epoch of a call that runs several: keep its start weights in ``start``."""
+    if n_epochs > 1:
+        for q in range(params.shape[0]):
+            start[q] = params[q]
+
+
+@kernel(inline="always")
+def failed_epoch(ep, t, cost, n_epochs, params, start):
+    """Update ``t`` of epoch ``ep`` has the non-finite cost ``cost``: the weights of the
+    epoch's start go back (the caller keeps them itself for a call of one epoch)."""
+    if n_epochs > 1:
+        for q in range(params.shape[0]):
+            params[q] = start[q]
+    return ep, t, cost, False
+
+
+@kernel(inline="always")
+def end_epoch(ep, total, n, costs, limits):
+    """Epoch ``ep`` is done: ``costs[ep]`` = its mean cost ``total / n``. True when that
+    differs from the epoch before (``limits[1]``; NaN for none) by less than ``tol``
+    (``limits[0]``; negative for no such rule)."""
+    cost = total / n
+    costs[ep] = cost
+    before, limits[1] = limits[1], cost
+    return limits[0] >= 0 and not math.isnan(before) and abs(before - cost) < limits[0]
+
+
 @kernel()
-def sgd_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
-              out_cols, params, grad_mask, decay, hyper, velocity, neg_lr, a, in_, up, delta,
-              scratch, grad, c):
-    """Run one epoch; returns ``(Σ_batches cost·|B|, −1)``, or ``(cost, t)`` when the cost of
-    batch ``t`` is not finite (the epoch stops there, before that update).
+def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_size, loss,
+              groups, blocks, block_ptr, out_cols, params, grad_mask, decay, hyper, velocity,
+              neg_lr, a, in_, up, delta, scratch, grad, c):
+    """Run ``n_epochs`` epochs, epoch ``ep`` over the examples of the ``ep``-th equal part of
+    ``order``, its updates at ``−η = neg_lr[ep · updates per epoch + t]``.
+
+    Returns ``(done, failed_at, value, converged)``: ``done`` epochs were completed and
+    ``costs[ep]`` holds each one's mean cost; ``value`` is the last one's Σ_batches
+    cost·|B|. ``failed_at >= 0``: the cost ``value`` of update ``failed_at`` of epoch
+    ``done`` was not finite, and training stopped before that update (the weights of that
+    epoch's start are put back when ``n_epochs > 1``; ``start`` holds them). ``converged``:
+    the call ended early after an epoch that met the ``tol`` rule of ``end_epoch``.
 
     ``a, in_, up, delta`` are work vectors of one value per unit (inputs included), separate
     arrays so that LLVM can tell them apart; ``scratch`` holds two vectors of the largest
@@ -192,31 +228,38 @@ def sgd_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, bloc
     weighted = sample_weight.shape[0] > 0
     # plain SGD on single examples of a dense plan: w ← w + (a_i Δ_j)(−η) right away
     at_once = batch_size == 1 and hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0
-    n = order.shape[0]
+    n = order.shape[0] // n_epochs
+    n_updates = (n + batch_size - 1) // batch_size
     total = 0.0
-    for t in range((n + batch_size - 1) // batch_size):
-        start, stop = t * batch_size, min(n, (t + 1) * batch_size)
-        cost = 0.0
-        for e in range(start, stop):
-            r = order[e]
-            w = sample_weight[r] if weighted else c[ONE]
-            _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c)
-            value = _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a,
-                              in_, lse, up, delta, tmp, c)
-            cost += float(value * w)
-            if at_once:
+    for ep in range(n_epochs):
+        begin_epoch(n_epochs, params, start)
+        first, total = ep * n, 0.0
+        for t in range(n_updates):
+            start_at, stop = first + t * batch_size, first + min(n, (t + 1) * batch_size)
+            eta = neg_lr[ep * n_updates + t]
+            cost = 0.0
+            for e in range(start_at, stop):
+                r = order[e]
+                w = sample_weight[r] if weighted else c[ONE]
+                _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c)
+                value = _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params,
+                                  a, in_, lse, up, delta, tmp, c)
+                cost += float(value * w)
+                if at_once:
+                    if not math.isfinite(cost):
+                        return failed_epoch(ep, t, cost, n_epochs, params, start)
+                    _outer_products(groups, blocks, block_ptr, a, delta, params, eta)
+                else:
+                    _outer_products(groups, blocks, block_ptr, a, delta, grad, c[ONE])
+            cost /= stop - start_at
+            if not at_once:
+                if hyper[5] != 0:
+                    cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
                 if not math.isfinite(cost):
-                    return cost, t
-                _outer_products(groups, blocks, block_ptr, a, delta, params, neg_lr[t])
-            else:
-                _outer_products(groups, blocks, block_ptr, a, delta, grad, c[ONE])
-        cost /= stop - start
-        if not at_once:
-            if hyper[5] != 0:
-                cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
-            if not math.isfinite(cost):
-                return cost, t
-            _apply_batch(params, grad, params.dtype.type(stop - start), grad_mask, decay, hyper,
-                         velocity, neg_lr[t])
-        total += cost * (stop - start)
-    return total, -1
+                    return failed_epoch(ep, t, cost, n_epochs, params, start)
+                _apply_batch(params, grad, params.dtype.type(stop - start_at), grad_mask,
+                             decay, hyper, velocity, eta)
+            total += cost * (stop - start_at)
+        if end_epoch(ep, total, n, costs, limits):
+            return ep + 1, -1, total, True
+    return n_epochs, -1, total, False

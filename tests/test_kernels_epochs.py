@@ -1,0 +1,190 @@
+"""Several epochs per compiled call: the same run as one epoch at a time, bit for bit.
+
+``train()`` hands stretches of epochs to ``NumbaRunner.run_epochs`` when nothing needs Python
+between epochs. An epoch-end callback that does nothing turns that off, so each run here is
+compared with the same run made one epoch per call: weights, history, the generator's
+state afterwards, stop reasons and errors must all be identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import deltanet as dn
+from deltanet import training
+from deltanet.kernels._runners import NumbaRunner
+
+from conftest import random_dag
+
+pytestmark = pytest.mark.xdist_group("numba")  # one worker compiles, the other one waits
+
+
+def _xor(dtype=np.float64):
+    X = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=dtype)
+    return X, np.array([0, 1, 1, 0], dtype=dtype)
+
+
+class _Spans(list):
+    size: int | None = None
+
+
+@pytest.fixture
+def spans(monkeypatch):
+    """Record the stretches run in one call; ``spans.size`` (when set) fixes their length."""
+    calls = _Spans()
+    original_span, original_run = training._quiet_span, NumbaRunner.run_epochs
+
+    def quiet_span(run, epoch, seconds):
+        if calls.size is None:
+            return original_span(run, epoch, seconds)
+        return min(calls.size, run.cfg["epochs"] - epoch + 1)
+
+    def run_epochs(self, orders, *args):
+        calls.append(orders.shape[0])
+        return original_run(self, orders, *args)
+
+    monkeypatch.setattr(training, "_quiet_span", quiet_span)
+    monkeypatch.setattr(NumbaRunner, "run_epochs", run_epochs)
+    return calls
+
+
+def _both(make_net, X, Y, **kw):
+    """Train the same network quietly and with a do-nothing epoch callback."""
+    runs = []
+    for callbacks in (None, [lambda epoch, logs: None]):
+        net = make_net()
+        rng = np.random.default_rng(kw.pop("seed", 3))
+        try:
+            hist = dn.train(net, X, Y, random_state=rng, callbacks=callbacks, **kw)
+            error = None
+        except dn.TrainingError as err:
+            hist, error = err.history, str(err)
+        runs.append((net, hist, error, rng.random()))
+    return runs
+
+
+def _assert_same(runs):
+    (net1, h1, e1, r1), (net2, h2, e2, r2) = runs
+    assert_array_equal(net1.params, net2.params)
+    for name in ("cost", "lr", "epochs", "updates", "stop_reason", "best_epoch"):
+        assert getattr(h1, name) == getattr(h2, name), name
+    assert e1 == e2
+    assert r1 == r2  # the generator drew the same numbers
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("size", [None, 2, 7])
+def test_xor_per_example_runs_are_identical(spans, dtype, size):
+    spans.size = size
+    X, y = _xor(dtype)
+    runs = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0, dtype=dtype), X, y,
+                 loss="log_loss", lr=0.5, epochs=300)
+    _assert_same(runs)
+    if size is None:  # one epoch at a time until the pace is known, then spans
+        assert spans and sum(spans) <= 299
+    else:
+        assert sum(spans) == 300 and spans[:-1] == [size] * (len(spans) - 1)
+    assert runs[0][1].stop_reason == "reached the epoch limit (300)"
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_dag_with_momentum_decay_weights_and_schedule(spans, batch_size):
+    # the general kernel: a masked DAG, mini-batches with a short last one, momentum,
+    # L2 and L1, sample weights, a learning rate that changes every update
+    spans.size = 4
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((10, 3))
+    Y = np.stack([X[:, 0] * X[:, 1], np.tanh(X[:, 2])], axis=1)
+    arcs = random_dag(np.random.default_rng(3), n_inputs=3, n_hidden=6, n_outputs=2)
+    runs = _both(lambda: dn.Network(3, arcs, "tanh", random_state=3), X, Y,
+                 loss="squared_error", lr=0.05, batch_size=batch_size, epochs=23,
+                 optimizer="momentum", l2=1e-3, l1=1e-4, lr_schedule="invscaling",
+                 sample_weight=rng.uniform(0.5, 2.0, 10))
+    _assert_same(runs)
+    assert sum(spans) == 23
+    assert len(set(runs[0][1].lr)) == 23  # the schedule moved every epoch
+
+
+def test_without_shuffling(spans):
+    spans.size = 5
+    X, y = _xor()
+    _assert_same(_both(lambda: dn.Network.layered([2, 3, 1], random_state=1), X, y,
+                       loss="log_loss", lr=0.5, epochs=20, shuffle=False))
+    assert sum(spans) == 20
+
+
+def test_tol_stops_at_the_same_epoch(spans):
+    spans.size = 50
+    X, y = _xor()
+    runs = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
+                 loss="log_loss", lr=0.5, epochs=5000, tol=1e-5)
+    _assert_same(runs)
+    hist = runs[0][1]
+    assert hist.stop_reason == "the cost changed less than tol=1e-05 across an epoch"
+    assert 1 < hist.epochs < 5000 and sum(spans) == hist.epochs
+    assert abs(hist.cost[-2] - hist.cost[-1]) < 1e-5
+    assert all(abs(a - b) >= 1e-5 for a, b in zip(hist.cost[:-2], hist.cost[1:-1], strict=True))
+
+
+def test_divergence_in_a_span_keeps_the_last_good_epoch(spans):
+    # the learning rate jumps at update 125 (epoch 7 of 20 updates each): the cost overflows
+    # a few updates later, in the middle of an epoch that is not the first of its span
+    spans.size = 3
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 2))
+    Y = X @ np.array([[3.0], [-2.0]])
+    runs = _both(lambda: dn.Network.layered([2, 4, 1], hidden="identity", output="identity",
+                                            random_state=0),
+                 X, Y, loss="squared_error", lr=0.01,
+                 lr_schedule=lambda t: 0.01 if t < 125 else 0.5, epochs=200)
+    _assert_same(runs)
+    net, hist, error, _ = runs[0]
+    assert error is not None and "the cost became" in error
+    assert hist.epochs == 6 and len(hist.cost) == 6  # epoch 7 failed: 3 + 3, then 7, 8, 9
+    assert 120 < hist.updates < 140 and np.all(np.isfinite(net.params))
+    # the weights are those of the end of epoch 6: the same as a run of six epochs
+    six = dn.Network.layered([2, 4, 1], hidden="identity", output="identity", random_state=0)
+    dn.train(six, X, Y, loss="squared_error", lr=0.01, lr_schedule=lambda t: 0.01,
+             epochs=6, random_state=np.random.default_rng(3))
+    assert_array_equal(net.params, six.params)
+
+
+def test_per_epoch_work_turns_spans_off(spans):
+    X, y = _xor()
+    settings = [{"callbacks": [lambda epoch, logs: None]}, {"validation_data": (X, y)},
+                {"train_metric": True}, {"error_tol": 1e-9}, {"diagnostics": True},
+                {"early_stopping": True, "validation_data": (X, y)},
+                {"lr_schedule": "plateau"}]
+    for kw in settings:
+        net = dn.Network.layered([2, 2, 1], random_state=0)
+        dn.train(net, X, y, loss="log_loss", lr=0.5, epochs=30, random_state=0, **kw)
+        assert spans == [], kw
+    dn.train(dn.Network.layered([2, 2, 1], random_state=0), X, y, loss="log_loss", lr=0.5,
+             epochs=30, random_state=0)
+    assert spans
+
+
+def test_orders_fall_back_to_one_permutation_per_epoch(spans, monkeypatch):
+    # were Generator.permuted ever to draw differently, the orders come one call per epoch
+    assert training._permuted_rows_match()
+    spans.size = 9
+    X, y = _xor()
+    quick = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
+                  loss="log_loss", lr=0.5, epochs=40)
+    monkeypatch.setattr(training, "_permuted_rows_match", lambda: False)
+    slow = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
+                 loss="log_loss", lr=0.5, epochs=40)
+    _assert_same(quick)
+    _assert_same([quick[0], slow[0]])
+
+
+def test_spans_sized_by_time_give_the_same_run(spans):
+    # a longer run of a tiny network: spans as train() sizes them (by time), same result
+    X, y = _xor()
+    runs = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
+                 loss="log_loss", lr=0.5, epochs=3000)
+    _assert_same(runs)
+    assert 2900 < sum(spans) < 3000 and len(spans) < 100
+    assert runs[0][1].cost[-1] < 0.5 * runs[0][1].cost[0]
