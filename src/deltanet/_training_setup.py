@@ -99,15 +99,21 @@ def _schedule(name: str, given: Any, lr: float, epochs: int, steps: int, n: int)
     return None
 
 
-def current_lr(opt: Optimizer, state: Any, ahead: int = 0) -> float | None:
-    """Learning rate of the last update made (schedule × plateau scale), when known; with
-    ``ahead``, of the update that many later (the scale unchanged)."""
+def current_lr(opt: Optimizer, state: Any) -> float | None:
+    """Learning rate of the last update made (schedule × plateau scale), when known."""
+    return epoch_lrs(opt, state, 0, 1)[0]
+
+
+def epoch_lrs(opt: Optimizer, state: Any, per_epoch: int, epochs: int) -> list[float | None]:
+    """``current_lr`` after each of the next ``epochs`` epochs of ``per_epoch`` updates (the
+    plateau scale unchanged); with ``epochs=1, per_epoch=0``, ``current_lr`` now."""
     inner = state[0] if isinstance(state, tuple) and state else state
     count = getattr(inner, "count", None)
     scale = getattr(inner, "lr_scale", None)
     if opt.schedule is None or count is None or scale is None:
-        return None
-    return float(opt.schedule(max(count + ahead - 1, 0)) * scale)
+        return [None] * epochs
+    return [float(opt.schedule(max(count + per_epoch * (i + 1) - 1, 0)) * scale)
+            for i in range(epochs)]
 
 
 # ------------------------------------------------------------------ data and weights

@@ -26,7 +26,7 @@ import numpy as np
 from . import checkpoint as _ckpt
 from . import optimizers
 from ._callbacks import Callback, CallbackList, ProgressBar, StopTraining
-from ._training_setup import compute_class_weight, current_lr
+from ._training_setup import compute_class_weight, current_lr, epoch_lrs
 from ._validation import NonFiniteError, check_finite
 from .propagation import backward, forward, regularization
 from .regularization import copy_bn_stats, put_bn_stats, update_bn_stats
@@ -411,9 +411,9 @@ def _quiet_epochs(run: _Run, epoch: int, span: int) -> None:
     if done < span:  # draw only the orders of the epochs run, as one at a time would
         run.rng.bit_generator.state = drawn
         _orders(run.rng, n, done, cfg["shuffle"])
+    hist.cost += res.costs
+    hist.lr += epoch_lrs(run.opt, run.state, len(run.bounds), len(res.costs))
     for i, cost in enumerate(res.costs):
-        hist.cost.append(cost)
-        hist.lr.append(current_lr(run.opt, run.state, (i + 1) * len(run.bounds)))
         _track_best(run, epoch + i, cost)
     run.state = res.state
     hist.updates += res.updates
