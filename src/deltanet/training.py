@@ -218,7 +218,12 @@ def train(
         small updates, a loop around BLAS products for larger batches), 'numpy' runs
         mini-batches on BLAS from Python; both give the same weights to rounding. 'auto'
         picks Numba when it supports every setting; 'numba' with batch normalisation,
-        dropout or Adam/Rprop/custom optimizers is a ValueError.
+        dropout or Adam/Rprop/custom optimizers is a ValueError. When nothing needs Python
+        between epochs (no callbacks or ``verbose``, validation, ``train_metric``,
+        ``error_tol``, diagnostics, checkpoints, plateau schedule or early stopping), the
+        per-example and small-batch engine runs many epochs per compiled call (about
+        50 ms' worth), with the same weights, history and random draws as one at a time:
+        a tiny network's epoch then costs its updates, not the Python around them.
 
     Batch normalisation needs batches of two or more: ``batch_size=1`` is refused, and a
     last batch of one example is merged into the batch before it.
