@@ -188,3 +188,11 @@ def test_spans_sized_by_time_give_the_same_run(spans):
     _assert_same(runs)
     assert 2900 < sum(spans) < 3000 and len(spans) < 100
     assert runs[0][1].cost[-1] < 0.5 * runs[0][1].cost[0]
+
+
+def test_span_orders_are_bounded(spans, monkeypatch):
+    monkeypatch.setattr(training, "QUIET_ORDERS", 40)  # ten XOR epochs of four examples
+    X, y = _xor()
+    _assert_same(_both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
+                       loss="log_loss", lr=0.5, epochs=200))
+    assert spans and max(spans) <= 10 and sum(spans) < 200

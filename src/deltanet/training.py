@@ -395,13 +395,17 @@ def _runs_quietly(run: _Run) -> bool:
             and not cfg["early_stopping"])
 
 
+QUIET_ORDERS = 2**20  # at most this many example indices drawn for one call
+
+
 def _quiet_span(run: _Run, epoch: int, seconds: float | None) -> int:
     """How many epochs, from ``epoch`` on, to run in one call: as many as fit in
-    ``QUIET_SECONDS`` at the last epoch's pace (so that an interrupt is seen soon), and one
-    until that pace is known."""
+    ``QUIET_SECONDS`` at the last epoch's pace (so that an interrupt is seen soon) and whose
+    orders fit in ``QUIET_ORDERS``; one until that pace is known."""
     if seconds is None:
         return 1
-    return max(1, min(run.cfg["epochs"] - epoch + 1, int(QUIET_SECONDS / max(seconds, 1e-9))))
+    most = min(run.cfg["epochs"] - epoch + 1, QUIET_ORDERS // run.X.shape[0])
+    return max(1, min(most, int(QUIET_SECONDS / max(seconds, 1e-9))))
 
 
 def _quiet_epochs(run: _Run, epoch: int, span: int) -> None:
