@@ -52,10 +52,10 @@ def spans(monkeypatch):
 
 def _both(make_net, X, Y, **kw):
     """Train the same network quietly and with a do-nothing epoch callback."""
-    runs = []
+    runs, seed = [], kw.pop("seed", 3)
     for callbacks in (None, [lambda epoch, logs: None]):
         net = make_net()
-        rng = np.random.default_rng(kw.pop("seed", 3))
+        rng = np.random.default_rng(seed)
         try:
             hist = dn.train(net, X, Y, random_state=rng, callbacks=callbacks, **kw)
             error = None
@@ -107,6 +107,54 @@ def test_dag_with_momentum_decay_weights_and_schedule(spans, batch_size):
     assert len(set(runs[0][1].lr)) == 23  # the schedule moved every epoch
 
 
+@pytest.mark.parametrize(("optimizer", "schedule"), [
+    ("nesterov", "step"), ("momentum", "cosine"), ("sgd", "invscaling")])
+def test_float32_general_kernel_with_schedules(spans, optimizer, schedule):
+    spans.size = 6
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((30, 4)).astype(np.float32)
+    Y = dn.one_hot(rng.integers(0, 3, 30))[0].astype(np.float32)
+    runs = _both(lambda: dn.Network.layered([4, 5, 3], hidden="relu", output="softmax",
+                                            random_state=2, dtype=np.float32),
+                 X, Y, loss="cross_entropy", lr=0.05, batch_size=4, epochs=24,
+                 optimizer=optimizer, lr_schedule=schedule, l2=1e-3, seed=11)
+    _assert_same(runs)
+    assert runs[0][0].params.dtype == np.float32 and sum(spans) == 24
+
+
+def test_tol_with_mini_batches_and_sample_weights(spans):
+    spans.size = 8
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((13, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    runs = _both(lambda: dn.Network.layered([2, 4, 1], random_state=5), X, y,
+                 loss="log_loss", lr=0.3, batch_size=5, epochs=4000, tol=1e-6,
+                 sample_weight=rng.uniform(0.5, 2.0, 13))
+    _assert_same(runs)
+    hist = runs[0][1]
+    assert hist.stop_reason.startswith("the cost changed less than tol") and hist.epochs < 4000
+
+
+def test_user_learning_rate_callables_run_one_epoch_at_a_time(spans):
+    # a callable of the user's might raise or count its calls for updates never made
+    X, y = _xor()
+    calls = []
+
+    def rate(t):
+        calls.append(t)
+        return 0.5
+
+    net = dn.Network.layered([2, 2, 1], random_state=0)
+    dn.train(net, X, y, loss="log_loss", lr_schedule=rate, epochs=50, random_state=0)
+    custom = dn.Network.layered([2, 2, 1], random_state=0)
+    dn.train(custom, X, y, loss="log_loss", optimizer=dn.optimizers.sgd(rate), epochs=50,
+             random_state=0)
+    assert spans == [] and max(calls) == 199  # 50 epochs of 4 updates: no rate asked ahead
+    dn.train(net, X, y, loss="log_loss", optimizer=dn.optimizers.sgd(0.5), epochs=50,
+             random_state=0)
+    assert spans  # a transform with a constant rate still runs in spans
+
+
 def test_without_shuffling(spans):
     spans.size = 5
     X, y = _xor()
@@ -128,32 +176,50 @@ def test_tol_stops_at_the_same_epoch(spans):
     assert all(abs(a - b) >= 1e-5 for a, b in zip(hist.cost[:-2], hist.cost[1:-1], strict=True))
 
 
-def test_divergence_in_a_span_keeps_the_last_good_epoch(spans):
-    # the learning rate jumps at update 125 (epoch 7 of 20 updates each): the cost overflows
-    # a few updates later, in the middle of an epoch that is not the first of its span
-    spans.size = 3
+def _linear(lr, batch_size, epochs):
+    """A linear 2-4-1 network fitting a plane with too large a step: it overflows some
+    epochs in."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20, 2))
     Y = X @ np.array([[3.0], [-2.0]])
-    runs = _both(lambda: dn.Network.layered([2, 4, 1], hidden="identity", output="identity",
-                                            random_state=0),
-                 X, Y, loss="squared_error", lr=0.01,
-                 lr_schedule=lambda t: 0.01 if t < 125 else 0.5, epochs=200)
+
+    def net():
+        return dn.Network.layered([2, 4, 1], hidden="identity", output="identity",
+                                  random_state=0)
+
+    return net, X, Y, dict(loss="squared_error", lr=lr, batch_size=batch_size, epochs=epochs)
+
+
+def test_divergence_in_a_span_keeps_the_last_good_epoch(spans):
+    # two updates per epoch; the cost overflows at the second update of epoch 6, the second
+    # epoch of the span 5-8, after the epoch's first update has changed the weights
+    spans.size = 4
+    net, X, Y, kw = _linear(0.23, 10, 200)
+    runs = _both(net, X, Y, **kw)
     _assert_same(runs)
-    net, hist, error, _ = runs[0]
-    assert error is not None and "the cost became" in error
-    assert hist.epochs == 6 and len(hist.cost) == 6  # epoch 7 failed: 3 + 3, then 7, 8, 9
-    assert 120 < hist.updates < 140 and np.all(np.isfinite(net.params))
-    # the weights are those of the end of epoch 6: the same as a run of six epochs
-    six = dn.Network.layered([2, 4, 1], hidden="identity", output="identity", random_state=0)
-    dn.train(six, X, Y, loss="squared_error", lr=0.01, lr_schedule=lambda t: 0.01,
-             epochs=6, random_state=np.random.default_rng(3))
-    assert_array_equal(net.params, six.params)
+    trained, hist, error, _ = runs[0]
+    assert error is not None and "epoch 6 (update 12)" in error
+    assert hist.epochs == 5 and len(hist.cost) == 5 and hist.updates == 11
+    assert np.all(np.isfinite(trained.params))
+    # the weights are those of the end of epoch 5: the same as a run of five epochs
+    five = net()
+    dn.train(five, X, Y, **{**kw, "epochs": 5}, random_state=np.random.default_rng(3))
+    assert_array_equal(trained.params, five.params)
 
 
-def test_per_epoch_work_turns_spans_off(spans):
+def test_divergence_at_the_first_update_of_an_epoch(spans):
+    # full batch: one update per epoch; epoch 11 (third of the span 9-12) overflows at once
+    spans.size = 4
+    net, X, Y, kw = _linear(0.284, 20, 200)
+    runs = _both(net, X, Y, **kw)
+    _assert_same(runs)
+    assert runs[0][1].epochs == 10 and "epoch 11 (update 11)" in runs[0][2]
+
+
+def test_per_epoch_work_turns_spans_off(spans, tmp_path):
     X, y = _xor()
     settings = [{"callbacks": [lambda epoch, logs: None]}, {"validation_data": (X, y)},
+                {"verbose": True}, {"checkpoint": tmp_path / "run.ckpt"},
                 {"train_metric": True}, {"error_tol": 1e-9}, {"diagnostics": True},
                 {"early_stopping": True, "validation_data": (X, y)},
                 {"lr_schedule": "plateau"}]

@@ -392,7 +392,19 @@ def _runs_quietly(run: _Run) -> bool:
             and not run.hooks.batch and run.val is None and not cfg["train_metric"]
             and cfg["error_tol"] is None and not cfg["diagnostics"]
             and cfg["checkpoint"] is None and run.opt.plateau is None
-            and not cfg["early_stopping"])
+            and not cfg["early_stopping"] and _rates_ahead(run.opt))
+
+
+def _rates_ahead(opt) -> bool:
+    """Whether the learning rates of a stretch may be worked out before it runs: a constant
+    or a schedule by name. A callable of the user's may count its calls, or raise for an
+    update that a stop would never have reached."""
+    if opt.name == "custom":
+        from .kernels._optim import sgd_settings
+
+        settings = sgd_settings(opt.transform)
+        return settings is not None and not callable(settings[0])
+    return not opt.schedule_name.startswith("callable")
 
 
 QUIET_ORDERS = 2**20  # at most this many example indices drawn for one call
@@ -414,8 +426,12 @@ def _quiet_epochs(run: _Run, epoch: int, span: int) -> None:
     cfg, hist, n = run.cfg, run.hist, run.X.shape[0]
     drawn = run.rng.bit_generator.state
     orders = _orders(run.rng, n, span, cfg["shuffle"])
-    res = run.runner.run_epochs(orders, run.state, cfg["tol"],
-                                hist.cost[-1] if hist.cost else None)
+    try:
+        res = run.runner.run_epochs(orders, run.state, cfg["tol"],
+                                    hist.cost[-1] if hist.cost else None)
+    except BaseException:
+        run.rng.bit_generator.state = drawn
+        raise
     done = len(res.costs) + (res.bad is not None)
     if done < span:  # draw only the orders of the epochs run, as one at a time would
         run.rng.bit_generator.state = drawn
@@ -437,12 +453,13 @@ def _quiet_epochs(run: _Run, epoch: int, span: int) -> None:
 def _orders(rng: np.random.Generator, n: int, span: int, shuffle: bool) -> np.ndarray:
     """The orders of ``span`` epochs, one per row: those ``span`` calls of
     ``rng.permutation(n)`` draw (as ``_run_epoch``), or ``0 … n−1`` without shuffling."""
-    rows = np.broadcast_to(np.arange(n), (span, n))
-    if not shuffle:
-        return rows
-    if _permuted_rows_match():
-        return rng.permuted(rows, axis=1)  # one call instead of span
-    return np.stack([rng.permutation(n) for _ in range(span)])
+    rows = np.tile(np.arange(n, dtype=np.int64), (span, 1))
+    if shuffle and _permuted_rows_match():
+        rng.permuted(rows, axis=1, out=rows)  # one call instead of span
+    elif shuffle:
+        for row in rows:
+            row[:] = rng.permutation(n)
+    return rows
 
 
 @functools.cache
@@ -451,7 +468,8 @@ def _permuted_rows_match() -> bool:
     ``permutation`` per row, in turn (NumPy shuffles each row by the algorithm of
     ``shuffle``; checked once, so that grouping epochs can never change a run)."""
     one, each = np.random.default_rng(20261124), np.random.default_rng(20261124)
-    rows = one.permuted(np.broadcast_to(np.arange(10), (3, 10)), axis=1)
+    rows = np.tile(np.arange(10, dtype=np.int64), (3, 1))
+    one.permuted(rows, axis=1, out=rows)
     return (all(np.array_equal(row, each.permutation(10)) for row in rows)
             and one.random() == each.random())
 

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
-from ._sgd import begin_epoch, dot_four_rows, end_epoch, failed_epoch
+from ._sgd import dot_four_rows, epoch_cost, keep_start, stop_at
 
 U = np.uint64
 
@@ -158,9 +158,9 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
     weighted = sample_weight.shape[0] > 0
     n1, o1, b1 = U(groups[1, 0]), U(groups[1, 1]), U(groups[1, 3])
     n_ex = order.shape[0] // n_epochs
-    total = 0.0
+    total, before = 0.0, limits[1]
     for ep in range(n_epochs):
-        begin_epoch(n_epochs, params, start)
+        keep_start(n_epochs, params, start)
         first, total = ep * n_ex, 0.0
         for t in range(first, first + n_ex):
             r = order[t]
@@ -170,7 +170,7 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
             cost = float(_output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c)
                          * w)
             if not math.isfinite(cost):
-                return failed_epoch(ep, t - first, cost, n_epochs, params, start)
+                return stop_at(ep, t - first, cost, n_epochs, params, start)
             total += cost
             s = neg_lr[t]
             for layer in range(n_layers - 1, 1, -1):  # propagate Δ_l down, then update W_l
@@ -188,6 +188,7 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
                                      U(blocks[0, 2]), n1, delta, o1, s, in_, o1)
             else:
                 _update_rows(X, xo, n_in, params, U(blocks[0, 2]), n1, delta, o1, s)
-        if end_epoch(ep, total, n_ex, costs, limits):
+        before, converged = epoch_cost(ep, total, n_ex, costs, limits[0], before)
+        if converged:
             return ep + 1, -1, total, True
     return n_epochs, -1, total, False

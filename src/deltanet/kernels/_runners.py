@@ -145,7 +145,7 @@ class NumbaRunner(_CompiledRunner):
         self.work = [np.zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
         self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
         self.start = np.empty_like(self.params)  # an epoch's start weights (run_epochs)
-        self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)
+        self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)  # (read only)
         plain = not (self.penalty or self.rule.momentum) and net.plan.grad_mask is None
         self._dense = None
         if batch_size == 1 and plain and is_dense_chain(self.layout):

@@ -176,17 +176,18 @@ def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
 
 
 @kernel(inline="always")
-def begin_epoch(n_epochs, params, start):
-    """Before each epoch of a call that runs several: keep its start weights in ``start``."""
+def keep_start(n_epochs, params, start):
+    """Before each epoch of a call that runs several: its start weights into ``start``."""
     if n_epochs > 1:
         for q in range(params.shape[0]):
             start[q] = params[q]
 
 
 @kernel(inline="always")
-def failed_epoch(ep, t, cost, n_epochs, params, start):
-    """Update ``t`` of epoch ``ep`` has the non-finite cost ``cost``: the weights of the
-    epoch's start go back (the caller keeps them itself for a call of one epoch)."""
+def stop_at(ep, t, cost, n_epochs, params, start):
+    """Update ``t`` of epoch ``ep`` has the non-finite cost ``cost``: the result of the call.
+    With several epochs per call the weights of the epoch's start are put back here; with
+    one, the caller keeps and puts back its own copy (no copy per call on that path)."""
     if n_epochs > 1:
         for q in range(params.shape[0]):
             params[q] = start[q]
@@ -194,14 +195,13 @@ def failed_epoch(ep, t, cost, n_epochs, params, start):
 
 
 @kernel(inline="always")
-def end_epoch(ep, total, n, costs, limits):
-    """Epoch ``ep`` is done: ``costs[ep]`` = its mean cost ``total / n``. True when that
-    differs from the epoch before (``limits[1]``; NaN for none) by less than ``tol``
-    (``limits[0]``; negative for no such rule)."""
+def epoch_cost(ep, total, n, costs, tol, before):
+    """Epoch ``ep`` is done: ``costs[ep]`` = its mean cost ``total / n``. Returns that cost
+    and whether it meets ``train()``'s ``tol`` rule: it differs from the epoch before
+    (``before``; NaN for none) by less than ``tol`` (negative: no such rule)."""
     cost = total / n
     costs[ep] = cost
-    before, limits[1] = limits[1], cost
-    return limits[0] >= 0 and not math.isnan(before) and abs(before - cost) < limits[0]
+    return cost, tol >= 0 and not math.isnan(before) and abs(before - cost) < tol
 
 
 @kernel()
@@ -216,7 +216,8 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
     cost·|B|. ``failed_at >= 0``: the cost ``value`` of update ``failed_at`` of epoch
     ``done`` was not finite, and training stopped before that update (the weights of that
     epoch's start are put back when ``n_epochs > 1``; ``start`` holds them). ``converged``:
-    the call ended early after an epoch that met the ``tol`` rule of ``end_epoch``.
+    the call ended early after an epoch that met the ``tol`` rule of ``epoch_cost``
+    (``limits`` = (tol, the mean cost of the epoch before the first; NaN for none)).
 
     ``a, in_, up, delta`` are work vectors of one value per unit (inputs included), separate
     arrays so that LLVM can tell them apart; ``scratch`` holds two vectors of the largest
@@ -230,9 +231,9 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
     at_once = batch_size == 1 and hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0
     n = order.shape[0] // n_epochs
     n_updates = (n + batch_size - 1) // batch_size
-    total = 0.0
+    total, before = 0.0, limits[1]
     for ep in range(n_epochs):
-        begin_epoch(n_epochs, params, start)
+        keep_start(n_epochs, params, start)
         first, total = ep * n, 0.0
         for t in range(n_updates):
             start_at, stop = first + t * batch_size, first + min(n, (t + 1) * batch_size)
@@ -247,7 +248,7 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
                 cost += float(value * w)
                 if at_once:
                     if not math.isfinite(cost):
-                        return failed_epoch(ep, t, cost, n_epochs, params, start)
+                        return stop_at(ep, t, cost, n_epochs, params, start)
                     _outer_products(groups, blocks, block_ptr, a, delta, params, eta)
                 else:
                     _outer_products(groups, blocks, block_ptr, a, delta, grad, c[ONE])
@@ -256,10 +257,11 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
                 if hyper[5] != 0:
                     cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
                 if not math.isfinite(cost):
-                    return failed_epoch(ep, t, cost, n_epochs, params, start)
+                    return stop_at(ep, t, cost, n_epochs, params, start)
                 _apply_batch(params, grad, params.dtype.type(stop - start_at), grad_mask,
                              decay, hyper, velocity, eta)
             total += cost * (stop - start_at)
-        if end_epoch(ep, total, n, costs, limits):
+        before, converged = epoch_cost(ep, total, n, costs, limits[0], before)
+        if converged:
             return ep + 1, -1, total, True
     return n_epochs, -1, total, False
