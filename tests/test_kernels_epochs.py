@@ -262,3 +262,20 @@ def test_span_orders_are_bounded(spans, monkeypatch):
     _assert_same(_both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
                        loss="log_loss", lr=0.5, epochs=200))
     assert spans and max(spans) <= 10 and sum(spans) < 200
+
+
+def test_parameters_and_work_vectors_start_on_cache_lines():
+    # where the weights start decides whether vector loads straddle cache lines
+    from deltanet import kernels, losses, optimizers
+
+    X, y = _xor()
+    for dtype in (np.float64, np.float32):
+        nets = [dn.Network.layered([2, 3, 1], random_state=0, dtype=dtype) for _ in range(5)]
+        nets += [nets[0].copy(), nets[0].astype(np.float32), nets[0].astype(np.float64)]
+        assert all(net.params.ctypes.data % 64 == 0 for net in nets)
+        runner = kernels.make_runner("numba", nets[0], X, y[:, None], None, 2,
+                                     losses.get("log_loss"),
+                                     optimizers.sgd(0.1, momentum=0.9), 1e-3, 0.0, False)
+        vectors = [*runner.work, runner.scratch, runner.grad, runner.start,
+                   runner.rule.velocity]
+        assert all(v.ctypes.data % 64 == 0 for v in vectors)

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import activations
 from . import init as _init
+from ._memory import aligned_copy, aligned_zeros
 from ._plan import Plan, compile_plan
 from ._validation import check_number, check_random_state, fail
 
@@ -160,7 +161,7 @@ class Network:
         self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
                                        self._act_of, self.outputs, bn)
         self._check_softmax_groups()
-        self.params = np.zeros(self.plan.n_params, dtype=self.dtype)
+        self.params = aligned_zeros(self.plan.n_params, self.dtype)
         self.bn_state: dict[int, tuple[np.ndarray, np.ndarray]] = {
             g.layer: (np.zeros(g.size, self.dtype), np.ones(g.size, self.dtype))
             for g in self.plan.groups if g.batch_norm}
@@ -334,7 +335,7 @@ class Network:
         """An independent copy (parameters and batch-norm statistics)."""
         new = object.__new__(Network)
         new.__dict__.update(self.__dict__)
-        new.params = self.params.copy()
+        new.params = aligned_copy(self.params)
         new.bn_state = {k: (m.copy(), v.copy()) for k, (m, v) in self.bn_state.items()}
         return new
 
@@ -342,7 +343,7 @@ class Network:
         """A copy with parameters in ``dtype`` (float32 or float64)."""
         new = self.copy()
         new.dtype = _check_dtype(dtype)
-        new.params = self.params.astype(new.dtype)
+        new.params = aligned_copy(self.params, new.dtype)
         new.bn_state = {k: (m.astype(new.dtype), v.astype(new.dtype))
                         for k, (m, v) in self.bn_state.items()}
         return new

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import aligned_zeros
 from ..propagation import decay_mask
 
 
@@ -66,7 +67,7 @@ class UpdateRule:
         if self.settings is not None:
             _, self.mu, self.nesterov = self.settings
             if self.mu:
-                self.velocity = np.zeros_like(params)
+                self.velocity = aligned_zeros(params.shape[0], params.dtype)
                 self.scratch = np.empty_like(params) if self.nesterov else None
 
     @property

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._memory import aligned_zeros
 from .._validation import NonFiniteError, check_finite, fail
 from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
@@ -105,7 +106,7 @@ class _CompiledRunner:
                                self.penalty, self.rule.momentum], dtype=dt)
         self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
         self.decay = decay_mask(plan, decay_bias, dt) if self.penalty else np.zeros(0, dt)
-        self.grad = np.zeros_like(params)
+        self.grad = aligned_zeros(params.shape[0], dt)
         self.c = _elementwise.constants(dt)
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
@@ -142,9 +143,9 @@ class NumbaRunner(_CompiledRunner):
 
         super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
         lay, dt = self.layout, self.params.dtype
-        self.work = [np.zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
-        self.scratch = np.zeros(2 * lay.max_size + len(lay.groups), dt)
-        self.start = np.empty_like(self.params)  # an epoch's start weights (run_epochs)
+        self.work = [aligned_zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
+        self.scratch = aligned_zeros(2 * lay.max_size + len(lay.groups), dt)
+        self.start = aligned_zeros(self.params.shape[0], dt)  # an epoch's start (run_epochs)
         self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)  # (read only)
         plain = not (self.penalty or self.rule.momentum) and net.plan.grad_mask is None
         self._dense = None
