@@ -279,3 +279,7 @@ def test_parameters_and_work_vectors_start_on_cache_lines():
         vectors = [*runner.work, runner.scratch, runner.grad, runner.start,
                    runner.rule.velocity]
         assert all(v.ctypes.data % 64 == 0 for v in vectors)
+    from deltanet.kernels import _blas, _layout
+
+    b = _blas.buffers(_layout.build_layout(nets[0].plan), 128, np.float32)
+    assert all(b[k].ctypes.data % 64 == 0 for k in ("a", "in_", "up", "delta", "ty"))

@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from .._memory import aligned_zeros
 from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
 from ._layout import ACT, BIAS, HAS_DOWN, N_SRC, OFFSET, OUT_HI, OUT_LO, SIZE, SRC, W_OFFSET
 from ._sgd import _apply_batch, _penalty
@@ -323,9 +324,9 @@ def buffers(layout, batch_size: int, dtype) -> dict:
     base = (batch_size * layout.groups[:, OFFSET]).astype(np.uint64)
     rows = batch_size * layout.n_units
     n_layers = size.shape[0]
-    return {"base": base, "a": np.zeros(rows, dtype), "in_": np.zeros(rows, dtype),
-            "up": np.zeros(rows, dtype), "delta": np.zeros(rows, dtype),
+    return {"base": base, "a": aligned_zeros(rows, dtype), "in_": aligned_zeros(rows, dtype),
+            "up": aligned_zeros(rows, dtype), "delta": aligned_zeros(rows, dtype),
             "lse": np.zeros((n_layers, batch_size), dtype),
-            "ty": np.zeros(batch_size * layout.out_cols.shape[0], dtype),
+            "ty": aligned_zeros(batch_size * layout.out_cols.shape[0], dtype),
             "tw": np.zeros(batch_size, dtype), "tmp": np.zeros(2 * int(size.max()), dtype),
             "fresh": np.ones(n_layers, np.int64)}
