@@ -258,7 +258,8 @@ def train(
         epoch = run.epoch + 1
         while epoch <= run.cfg["epochs"]:
             span = _quiet_span(run, epoch, seconds) if quiet else 1
-            before, bn_before = net.params.copy(), copy_bn_stats(net.bn_state)
+            if span == 1:  # (a span's runner keeps each epoch's start weights itself)
+                before, bn_before = net.params.copy(), copy_bn_stats(net.bn_state)
             tick = time.perf_counter()
             try:
                 # overflow on the way to a non-finite cost is reported by the cost check
@@ -268,7 +269,7 @@ def train(
                     else:
                         cost = _run_epoch(run, epoch)
             except (TrainingError, NonFiniteError) as err:
-                if span == 1:  # (a span's runner puts back the failed epoch's start itself)
+                if span == 1:
                     net.params[:] = before
                     put_bn_stats(net.bn_state, bn_before)
                 if isinstance(err, TrainingError):
