@@ -180,6 +180,12 @@ def _sparse_dag(acts: dict) -> dn.Network:
 
 @pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp"])
 def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
+    check_sparse_dag(hidden, 1, 5)
+
+
+def check_sparse_dag(hidden, momentum_batch, plain_batch):
+    """The masked DAG with several output groups through each engine: momentum and L2 at
+    one batch size, plain SGD at another (test_kernels_blas: mini-batches only)."""
     rng = np.random.default_rng(4)
     net = _sparse_dag({**dict.fromkeys(range(5, 12), hidden), 12: "identity",
                        13: "logistic", 14: "tanh"})
@@ -187,8 +193,9 @@ def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
     X = rng.uniform(-1, 1, (150, 4))
     Y = rng.uniform(0, 1, (150, 3))
     lr = {"exp": 0.002, "identity": 0.01}.get(hidden, 0.05)
-    check_engines(net, X, Y, "squared_error", 1, optimizers.sgd(lr, momentum=0.9), l2=1e-3)
-    check_engines(net, X, Y, "squared_error", 5, optimizers.sgd(lr))
+    check_engines(net, X, Y, "squared_error", momentum_batch,
+                  optimizers.sgd(lr, momentum=0.9), l2=1e-3)
+    check_engines(net, X, Y, "squared_error", plain_batch, optimizers.sgd(lr))
 
 
 @pytest.mark.parametrize(("output", "loss"), [
@@ -196,20 +203,32 @@ def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
     ("identity", "half_squared_error"), ("threshold", "perceptron"),
     ("logistic", "perceptron")])
 def test_unfused_losses_and_the_softmax_jacobian(output, loss):
+    check_unfused_loss(output, loss, 1)
+
+
+def check_unfused_loss(output, loss, batch_size):
+    """A loss without a fused Δ (the softmax Jacobian applied in full) through each engine;
+    test_kernels_blas runs it with mini-batches."""
     rng = np.random.default_rng(6)
     X = rng.standard_normal((120, 4))
     Y = dn.one_hot(rng.integers(0, 3, 120))[0]
     net = dn.Network.layered([4, 5, 3], hidden="logistic", output=output, random_state=6)
-    check_engines(net, X, Y, loss, 1, optimizers.sgd(0.05))
+    check_engines(net, X, Y, loss, batch_size, optimizers.sgd(0.05))
 
 
-def test_schedule_and_plateau_scale_are_followed():
+def check_schedule(batch_size):
+    """A learning rate that changes every update, with momentum, through each engine."""
     rng = np.random.default_rng(7)
     X = rng.standard_normal((90, 3))
     y = (X.sum(axis=1) > 0).astype(float)
     net = dn.Network.layered([3, 4, 1], output="logistic", random_state=7)
     schedule = optimizers.inverse_scaling(0.5, 0.5)
-    check_engines(net, X, y, "log_loss", 1, optimizers.sgd(schedule, momentum=0.8))
+    check_engines(net, X, y, "log_loss", batch_size, optimizers.sgd(schedule, momentum=0.8))
+    return net, X, y
+
+
+def test_schedule_and_plateau_scale_are_followed():
+    net, X, y = check_schedule(1)
     trained = {}
     for engine in ("numba", "numpy"):
         trained[engine] = net.copy()

@@ -17,7 +17,7 @@ import test_kernels
 from deltanet import kernels, losses, optimizers
 from deltanet.kernels import _blas
 from deltanet.kernels._runners import BlasRunner, NumbaRunner, NumpyRunner
-from test_kernels import _sparse_dag, check_engines
+from test_kernels import check_engines
 
 pytestmark = pytest.mark.xdist_group("numba")
 
@@ -72,34 +72,18 @@ def test_sample_weights_and_a_logistic_output(momentum):
 
 @pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp"])
 def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
-    rng = np.random.default_rng(4)
-    net = _sparse_dag({**dict.fromkeys(range(5, 12), hidden), 12: "identity",
-                       13: "logistic", 14: "tanh"})
-    X = rng.uniform(-1, 1, (150, 4))
-    Y = rng.uniform(0, 1, (150, 3))
-    lr = {"exp": 0.002, "identity": 0.01}.get(hidden, 0.05)
-    check_engines(net, X, Y, "squared_error", 5, optimizers.sgd(lr, momentum=0.9), l2=1e-3)
-    check_engines(net, X, Y, "squared_error", 8, optimizers.sgd(lr))
+    test_kernels.check_sparse_dag(hidden, 5, 8)
 
 
 @pytest.mark.parametrize(("output", "loss"), [
     ("softmax", "squared_error"), ("logistic", "cross_entropy"), ("softmax", "log_loss"),
     ("threshold", "perceptron"), ("logistic", "perceptron")])
 def test_unfused_losses_and_the_softmax_jacobian(output, loss):
-    rng = np.random.default_rng(6)
-    X = rng.standard_normal((120, 4))
-    Y = dn.one_hot(rng.integers(0, 3, 120))[0]
-    net = dn.Network.layered([4, 5, 3], hidden="logistic", output=output, random_state=6)
-    check_engines(net, X, Y, loss, 8, optimizers.sgd(0.05))
+    test_kernels.check_unfused_loss(output, loss, 8)
 
 
 def test_a_schedule_is_followed_update_by_update():
-    rng = np.random.default_rng(7)
-    X = rng.standard_normal((90, 3))
-    y = (X.sum(axis=1) > 0).astype(float)
-    net = dn.Network.layered([3, 4, 1], output="logistic", random_state=7)
-    check_engines(net, X, y, "log_loss", 4,
-                  optimizers.sgd(optimizers.inverse_scaling(0.5, 0.5), momentum=0.8))
+    test_kernels.check_schedule(4)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
