@@ -197,3 +197,14 @@ def test_the_scipy_fallback_trains_the_same_weights(monkeypatch):
         runner.run(np.arange(64), optimizers.sgd(0.1).init(net.params))
         nets.append(net.params)
     assert_allclose(nets[0], nets[1], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("batch_size", [4, 30])
+def test_a_neuron_with_only_a_bias_arc_sums_just_its_bias(batch_size):
+    # Neuron 3 has no incoming block: in_3 = w_03 on every batch, not added to the last one.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 2))
+    y = (X[:, 0] > 0).astype(float)
+    net = dn.Network(2, [(0, 3), (1, 4), (2, 4), (3, 4)], {3: "tanh", 4: "logistic"},
+                     random_state=0)
+    check_engines(net, X, y, "log_loss", batch_size)

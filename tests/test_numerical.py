@@ -52,6 +52,30 @@ def test_huge_logits_keep_losses_and_gradients_finite():
     assert t.loss == pytest.approx(800.0) and t.delta[2] == pytest.approx(1.0)
 
 
+@pytest.mark.reliability(area="numerics", fault="saturated outputs in float32",
+                          how="cross-entropy on logistic outputs, log loss on softmax "
+                          "(unfused), both engines", result="finite loss and gradients")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("output,loss", [("logistic", "cross_entropy"), ("softmax", "log_loss")])
+def test_unfused_log_losses_stay_finite_on_saturated_outputs(dtype, output, loss):
+    # The probabilities round to exactly 0 and 1; the clip bounds must be of the dtype
+    # (1e-300 is 0 in float32).
+    net = dn.Network.layered([2, 2], output=output, random_state=0, dtype=dtype)
+    net.weights[1, 3], net.weights[1, 4] = 200.0, -200.0
+    X, Y = np.array([[1.0, 0.0], [1.0, 1.0]], dtype), np.array([[0.0, 1.0], [0.0, 1.0]], dtype)
+    t = net.backprop(X, Y, loss=loss)
+    assert t.outputs.dtype == dtype and np.isfinite(t.loss) and t.loss > 10
+    assert np.all(np.isfinite(t.grad_flat))
+    costs = []
+    for engine in ("numba", "numpy"):
+        trained = net.copy()
+        hist = dn.train(trained, X, Y, loss=loss, lr=1e-3, batch_size=1, epochs=2,
+                        random_state=0, engine=engine)
+        assert np.all(np.isfinite(hist.cost)) and np.all(np.isfinite(trained.params))
+        costs.append(hist.cost)
+    np.testing.assert_allclose(costs[0], costs[1], rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
 @pytest.mark.reliability(area="numerics", fault="a learning rate that diverges",
                           how="dn.train with lr=5 on inputs of 1e6", result="TrainingError "
                           "naming the epoch; last good weights kept")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,17 @@ from ._validation import check_choice
 from .activations import Activation
 
 Array = np.ndarray
-_TINY = 1e-300  # keeps log() finite when an unfused probability underflows to 0
+
+
+def clip_bounds(dtype: Any) -> tuple[float, float]:
+    """``(low, high)``: the unfused log losses clip a probability into ``[low, high]``, so
+    that ``log a`` and ``log(1 − a)`` stay finite when it rounds to 0 or 1. ``high`` is the
+    largest float below 1; ``low`` is 1e-300 in float64 and the smallest normal float32 in
+    float32 (where 1e-300 would round to 0)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        return float(np.finfo(dtype).tiny), float(np.nextafter(dtype.type(1), dtype.type(0)))
+    return 1e-300, 1.0 - 1e-16
 
 
 @dataclass(frozen=True)
@@ -76,14 +87,18 @@ class _PerceptronLoss(Loss):
         return _perceptron_delta(y, in_)
 
 
+def _low(a: Array) -> float:
+    return clip_bounds(a.dtype)[0]
+
+
 def _log_loss_f(y: Array, a: Array) -> Array:
-    a = np.clip(a, _TINY, 1.0 - 1e-16)
+    a = np.clip(a, *clip_bounds(a.dtype))
     return -(y * np.log(a) + (1.0 - y) * np.log1p(-a))
 
 
 def _log_loss_da(y: Array, a: Array) -> Array:
     # seed 004: ∂e/∂h = −y/h + (1 − y)/(1 − h)
-    a = np.clip(a, _TINY, 1.0 - 1e-16)
+    a = np.clip(a, *clip_bounds(a.dtype))
     return -y / a + (1.0 - y) / (1.0 - a)
 
 
@@ -118,8 +133,8 @@ _register(Loss("log_loss", _log_loss_f, _log_loss_da,
                r"\Delta_j = a_j - y_j",
                fused_with="logistic", fused_value=_log_loss_from_logits,
                fused_delta=lambda y, a: a - y), "binary_cross_entropy", "log")
-_register(Loss("cross_entropy", lambda y, a: -y * np.log(np.maximum(a, _TINY)),
-               lambda y, a: -y / np.maximum(a, _TINY),
+_register(Loss("cross_entropy", lambda y, a: -y * np.log(np.maximum(a, _low(a))),
+               lambda y, a: -y / np.maximum(a, _low(a)),
                r"\ell = -\sum_k y_k \log p_k", r"\Delta_j = p_j - y_j",
                fused_with="softmax", fused_value=_cross_entropy_from_logits,
                # Δ_j = p_j Σ_k y_k − y_j, which is p_j − y_j for a one-hot (or any

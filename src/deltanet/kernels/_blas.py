@@ -147,6 +147,9 @@ def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw,
     P, A, Z = U(params.ctypes.data), U(a.ctypes.data), U(in_.ctypes.data)
     for layer in range(1, groups.shape[0]):
         n, o = U(groups[layer, SIZE]), base[layer]
+        if block_ptr[layer] == block_ptr[layer + 1]:  # only bias arcs: in_j = w_0j
+            for t in range(U(m) * n):
+                in_[o + t] = c[ZERO]
         for k in range(block_ptr[layer], block_ptr[layer + 1]):
             src = blocks[k, SRC]
             n_src = blocks[k, N_SRC]

@@ -22,6 +22,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ..losses import clip_bounds
+
 ZERO, ONE, TWO, HALF, TINY, ALMOST_ONE, LN2 = range(7)
 
 
@@ -50,7 +52,7 @@ def constants(dtype: np.dtype) -> np.ndarray:
     low = math.log(float(finfo.smallest_normal))
     hi, lo = _LN2_PARTS[np.dtype(dtype).itemsize]
     taylor = [1.0 / math.factorial(n) for n in range(N_TAYLOR)]
-    return np.array([0.0, 1.0, 2.0, 0.5, 1e-300, 1.0 - 1e-16, math.log(2.0),
+    return np.array([0.0, 1.0, 2.0, 0.5, *clip_bounds(dtype), math.log(2.0),
                      low, 1.0 / math.log(2.0), hi, lo, magic, *taylor], dtype=dtype)
 
 

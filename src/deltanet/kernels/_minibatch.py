@@ -151,6 +151,8 @@ def forward(ws: Workspace, m: int) -> None:
     for L in ws.layers:
         in_ = L.in_[:m]
         fused = L.group.activation.name in ("relu", "softmax") and len(L.blocks) == 1
+        if not L.blocks:  # only bias arcs: in_j = w_0j
+            in_[...] = L.b
         for k, (src, W, _) in enumerate(L.blocks):
             if k == 0:
                 np.matmul(ws.a_of(src, m), W, out=in_)
