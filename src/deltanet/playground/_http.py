@@ -105,7 +105,8 @@ def query_int(request: Request, name: str, low: int, high: int) -> int | None:
     value = request.query_params.get(name)
     if value is None:
         return None
-    if not value.lstrip("-").isdigit() or len(value) > 12 or not low <= int(value) <= high:
+    digits = value[1:] if value.startswith("-") else value
+    if not digits.isdigit() or len(value) > 12 or not low <= int(value) <= high:
         raise ApiError(422, f"{name} must be a whole number in [{low}, {high}] "
                             f"(got {value[:20]!r})")
     return int(value)

@@ -3,14 +3,13 @@
 For a point ``x`` with label ``y`` the page shows ``Δ_j`` on every processing neuron and
 ``∂J/∂w_ij = Δ_j a_i`` on every arc, straight from ``net.backprop`` (inference mode: batch
 normalisation uses its running statistics, no dropout), and the derivation of that step as
-Markdown: from ``deltanet.explain`` when the library provides it, else written out here
-from the trace.
+Markdown: from ``deltanet.explain`` when it covers the network and its settings, else
+written out here from the trace. Both include the session's weight decay or L1 term in the
+update (bias arcs are not decayed, as in training).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 from typing import Any
 
@@ -65,22 +64,15 @@ def _is_number(v: Any) -> bool:
 
 def explain_markdown(session: Session, inputs: np.ndarray, target: np.ndarray,
                      trace: Trace) -> str:
-    """The derivation of this step: ``deltanet.explain`` if present, else from the trace."""
-    try:
-        explain = getattr(importlib.import_module("deltanet.explain"), "explain", None)
-    except ImportError:
-        explain = None
-    if callable(explain):
-        params = inspect.signature(explain).parameters
-        kwargs: dict[str, Any] = {"format": "markdown"} if "format" in params else {}
-        if "loss" in params:
-            kwargs["loss"] = session.loss_name
-        if "lr" in params:
-            kwargs["lr"] = session.config.lr
+    """The derivation of this step: ``deltanet.explain`` if it covers it, else from the trace."""
+    from ..explain import explain
+
+    penalty = session.penalty
+    if "l1" not in penalty:  # explain writes out weight decay, not L1
         try:
             # On a copy: the explanation may carry out the update it describes.
-            text = explain(session.net.copy(), inputs, target, **kwargs)
-            return text if isinstance(text, str) else str(text)
+            return str(explain(session.net.copy(), inputs, target, loss=session.loss_name,
+                               lr=session.config.lr, format="markdown", **penalty))
         except (ValueError, TypeError) as err:
             # A network explain does not cover (e.g. batch normalisation): derive it here.
             log.info("deltanet.explain declined this network (%s); deriving from the trace", err)
@@ -111,16 +103,26 @@ def derivation(session: Session, inputs: np.ndarray, target: np.ndarray,
               "### Backward pass", ""]
     lines += _output_deltas(session, target, trace)
     lines += _hidden_deltas(session, trace)
+    lr = session.config.lr
+    name, lam = next(iter(session.penalty.items()), ("", 0.0))
+    term, decay = {"l2": ("2 \\lambda w_{ij}", lambda w: 2 * lam * w),
+                   "l1": ("\\lambda \\operatorname{sign}(w_{ij})",
+                          lambda w: lam * float(np.sign(w)))}.get(name, ("", None))
+    rule = f"\\Delta_j a_i + {term}" if term else "\\Delta_j a_i"
     lines += ["", "### Gradients and update", "",
-              f"$\\partial J / \\partial w_{{ij}} = \\Delta_j a_i$, and with "
-              f"$\\alpha = {_n(session.config.lr)}$: "
-              "$w_{ij} \\leftarrow w_{ij} - \\alpha \\Delta_j a_i$", ""]
+              f"$\\partial J / \\partial w_{{ij}} = {rule}$"
+              + (f" with $\\lambda = {_n(lam)}$ ({name}; bias arcs $w_{{0j}}$ are not "
+                 "decayed)" if term else "")
+              + f", and with $\\alpha = {_n(lr)}$: "
+              "$w_{ij} \\leftarrow w_{ij} - \\alpha \\, \\partial J / \\partial w_{ij}$", ""]
     for (i, j), w in net.weights.items():
         grad = trace.grad[i, j]
+        extra = decay(w) if decay is not None and i != 0 else 0.0
+        total = f" + {_n(extra)} = {_n(grad + extra)}" if extra else ""
         lines.append(f"- $w_{{{i},{j}}}$: $\\Delta_{{{j}}} {_a_name(net, i)} = "
                      f"({_n(trace.delta[j])})"
-                     f"({_n(_source(trace, i))}) = {_n(grad)}$, "
-                     f"${_n(w)} \\to {_n(w - session.config.lr * grad)}$")
+                     f"({_n(_source(trace, i))}) = {_n(grad)}{total}$, "
+                     f"${_n(w)} \\to {_n(w - lr * (grad + extra))}$")
     return "\n".join(lines) + "\n"
 
 

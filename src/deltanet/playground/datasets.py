@@ -101,7 +101,10 @@ def parse_csv(text: str, max_rows: int) -> tuple[np.ndarray, np.ndarray, str]:
     X = _scale(data[:, :2], -DOMAIN, DOMAIN)
     labels = data[:, 2]
     classes = np.unique(labels)
-    if np.all(labels == np.round(labels)) and 2 <= len(classes) <= 8:
+    if len(classes) == 1:
+        raise ValueError(f"every label is {classes[0]:g}; give at least two classes (or, for "
+                         "regression, labels that vary)")
+    if np.all(labels == np.round(labels)) and len(classes) <= 8:
         return X, np.searchsorted(classes, labels).astype(int), "classification"
     return X, _scale(labels[:, None], -1.0, 1.0)[:, 0], "regression"
 
@@ -115,6 +118,9 @@ def _is_numeric(row: list[str]) -> bool:
 
 
 def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    lo, hi = values.min(axis=0), values.max(axis=0)
+    """Map each column's range linearly onto ``[low, high]``; a constant column goes to
+    ``low``. Halved first, so that ranges near the float limit (±1e308) do not overflow."""
+    half = values / 2
+    lo, hi = half.min(axis=0), half.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
-    return low + (values - lo) / span * (high - low)
+    return low + (half - lo) / span * (high - low)

@@ -8,7 +8,8 @@ Endpoints (``{sid}`` is the tab's session id; answers that carry a state take an
 ``POST /api/session``                        new session: ``{"session": sid, "state": ...}``
 ``GET /api/session/{sid}/state``             the state: network, heatmaps, losses, points
 ``POST /api/session/{sid}/config``           change settings (JSON object of ``Config`` fields)
-``POST /api/session/{sid}/step``             train ``{"epochs": n}`` epochs (1–100)
+``POST /api/session/{sid}/step``             train ``{"epochs": n}`` epochs (1–100; fewer
+                                             when they pass ``STEP_SECONDS``)
 ``POST /api/session/{sid}/reset``            initial weights again, epoch 0
 ``POST /api/session/{sid}/weight``           set ``{"i": i, "j": j, "value": w}``
 ``POST /api/session/{sid}/backward``         ``{"x": [x1, x2], "y": label}`` -> Δ_j, Δ_j a_i
@@ -18,15 +19,19 @@ Endpoints (``{sid}`` is the tab's session id; answers that carry a state take an
 ===========================================  =================================================
 
 Every parameter is checked here; an invalid one gets a 4xx answer ``{"error": message}``.
-Work on a session runs in a worker thread while holding that session's lock.
+Work on a session runs in a worker thread while holding that session's lock; a request
+for a busy session waits without a thread (so other sessions are never held up), at most
+``MAX_WAITING`` of them per session, each at most ``LOCK_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -55,8 +60,11 @@ from .sessions import Session, SessionStore
 
 STATIC = Path(__file__).parent / "static"
 LOCK_TIMEOUT = 30.0
+LOCK_POLL = 0.005  # seconds between tries of a busy session's lock
+MAX_WAITING = 4  # requests that may wait for one busy session; more get 409 at once
 MAX_EPOCHS_PER_STEP = 100
-MAX_UPDATES_PER_STEP = 20_000  # bounds the work (and the time) of one step request
+MAX_UPDATES_PER_STEP = 20_000  # bounds the work of one step request
+STEP_SECONDS = 3.0  # a step stops after the epoch that passes this (the state tells the page)
 MAX_CSV_ROWS = 5000
 
 
@@ -72,15 +80,32 @@ class Playground:
         return self.store.get(request.path_params["sid"])
 
     async def locked(self, session: Session, work, *args: Any) -> Any:
-        """Run ``work(*args)`` in a worker thread while holding the session's lock."""
-        def run() -> Any:
-            if not session.lock.acquire(timeout=LOCK_TIMEOUT):
-                raise ApiError(409, "this session is busy with another request; retry shortly")
-            try:
-                return work(*args)
-            finally:
-                session.lock.release()
-        return await run_in_threadpool(run)
+        """Run ``work(*args)`` in a worker thread while holding the session's lock.
+
+        While the session is busy the request waits here, in the event loop, not in one of
+        the worker threads that every session shares.
+        """
+        if not session.lock.acquire(blocking=False):
+            await self._wait_for(session)
+        try:  # a cancelled request still waits for its thread before this releases
+            return await run_in_threadpool(work, *args)
+        finally:
+            session.lock.release()
+
+    @staticmethod
+    async def _wait_for(session: Session) -> None:
+        busy = "this session is busy with another request; retry shortly"
+        if session.waiting >= MAX_WAITING:
+            raise ApiError(409, f"{busy} ({MAX_WAITING} requests already wait for it)")
+        session.waiting += 1
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while not session.lock.acquire(blocking=False):
+                if time.monotonic() >= deadline:
+                    raise ApiError(409, busy)
+                await anyio.sleep(LOCK_POLL)
+        finally:
+            session.waiting -= 1
 
     def state(self, session: Session, request: Request):
         version = query_int(request, "data_version", 0, 2**31)
@@ -124,7 +149,7 @@ class Playground:
         show = self.state(session, request)
 
         def work() -> dict:
-            session.train(epochs)
+            session.train(epochs, STEP_SECONDS)
             return show()
         return JSONResponse(await self.locked(session, work))
 

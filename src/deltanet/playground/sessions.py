@@ -13,6 +13,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
 
 import numpy as np
@@ -39,6 +41,7 @@ class Session:
     def __init__(self, sid: str, config: Config | None = None) -> None:
         self.id = sid
         self.lock = threading.Lock()
+        self.waiting = 0  # requests waiting for the lock (the server's count)
         self.last_used = time.monotonic()
         self.upload: tuple[np.ndarray, np.ndarray, str] | None = None
         self.data_version = 0
@@ -47,27 +50,50 @@ class Session:
         self._make_net()
 
     # ------------------------------------------------------------------ building
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Put every attribute back as it was if the block fails: a refused change leaves
+        the session as it was, never half switched."""
+        saved = {name: value for name, value in vars(self).items()
+                 if name not in ("lock", "waiting", "last_used")}
+        try:
+            yield
+        except BaseException:
+            vars(self).update(saved)
+            raise
+
     def apply(self, config: Config) -> None:
         """Switch to ``config``; regenerate data and rebuild the network only when needed."""
         if config.dataset == "upload":
             self._check_upload(config)
         changed = {f.name for f in fields(Config)
                    if getattr(config, f.name) != getattr(self.config, f.name)}
-        self.config = config
-        if changed & DATA_FIELDS:
-            self._make_data()
-        if changed & (DATA_FIELDS | NET_FIELDS):
-            self._make_net()
+        with self._all_or_nothing():
+            self.config = config
+            if changed & DATA_FIELDS:
+                self._make_data()
+            self._check_trainable()
+            if changed & (DATA_FIELDS | NET_FIELDS):
+                self._make_net()
 
     def set_upload(self, X: np.ndarray, y: np.ndarray, task: str) -> None:
         """Use uploaded points (already scaled) as the data set and rebuild everything."""
-        self.upload = (X, y, task)
-        n_classes = int(y.max()) + 1 if task == "classification" else self.config.n_classes
-        loss = "squared_error" if task == "regression" else self.config.loss
-        self.config = replace(self.config, dataset="upload", task=task, n_classes=n_classes,
-                              loss=loss)
-        self._make_data()
-        self._make_net()
+        with self._all_or_nothing():
+            self.upload = (X, y, task)
+            n_classes = int(y.max()) + 1 if task == "classification" else self.config.n_classes
+            loss = "squared_error" if task == "regression" else self.config.loss
+            self.config = replace(self.config, dataset="upload", task=task,
+                                  n_classes=n_classes, loss=loss)
+            self._make_data()
+            self._check_trainable()
+            self._make_net()
+
+    def _check_trainable(self) -> None:
+        n = len(self.X_train)
+        if self.config.batch_norm and n < 2:
+            raise SessionError(422, f"batch normalisation needs at least 2 training points "
+                                    f"(got {n}); raise the training ratio, add data or turn "
+                                    "batch normalisation off")
 
     def _check_upload(self, config: Config) -> None:
         if self.upload is None:
@@ -117,6 +143,12 @@ class Session:
             return "squared_error"
         return "log_loss" if self.n_outputs == 1 else "cross_entropy"
 
+    @property
+    def penalty(self) -> dict[str, float]:
+        """``{"l2": λ}``, ``{"l1": λ}`` or ``{}``: the regularisation ``train`` applies."""
+        c = self.config
+        return {c.regularization: c.reg_rate} if c.regularization in ("l1", "l2") else {}
+
     def inputs(self, X: np.ndarray) -> np.ndarray:
         """The network's inputs (the chosen features) for coordinates ``X`` (n, 2)."""
         return datasets.features(X, self.config.features)
@@ -143,16 +175,16 @@ class Session:
             self.history = self.history[:1] + self.history[2:-1:2] + self.history[-1:]
 
     # ------------------------------------------------------------------ actions
-    def train(self, epochs: int) -> None:
-        """Train ``epochs`` epochs of mini-batch gradient descent with the session's settings."""
+    def train(self, epochs: int, seconds: float = float("inf")) -> None:
+        """Train ``epochs`` epochs of mini-batch gradient descent with the session's settings,
+        fewer if they take over ``seconds`` (at least one epoch; ``epoch`` says how many)."""
+        deadline = time.monotonic() + seconds
         c = self.config
         X, Y = self.inputs(self.X_train), self.targets(self.y_train)
         if c.batch_norm and len(X) % c.batch_size == 1:
             # Batch normalisation cannot use a last batch of one example: leave one out.
             X, Y = X[:-1], Y[:-1]
-        reg = {"l1": c.reg_rate} if c.regularization == "l1" else {}
-        if c.regularization == "l2":
-            reg = {"l2": c.reg_rate}
+        reg = self.penalty
         for _ in range(epochs):
             try:
                 train(self.net, X, Y, loss=self.loss_name, lr=c.lr, batch_size=c.batch_size,
@@ -163,6 +195,8 @@ class Session:
                                         "press reset to start again") from err
             self.epoch += 1
             self._record()
+            if time.monotonic() >= deadline:
+                break
 
     def reset(self) -> None:
         """Draw the initial weights again (from the seed) and clear the history."""
