@@ -18,9 +18,17 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..network import Network
+from ..regularization import copy_bn_stats
 from ._lbfgs import fit_lbfgs
 from ._losses import output_loss
-from ._network import build_network, coef_views, init_uniform, intercept_views, use_expit
+from ._network import (
+    build_network,
+    coef_views,
+    init_uniform,
+    intercept_views,
+    skip_blocks,
+    use_expit,
+)
 from ._objective import predict_outputs
 from ._pickling import NetworkPickling
 from ._stochastic import fit_stochastic
@@ -109,8 +117,10 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, Y, labels, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
-        out_activation = self._out_activation() if first_pass else self.out_activation_
+        out_activation = self._out_activation()
         Y = self._output_targets(Y, out_activation)
+        if not first_pass:
+            self._check_fitted_architecture()
         dtype = np.dtype(self.dtype or X.dtype) if first_pass else self.network_.dtype
         X, Y = X.astype(dtype, copy=False), Y.astype(dtype)
         sw = None
@@ -130,6 +140,8 @@ class BaseMLP(NetworkPickling, BaseEstimator):
             raise ValueError(f"the fitted network has layer sizes "
                              f"{self.network_.plan.layer_sizes()} but this call needs "
                              f"{layer_units}; fit again without warm_start")
+        else:
+            self._use_activations(layer_units, out_activation)
         validation = self._validation_set(validation_data, dtype)
         if self.solver in STOCHASTIC_SOLVERS:
             self._check_stochastic_state()
@@ -159,10 +171,45 @@ class BaseMLP(NetworkPickling, BaseEstimator):
                                       batch_norm=self.batch_norm, dtype=dtype)
         init_uniform(self.network_, self._init_activations(hidden_acts), self._random_state)
         self._best_params = self.network_.params.copy()
+        self._best_bn = copy_bn_stats(self.network_.bn_state)
         self.validation_loss_curve_ = []
         self.loss_curve_ = []
         if self.solver in STOCHASTIC_SOLVERS:
             self._start_stochastic_state()
+
+    def _check_fitted_architecture(self) -> None:
+        """warm_start and partial_fit continue ``network_``: its arcs, batch normalisation
+        and precision must be what the parameters ask for (a new activation is honoured,
+        see ``_use_activations``; new layer sizes are checked in ``_fit``)."""
+        net = self.network_
+        hidden = len(net.plan.groups) > 1  # without hidden layers both flags change nothing
+        fitted = {"skip_connections": bool(skip_blocks(net)),
+                  "batch_norm": bool(net.bn_state),
+                  "dtype": np.dtype(net.dtype).name}
+        wanted = {"skip_connections": bool(self.skip_connections) and hidden,
+                  "batch_norm": bool(self.batch_norm) and hidden,
+                  "dtype": fitted["dtype"] if self.dtype is None else np.dtype(self.dtype).name}
+        for name, value in wanted.items():
+            if value != fitted[name]:
+                raise ValueError(
+                    f"{name}={value!r} does not match the fitted network (built with "
+                    f"{name}={fitted[name]!r}); warm_start and partial_fit continue that "
+                    f"network, so set warm_start=False (or fit a new estimator) to change "
+                    f"{name}")
+
+    def _use_activations(self, layer_units: list[int], out_activation: str) -> None:
+        """Continue the fitted weights with the current ``activation`` and output
+        activation, as scikit-learn's warm start does: the weights stay, ``g`` changes."""
+        net = self.network_
+        hidden_acts = self._hidden_activations(len(layer_units) - 2)
+        fitted = [g.activation.name for g in net.plan.groups]
+        if fitted == [*hidden_acts, out_activation]:
+            return
+        new = build_network(layer_units, hidden_acts, out_activation,
+                            skip=bool(skip_blocks(net)), batch_norm=bool(net.bn_state),
+                            dtype=net.dtype)
+        new.params, new.bn_state = net.params, net.bn_state  # same layout: keep the arrays
+        self.network_, self.out_activation_ = new, out_activation
 
     def _start_stochastic_state(self) -> None:
         self._no_improvement_count = 0

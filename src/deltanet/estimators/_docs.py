@@ -38,10 +38,14 @@ momentum : float in [0, 1), default=0.9
 nesterovs_momentum : bool, default=True
     Nesterov's form of the momentum update ('sgd' with ``momentum > 0``).
 early_stopping : bool, default=False
-    Hold out ``validation_fraction`` of the data (stratified for classifiers) and stop
-    when its score stops improving; the best weights are kept ('sgd', 'adam').
+    Stop when the validation score stops improving and keep the best epoch's weights (and
+    batch-norm statistics) ('sgd', 'adam'). The score is taken on ``fit(...,
+    validation_data=...)`` when given (then nothing is held out: every example trains, as
+    in Keras), else on ``validation_fraction`` of the data held out (stratified for
+    classifiers).
 validation_fraction : float, default=0.1
-    Share of the training data held out for early stopping.
+    Share of the training data held out for early stopping; unused when ``fit`` gets
+    ``validation_data``.
 beta_1, beta_2 : float, default=0.9, 0.999
     Decay rates of Adam's first and second moment estimates.
 epsilon : float, default=1e-8
@@ -85,7 +89,8 @@ best_loss_ : float or None
 loss_curve_ : list of float
     The loss of every epoch; for 'lbfgs' (deltanet extension) of every iteration.
 validation_scores_ : list of float or None
-    The validation score of every epoch with early stopping.
+    The validation score of every epoch with early stopping (on ``validation_data`` when
+    given, else on the held-out split).
 best_validation_score_ : float or None
     The best of ``validation_scores_``.
 validation_loss_curve_ : list of float

@@ -6,6 +6,11 @@ batch. ``loss_`` is the epoch mean of the batch costs weighted by batch size; ``
 samples. Stopping follows scikit-learn: after more than ``n_iter_no_change`` epochs without
 an improvement of ``tol`` (training loss, or validation score with ``early_stopping``),
 training stops, or with ``learning_rate='adaptive'`` the learning rate is divided by 5.
+
+Early stopping monitors ``fit(validation_data=...)`` when it is given (then no internal
+``validation_fraction`` split is taken and every training example trains), as Keras does;
+otherwise scikit-learn's split. The best epoch's weights and, with batch normalisation, its
+running statistics are restored at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, gen_batches, shuffle
 
 from .. import optimizers
-from ..regularization import update_bn_stats
+from ..regularization import copy_bn_stats, put_bn_stats, update_bn_stats
 from ._kernel import KernelEpochs, use_kernel
 from ._objective import data_loss, loss_grad
 
@@ -103,7 +108,7 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
         _start_optimizer(est)
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
-    if est.early_stopping:
+    if est.early_stopping and validation is None:
         (X, Y, sw), validation = _split(est, X, Y, sw, y_labels)
     n = X.shape[0]
     sample_idx = np.arange(n, dtype=int)
@@ -134,6 +139,7 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
         warnings.warn("Training interrupted by user.", stacklevel=3)
     if est.early_stopping:
         est.network_.params[:] = est._best_params
+        put_bn_stats(est.network_.bn_state, est._best_bn)
 
 
 def _end_epoch(est: Any, accumulated: float, n: int, validation) -> bool:
@@ -174,6 +180,7 @@ def _update_no_improvement_count(est: Any, validation) -> None:
         if score > est.best_validation_score_:
             est.best_validation_score_ = score
             est._best_params = est.network_.params.copy()
+            est._best_bn = copy_bn_stats(est.network_.bn_state)
     else:
         if est.loss_curve_[-1] > est.best_loss_ - est.tol:
             est._no_improvement_count += 1

@@ -130,6 +130,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _encode_targets(self, y):
         y = np.asarray(y)
+        if not self._label_binarizer.y_type_.startswith("multilabel"):
+            known = set(self.classes_.tolist())
+            unknown = [c for c in unique_labels(y).tolist() if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"validation_data: y_val has labels {unknown} that are not among the "
+                    f"classes seen in fit, classes_ = {self.classes_.tolist()}; remove those "
+                    "examples from the validation data, or give the training data examples "
+                    "of every class")
         Y = self._output_targets(self._label_binarizer.transform(y).astype(bool),
                                  self.out_activation_)
         return Y, y
@@ -145,7 +154,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_labels) for multilabel
         sample_weight : array-like of shape (n_samples,), default=None
         validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)
-            Recorded in ``validation_loss_curve_`` after every epoch or iteration.
+            Recorded in ``validation_loss_curve_`` after every epoch or iteration. With
+            ``early_stopping=True`` these data are the ones monitored (in
+            ``validation_scores_``) and no ``validation_fraction`` is held out.
 
         Returns
         -------
@@ -294,7 +305,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
         validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)
-            Recorded in ``validation_loss_curve_`` after every epoch or iteration.
+            Recorded in ``validation_loss_curve_`` after every epoch or iteration. With
+            ``early_stopping=True`` these data are the ones monitored (in
+            ``validation_scores_``) and no ``validation_fraction`` is held out.
 
         Returns
         -------

@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..network import Network
@@ -154,10 +154,26 @@ class Perceptron(ClassifierMixin, NetworkPickling, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over ``(X, y)``; ``classes`` (all labels) is needed on the first call."""
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is needed on the first call.
+
+        As in scikit-learn: ``y`` may hold only labels among ``classes``; a later call may
+        repeat ``classes`` but not change them; ``class_weight='balanced'`` is refused
+        (one batch does not show the class frequencies).
+        """
         first = not hasattr(self, "network_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order to use "
+                "'balanced' weights, use compute_class_weight('balanced', classes=classes, "
+                "y=y) on a large enough sample of the training targets and pass the "
+                "resulting weights as the class_weight parameter.")
+        if classes is not None:
+            given, classes = classes, unique_labels(classes)
+            if not first and not np.array_equal(self.classes_, classes):
+                raise ValueError(f"`classes={given!r}` is not the same as on last call "
+                                 f"to partial_fit, was: {self.classes_!r}")
         return self._fit(X, y, sample_weight, 1, classes=classes, reset=first)
 
     def _fit(self, X, y, sample_weight, max_iter, classes, reset):
@@ -165,6 +181,12 @@ class Perceptron(ClassifierMixin, NetworkPickling, BaseEstimator):
                              reset=reset)
         X = X.toarray() if hasattr(X, "toarray") else np.ascontiguousarray(X)
         check_classification_targets(y)
+        if classes is not None:
+            known = set(classes.tolist())
+            unknown = [c for c in unique_labels(y).tolist() if c not in known]
+            if unknown:
+                raise ValueError(f"classes should include all valid labels that can be in "
+                                 f"y: `y` has {unknown}, not in classes={classes.tolist()}")
         if reset:
             self._binarizer = LabelBinarizer().fit(y if classes is None else classes)
             self.classes_ = self._binarizer.classes_
