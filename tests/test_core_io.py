@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import zipfile
 
 import numpy as np
@@ -33,6 +34,25 @@ def test_round_trip_is_exact(tmp_path, make):
     assert back.arcs == net.arcs and back.outputs == net.outputs
     X = np.random.default_rng(0).normal(size=(5, 3)).astype(net.dtype)
     assert np.array_equal(back.forward(X), net.forward(X))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: dn.Network.layered([3, 5, 2], hidden="relu", output="softmax", random_state=0),
+    lambda: dn.Network.layered([3, 4, 4, 1], hidden=["tanh", "relu"], batch_norm=True,
+                               random_state=1, dtype=np.float32),
+    lambda: dn.Network(3, random_dag(np.random.default_rng(4), 3, 5, 2),
+                       "softplus", random_state=2),
+])
+def test_networks_pickle_for_joblib_and_multiprocessing(make):
+    # Built-in activations and losses pickle by name (their functions are lambdas).
+    net = make()
+    back = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(back.params, net.params) and back.arcs == net.arcs
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(net.dtype)
+    assert np.array_equal(back.forward(X), net.forward(X))
+    for g, h in zip(back.plan.groups, net.plan.groups, strict=True):
+        assert g.activation is h.activation is dn.activations.get(h.activation.name)
+    assert pickle.loads(pickle.dumps(dn.losses.get("log_loss"))) is dn.losses.get("log_loss")
 
 
 def test_file_holds_json_and_npy_only(tmp_path):

@@ -42,6 +42,13 @@ class Activation:
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
 
+    def __reduce__(self):
+        # A built-in activation pickles as its name (its functions are lambdas); another
+        # pickles field by field, which needs functions pickle can find by name.
+        if ACTIVATIONS.get(self.name) is self:
+            return get, (self.name,)
+        return super().__reduce__()
+
 
 def _threshold(in_: Array) -> Array:
     # g(in) = 1 if in >= 0 else 0 (seed 002); the perceptron's unit.

@@ -69,6 +69,12 @@ class Loss:
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"
 
+    def __reduce__(self):
+        # A built-in loss pickles as its name (its functions are lambdas).
+        if LOSSES.get(self.name) is self:
+            return get, (self.name,)
+        return super().__reduce__()
+
 
 def _perceptron_delta(y: Array, in_: Array) -> Array:
     # ℓπ = max{0, (1 − 2y) in}: slope (1 − 2y) on a misclassified example, 0 otherwise.
