@@ -9,11 +9,13 @@ group: exactly a dense layer. All parameters live in one flat vector; every bloc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import activations
+from ._validation import fail
 from .activations import Activation
 
 
@@ -123,6 +125,31 @@ def depths(n_inputs: int, n_neurons: int, src: np.ndarray, dst: np.ndarray) -> n
     return depth
 
 
+def batch_norm_layers(batch_norm, hidden: list[int], n_groups: int) -> set[int]:
+    """The layers ``batch_norm`` asks to normalise: every hidden layer for ``True``, none for
+    ``False``, or the given layer numbers, each of which must be a hidden layer (layer 0 is
+    the inputs; the outputs are never normalised)."""
+    if isinstance(batch_norm, (bool, np.bool_)):
+        return set(hidden) if batch_norm else set()
+    fix = (f"choose among the hidden layers {hidden} (layer 0 is the inputs; see "
+           "net.summary())" if hidden else "this network has no hidden layer: use "
+           "batch_norm=False")
+    if isinstance(batch_norm, (str, bytes)) or not isinstance(batch_norm, Iterable):
+        fail("batch_norm must be True, False or a list of hidden layer numbers", batch_norm,
+             f"pass batch_norm=True for every hidden layer, or a list: {fix}", TypeError)
+    chosen = set()
+    for layer in batch_norm:
+        if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, (int, np.integer)):
+            fail("batch_norm layers must be layer numbers", layer, fix, TypeError)
+        if layer not in hidden:
+            what = ("an output layer" if 1 <= layer <= n_groups else "the inputs"
+                    if layer == 0 else "not a layer of this network")
+            fail(f"batch_norm applies to hidden layers only, and layer {layer} is {what}",
+                 layer, fix)
+        chosen.add(int(layer))
+    return chosen
+
+
 def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
     """Group neurons and lay out every parameter in one flat vector (see module doc)."""
     depth = depths(n_inputs, n_neurons, src, dst)
@@ -140,6 +167,8 @@ def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> 
         layer_of[members] = layer
         pos_of[members] = np.arange(len(members))
 
+    hidden = [layer for layer, (key, _) in enumerate(ordered, start=1) if not key[2]]
+    bn_layers = batch_norm_layers(batch_norm, hidden, len(ordered))
     groups, blocks, masks = [], [], []
     offset = 0
     real = src > 0
@@ -148,8 +177,7 @@ def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> 
         members = np.asarray(members, dtype=np.int64)
         has_bias = np.array([j in bias_dst for j in members])
         bmask = None if has_bias.all() else has_bias
-        chosen = batch_norm is True or (batch_norm is not False and layer in batch_norm)
-        bn = (not is_out) and chosen
+        bn = layer in bn_layers
         group_blocks = []
         start = offset
         offset += len(members)

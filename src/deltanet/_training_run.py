@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from . import checkpoint as _ckpt
 from . import losses as _losses
 from ._callbacks import CallbackList
 from ._training_setup import (
+    check_loss_outputs,
     combined_weights,
     compute_class_weight,
     resolve_metric,
@@ -21,7 +23,7 @@ from ._training_setup import (
     split_validation,
     validation_arrays,
 )
-from ._validation import check_finite, check_number, fail
+from ._validation import check_finite, check_number, check_random_state, fail
 from .diagnostics import sample_indices
 from .io import ModelFileError
 from .propagation import normalize_sample_weight, prepare_inputs, prepare_targets
@@ -66,6 +68,8 @@ def check_settings(net, s: dict[str, Any]) -> dict[str, Any]:
         cfg["resume_required"] = True
         if cfg["checkpoint"] is None:
             cfg["checkpoint"] = cfg["resume"]
+    if cfg["checkpoint"] is not None:
+        _check_writable(cfg["checkpoint"])
     cfg["checkpoint_path"] = cfg["checkpoint"]
     return cfg
 
@@ -76,6 +80,28 @@ def _check_path(name: str, value: Any) -> Path | None:
     if not isinstance(value, (str, os.PathLike)) or not str(value):
         fail(f"{name} must be a file path", value, f"e.g. {name}='run.ckpt'", TypeError)
     return Path(value)
+
+
+def _check_writable(path: Path) -> None:
+    """Find out before the first epoch, not after the last, that the checkpoint cannot be
+    written: ``path`` must not be a folder, and the folder it goes in (made when missing)
+    must take a new file, which a temporary file tried there shows."""
+    if path.is_dir():
+        fail("checkpoint is a directory", str(path),
+             f"give a file name such as {str(path / 'run.ckpt')!r}")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # atomic_write makes the missing folders
+    if not folder.is_dir():
+        fail("the checkpoint's folder is not a directory", str(folder),
+             "give a path inside an existing folder, e.g. 'run.ckpt'")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        fail(f"the checkpoint cannot be written in {str(folder)!r} ({err.strerror})",
+             str(path), "give a path in a folder you can write to")
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def _batch_size(value: Any, n: int) -> int:
@@ -111,6 +137,7 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
     X2, _ = prepare_inputs(net, X, finite=False)  # see below and train()
     n = X2.shape[0]
     Y2 = prepare_targets(net, Y, n, False, loss)
+    check_loss_outputs(net, loss)
     cfg = check_settings(net, s)
     sw = s["sample_weight"]
     if sw is not None:
@@ -121,7 +148,7 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
         val_data = validation_arrays(net, loss, s["validation_data"])
     if s["class_weight"] is not None:
         compute_class_weight(s["class_weight"], Y2)  # checked on all targets first
-    rng = np.random.default_rng(s["random_state"])
+    rng = check_random_state(s["random_state"])
     val_idx = split_validation(rng, n, s["validation_data"], s["validation_fraction"],
                                cfg["early_stopping"])
     n_train = n - (0 if val_idx is None else len(val_idx))
@@ -140,6 +167,7 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
         check_finite("X", X2)  # else train() checks the training rows, or has them checked
     Xt, Yt, weights, val = _split(X2, Y2, sw, val_idx, val_data, s["class_weight"],
                                   net.dtype)
+    zero_padding(net)
     run = _Run(net, Xt, Yt, weights, val, val_idx, bounds, loss, cfg, opt,
                opt.transform.init(net.params),
                opt.plateau.init() if opt.plateau is not None else None, rng, metric,
@@ -150,7 +178,17 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
         run.diag_idx = sample_indices(Xt.shape[0])
     if ckpt is not None:
         _ckpt.restore_run(run, ckpt)
+        zero_padding(net)
     return run
+
+
+def zero_padding(net) -> None:
+    """Set to 0, in place, the entries of ``net.params`` that are no arc (the padding of a
+    masked block, a bias arc left out). The passes read a block as a dense matrix, so a
+    value left there would act as an arc the network does not have."""
+    mask = net.plan.grad_mask
+    if mask is not None:
+        net.params[mask == 0] = 0.0
 
 
 def _load_resume(cfg: dict, fp: dict) -> _ckpt.Checkpoint | None:

@@ -13,12 +13,15 @@ import numpy as np
 from . import optimizers
 from ._validation import check_array, check_choice, check_number, fail
 from .losses import zero_one_error
-from .propagation import prepare_inputs, prepare_targets
+from .propagation import normalize_sample_weight, prepare_inputs, prepare_targets
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rprop")
 SCHEDULES = ("constant", "invscaling", "step", "cosine", "plateau")
 METRICS = ("auto", "accuracy", "zero_one", "mse", "mae", "r2")
 CLASSIFICATION_LOSSES = ("log_loss", "cross_entropy", "perceptron")
+# losses that take the log of the outputs, so need outputs that are probabilities
+PROBABILITY_OUTPUTS = {"log_loss": ("logistic", "softmax"),
+                       "cross_entropy": ("softmax", "logistic")}
 
 
 @dataclass
@@ -116,6 +119,22 @@ def epoch_lrs(opt: Optimizer, state: Any, per_epoch: int, epochs: int) -> list[f
             for i in range(epochs)]
 
 
+def check_loss_outputs(net, loss) -> None:
+    """Refuse a loss that takes ``log a_k`` on outputs that are no probabilities: with
+    identity, ReLU, tanh... outputs ``log a`` is undefined or the cost has no minimum, and
+    training would stop on a NaN cost or run on without learning."""
+    wanted = PROBABILITY_OUTPUTS.get(loss.name)
+    if wanted is None:
+        return
+    for g in net.plan.groups:
+        if g.is_output and g.activation.name not in wanted:
+            fail(f"loss={loss.name!r} needs outputs that are probabilities, but output "
+                 f"neurons {g.neurons.tolist()} use {g.activation.name!r}",
+                 g.activation.name,
+                 f"build the network with output={wanted[0]!r} (or {wanted[1]!r}), or use "
+                 "loss='squared_error'")
+
+
 # ------------------------------------------------------------------ data and weights
 def split_validation(rng: np.random.Generator, n: int, validation_data: Any,
                      validation_fraction: Any, early_stopping: bool) -> np.ndarray | None:
@@ -150,8 +169,16 @@ def validation_arrays(net, loss, validation_data: Any):
 
 
 def class_labels(Y: np.ndarray) -> np.ndarray:
-    """Class of every example: argmax of a one-hot row, or the 0/1 value of one output."""
+    """Class of every example: the column of the 1 in a one-hot row, or the 0/1 value of
+    one output. Other targets (multilabel, probabilities, numbers) have no class."""
     if Y.shape[1] > 1:
+        bad = ~(np.all((Y == 0) | (Y == 1), axis=1) & (Y.sum(axis=1) == 1))
+        if bad.any():
+            row = int(np.argmax(bad))
+            fail(f"class_weight needs one-hot targets for several outputs, and row {row} "
+                 "is not one 1 with 0s elsewhere", Y[row].tolist(),
+                 "one-hot encode class labels (Y, classes = deltanet.one_hot(y)); for "
+                 "multilabel or numeric targets use sample_weight instead")
         return np.argmax(Y, axis=1)
     y = Y[:, 0]
     if not np.all((y == 0) | (y == 1)):
@@ -202,7 +229,13 @@ def combined_weights(sample_weight: Any, class_weight: Any, Y: np.ndarray,
     w = cw[class_labels(Y)]
     if sample_weight is None:
         return w
-    return np.asarray(sample_weight, dtype=dtype) * w
+    normalize_sample_weight(sample_weight, Y.shape[0], dtype)  # shape and sign checks
+    sw = np.asarray(sample_weight, dtype=dtype)
+    with np.errstate(over="ignore"):
+        both = sw * w
+    if not np.all(np.isfinite(both)):  # only ratios matter: scale huge weights down first
+        both = (sw / sw.max()) * w
+    return both
 
 
 # ------------------------------------------------------------------ metrics

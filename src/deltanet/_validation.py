@@ -6,6 +6,7 @@ Every message says what was wrong, what was given, and how to fix it.
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,7 +42,7 @@ def check_number(
     integer: bool = False,
 ) -> float | int:
     """Check a scalar lies in a range; return it as float (or int when ``integer``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_number(value):
         fail(f"{name} must be a number", value, f"pass a {'whole ' if integer else ''}number")
     if isinstance(value, int) and abs(value) > (2**63 - 1 if integer else 1.7e308):
         fail(f"{name} is too large", value, "pass a smaller number")  # Python ints are unbounded
@@ -72,6 +73,9 @@ def check_array(
 ) -> np.ndarray:
     """Convert to a finite float array of the right number of dimensions and columns
     (``finite=False`` leaves the finiteness to a later ``check_finite``)."""
+    if is_sparse(value):
+        fail(f"{name} is a sparse matrix, which deltanet does not take",
+             type(value).__name__, f"convert it to a dense array first: {name}.toarray()")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
@@ -91,6 +95,19 @@ def check_array(
     return arr
 
 
+def is_sparse(value: Any) -> bool:
+    """Whether ``value`` is a SciPy sparse matrix or array (without importing SciPy: a
+    sparse value means SciPy is loaded already)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(value))
+
+
+def is_number(value: Any) -> bool:
+    """A Python or NumPy real number, not a bool (``True`` is no rate or weight)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, (bool, np.bool_))
+
+
 def check_finite(name: str, arr: np.ndarray) -> None:
     """A ``NonFiniteError`` naming the first NaN or infinity of ``arr``, if it has one."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -103,11 +120,11 @@ def check_finite(name: str, arr: np.ndarray) -> None:
 
 def check_random_state(random_state: Any) -> np.random.Generator:
     """``None``, an int, a SeedSequence or a Generator -> a ``numpy.random.Generator``."""
-    if isinstance(random_state, bool):
+    if isinstance(random_state, (bool, np.bool_)):
         fail("random_state must be None, an int or a numpy Generator", random_state,
-             "pass e.g. random_state=0")
+             "pass e.g. random_state=0 (seeds are whole numbers >= 0)")
     try:
         return np.random.default_rng(random_state)
     except (TypeError, ValueError):
         fail("random_state must be None, an int or a numpy Generator", random_state,
-             "pass e.g. random_state=0")
+             "pass e.g. random_state=0 (seeds are whole numbers >= 0)")

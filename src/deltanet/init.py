@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_choice, check_number, fail
+from ._validation import check_choice, check_number, fail, is_number
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def get(spec: str | Initializer | float) -> Initializer:
     """Resolve ``"rand"``, ``"glorot"``, ``"he"``, a number (constant) or an Initializer."""
     if isinstance(spec, Initializer):
         return spec
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+    if is_number(spec):  # a Python or NumPy number
         return constant(float(spec))
     if not isinstance(spec, str):
         fail("init must be a name, a number or an Initializer", spec,

@@ -134,6 +134,15 @@ def _read_npy(data: bytes, where: str) -> np.ndarray:
     return arr.reshape(shape, order="F" if fortran else "C").copy()
 
 
+def arc_params(net) -> np.ndarray:
+    """``net.params`` with zeros where no arc is (the padding of a masked block, a bias
+    arc left out): what a file holds. A copy when there is padding; ``net`` is unchanged."""
+    mask = net.plan.grad_mask
+    if mask is None:
+        return net.params
+    return np.where(mask > 0, net.params, net.params.dtype.type(0))
+
+
 def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The architecture as JSON and the arrays needed to rebuild ``net`` exactly."""
     bn_layers = sorted(net.bn_state)
@@ -146,7 +155,7 @@ def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "dtype": np.dtype(net.dtype).name,
     }
     arrays = {"arcs": np.asarray(net.arcs, dtype=np.int64).reshape(-1, 2),
-              "params": net.params}
+              "params": arc_params(net)}
     for layer in bn_layers:
         arrays[f"bn{layer}_mean"], arrays[f"bn{layer}_var"] = net.bn_state[layer]
     return spec, arrays

@@ -157,7 +157,7 @@ class Network:
         self._act_of = _resolve_activations(activation, n_inputs, n_neurons)
         self.outputs = _resolve_outputs(outputs, n_inputs, n_neurons, self._src)
         self._check_softmax()
-        bn = batch_norm if isinstance(batch_norm, bool) else frozenset(map(int, batch_norm))
+        bn = batch_norm  # checked in compile_plan (_plan.batch_norm_layers)
         self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
                                        self._act_of, self.outputs, bn)
         self._check_softmax_groups()

@@ -352,16 +352,24 @@ def backprop(net, X: Any, Y: Any, loss: Any = "squared_error", *, sample_weight=
 
 
 def normalize_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
-    """Sample weights scaled to mean 1, so ``J = Σ s_e ℓ_e / Σ s_e``."""
+    """Sample weights scaled to mean 1, so ``J = Σ s_e ℓ_e / Σ s_e``.
+
+    Only ratios matter: weights whose sum overflows (or that are subnormal) are first
+    divided by the largest, so that equal weights are all 1 however large they are.
+    """
     if sample_weight is None:
         return None
     s = check_array("sample_weight", sample_weight, ndim=1, dtype=dtype)
     if s.shape[0] != n:
         fail(f"sample_weight has {s.shape[0]} entries for {n} examples", s.shape,
              "give one weight per example")
-    if (s < 0).any() or s.sum() <= 0:
+    if (s < 0).any() or not s.max() > 0:
         fail("sample_weight must be non-negative with a positive sum", float(s.min()),
              "use weights >= 0, not all zero")
+    with np.errstate(over="ignore"):
+        total = s.sum()
+    if not np.isfinite(total) or s.max() < np.finfo(s.dtype).tiny:
+        s = s / s.max()  # ordinary weights skip this, so their results keep every bit
     return s / s.mean()
 
 

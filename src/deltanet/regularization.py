@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_number, fail
+from ._validation import check_number, fail, is_number
 from .propagation import regularization as _penalty
 
 BN_MOMENTUM = 0.1
@@ -46,10 +46,12 @@ def resolve_dropout(net, dropout: Any) -> dict[int, float] | None:
 
     Layer 0 is the inputs; output layers are never dropped. ``None`` or 0 turns it off.
     """
-    if dropout is None or (not isinstance(dropout, dict) and dropout == 0):
+    if dropout is None or dropout is False:
         return None
-    if isinstance(dropout, (int, float)) and not isinstance(dropout, bool):
+    if is_number(dropout):  # a Python or NumPy number
         rate = check_number("dropout", dropout, low=0.0, high=1.0, high_open=True)
+        if rate == 0:
+            return None
         return {g.layer: rate for g in net.plan.groups if not g.is_output}
     if not isinstance(dropout, dict):
         fail("dropout must be a rate or a {layer: rate} mapping", dropout,

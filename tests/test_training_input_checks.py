@@ -1,0 +1,184 @@
+"""train() and the files it writes check their inputs before the first epoch: weights on
+non-arcs, checkpoint paths, class weights, huge sample weights, seeds, NumPy scalars,
+batch-norm layers, sparse inputs and loss/output pairs."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import deltanet as dn
+from deltanet._plan import batch_norm_layers
+
+X = np.random.default_rng(0).normal(size=(20, 2))
+Y01 = (X[:, 0] > 0).astype(float)
+ONE_HOT = np.eye(3)[np.arange(20) % 3]
+
+
+def sparse_net() -> dn.Network:
+    # 1→3, 2→4: the block from the inputs to layer 1 is masked (no arcs 1→4, 2→3)
+    return dn.Network(2, [(1, 3), (2, 4), (3, 5), (4, 5)], "tanh", random_state=0)
+
+
+def no_epoch(epoch, logs):
+    raise AssertionError("training started before the settings were refused")
+
+
+# ------------------------------------------------------------------ weights on non-arcs
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_train_sets_weights_on_non_arcs_to_zero_first(engine):
+    clean, padded = sparse_net(), sparse_net()
+    padded.params += 0.5
+    clean.params[:] = padded.params * clean.plan.grad_mask  # the same arcs, 0 elsewhere
+    runs = [dn.train(net, X, Y01, epochs=2, lr=0.05, random_state=0, engine=engine)
+            for net in (clean, padded)]
+    assert_array_equal(padded.params[padded.plan.grad_mask == 0], 0.0)
+    assert runs[0].cost == runs[1].cost
+    assert_array_equal(padded.params, clean.params)
+
+
+def test_save_writes_zeros_on_non_arcs_and_leaves_the_network(tmp_path):
+    net = sparse_net()
+    net.params += 0.5
+    before = net.params.copy()
+    loaded = dn.load(dn.save(net, tmp_path / "p.deltanet"))
+    assert_array_equal(net.params, before)  # the caller's network is untouched
+    assert_array_equal(loaded.params, np.where(net.plan.grad_mask > 0, before, 0.0))
+
+
+# ------------------------------------------------------------------ checkpoint paths
+def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(tmp_path):
+    (tmp_path / "file").write_text("")
+    cases = [(tmp_path, "checkpoint is a directory.*give a file name such as"),
+             (tmp_path / "file" / "run.ckpt", "folder is not a directory")]
+    if os.path.isdir("/proc"):
+        cases.append(("/proc/x.ckpt", "cannot be written in '/proc'"))
+    for path, message in cases:
+        net = dn.Network.layered([2, 3, 1], random_state=0)
+        with pytest.raises(ValueError, match=message):
+            dn.train(net, X, Y01, epochs=50, checkpoint=path, checkpoint_every=1000,
+                     callbacks=[no_epoch])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # no probe left behind
+
+
+def test_a_checkpoint_in_a_new_folder_is_still_written(tmp_path):
+    path = tmp_path / "runs" / "a" / "run.ckpt"
+    dn.train(dn.Network.layered([2, 3, 1], random_state=0), X, Y01, epochs=2,
+             checkpoint=path)
+    assert path.is_file()
+
+
+# ------------------------------------------------------------------ class weights
+@pytest.mark.parametrize("Y", [[[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]],
+                               [[0.2, 0.8, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                               [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]])
+def test_class_weight_needs_one_hot_rows(Y):
+    with pytest.raises(ValueError, match=r"class_weight needs one-hot targets.*one_hot"):
+        dn.compute_class_weight("balanced", Y)
+
+
+def test_train_refuses_class_weight_on_multilabel_targets():
+    net = dn.Network.layered([2, 3, 3], random_state=0)
+    multilabel = ONE_HOT.copy()
+    multilabel[5, 0] = 1.0
+    with pytest.raises(ValueError, match="row 5 is not one 1 with 0s elsewhere"):
+        dn.train(net, X, multilabel, class_weight="balanced", callbacks=[no_epoch])
+    hist = dn.train(net, X, ONE_HOT, class_weight="balanced", epochs=1)  # one-hot is fine
+    assert len(hist.cost) == 1
+
+
+# ------------------------------------------------------------------ huge sample weights
+@pytest.mark.parametrize("weight", [1e307, 5e-324])
+def test_equal_sample_weights_train_as_no_weights_however_large(weight):
+    plain, weighted = (dn.Network.layered([2, 3, 1], random_state=0) for _ in range(2))
+    expected = dn.train(plain, X, Y01, epochs=2, random_state=0)
+    hist = dn.train(weighted, X, Y01, epochs=2, random_state=0,
+                    sample_weight=np.full(20, weight))
+    assert hist.cost == expected.cost
+    assert_array_equal(weighted.params, plain.params)
+
+
+def test_huge_sample_weights_keep_their_ratios_with_class_weights():
+    plain, weighted = (dn.Network.layered([2, 3, 1], random_state=0) for _ in range(2))
+    sw = np.where(np.arange(20) % 2, 2.0, 1.0)
+    dn.train(plain, X, Y01, epochs=2, random_state=0, sample_weight=sw,
+             class_weight="balanced")
+    dn.train(weighted, X, Y01, epochs=2, random_state=0, sample_weight=sw * 1e307,
+             class_weight="balanced")
+    np.testing.assert_allclose(weighted.params, plain.params, rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------------------------------ seeds and scalars
+@pytest.mark.parametrize("seed", [-1, 1.5, True, np.True_, "0"])
+def test_train_checks_random_state_as_network_does(seed):
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    with pytest.raises(ValueError, match="random_state must be None, an int"):
+        dn.train(net, X, Y01, epochs=1, random_state=seed)
+
+
+def test_numpy_scalars_are_numbers_for_dropout_and_init():
+    rate = np.float32(0.2)
+    nets = [dn.Network.layered([2, 3, 1], random_state=0) for _ in range(2)]
+    dn.train(nets[0], X, Y01, epochs=1, random_state=0, dropout=rate)
+    dn.train(nets[1], X, Y01, epochs=1, random_state=0, dropout=float(rate))
+    assert_array_equal(nets[0].params, nets[1].params)
+    assert dn.train(nets[0], X, Y01, epochs=1, dropout=np.float64(0.0)).cost
+    assert_array_equal(dn.Network.layered([2, 3, 1], init=np.float32(0.5)).params, 0.5)
+    assert_array_equal(dn.Network.layered([2, 3, 1], init=np.int64(1)).params, 1.0)
+    with pytest.raises(ValueError, match="dropout must be a rate"):
+        dn.train(nets[0], X, Y01, epochs=1, dropout=True)
+    with pytest.raises(ValueError, match="init must be a name, a number"):
+        dn.Network.layered([2, 3, 1], init=np.True_)
+
+
+# ------------------------------------------------------------------ batch-norm layers
+@pytest.mark.parametrize(("layers", "message"), [
+    ([3], "layer 3 is an output layer"), ([7], "layer 7 is not a layer of this network"),
+    ([0], "layer 0 is the inputs")])
+def test_batch_norm_only_on_hidden_layers(layers, message):
+    with pytest.raises(ValueError, match=rf"{message}.*hidden layers \[1, 2\]"):
+        dn.Network.layered([2, 3, 3, 1], batch_norm=layers)
+    assert sorted(dn.Network.layered([2, 3, 3, 1], batch_norm=[2]).bn_state) == [2]
+
+
+def test_batch_norm_must_be_a_flag_or_layer_numbers():
+    with pytest.raises(TypeError, match="batch_norm must be True, False or a list"):
+        batch_norm_layers(1, [1, 2], 3)
+    with pytest.raises(TypeError, match="batch_norm layers must be layer numbers"):
+        batch_norm_layers([1.0], [1, 2], 3)
+    with pytest.raises(ValueError, match="no hidden layer: use batch_norm=False"):
+        dn.Network.layered([2, 1], batch_norm=[1])
+    assert batch_norm_layers(np.True_, [1, 2], 3) == {1, 2}
+
+
+# ------------------------------------------------------------------ sparse inputs
+def test_sparse_inputs_are_told_to_use_toarray():
+    sparse = pytest.importorskip("scipy.sparse")
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    with pytest.raises(ValueError, match=r"X is a sparse matrix.*X\.toarray\(\)"):
+        dn.train(net, sparse.csr_matrix(X), Y01, epochs=1)
+    with pytest.raises(ValueError, match=r"X\.toarray\(\)"):
+        net.forward(sparse.csr_matrix(X))
+
+
+# ------------------------------------------------------------------ loss and output pairs
+@pytest.mark.parametrize("output", ["identity", "relu", "tanh", "softplus", "exp"])
+@pytest.mark.parametrize("loss", ["log_loss", "cross_entropy"])
+def test_log_losses_refuse_outputs_that_are_not_probabilities(output, loss):
+    net = dn.Network.layered([2, 3, 3], output=output, random_state=0)
+    suggested = "logistic" if loss == "log_loss" else "softmax"
+    with pytest.raises(ValueError, match=rf"loss='{loss}' needs outputs that are "
+                                         rf"probabilities.*'{output}'.*output='{suggested}'"):
+        dn.train(net, X, ONE_HOT, loss=loss, epochs=1, callbacks=[no_epoch])
+    net.backprop(X, ONE_HOT, loss=loss)  # the passes themselves stay open for teaching
+
+
+@pytest.mark.parametrize(("output", "loss"), [
+    ("logistic", "log_loss"), ("softmax", "log_loss"), ("softmax", "cross_entropy"),
+    ("logistic", "cross_entropy"), ("identity", "squared_error"), ("relu", "perceptron")])
+def test_pairs_that_work_still_train(output, loss):
+    net = dn.Network.layered([2, 3, 3], output=output, random_state=0)
+    assert np.isfinite(dn.train(net, X, ONE_HOT, loss=loss, epochs=1).cost[-1])
