@@ -137,7 +137,8 @@ def test_predict_on_a_table_the_model_cannot_use(tmp_path):
     done = run_cli("predict", "xor.deltanet", "other.csv", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == ("deltanet: error: column(s) 'x1', 'x2' missing from the table; the "
-                           "model was trained on columns 'x1', 'x2'\n")
+                           "model was trained on columns 'x1', 'x2'; the table has columns "
+                           "'a', 'b'\n")
     (tmp_path / "holes.csv").write_text("x1,x2\n1,2\n,3\n4,\n,\n")
     done = run_cli("predict", "xor.deltanet", "holes.csv", cwd=tmp_path)
     assert done.returncode == 2

@@ -13,14 +13,16 @@ import deltanet as dn
 
 from conftest import random_dag
 
-
-@pytest.mark.parametrize("make", [
+NETWORKS = [
     lambda: dn.Network.layered([3, 5, 2], hidden="relu", output="softmax", random_state=0),
     lambda: dn.Network.layered([3, 4, 4, 1], hidden=["tanh", "relu"], batch_norm=True,
                                random_state=1, dtype=np.float32),
     lambda: dn.Network(3, random_dag(np.random.default_rng(4), 3, 5, 2),
                        "softplus", random_state=2),
-])
+]
+
+
+@pytest.mark.parametrize("make", NETWORKS)
 def test_round_trip_is_exact(tmp_path, make):
     net = make()
     for layer in net.bn_state:
@@ -36,13 +38,7 @@ def test_round_trip_is_exact(tmp_path, make):
     assert np.array_equal(back.forward(X), net.forward(X))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: dn.Network.layered([3, 5, 2], hidden="relu", output="softmax", random_state=0),
-    lambda: dn.Network.layered([3, 4, 4, 1], hidden=["tanh", "relu"], batch_norm=True,
-                               random_state=1, dtype=np.float32),
-    lambda: dn.Network(3, random_dag(np.random.default_rng(4), 3, 5, 2),
-                       "softplus", random_state=2),
-])
+@pytest.mark.parametrize("make", NETWORKS)
 def test_networks_pickle_for_joblib_and_multiprocessing(make):
     # Built-in activations and losses pickle by name (their functions are lambdas).
     net = make()

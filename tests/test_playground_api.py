@@ -22,8 +22,9 @@ import pytest
 import uvicorn
 
 import deltanet as dn
-from deltanet.playground import create_app
+from deltanet.playground import create_app, server
 from deltanet.playground.datasets import features, generate, split
+from deltanet.playground.sessions import Session
 
 pytestmark = pytest.mark.xdist_group("playground-api")
 
@@ -378,3 +379,85 @@ def test_command_line_serves_on_localhost_and_rejects_bad_ports():
     bad = subprocess.run([sys.executable, "-m", "deltanet.playground", "--port", "70000",
                           "--no-browser"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--port must be 0..65535" in bad.stderr
+
+
+def upload(client, sid: str, rows: list[str]) -> httpx.Response:
+    return client.post(f"/api/session/{sid}/upload", content="\n".join(rows).encode())
+
+
+@pytest.mark.parametrize("rows", [
+    ["x1,x2,label", "1e308,0,0", "-1e308,1,1", "0,2,0", "1,3,1", "2,4,0", "3,5,1"],
+    ["0,0,1e308", "1,1,-1e308", "2,2,0.5", "3,3,0.25"],
+])
+def test_uploads_spanning_the_float_range_are_scaled_not_refused(client, rows):
+    # hi − lo overflowed to inf, which made every scaled value NaN
+    sid, _ = new_session(client)
+    r = upload(client, sid, rows)
+    assert r.status_code == 200, r.text
+    points = np.array([p[:2] for p in r.json()["points"]["train"] + r.json()["points"]["test"]])
+    assert np.all(np.isfinite(points)) and points.min() == -6 and points.max() == 6
+    assert client.post(f"/api/session/{sid}/step", json={"epochs": 1}).status_code == 200
+
+
+@pytest.mark.parametrize("label", ["1", "0.5"])
+def test_an_upload_with_one_label_value_is_refused_and_changes_nothing(client, label):
+    sid, before = new_session(client)
+    r = upload(client, sid, [f"{k},{k},{label}" for k in range(6)])
+    assert r.status_code == 422 and "give at least two classes" in r.json()["error"]
+    after = client.get(f"/api/session/{sid}/state")
+    assert after.status_code == 200
+    assert after.json()["config"] == before["config"]
+    assert after.json()["data_version"] == before["data_version"]
+
+
+def test_batch_norm_with_one_training_point_is_refused_when_configured(client):
+    sid, _ = new_session(client)
+    assert upload(client, sid, [f"{k},{k % 3},{k % 2}" for k in range(4)]).status_code == 200
+    r = client.post(f"/api/session/{sid}/config",
+                    json={"ratio": 10, "batch_norm": True, "batch_size": 2})
+    assert r.status_code == 422
+    assert "batch normalisation needs at least 2 training points (got 1)" in r.json()["error"]
+    state = client.get(f"/api/session/{sid}/state").json()
+    assert state["config"]["batch_norm"] is False and state["config"]["ratio"] != 10
+    assert client.post(f"/api/session/{sid}/step", json={"epochs": 1}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["--5", "-", "5-", "+5"])
+def test_a_malformed_data_version_gets_the_parameter_message(client, value):
+    sid, _ = new_session(client)
+    r = client.get(f"/api/session/{sid}/state", params={"data_version": value})
+    assert r.status_code == 422
+    assert r.json()["error"].startswith("data_version must be a whole number")
+
+
+def test_the_backward_view_shows_the_weight_decay_training_applies(client):
+    sid, _ = new_session(client)
+    configure(client, sid, regularization="l2", reg_rate=0.5, lr=0.1, layers=[2])
+    md = client.post(f"/api/session/{sid}/backward", json={"x": [1, 2], "y": 1}).json()
+    assert "lambda" in md["markdown"] and "0.5" in md["markdown"]
+
+
+def test_a_busy_session_does_not_hold_up_the_others(client, monkeypatch):
+    release = threading.Event()
+
+    def slow_train(self, epochs, seconds=float("inf")):
+        release.wait(10)
+
+    busy, _ = new_session(client)
+    other, _ = new_session(client)
+    monkeypatch.setattr(Session, "train", slow_train)
+    monkeypatch.setattr(server, "MAX_WAITING", 2)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(client.post, f"/api/session/{busy}/step", json={"epochs": 1})
+        time.sleep(0.3)  # the first step now holds the busy session's lock
+        waiting = [pool.submit(client.get, f"/api/session/{busy}/state") for _ in range(2)]
+        time.sleep(0.3)
+        start = time.monotonic()
+        extra = client.get(f"/api/session/{busy}/state")
+        assert extra.status_code == 409 and "2 requests already wait" in extra.json()["error"]
+        for _ in range(20):  # 20 > the worker threads a blocking wait would have used up
+            assert client.get(f"/api/session/{other}/state").status_code == 200
+        assert time.monotonic() - start < 5
+        release.set()
+        assert first.result().status_code == 200
+        assert [w.result().status_code for w in waiting] == [200, 200]

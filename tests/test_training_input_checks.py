@@ -53,9 +53,10 @@ def test_save_writes_zeros_on_non_arcs_and_leaves_the_network(tmp_path):
 def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(tmp_path):
     (tmp_path / "file").write_text("")
     cases = [(tmp_path, "checkpoint is a directory.*give a file name such as"),
-             (tmp_path / "file" / "run.ckpt", "folder is not a directory")]
+             (tmp_path / "file" / "run.ckpt", "cannot be written: .*/file' is a file, not a "
+              "folder")]
     if os.path.isdir("/proc"):
-        cases.append(("/proc/x.ckpt", "cannot be written in '/proc'"))
+        cases.append(("/proc/x.ckpt", "no file can be created in the folder '/proc'"))
     for path, message in cases:
         net = dn.Network.layered([2, 3, 1], random_state=0)
         with pytest.raises(ValueError, match=message):

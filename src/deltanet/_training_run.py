@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from ._training_setup import (
 )
 from ._validation import check_finite, check_number, check_random_state, fail
 from .diagnostics import sample_indices
-from .io import ModelFileError
+from .io import ModelFileError, cannot_create_in
 from .propagation import normalize_sample_weight, prepare_inputs, prepare_targets
 from .regularization import batch_bounds, resolve_dropout, uses_batch_norm
 from .training import _Run
@@ -84,24 +83,14 @@ def _check_path(name: str, value: Any) -> Path | None:
 
 def _check_writable(path: Path) -> None:
     """Find out before the first epoch, not after the last, that the checkpoint cannot be
-    written: ``path`` must not be a folder, and the folder it goes in (made when missing)
-    must take a new file, which a temporary file tried there shows."""
+    written: ``path`` must not be a folder, and its folder must take a new file."""
     if path.is_dir():
         fail("checkpoint is a directory", str(path),
              f"give a file name such as {str(path / 'run.ckpt')!r}")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # atomic_write makes the missing folders
-    if not folder.is_dir():
-        fail("the checkpoint's folder is not a directory", str(folder),
-             "give a path inside an existing folder, e.g. 'run.ckpt'")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as err:
-        fail(f"the checkpoint cannot be written in {str(folder)!r} ({err.strerror})",
-             str(path), "give a path in a folder you can write to")
-    os.close(fd)
-    os.unlink(tmp)
+    problem = cannot_create_in(path.parent)
+    if problem is not None:
+        fail(f"the checkpoint cannot be written: {problem}", str(path),
+             "give a path in a folder you can write to, e.g. 'run.ckpt'")
 
 
 def _batch_size(value: Any, n: int) -> int:

@@ -33,6 +33,27 @@ class ModelFileError(ValueError):
     """The file is not a valid deltanet model file (message says what is wrong)."""
 
 
+def cannot_create_in(folder: str | Path) -> str | None:
+    """Why no new file can be made in ``folder``, or None when one can.
+
+    Missing folders are made when writing (``atomic_write``), so the nearest one that
+    exists is tried: it must be a folder that takes a new file, which a probe file shows.
+    """
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{str(existing)!r} is a file, not a folder"
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".deltanet-probe-", dir=existing)
+    except OSError as err:
+        return (f"no file can be created in the folder {str(existing)!r} "
+                f"({err.strerror or type(err).__name__})")
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename."""
     path = Path(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,11 +61,45 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                             help="on an unexpected error, show the full traceback")
 
 
-def check_output_file(path: str | Path, option: str) -> None:
-    """Refuse an output file name that is an existing folder, before any work is done."""
+def check_output_file(path: str | Path, option: str, inputs: dict[str, Any] | None = None,
+                      example: str = "model.deltanet") -> None:
+    """Refuse, before any work is done, an output file that cannot be written (a folder, a
+    folder that cannot be made or written to) or that is one of the command's ``inputs``
+    (``{"data file": DATA, ...}``): writing it would destroy what was read."""
     if Path(path).is_dir():
         raise CommandError(f"{option} {str(path)!r} is a folder; give a file name, e.g. "
-                           f"{Path(path) / 'model.deltanet'}")
+                           f"{Path(path) / example}")
+    for what, source in (inputs or {}).items():
+        if source is not None and Path(source).is_file() and same_file(path, source):
+            raise CommandError(f"{option} {str(path)!r} is the {what}; writing it would destroy "
+                               "what was read, so give another file name")
+    _check_creatable(Path(path).parent, path, option)
+
+
+def check_output_folder(path: str | Path, option: str) -> None:
+    """Refuse, before any work is done, an output folder that is a file or cannot be made or
+    written to."""
+    if Path(path).is_file():
+        raise CommandError(f"{option} {str(path)!r} is a file; give a folder for the PNG images")
+    _check_creatable(Path(path), path, option)
+
+
+def same_file(path: str | Path, other: str | Path) -> bool:
+    """Whether ``path`` and ``other`` name one existing file (links and ``..`` resolved), or
+    would name one file once written."""
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return Path(path).resolve() == Path(other).resolve()
+
+
+def _check_creatable(folder: Path, path: str | Path, option: str) -> None:
+    from deltanet.io import cannot_create_in
+
+    problem = cannot_create_in(folder)
+    if problem is not None:
+        raise CommandError(f"{option} {str(path)!r} cannot be written: {problem}; choose "
+                           "another path")
 
 
 @contextmanager
@@ -120,6 +155,15 @@ def guarded(command: Callable[[argparse.Namespace], int | None],
                     "for the traceback)")
         return BUG
     return OK if status is None else int(status)
+
+
+def warn(message: str) -> None:
+    """Print ``deltanet: warning: <message>`` as one line on stderr.
+
+    Warnings say that a result may not be what was meant (it is still produced), so they
+    are printed with ``--quiet`` and ``--json`` too: stdout keeps only the requested output.
+    """
+    print(f"deltanet: warning: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def print_json(document: Any) -> None:

@@ -23,6 +23,8 @@ from ._progress import EpochBar
 
 STOCHASTIC = ("adam", "sgd", "momentum", "nesterov", "rprop")
 SOLVERS = (*STOCHASTIC, "lbfgs")
+#: activations a hidden layer may have (softmax normalises output groups only)
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "logistic", "softplus", "identity", "exp", "threshold")
 
 
 @dataclass
@@ -118,12 +120,28 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
         if bar is not None:
             bar.close(failed=True)
         if isinstance(err, dn.TrainingError):
-            raise CommandError(f"training failed, no model was written: {err} (--lr, "
-                               "--alpha)") from None
+            # the library keeps the last good weights in the network; the command writes none
+            what = str(err).split(";")[0]
+            hint = "scale the inputs (--scale minmax), " if args.scale == "none" else ""
+            raise CommandError(f"training failed, no model was written: {what}; {hint}lower "
+                               "the learning rate (--lr) or add weight decay (--alpha)") from None
+        if isinstance(err, ValueError) and args.checkpoint:
+            raise CommandError(checkpoint_words(str(err))) from None
         raise
     if bar is not None:
         bar.close(epochs_done=hist.epochs)
     return Fitted(net, history_record(hist))
+
+
+def checkpoint_words(message: str) -> str:
+    """A library message about the checkpoint, with the command's flags for its parameters
+    (``resume=False`` is leaving out ``--resume``, ``epochs=N`` is ``--epochs N``)."""
+    import re
+
+    message = message.replace("start afresh with resume=False",
+                              "leave out --resume to start afresh (overwriting the checkpoint)")
+    message = re.sub(r"\bepochs=(\d+)", r"--epochs \1", message)
+    return message.replace("random_state", "--seed")
 
 
 def _resumed_at(args: argparse.Namespace) -> int:
@@ -175,6 +193,10 @@ def _fit_lbfgs(args: argparse.Namespace, data: Arrays, task: str,
     if len(set(acts)) > 1:
         raise CommandError("--solver lbfgs takes one activation for every hidden layer (got "
                            f"{args.activation!r}); give one name, or use --solver adam")
+    if task == "classification" and np.unique(data.y_train).size != n_classes:
+        raise CommandError("--solver lbfgs learns the classes from the training rows, and some "
+                           "class has none there; split with another --seed (or without "
+                           "--no-stratify), or use --solver adam")
     kind = dn.MLPClassifier if task == "classification" else dn.MLPRegressor
     est = kind(hidden_layer_sizes=tuple(args.hidden), activation=_sk_activation(acts),
                solver="lbfgs", alpha=args.alpha, max_iter=args.epochs,

@@ -44,9 +44,24 @@ def _number(kind: type, low: float, high: float = math.inf, low_open: bool = Fal
 
 
 positive_int = _number(int, 1)
+non_negative_int = _number(int, 0)
+folds = _number(int, 2)
 positive_float = _number(float, 0.0, low_open=True)
 non_negative_float = _number(float, 0.0)
 fraction = _number(float, 0.0, 1.0, high_open=True)
+open_fraction = _number(float, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def jobs(text: str) -> int:
+    """A number of worker processes: 1 or more, or -1 for every core."""
+    value = _number(int, -1)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 workers cannot run trials; give 1 or more, or -1 "
+                                         "for every core")
+    return value
+
+
+jobs.__name__ = "int"
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

@@ -99,7 +99,31 @@ def outputs(model: Model, frame: Any) -> np.ndarray:
     model.require_table()
     _check_missing(model, frame)
     X = model.pre.transform(frame).astype(model.net.dtype, copy=False)
+    warn_unseen(model, frame)
     return model.net.predict(X)
+
+
+def warn_unseen(model: Model, frame: Any) -> None:
+    """Warn about categories the model never saw in training: they are coded as none of the
+    known categories (a row of zeros), so the predictions for those rows are guesses."""
+    from deltanet.data.columns import labels_of, shown
+
+    from ._common import warn
+
+    for column in model.pre.columns_:
+        if column.kind != "categorical" or column.name not in frame.columns:
+            continue
+        known = set(column.categories)
+        labels = [v for v in labels_of(frame[column.name], column.fill) if v is not None]
+        unseen = [v for v in labels if v not in known]
+        if unseen:
+            values = list(dict.fromkeys(unseen))
+            listed = ", ".join(shown(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+            rows = f"{len(unseen)} row{'s' * (len(unseen) != 1)}"
+            warn(f"column {column.name!r} has value(s) {listed} ({rows}) that {model.path.name} "
+                 "did not see in training; they are coded as none of the known categories "
+                 f"(known: {', '.join(column.categories[:10])}"
+                 f"{', ...' if len(column.categories) > 10 else ''})")
 
 
 def _check_missing(model: Model, frame: Any) -> None:
@@ -152,3 +176,37 @@ def predictions(model: Model, frame: Any, proba: bool = False):
     codes = predict_codes(model, out)
     values = model.pre.decode_target(codes) if model.task == "classification" else codes
     return pd.DataFrame({target: values}, index=frame.index)
+
+
+# --- one example of raw table values, for 'deltanet explain --model' --------------------------
+
+def coded_example(model: Model, rows: list[list[str]], targets: list[str]
+                  ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The network's inputs ``X`` and targets ``Y`` for raw table values, coded as the model
+    codes a table, and the loss the model was trained with.
+
+    ``rows`` hold one value per input column of the model, in its column order (numbers,
+    or category texts); ``targets`` one class name or number per row.
+    """
+    import pandas as pd
+
+    from ._fit import output_layer
+    from ._fit import targets as network_targets
+
+    model.require_table()
+    pre = model.pre
+    names = [c.name for c in pre.columns_]
+    for k, row in enumerate(rows, start=1):
+        if len(row) != len(names):
+            which = "" if len(rows) == 1 else f" (example {k})"
+            raise CommandError(f"--input has {len(row)} value{'s' * (len(row) != 1)}{which} but "
+                               f"{model.path.name} takes the table columns {', '.join(names)}; "
+                               "give one value for each, in that order (or pass --coded to "
+                               "give the network's own inputs)")
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    X = pre.transform(frame)
+    warn_unseen(model, frame)
+    codes = pre.encode_target(pd.Series(targets, name=pre.target, dtype=object))
+    n_classes = len(pre.classes_) if pre.classes_ else None
+    _, _, loss = output_layer(pre.task_, n_classes)
+    return X, network_targets(codes, pre.task_, n_classes), loss

@@ -56,17 +56,24 @@ def _encode(table: Any, suffix: str) -> bytes:
     return table.to_csv(index=False).encode()
 
 
+def check_out(args: argparse.Namespace) -> None:
+    """Refuse a ``--out`` of unknown type, that cannot be written, or that is the model or
+    the data file, before any work is done."""
+    path = Path(args.out)
+    suffix = path.suffix.lower()
+    if suffix not in WRITERS:
+        raise CommandError(f"--out {args.out!r}: unknown file type {suffix or '(none)'!r}; use "
+                           f"a name ending in {', '.join(WRITERS)}")
+    check_output_file(path, "--out", {"data file": args.data, "model file": args.model},
+                      example="predictions.csv")
+
+
 def _write(table: Any, out: str) -> Path:
     from deltanet.io import atomic_write
 
     path = Path(out)
-    suffix = path.suffix.lower()
-    if suffix not in WRITERS:
-        raise CommandError(f"--out {out!r}: unknown file type {suffix or '(none)'!r}; use a "
-                           f"name ending in {', '.join(WRITERS)}")
-    check_output_file(path, "--out")
     with writing(path, "--out"):
-        atomic_write(path, _encode(table, suffix))
+        atomic_write(path, _encode(table, path.suffix.lower()))
     return path
 
 
@@ -74,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from . import model_file
     from ._source import load_source
 
+    if args.out:
+        check_out(args)
     model = model_file.read(args.model)
     model.require_table()
     frame = load_source(args.data).frame

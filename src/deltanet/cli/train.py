@@ -10,6 +10,7 @@ needed to use it on raw rows (:mod:`.model_file`).
 from __future__ import annotations
 
 import argparse
+import difflib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,12 @@ from ._common import (
     CommandError,
     add_output_options,
     check_output_file,
+    check_output_folder,
     console,
     note,
     print_json,
+    same_file,
+    warn,
     writing,
 )
 from ._options import add_train_options
@@ -110,9 +114,19 @@ def prepare(args: argparse.Namespace) -> Prepared:
     task = args.task or detect_task(target_column(frame, target))
     pre = TablePreprocessor(target, task=task, scale=args.scale, impute=args.impute,
                             scale_target=True)
-    pre.fit(frame)  # checks the whole table first, so messages count rows as in the file
+    try:
+        pre.fit(frame)  # checks the whole table first, so messages count rows as in the file
+    except ValueError as err:  # DataError
+        raise CommandError(str(err).replace("use task='classification'",
+                                            "pass --task classification")) from None
+    classes = pre.classes_
     rows = split_rows(frame, target, task, args)
     pre.fit(frame.iloc[rows["train"]])  # what the network sees is learned on training rows
+    if classes is not None:
+        # the classes are those of the whole target column (as scikit-learn's classes=):
+        # a rare class that falls only in validation or test rows still has its output
+        _check_training_classes(pre, classes, frame[target].iloc[rows["train"]])
+        pre.classes_ = classes
     coded = []
     for part in ("train", "validation", "test"):
         sub = frame.iloc[rows[part]]
@@ -121,6 +135,18 @@ def prepare(args: argparse.Namespace) -> Prepared:
         else:
             coded += [np.zeros((0, len(pre.feature_names_out))), np.zeros(0)]
     return Prepared(source, pre, rows, Arrays(*coded))
+
+
+def _check_training_classes(pre: Any, classes: list[str], train_target: Any) -> None:
+    """Warn about classes without a training row: the network cannot learn them."""
+    from deltanet.data.columns import labels_of
+
+    seen = set(labels_of(train_target, None))
+    absent = [c for c in classes if c not in seen]
+    if absent:
+        warn(f"class(es) {', '.join(map(repr, absent))} of target column {pre.target!r} have "
+             "no training rows after the split, so the network cannot learn them; add rows of "
+             "those classes, or split with other --test-size, --val-size or --seed")
 
 
 def score(pre: Any, net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -153,19 +179,71 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Combinations of options that cannot work, refused before any data is read."""
+    """Combinations of options that cannot work, and output paths that cannot be written,
+    refused before any data is read."""
+    inputs = {"data file": args.data}
     if args.out:
-        check_output_file(args.out, "--out")
-    if args.plots and Path(args.plots).is_file():
-        raise CommandError(f"--plots {args.plots!r} is a file; give a folder for the PNG images")
+        check_output_file(args.out, "--out", inputs)
+    if args.plots:
+        check_output_folder(args.plots, "--plots")
     if args.resume and not args.checkpoint:
         raise CommandError("--resume needs --checkpoint FILE (the checkpoint to continue from)")
+    if args.checkpoint:
+        check_output_file(args.checkpoint, "--checkpoint", inputs, example="run.ckpt")
+        if args.out and same_file(args.out, args.checkpoint):
+            raise CommandError(f"--out and --checkpoint both name {args.out!r}; the model would "
+                               "overwrite the checkpoint, so give them different file names")
+        check_checkpoint_file(args.checkpoint, args.resume)
+    if args.early_stopping and args.val_size == 0:
+        raise CommandError("--early-stopping watches the loss on the validation rows, and "
+                           "--val-size 0 leaves none; give --val-size 0.1 (or another "
+                           "fraction above 0), or leave out --early-stopping")
+    check_activations(args.activation)
     if args.solver == "rprop" and args.batch_size != 0:
         raise CommandError("--solver rprop uses the sign of the full-batch gradient; add "
                            "--batch-size 0 (full batch), or use --solver adam")
     if args.solver == "lbfgs" and (args.checkpoint or args.dropout or args.early_stopping):
         raise CommandError("--solver lbfgs trains full-batch in one SciPy call: it takes no "
                            "--checkpoint, --dropout or --early-stopping; use --solver adam")
+
+
+def check_checkpoint_file(path: str, resume: bool) -> None:
+    """An existing ``--checkpoint`` file must be a deltanet checkpoint: resuming reads it,
+    and a fresh run overwrites it (so it must not be some other file)."""
+    from deltanet.checkpoint import load_checkpoint
+
+    if not Path(path).is_file():
+        return
+    try:
+        load_checkpoint(path)
+    except ValueError as err:  # ModelFileError: not a checkpoint, or a damaged one
+        if resume:
+            raise CommandError(f"--checkpoint {path!r} is not a deltanet checkpoint ({err}); "
+                               "--resume needs the file that 'deltanet train ... --checkpoint "
+                               "FILE' wrote, or leave out --resume and give a new --checkpoint "
+                               "file name") from None
+        raise CommandError(f"--checkpoint {path!r} already exists and is not a deltanet "
+                           f"checkpoint ({err}); training would overwrite it, so give a new "
+                           "file name") from None
+
+
+def check_activations(spec: str) -> None:
+    """Every name in ``--activation`` must be a hidden-layer activation."""
+    from deltanet.activations import ACTIVATIONS
+
+    from ._fit import HIDDEN_ACTIVATIONS
+
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    allowed = [n for n in ACTIVATIONS if ACTIVATIONS[n].name in HIDDEN_ACTIVATIONS]
+    for name in names or [spec]:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            if name == "softmax":
+                hint = "softmax is for the output layer only, which the command picks; "
+            raise CommandError(f"--activation: unknown hidden activation {name!r}; {hint}"
+                               f"valid names are: {', '.join(HIDDEN_ACTIVATIONS)} (one for "
+                               "every hidden layer, or one per layer such as relu,tanh)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,25 +254,37 @@ def run(args: argparse.Namespace) -> int:
     check_options(args)
     started = time.perf_counter()
     prep = prepare(args)
+    out = Path(args.out or f"{prep.source.name}.deltanet")
+    if not args.out:
+        check_output_file(out, "--out (default)", {"data file": args.data})
+        if args.checkpoint and same_file(out, args.checkpoint):
+            raise CommandError(f"--checkpoint {args.checkpoint!r} is the default model file "
+                               f"{str(out)!r}; the model would overwrite the checkpoint, so "
+                               "give --out or another --checkpoint name")
     pre, n_classes = prep.pre, (len(prep.pre.classes_) if prep.pre.classes_ else None)
     _describe(args, prep)
     fitted = fit(args, prep.arrays, pre.task_, n_classes)
     part, X, y = _scored_part(prep)
     metrics = {"split": part, **score(pre, fitted.net, X, y)}
-    out = Path(args.out or f"{prep.source.name}.deltanet")
     info = {"source": prep.source.name, "task": pre.task_, "target": pre.target,
             "classes": pre.classes_, "features": pre.feature_names_out,
             "rows": {k: len(v) for k, v in prep.rows.items()}, "training": settings(args),
             "history": fitted.history, "metrics": metrics}
     with writing(out, "--out"):
         model_file.write(out, fitted.net, pre, info)
-    plots = []
+    plots, failed = [], None
     if args.plots is not None:
         from .plots import write_plots
 
-        with writing(args.plots, "--plots"):
+        try:
             plots = write_plots(Path(args.plots), prep, fitted, metrics)
+        except OSError as err:
+            failed = err.strerror or type(err).__name__
     _report(args, out, plots, info, fitted.net, time.perf_counter() - started)
+    if failed:
+        raise CommandError(f"cannot write the plots in {args.plots!r} (--plots): {failed}; the "
+                           f"model was saved to {out} and the metrics are complete, so only "
+                           "the plots are missing: choose another --plots folder")
     return 0
 
 

@@ -123,9 +123,23 @@ def detect_task(series: pd.Series, max_classes: int = 20) -> str:
         return "classification"
     values = parse_numbers(present)
     if np.isnan(values).any():
+        _check_stray_text(pd.Series(series), values)
         return "classification"
     whole = bool(np.all(np.mod(values, 1.0) == 0))
     return "classification" if whole and np.unique(values).size <= max_classes else "regression"
+
+
+def _check_stray_text(series: pd.Series, present_values: np.ndarray) -> None:
+    """A target whose values are numbers but for a few texts (at least ``NUMERIC_SHARE``
+    of them parse) holds a typing mistake, not class names: a DataError naming the row."""
+    if pdt.is_bool_dtype(series.dtype) or np.mean(~np.isnan(present_values)) < NUMERIC_SHARE:
+        return
+    bad = series.notna().to_numpy() & np.isnan(parse_numbers(series))
+    row = int(np.argmax(bad))
+    raise DataError(f"target column {series.name!r} has non-numeric text "
+                    f"{shown(series.iloc[row])} in row {row + 1}, and its other values are "
+                    "numbers; fix the value, or pass task='classification' (command line: "
+                    "--task classification) if the column holds class labels")
 
 
 # --- columns ----------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ what is wrong and what to do, so the command line can print it as it is.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -65,10 +68,45 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"file {str(path)!r} has no columns (it is blank); it needs a header "
                         "row and at least one row of data")
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
+        return _parse_csv(path, "utf-8-sig")
     except UnicodeDecodeError:
         # Not UTF-8: Latin-1 decodes every byte, so older spreadsheet exports still load.
-        return pd.read_csv(path, encoding="latin-1", skipinitialspace=True)
+        return _parse_csv(path, "latin-1")
+
+
+def _parse_csv(path: Path, encoding: str) -> pd.DataFrame:
+    """The table, every row read against the header.
+
+    ``index_col=False``: rows with more fields than the header must not make pandas take
+    the first column as the row index (which shifts every column by one). pandas then
+    drops the extra fields with a ParserWarning; that is right for the empty fields of
+    trailing commas, and an error for extra values.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True, index_col=False)
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _check_extra_fields(path, encoding, frame.shape[1])
+    return frame
+
+
+def _check_extra_fields(path: Path, encoding: str, n_columns: int) -> None:
+    """A DataError naming the first row with a value beyond the header's columns."""
+    try:
+        with _open(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
+            records = (fields for fields in csv.reader(text, skipinitialspace=True) if fields)
+            next(records, None)  # the header
+            for row, fields in enumerate(records, start=1):
+                extra = [f for f in fields[n_columns:] if f.strip()]
+                if extra:
+                    raise DataError(f"file {str(path)!r} is not a valid CSV table (row {row} "
+                                    f"has {len(fields)} fields but the header has {n_columns}, "
+                                    f"extra value {col.shown(extra[0])}); every row needs as "
+                                    "many fields as the header")
+    except (csv.Error, UnicodeDecodeError) as err:
+        raise DataError(f"file {str(path)!r} is not a valid CSV table (rows with more fields "
+                        f"than the header: {_one_line(err)}); every row needs as many fields "
+                        "as the header") from err
 
 
 def _read(path: Path, kind: str) -> pd.DataFrame:
@@ -272,8 +310,11 @@ class TablePreprocessor:
         absent = [c.name for c in self.columns_ if c.name not in frame.columns]
         if absent:
             expected = ", ".join(repr(c.name) for c in self.columns_)
+            present = ", ".join(map(repr, list(frame.columns)[:20]))
+            present += ", ..." if frame.shape[1] > 20 else ""
             raise DataError(f"column(s) {', '.join(map(repr, absent))} missing from the table; "
-                            f"the model was trained on columns {expected}")
+                            f"the model was trained on columns {expected}; the table has "
+                            f"columns {present}")
         if self.impute is None:
             col.check_missing(frame, [c.name for c in self.columns_])
         numeric = self._numeric_block(frame)

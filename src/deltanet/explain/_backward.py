@@ -82,8 +82,10 @@ def gp_line(ctx: StepContext, j: int) -> Line:
         "tanh": Sub(ONE, Pow(a, TWO)),
         "relu": Call("", (Op(">", in_, Const(0.0)),), "[]"),
         "softplus": Frac(ONE, Add((ONE, Pow(E, Neg(in_))))),
+        "exp": Pow(E, in_),
     }
     notes = {"relu": "1 if in > 0, else 0", "softplus": "σ(in)", "identity": "identity",
+             "exp": "exp is its own derivative: g′(in) = a",
              "threshold": "the threshold function has derivative 0 where it is defined"}
     expr = forms.get(name)
     return Line(lhs, expr, expr, value, ("gp", j), note=notes.get(name, ""))

@@ -52,6 +52,7 @@ def activation_line(ctx: StepContext, j: int, symbols: bool = True) -> Line:
         "tanh": (Call("tanh", (in_,)),) * 2,
         "relu": (Call("max", (Const(0.0), in_), "{}"),) * 2,
         "softplus": (Call("log", (Add((ONE, Pow(E, in_))),)),) * 2,
+        "exp": (Pow(E, in_sym), Pow(E, in_)),
         "threshold": (Call("", (Op(">=", in_, Const(0.0)),), "[]"),) * 2,
     }
     if name == "softmax":

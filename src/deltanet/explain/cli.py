@@ -17,7 +17,8 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import re
 import shutil
 import sys
 from fractions import Fraction
@@ -26,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import init
+from ..cli._common import check_output_file, print_json
 from ..losses import NAMES as LOSS_NAMES
 from ..network import Network
 from .examples import get_example, list_examples
-from .exercise import make_exercise
+from .exercise import EXTENSIONS, make_exercise
 from .explanation import FORMATS, SUFFIXES, Explanation, explain
 
 SEPARATOR = "=" * 30 + " SOLUTION " + "=" * 30
@@ -40,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what to explain")
     what.add_argument("--list", action="store_true", help="list the built-in examples")
     what.add_argument("--example", metavar="NAME", help="a built-in example (see --list)")
-    what.add_argument("--model", metavar="FILE", help="a saved model file (with --input, --target)")
+    what.add_argument("--model", metavar="FILE",
+                      help="a saved model file (with --input, --target); a model written by "
+                           "'deltanet train' codes --input and --target as it codes a table "
+                           "row (column values, class name), and its loss is the default")
     what.add_argument("--exercise", action="store_true",
                       help="a random exercise: the question and the solution separately")
     what.add_argument("--seed", type=int, default=0, help="the exercise's seed (default 0)")
@@ -59,7 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "several examples separated by ';'")
     step.add_argument("--target", metavar="Y", help="the target(s), e.g. 0.5 (for a negative "
                       "number write --target=-0.02)")
-    step.add_argument("--loss", default="squared_error", choices=LOSS_NAMES)
+    step.add_argument("--loss", choices=LOSS_NAMES,
+                      help="default: the loss of a model written by 'deltanet train', else "
+                           "squared_error")
+    step.add_argument("--coded", action="store_true",
+                      help="with --model: --input and --target are the network's own inputs "
+                           "and targets, already coded (no table preprocessing)")
     step.add_argument("--lr", default="0.1", metavar="ALPHA",
                       help="learning rate, a decimal or a fraction such as 1/3")
     step.add_argument("--l2", default="0", metavar="LAMBDA", help="weight decay λ")
@@ -79,6 +89,11 @@ def parse_number(text: str, flag: str) -> float:
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"{flag}: {text.strip()!r} is not a number (use decimals or "
                          "fractions such as 1/3)") from None
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"{flag}: {text.strip()!r} is too large for a floating-point number; "
+                         "give a finite number (at most about 1.8e308)")
     return value
 
 
@@ -126,19 +141,18 @@ def _set_weights(net: Network, args: argparse.Namespace) -> None:
         net.weights[i, j] = w
 
 
-def _load_model(path: str) -> Network:
-    from ..io import load
+def _load_model(path: str):
+    """The model file of ``--model``: its network and, for a file written by 'deltanet
+    train', its table preprocessing (a one-line error for a missing or damaged file)."""
+    from deltanet.cli import model_file
 
-    try:
-        return load(path)
-    except OSError as err:
-        raise ValueError(f"cannot read --model {path}: {err.strerror or err}") from None
+    return model_file.read(path)
 
 
 def build_network(args: argparse.Namespace) -> Network:
     """The network of custom mode: ``--model FILE`` or ``--sizes`` with weights."""
     if args.model:
-        net = _load_model(args.model)
+        net = _load_model(args.model).net
         if args.weights or args.weights_file:
             _set_weights(net, args)
         return net
@@ -171,21 +185,82 @@ def _check_modes(args: argparse.Namespace) -> None:
     if custom and modes[0] in ("--list", "--example", "--exercise"):
         raise ValueError(f"{', '.join(custom)} only apply to a custom network (--sizes or "
                          f"--model), not to {modes[0]}")
+    if args.coded and modes[0] != "--model":
+        raise ValueError(f"--coded applies to --model only, not to {modes[0]}")
 
 
 def _custom(args: argparse.Namespace, fmt: str) -> Explanation:
-    net = build_network(args)
+    model = _load_model(args.model) if args.model else None
+    net = build_network(args) if model is None else model.net
+    if model is not None and (args.weights or args.weights_file):
+        _set_weights(net, args)
     if args.input is None or args.target is None:
         raise ValueError("custom mode needs --input and --target, e.g. --input 0.5,0.5 "
                          "--target 0.5")
-    X = parse_examples(args.input, "--input", net.n_inputs, "input")
-    Y = parse_examples(args.target, "--target", net.n_outputs, "output")
+    table = model is not None and model.pre is not None and not args.coded
+    if table:
+        X, Y, loss = _table_example(model, args)
+    else:
+        X = parse_examples(args.input, "--input", net.n_inputs, "input")
+        Y = parse_examples(args.target, "--target", net.n_outputs, "output")
+        loss = "squared_error"
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f"--input gives {X.shape[0]} examples but --target gives "
                          f"{Y.shape[0]}; give one target per example")
-    return explain(net, X, Y, loss=args.loss, lr=parse_number(args.lr, "--lr"),
-                   l2=parse_number(args.l2, "--l2"), steps=args.steps,
-                   digits=4 if args.digits is None else args.digits, format=fmt)
+    try:
+        doc = explain(net, X, Y, loss=args.loss or loss, lr=parse_number(args.lr, "--lr"),
+                      l2=parse_number(args.l2, "--l2"), steps=args.steps,
+                      digits=4 if args.digits is None else args.digits, format=fmt)
+    except ValueError as err:
+        raise ValueError(_flag_words(str(err))) from None
+    if table:
+        doc = doc.with_notes(notes=[_coding_note(model, args, X, Y, args.loss or loss)])
+    return doc
+
+
+def _flag_words(message: str) -> str:
+    """A library message with the flags of this command: ``steps must`` -> ``--steps must``."""
+    return re.sub(r"(?<![\w-])(steps|digits|lr|l2)(?= must| is|=)", r"--\1", message)
+
+
+def _raw_rows(text: str) -> list[list[str]]:
+    return [[v.strip() for v in part.split(",")] for part in text.split(";") if part.strip()]
+
+
+def _table_example(model, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, str]:
+    """``--input`` and ``--target`` as table values, coded by the model's preprocessing."""
+    from deltanet.cli.model_file import coded_example
+
+    rows = _raw_rows(args.input)
+    targets = [t.strip() for t in args.target.split(";") if t.strip()]
+    if not rows or not targets:
+        raise ValueError("--input and --target need values, e.g. --input 5.1,3.5,1.4,0.2 "
+                         "--target setosa")
+    if len(rows) != len(targets):
+        raise ValueError(f"--input gives {len(rows)} examples but --target gives "
+                         f"{len(targets)}; give one target per example")
+    kinds = [c.kind for c in model.pre.columns_]
+    rows = [[parse_number(v, "--input") if k < len(kinds) and kinds[k] == "numeric" else v
+             for k, v in enumerate(row)] for row in rows]
+    return coded_example(model, rows, targets)
+
+
+def _coding_note(model, args: argparse.Namespace, X: np.ndarray, Y: np.ndarray, loss: str):
+    """The remark that says how the table values became the network's x and y."""
+    from .model import Para
+
+    names = [c.name for c in model.pre.columns_]
+    parts: list = [f"{model.path.name} was written by 'deltanet train': its preprocessing "
+                   "coded the table values (pass --coded to give the network's own inputs). "]
+    for k, (row, target) in enumerate(zip(_raw_rows(args.input),
+                                          args.target.split(";"), strict=False)):
+        values = ", ".join(f"{n} = {v}" for n, v in zip(names, row, strict=True))
+        parts.append(f"Example {k + 1}: {values} and {model.pre.target} = {target.strip()} "
+                     f"gave x = ({', '.join(f'{v:.4g}' for v in X[k])}) and "
+                     f"y = ({', '.join(f'{v:.4g}' for v in Y[k])}). ")
+    parts.append(f"Loss: {loss.replace('_', ' ')}"
+                 f"{' (the model' + chr(39) + 's)' if args.loss is None else ''}.")
+    return Para(tuple(parts))
 
 
 def _list() -> str:
@@ -209,7 +284,7 @@ def _print(doc: Explanation, fmt: str) -> None:
 
 def _wrote(args: argparse.Namespace, paths: list[Path]) -> None:
     if getattr(args, "json", False):
-        print(json.dumps({"wrote": [str(p) for p in paths]}))
+        print_json({"wrote": [str(p) for p in paths]})
     elif not getattr(args, "quiet", False):
         for path in paths:
             print(f"wrote {path}")
@@ -235,8 +310,8 @@ def _exercise(args: argparse.Namespace, fmt: str) -> int:
         _wrote(args, list(ex.save(args.out, fmt)))
     elif getattr(args, "json", False):
         question, solution = ex.render(fmt)
-        print(json.dumps({"seed": ex.seed, "format": fmt, "question": question,
-                          "solution": solution}))
+        print_json({"seed": ex.seed, "format": fmt, "question": question,
+                    "solution": solution})
     else:
         _print(ex.question, fmt)
         print(f"\n{SEPARATOR}\n")
@@ -244,18 +319,34 @@ def _exercise(args: argparse.Namespace, fmt: str) -> int:
     return 0
 
 
+def _check_out(args: argparse.Namespace, fmt: str) -> None:
+    """Refuse, before any work, an ``--out`` that cannot be written or is an input file."""
+    inputs = {"--model file": args.model, "--weights-file": args.weights_file}
+    if not args.exercise:
+        check_output_file(args.out, "--out", inputs, example="step.md")
+        return
+    base = Path(args.out)  # the exercise writes BASE-question and BASE-solution
+    if base.suffix.lower() in SUFFIXES:
+        base = base.with_suffix("")
+    for part in ("question", "solution"):
+        path = base.parent / f"{base.name}-{part}{EXTENSIONS[fmt]}"
+        check_output_file(path, "--out", inputs, example="step.md")
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``deltanet explain``; returns the exit status."""
     _check_modes(args)
     if args.list:
         if getattr(args, "json", False):
-            print(json.dumps([{"name": ex.name, "title": ex.title, "source": ex.source}
-                              for ex in list_examples()]))
+            print_json([{"name": ex.name, "title": ex.title, "source": ex.source}
+                        for ex in list_examples()])
         else:
             sys.stdout.write(_list())
         return 0
     fmt = args.format or (SUFFIXES.get(Path(args.out).suffix.lower(), "text") if args.out
                           else "text")
+    if args.out:
+        _check_out(args, fmt)
     if args.exercise:
         return _exercise(args, fmt)
     if args.example:
@@ -266,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         _wrote(args, [doc.save(args.out, fmt)])
     elif getattr(args, "json", False):
-        print(json.dumps(_summary(doc, fmt)))
+        print_json(_summary(doc, fmt))
     else:
         _print(doc, fmt)
     return 0

@@ -113,16 +113,18 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``serve`` from parsed arguments; returns an exit status (2 on a bad argument).
+    """Run ``serve`` from parsed arguments; returns an exit status (2 on a bad argument, with
+    one line ``deltanet: error: ...`` on stderr).
 
     ``args.json`` prints the URL as ``{"url": ...}``; ``args.quiet`` prints nothing.
     """
+    from ..cli._common import print_error
+
     if args.port is not None and not 0 <= args.port <= 65535:
-        print(f"error: --port must be 0..65535 (got {args.port})", file=sys.stderr)
+        print_error(f"--port must be 0..65535 (got {args.port}); 0 picks a free port")
         return 2
     if not 1 <= args.max_sessions <= 10_000:
-        print(f"error: --max-sessions must be 1..10000 (got {args.max_sessions})",
-              file=sys.stderr)
+        print_error(f"--max-sessions must be 1..10000 (got {args.max_sessions})")
         return 2
     announce = ("json" if getattr(args, "json", False)
                 else "none" if getattr(args, "quiet", False) else "text")
@@ -130,9 +132,27 @@ def run_from_args(args: argparse.Namespace) -> int:
         serve(args.host, args.port, not args.no_browser, max_sessions=args.max_sessions,
               announce=announce)
     except OSError as err:
-        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}; "
-              "choose another --port (0 picks a free one)", file=sys.stderr)
-        return 1
+        print_error(_listen_error(args.host, args.port, err))
+        return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _listen_error(host: str, port: int | None, err: OSError) -> str:
+    """What to do when the server cannot listen on ``host:port``."""
+    reason = err.strerror or str(err) or type(err).__name__
+    where = f"{host}:{DEFAULT_PORT if port is None else port}"
+    if isinstance(err, socket.gaierror):
+        return (f"--host {host!r} is not a known address ({reason}); use 127.0.0.1 (this "
+                "machine only) or an address of one of this machine's network interfaces")
+    if err.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {where}: the port is already in use; choose another --port "
+                "(0 picks a free one)")
+    if err.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot listen on {where}: {reason}; --host must be an address of this "
+                "machine, e.g. 127.0.0.1")
+    if err.errno == errno.EACCES:
+        return (f"cannot listen on {where}: permission denied; choose a --port of 1024 or "
+                "more (0 picks a free one)")
+    return f"cannot listen on {where}: {reason}; choose another --host or --port"

@@ -9,10 +9,13 @@ retrained on all rows, is saved with its preprocessing, so ``deltanet predict`` 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
-from .runner import DEFAULT_STORAGE, PRUNERS, SAMPLERS
+from deltanet.cli._options import folds, jobs, non_negative_int, open_fraction, positive_int
+
+from .runner import DEFAULT_STORAGE, MEMORY, PRUNERS, SAMPLERS
 from .space import DEFAULT_SPACE
 
 EXAMPLES = """\
@@ -36,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", metavar="COLUMN", help="column to predict (data files)")
     parser.add_argument("--task", choices=("classification", "regression"),
                         help="default: detected from the target column")
-    parser.add_argument("--trials", type=int, default=30, metavar="N",
+    parser.add_argument("--trials", type=positive_int, default=30, metavar="N",
                         help="trials the study should hold, complete or pruned (default 30)")
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe",
                         help="tpe (default), nsga2 (genetic algorithm), random or grid")
@@ -44,13 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'error' (default) or 'error,params' for a Pareto front")
     parser.add_argument("--pruner", choices=("auto", *PRUNERS), default="auto",
                         help="stop poor trials early (auto: median with one objective)")
-    parser.add_argument("--cv", type=int, default=3, metavar="K",
+    parser.add_argument("--cv", type=folds, default=3, metavar="K",
                         help="cross-validation folds (default 3)")
-    parser.add_argument("--epochs", type=int, default=40, metavar="E",
+    parser.add_argument("--epochs", type=positive_int, default=40, metavar="E",
                         help="epochs per trial (default 40)")
-    parser.add_argument("--patience", type=int, metavar="P",
+    parser.add_argument("--patience", type=positive_int, metavar="P",
                         help="end a trial after P epochs without improvement")
-    parser.add_argument("--subsample", type=float, metavar="F",
+    parser.add_argument("--subsample", type=open_fraction, metavar="F",
                         help="train the first third of the trials on this fraction of rows")
     parser.add_argument("--space", action="append", default=[], metavar="KEY=VALUES",
                         help="override the search space: KEY=a,b,c (choices), KEY=lo:hi "
@@ -60,13 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"study storage (default {DEFAULT_STORAGE}; any SQLAlchemy URL)")
     parser.add_argument("--study", metavar="NAME", help="study name (default: from the data "
                                                         "and settings)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=jobs, default=1, metavar="N",
                         help="trials in parallel on local processes (-1: every core)")
     parser.add_argument("--dask", metavar="ADDRESS", help="run trials on this Dask scheduler")
     parser.add_argument("--out", metavar="MODEL", help="save the best network here")
     parser.add_argument("--plots", metavar="DIR", help="write history, Pareto front and "
                                                        "importance plots (PNG) here")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="random seed (default 0)")
     parser.add_argument("--scale", choices=("minmax", "standard", "none"), default="minmax",
                         help="scaling of numeric columns (default minmax to [-1, 1])")
     parser.add_argument("--impute", choices=("mean", "median", "most_frequent"),
@@ -116,25 +120,82 @@ def _table(args: argparse.Namespace):
                          f"(the columns are: {columns})")
     pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute,
                             scale_target=True)
-    pre.fit(source.frame)
+    try:
+        pre.fit(source.frame)
+    except ValueError as err:  # DataError
+        raise ValueError(str(err).replace("use task='classification'",
+                                          "pass --task classification")) from None
     return pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name
+
+
+#: library parameter -> the flag of this command, for messages raised below it
+FLAGS = {"n_trials": "--trials", "n_jobs": "--jobs", "random_state": "--seed",
+         "study_name": "--study", "cv": "--cv", "epochs": "--epochs", "patience": "--patience",
+         "subsample": "--subsample", "sampler": "--sampler", "pruner": "--pruner",
+         "objectives": "--objectives", "storage": "--storage", "dask": "--dask",
+         "task": "--task"}
+
+
+def flag_words(message: str) -> str:
+    """A library message with this command's flags for the parameters it names:
+    ``n_trials must be >= 1`` -> ``--trials must be >= 1``, ``n_jobs=2`` -> ``--jobs 2``,
+    ``space['width']`` -> ``--space width``."""
+    message = re.sub(r"space\['(\w+)'\]", r"--space \1", message)
+    for name, flag in FLAGS.items():
+        message = re.sub(rf"(?<![\w-]){name}=", f"{flag} ", message)
+        if "_" in name or name == "cv":  # plain words ('storage', 'task') stay words
+            message = re.sub(rf"(?<![\w-]){name}\b", flag, message)
+    return message
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Options that cannot work together, and output paths that cannot be written, refused
+    before the data is read and the trials run."""
+    from deltanet.cli._common import check_output_file, check_output_folder
+
+    if args.out:
+        check_output_file(args.out, "--out", {"data file": args.data,
+                                              "search storage": _sqlite_file(args.storage)})
+    if args.plots:
+        check_output_folder(args.plots, "--plots")
+    if args.dask and args.jobs != 1:
+        raise ValueError("give --jobs or --dask, not both: Dask runs one trial per worker "
+                         "thread of the cluster")
+    if args.storage == MEMORY and (args.jobs != 1 or args.dask):
+        raise ValueError("--storage :memory: keeps the trials in this process, and worker "
+                         "processes cannot share it; give an SQLite file or a database URL "
+                         "to --storage, or leave out --jobs and --dask")
+    pruner = args.pruner not in ("auto", "none")
+    if pruner and "," in args.objectives:
+        raise ValueError(f"--pruner {args.pruner} needs a single objective; use --pruner none "
+                         "(or auto) with --objectives error,params")
+
+
+def _sqlite_file(storage: str | None) -> str | None:
+    """The file of an SQLite storage URL (None for other databases)."""
+    from .runner import resolve_storage
+
+    try:
+        url = resolve_storage(storage)
+    except (TypeError, ValueError):
+        return None  # the search reports a bad URL itself
+    prefix = "sqlite:///"
+    return url[len(prefix):] if url.startswith(prefix) else None
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the search, save the best network, print the table (or JSON)."""
-    from deltanet.search import search
-
+    check_options(args)
+    space = parse_space(args.space)
     X, y, pre, name = _table(args)
     quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
-    result = search(X, y, task=pre.task_, n_trials=args.trials, space=parse_space(args.space),
-                    sampler=args.sampler, objectives=args.objectives, pruner=args.pruner,
-                    cv=args.cv, epochs=args.epochs, patience=args.patience,
-                    storage=args.storage, study_name=args.study, n_jobs=args.jobs,
-                    dask=args.dask, subsample=args.subsample, random_state=args.seed,
-                    plots=args.plots, callbacks=[] if quiet else [_progress(args.trials)])
+    result = _search(args, X, y, pre.task_, space, quiet)
     doc = result.to_dict()
     if args.out:
-        doc["model"] = str(_save(args.out, result, pre, name, len(X)))
+        from deltanet.cli._common import writing
+
+        with writing(args.out, "--out"):
+            doc["model"] = str(_save(args.out, result, pre, name, len(X)))
     if getattr(args, "json", False):
         from deltanet.cli._common import print_json
 
@@ -142,6 +203,22 @@ def run(args: argparse.Namespace) -> int:
     elif not quiet:
         _print(result, doc)
     return 0
+
+
+def _search(args: argparse.Namespace, X: Any, y: Any, task: str, space: dict[str, Any],
+            quiet: bool):
+    """:func:`deltanet.search` with the options; its messages name the options' flags."""
+    from deltanet.search import search
+
+    try:
+        return search(X, y, task=task, n_trials=args.trials, space=space,
+                      sampler=args.sampler, objectives=args.objectives, pruner=args.pruner,
+                      cv=args.cv, epochs=args.epochs, patience=args.patience,
+                      storage=args.storage, study_name=args.study, n_jobs=args.jobs,
+                      dask=args.dask, subsample=args.subsample, random_state=args.seed,
+                      plots=args.plots, callbacks=[] if quiet else [_progress(args.trials)])
+    except (TypeError, ValueError) as err:
+        raise ValueError(flag_words(str(err))) from None
 
 
 def _progress(n_trials: int):

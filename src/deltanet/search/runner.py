@@ -11,9 +11,12 @@ never counted.
 from __future__ import annotations
 
 import functools
+import logging
+import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,13 +196,44 @@ def run_trial(job: TrialJob, worker: int) -> dict[str, Any]:
                               sampler=sampler, pruner=make_pruner(job.pruner, o.epochs,
                                                                   job.n_trials))
     done: list[dict[str, Any]] = []
-    study.optimize(o, n_trials=1, callbacks=[lambda s, t: done.append(summary(t))])
+    with no_interrupt_reports():
+        study.optimize(o, n_trials=1, callbacks=[lambda s, t: done.append(summary(t))])
     return done[0]
+
+
+class _NoInterruptReports(logging.Filter):
+    """Drops Optuna's report of a trial stopped by Ctrl-C (a warning with the traceback, then
+    "failed with value None"): the command line says "interrupted" itself, in one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trials: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = re.match(r"Trial (\d+) failed", record.getMessage())
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            if found:
+                self.trials.add(found.group(1))
+            return False
+        return not (found and found.group(1) in self.trials)
+
+
+@contextmanager
+def no_interrupt_reports() -> Iterator[None]:
+    """While running trials, leave Ctrl-C to the caller (see :class:`_NoInterruptReports`)."""
+    logger = logging.getLogger("optuna.study._optimize")
+    quiet = _NoInterruptReports()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def run_sequential(study: optuna.Study, objective: Objective, n: int, hook: TrialHook) -> None:
     """``n`` trials one after the other in this process (reproducible with a seed)."""
-    study.optimize(objective, n_trials=n, callbacks=[lambda s, t: hook(summary(t))])
+    with no_interrupt_reports():
+        study.optimize(objective, n_trials=n, callbacks=[lambda s, t: hook(summary(t))])
 
 
 def run_processes(job: TrialJob, n: int, n_jobs: int, hook: TrialHook) -> None:
@@ -208,10 +242,15 @@ def run_processes(job: TrialJob, n: int, n_jobs: int, hook: TrialHook) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads/locks
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
+    try:
         futures = [pool.submit(run_trial, job, k) for k in range(n)]
         for future in as_completed(futures):
             hook(future.result())
+    except BaseException:  # Ctrl-C or a failed trial: start no more trials
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def dask_client(dask: Any) -> tuple[Any, bool]:
