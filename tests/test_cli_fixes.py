@@ -467,3 +467,16 @@ def test_search_messages_name_the_flags(capsys, options, message):
     assert message in line
     for name in ("n_trials", "n_jobs", "random_state", "cv=", "space["):
         assert name not in line
+
+
+# --- output into a pipe that closes early -------------------------------------------------
+def test_a_reader_that_stops_early_ends_the_command_quietly(shop_model, tmp_path):
+    # `deltanet predict ... | head -1`: exit 141 (128 + SIGPIPE) with nothing on stderr,
+    # not "deltanet: error: [Errno 32] Broken pipe"
+    data = shop_csv(tmp_path / "many.csv", n=20_000)
+    cmd = [sys.executable, "-m", "deltanet.cli", "predict", str(shop_model), str(data), "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"{"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 141 and err == ""

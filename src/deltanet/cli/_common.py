@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 #: exit statuses
-OK, BUG, USAGE, INTERRUPTED = 0, 1, 2, 130
+OK, BUG, USAGE, INTERRUPTED, BROKEN_PIPE = 0, 1, 2, 130, 141  # 141: 128 + SIGPIPE
 
 
 class CommandError(Exception):
@@ -141,6 +141,11 @@ def guarded(command: Callable[[argparse.Namespace], int | None],
     except KeyboardInterrupt:
         print_error("interrupted")
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``deltanet predict ... | head``): stop quietly, as Unix
+        # tools do, and keep Python's final flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except _user_error_types() as err:
         if getattr(args, "debug", False):
             raise
