@@ -31,7 +31,7 @@ from deltanet.data.scaling import (
 
 #: names that need pandas, imported from their module on first use
 _LAZY = {
-    "read_table": "tables",
+    "read_table": "files",
     "TablePreprocessor": "tables",
     "detect_task": "columns",
     "split": "splitting",
