@@ -147,3 +147,39 @@ def test_float32_network_computes_in_float32():
     t = net.backprop(np.ones((3, 4)), np.eye(2)[[0, 1, 0]], loss="cross_entropy")
     assert net.params.dtype == np.float32 and t.grad_flat.dtype == np.float32
     assert net.forward(np.ones((3, 4))).dtype == np.float32
+
+
+@pytest.mark.parametrize("activation,loss", [("relu", "squared_error"),
+                                             ("threshold", "squared_error"),
+                                             ("threshold", "perceptron")])
+def test_parameters_whose_differences_straddle_a_kink_are_marked_and_left_out(activation,
+                                                                               loss):
+    # in_2 = w_02 + w_12 x = 0 at x = 0: moving the bias crosses the kink (the difference
+    # quotient measures a jump), moving w_12 does not (x = 0 keeps in_2 at 0).
+    net = dn.Network(1, [(1, 2)], activation)
+    net.weights[0, 2], net.weights[1, 2] = 0.0, 1.0
+    check = dn.gradcheck(net, [0.0], [1.0], loss=loss)
+    bias = list(check.indices).index(net.plan.flat_index(0, 2))
+    assert check.at_kink.tolist() == [k == bias for k in range(2)]
+    assert abs(check.numeric[bias] - check.analytic[bias]) > 0.1  # the jump, not g'
+    assert check.max_rel_error == 0.0 and "at_kink=1 (left out)" in repr(check)
+    away = dn.gradcheck(net, [0.3], [1.0], loss=loss)
+    assert not away.at_kink.any() and away.max_rel_error < 1e-6
+
+
+def test_l1_kinks_at_zero_weights_only_where_l1_applies():
+    net = dn.Network.layered([3, 4, 2], hidden="tanh", random_state=0)
+    net.weights[1, 4] = 0.0  # biases start at 0 too, but L1 leaves them alone by default
+    X, Y = np.ones((2, 3)), np.ones((2, 2))
+    check = dn.gradcheck(net, X, Y, l1=0.1)
+    assert [int(i) for i in check.indices[check.at_kink]] == [net.plan.flat_index(1, 4)]
+    assert check.max_rel_error < 1e-6
+    with_bias = dn.gradcheck(net, X, Y, l1=0.1, decay_bias=True)
+    assert with_bias.at_kink.sum() == 1 + 6 and with_bias.max_rel_error < 1e-6
+
+
+@pytest.mark.parametrize("h", [0, -1e-4, float("nan")])
+def test_gradcheck_needs_a_positive_step(h):
+    net = dn.Network.layered([2, 2, 1], random_state=0)
+    with pytest.raises(ValueError, match="h must be"):
+        dn.gradcheck(net, [0.3, 0.1], [1.0], h=h)
