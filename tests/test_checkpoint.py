@@ -199,20 +199,37 @@ def test_resume_from_a_path_writes_there(tmp_path):
     (dict(batch_size=2), "batch_size"),
     (dict(l2=0.1), "l2"),
     (dict(y_flip=True), "data"),
-    (dict(net="relu2"), "network"),
+    (dict(net="relu2"), "network: the network's arcs, activations, batch norm or dtype "
+                        "differ"),
+    (dict(engine="numpy"), "engine: saved 'numba', now 'numpy'"),
 ])
 def test_resume_refuses_another_run(change, what, tmp_path):
     path = tmp_path / "run.ckpt"
     with pytest.raises(Crash):
         _fit("per-example sgd", path, crash_epoch=2)
     X, y = _data()
-    kw = dict(batch_size=1, lr=0.05, l2=0.0)
+    kw = dict(batch_size=1, lr=0.05, l2=0.0, engine="auto")
     kw.update({k: v for k, v in change.items() if k in kw})
     net = NETS[change.get("net", "tanh")]()
     y = 1 - y if change.get("y_flip") else y
     with pytest.raises(ValueError, match=f"another training run.*{what}"):
         dn.train(net, X, y, loss="log_loss", epochs=8, random_state=3, checkpoint=path,
                  resume=True, **kw)
+
+
+def test_resume_refuses_a_custom_optimizer_with_other_settings(tmp_path):
+    # The state of adam(0.01) and adam(0.5, beta_1=0.1) has the same shapes; what they do
+    # to a test gradient differs.
+    path = tmp_path / "run.ckpt"
+    X, y = _data()
+    kw = dict(loss="log_loss", batch_size=1, random_state=3, checkpoint=path)
+    dn.train(NETS["tanh"](), X, y, epochs=2, optimizer=dn.optimizers.adam(0.01), **kw)
+    with pytest.raises(ValueError, match="optimizer_updates: the optimizer's settings"):
+        dn.train(NETS["tanh"](), X, y, epochs=4, resume=True,
+                 optimizer=dn.optimizers.adam(0.5, beta_1=0.1), **kw)
+    hist = dn.train(NETS["tanh"](), X, y, epochs=4, resume=True,
+                    optimizer=dn.optimizers.adam(0.01), **kw)
+    assert hist.epochs == 4
 
 
 @pytest.mark.reliability(

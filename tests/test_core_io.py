@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import time
 import zipfile
 
 import numpy as np
@@ -90,3 +92,20 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.deltanet"]
     assert (tmp_path / "m.deltanet").stat().st_mode & 0o777 == 0o666 & ~dn.io._umask()
     assert np.array_equal(dn.load(tmp_path / "m.deltanet").params, net.params)
+
+
+def test_a_save_removes_temporaries_a_killed_save_left(tmp_path):
+    # A process killed between writing and renaming leaves ".NAME.xxxx.tmp"; the next save
+    # of NAME removes such files once they are old, never a recent one (a write in progress).
+    net = dn.Network.layered([2, 2, 1], random_state=0)
+    old, recent = tmp_path / ".m.deltanet.ab12cd.tmp", tmp_path / ".m.deltanet.ef34gh.tmp"
+    other = tmp_path / ".n.deltanet.ab12cd.tmp"
+    for path in (old, recent, other):
+        path.write_bytes(b"partial")
+    hours_ago = time.time() - 2 * dn.io.STALE_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    dn.save(net, tmp_path / "m.deltanet")
+    assert not old.exists() and recent.exists() and other.exists()
+    assert np.array_equal(dn.load(tmp_path / "m.deltanet").params, net.params)
+

@@ -97,7 +97,7 @@ def _schedule(name: str, given: Any, lr: float, epochs: int, steps: int, n: int)
         return optimizers.inverse_scaling(lr, 0.5, steps_per_epoch=steps, samples_per_epoch=n)
     if name == "step":  # halve every quarter of the run
         return optimizers.step_decay(lr, 0.5, every=max(1, epochs // 4) * steps)
-    if name == "cosine":  # from lr down to 0 at the last update
+    if name == "cosine":  # from lr down towards 0, reached just after the last update
         return optimizers.cosine(lr, total_steps=epochs * steps)
     return None
 

@@ -121,12 +121,20 @@ def network_digest(net) -> str:
     return digest(np.asarray(net.arcs, dtype=np.int64), bn, np.frombuffer(tag, np.uint8))
 
 
+#: fingerprint entries that are digests, and what differs when they do
+DIGESTS = {"network": "the network's arcs, activations, batch norm or dtype",
+           "data": "the training examples, targets or sample weights",
+           "validation_data": "the validation examples",
+           "optimizer_updates": "the optimizer's settings (its updates of a test gradient)"}
+
+
 def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
     """Refuse to resume when the configuration or the data differ."""
     keys = sorted(set(saved) | set(current))
     diff = [k for k in keys if saved.get(k) != current.get(k)]
     if diff:
-        shown = "; ".join(f"{k}: saved {saved.get(k)!r}, now {current.get(k)!r}"
+        shown = "; ".join(f"{k}: {DIGESTS[k]} differ" if k in DIGESTS
+                          else f"{k}: saved {saved.get(k)!r}, now {current.get(k)!r}"
                           for k in diff[:4])
         raise ValueError(f"checkpoint {path.name} belongs to another training run ({shown}) "
                          f"(got {len(diff)} differing settings); resume with the same network, "

@@ -15,8 +15,10 @@ import json
 import os
 import struct
 import tempfile
+import time
 import zipfile
 import zlib
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,24 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    _remove_stale_temporaries(path)
+
+
+#: a temporary file of ``atomic_write`` older than this was left by a killed process
+STALE_SECONDS = 3600.0
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporary files an earlier write of ``path`` left when its process was
+    killed between writing and renaming. Recent ones may be another process's write in
+    progress, so only those older than ``STALE_SECONDS`` go."""
+    limit = time.time() - STALE_SECONDS
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        try:
+            if tmp.stat().st_mtime < limit:
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: leave it
 
 
 def _umask() -> int:

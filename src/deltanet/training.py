@@ -186,8 +186,10 @@ def train(
         output; multiplies ``sample_weight``.
     momentum : μ of the 'momentum' and 'nesterov' optimizers.
     lr_schedule : 'constant', 'invscaling' (``α/√(t+1)``, t = examples seen, as
-        scikit-learn), 'step' (halve every ``epochs // 4`` epochs), 'cosine' (to 0 at the last
-        update), 'plateau' (divide by 5 when the monitored cost stalls; or pass a
+        scikit-learn), 'step' (halve every ``epochs // 4`` epochs), 'cosine'
+        (``α(1 + cos(πt/T))/2`` over the T updates, t = 0..T−1: as PyTorch's and Optax's
+        cosine schedules, it reaches 0 just after the last update, which still learns),
+        'plateau' (divide by 5 when the monitored cost stalls; or pass a
         ``optimizers.ReduceOnPlateau``), or a callable ``update -> α``.
     validation_data : ``(Xv, Yv)`` or ``(Xv, Yv, sample_weight_v)``.
     validation_fraction : hold out this fraction of ``(X, Y)`` (drawn at random); early
