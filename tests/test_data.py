@@ -391,3 +391,35 @@ def test_split_errors():
     with pytest.raises(DataError, match=r"cannot split 10 rows .* \(stratified\): .*least"):
         split(X, y, test_size=0.2, random_state=0)
     assert len(split(X, y, test_size=0.2, stratify=False, random_state=0).X_test) == 2
+
+
+def test_a_constant_column_that_rounds_is_still_constant_as_in_scikit_learn():
+    # ten times 0.1 has a computed std of 1.4e-17, not 0: dividing by it made a new value
+    # of 0.2 come out near 7e15
+    from sklearn.preprocessing import StandardScaler as SkStandardScaler
+
+    X = np.c_[np.full(10, 0.1), np.arange(10.0)]
+    ours, theirs = StandardScaler().fit(X), SkStandardScaler().fit(X)
+    assert ours.scale_[0] == 1.0 and theirs.scale_[0] == 1.0
+    new = np.array([[0.2, 3.0]])
+    np.testing.assert_allclose(ours.transform(new), theirs.transform(new), rtol=1e-12)
+    np.testing.assert_allclose(ours.transform(X), theirs.transform(X), rtol=1e-12, atol=1e-15)
+
+
+def test_min_max_scaling_of_ranges_near_the_float_limit():
+    X = np.array([[-1e308, 1.0], [1e308, 1.0], [0.0, 1.0]])
+    scaler = MinMaxScaler().fit(X)
+    out = scaler.transform(X)
+    np.testing.assert_array_equal(out, [[-1, 0], [1, 0], [0, 0]])
+    np.testing.assert_array_equal(scaler.inverse_transform(out)[:, 0], X[:, 0])
+
+
+@pytest.mark.parametrize("saved, message", [
+    ({"type": "StandardScaler", "mean": [0.0], "scale": [0.0]}, "scale must be positive"),
+    ({"type": "StandardScaler", "mean": [float("nan")], "scale": [1.0]}, "finite numbers"),
+    ({"type": "MinMaxScaler", "feature_range": [-1, 1], "data_min": [2.0],
+      "data_max": [1.0]}, "data_min must not exceed data_max"),
+])
+def test_saved_scalers_with_impossible_statistics_are_refused(saved, message):
+    with pytest.raises(ValueError, match=message):
+        scaler_from_dict(saved)

@@ -35,8 +35,9 @@ def _check_type(data: Any, cls: type) -> dict:
 def _vectors(data: dict, *keys: str) -> list[np.ndarray]:
     """The saved per-column statistics ``keys``: 1-D float arrays of one length."""
     arrays = [np.asarray(data[key], dtype=np.float64) for key in keys]
-    if any(a.ndim != 1 or a.shape != arrays[0].shape for a in arrays):
-        fail(f"saved {' and '.join(keys)} must be lists of numbers of one length",
+    if any(a.ndim != 1 or a.shape != arrays[0].shape or not np.isfinite(a).all()
+           for a in arrays):
+        fail(f"saved {' and '.join(keys)} must be lists of finite numbers of one length",
              [np.shape(a) for a in arrays], "save the scaler again with to_dict()")
     return arrays
 
@@ -116,11 +117,17 @@ class MinMaxScaler(_Scaler):
         """Map each column from ``[min, max]`` to ``[lo, hi]`` (1-D ``X`` is one column)."""
         arr, flat = self._prepare(X)
         lo, hi = self.feature_range
-        span = self.data_max_ - self.data_min_
-        const = span == 0
-        out = lo + (arr - self.data_min_) * (hi - lo) / np.where(const, 1.0, span)
+        # In halves, and the quotient (in [0, 1] on the training data) before the factor:
+        # a range such as ±1e308 would overflow
+        half_min, half_span = self._halves()
+        const = half_span == 0
+        out = lo + (arr / 2 - half_min) / np.where(const, 1.0, half_span) * (hi - lo)
         out[:, const] = (lo + hi) / 2
         return _restore(out, flat)
+
+    def _halves(self) -> tuple[np.ndarray, np.ndarray]:
+        """``min / 2`` and ``(max − min) / 2``, which cannot overflow."""
+        return self.data_min_ / 2, self.data_max_ / 2 - self.data_min_ / 2
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Map scaled values back: ``x = min + (x' − lo) (max − min) / (hi − lo)``.
@@ -129,8 +136,8 @@ class MinMaxScaler(_Scaler):
         """
         arr, flat = self._prepare(X)
         lo, hi = self.feature_range
-        span = self.data_max_ - self.data_min_
-        return _restore(self.data_min_ + (arr - lo) * span / (hi - lo), flat)
+        half_min, half_span = self._halves()
+        return _restore(2 * (half_min + (arr - lo) / (hi - lo) * half_span), flat)
 
     def to_dict(self) -> dict:
         """JSON-safe state: ``{"type", "feature_range", "data_min", "data_max"}``."""
@@ -144,13 +151,18 @@ class MinMaxScaler(_Scaler):
         data = _check_type(data, cls)
         scaler = cls(tuple(data["feature_range"]))
         scaler.data_min_, scaler.data_max_ = _vectors(data, "data_min", "data_max")
+        if not np.all(scaler.data_min_ <= scaler.data_max_):
+            fail("saved data_min must not exceed data_max", data["data_min"],
+                 "save the scaler again with to_dict()")
         return scaler
 
 
 class StandardScaler(_Scaler):
     """Standardisation of each column: ``x' = (x − mean) / std`` (population std, ddof 0).
 
-    A constant column (``std == 0``) is divided by 1, so it maps to 0.
+    A constant column is divided by 1, so it maps to 0. As in scikit-learn, a column counts
+    as constant when its variance is within rounding of 0 (``0.1`` ten times has a
+    computed std of about 1e-17, not 0).
 
     >>> StandardScaler().fit_transform([[1.0], [3.0]]).ravel().tolist()
     [-1.0, 1.0]
@@ -167,7 +179,11 @@ class StandardScaler(_Scaler):
         arr, _ = _as_table("X", X)
         self.mean_ = arr.mean(axis=0)
         std = arr.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)
+        # scikit-learn's bound on the rounding error of a computed variance
+        n, eps = arr.shape[0], np.finfo(np.float64).eps
+        var = std * std
+        constant = var <= n * eps * var + (n * self.mean_ * eps) ** 2
+        self.scale_ = np.where(constant, 1.0, std)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -192,6 +208,9 @@ class StandardScaler(_Scaler):
         data = _check_type(data, cls)
         scaler = cls()
         scaler.mean_, scaler.scale_ = _vectors(data, "mean", "scale")
+        if not np.all(scaler.scale_ > 0):
+            fail("saved scale must be positive numbers", data["scale"],
+                 "save the scaler again with to_dict()")
         return scaler
 
 

@@ -64,9 +64,9 @@ def loss_lines(ctx: StepContext, symbols: bool = True) -> list[Line]:
             r"(i,j) \in A", "i,j", Pow(Sym("w", "i,j"), TWO))))
         numbers = add(Num(ctx.loss_value(), (f"loss{suffix}",)),
                       mul(ctx.lam(), Num(ctx.sum_of_squares(), (f"sumsq{suffix}",))))
+        bias = "bias arcs included" if ctx.decay_bias else "bias arcs are not decayed"
         lines.append(Line(Sym("J", None, sup), formula if symbols else None, numbers,
-                          float(ctx.trace.loss), (f"J{suffix}",),
-                          note="weight decay; bias arcs are not decayed"))
+                          float(ctx.trace.loss), (f"J{suffix}",), note=f"weight decay; {bias}"))
     return lines
 
 

@@ -33,6 +33,7 @@ from ._expr import (
     mul,
     symbols_only,
 )
+from ._finite import check_step_finite
 from .model import Derivation, Line, Para, Section, Step
 
 ONE = Const(1.0)
@@ -86,7 +87,7 @@ def gradient_lines(ctx: StepContext) -> list[Line]:
     lines = []
     for i, j in ctx.net.arcs:
         expr = mul(ctx.delta(j), ctx.a(i))
-        if ctx.l2 and i != 0:
+        if ctx.decayed(i, j):
             expr = add(expr, mul(Const(2.0), ctx.lam(), ctx.w(i, j)))
         lines.append(Line(Deriv(Sym("J"), Sym("w", (i, j))), expr, expr,
                           ctx.trace.grad[i, j], ("grad", i, j)))
@@ -99,7 +100,7 @@ def update_lines(ctx: StepContext, after: Any) -> list[Line]:
     for i, j in ctx.net.arcs:
         w = ctx.w(i, j)
         expr: Expr = Sub(w, mul(ctx.alpha(), ctx.delta(j), ctx.a(i)))
-        if ctx.l2 and i != 0:
+        if ctx.decayed(i, j):
             expr = Sub(expr, mul(Const(2.0), ctx.alpha(), ctx.lam(), w))
         lines.append(Line(w.sym, expr, expr, after.weights[i, j], ("w_new", i, j),
                           relation="<-"))
@@ -125,10 +126,10 @@ def effect_section(ctx: StepContext, new: StepContext) -> Section:
 # ---------------------------------------------------------------------- a step
 def build_step(index: int, example: int, before: Any, after: Any, trace: Any,
                trace_after: Any, x: np.ndarray, y: np.ndarray, loss: Any, lr: float,
-               l2: float) -> Step:
+               l2: float, decay_bias: bool = False) -> Step:
     """The six sections of one SGD step on example ``(x, y)``."""
-    ctx = StepContext(before, trace, loss, y, lr, l2)
-    new = StepContext(after, trace_after, loss, y, lr, l2, new=True)
+    ctx = StepContext(before, trace, loss, y, lr, l2, decay_bias)
+    new = StepContext(after, trace_after, loss, y, lr, l2, decay_bias, new=True)
     parts = {"forward": forward_lines(ctx), "loss": loss_lines(ctx),
              "backward": backward_lines(ctx), "gradients": gradient_lines(ctx),
              "updates": update_lines(ctx, after)}
@@ -166,7 +167,8 @@ def setup_paras(ctx: StepContext, X: np.ndarray, Y: np.ndarray, steps: int) -> t
         paras.append(Para(("Weight decay: ", Op("=", Sym("lambda"), Num(ctx.l2, ("l2",))),
                            ", so ", Op("=", Sym("J"), add(Sym("ell"), mul(Sym("lambda"), SumOver(
                                r"(i,j) \in A", "i,j", Pow(Sym("w", "i,j"), Const(2.0)))))),
-                           " over the arcs that are not bias arcs.")))
+                           " over all arcs, bias arcs included." if ctx.decay_bias
+                           else " over the arcs that are not bias arcs.")))
     for e in range(X.shape[0]):
         label = "Example" if X.shape[0] == 1 else f"Example {e + 1}"
         paras.append(Para((f"{label}: ", Op("=", Sym("x"), _vector(X[e])), ", ",
@@ -189,20 +191,38 @@ def weights_section(net: Any) -> Section:
 
 def build_derivation(net: Any, X: np.ndarray, Y: np.ndarray, *, loss: Any, lr: float,
                      l2: float, steps: int, title: str, source: str = "",
-                     description: tuple[str, ...] = (), digits: int = 4):
-    """Run ``steps`` SGD updates on a copy of ``net``; returns (Derivation, final net)."""
+                     description: tuple[str, ...] = (), digits: int = 4,
+                     decay_bias: bool = False):
+    """Run ``steps`` SGD updates on a copy of ``net``; returns (Derivation, final net).
+
+    A step whose numbers overflow is refused with a ValueError (``check_step_finite``)
+    before anything is written.
+    """
     work = net.copy()
-    first = StepContext(work, work.backprop(X[0], Y[0], loss=loss, l2=l2), loss, Y[0], lr, l2)
+    reg = {"loss": loss, "l2": l2, "decay_bias": decay_bias}
+    first = StepContext(work, _backprop(work, X[0], Y[0], reg), loss, Y[0], lr, l2, decay_bias)
     setup = setup_paras(first, X, Y, steps)
     weights = weights_section(work)
     out = []
     for k in range(steps):
         e = k % X.shape[0]
         before = work.copy()
-        trace = work.step(X[e], Y[e], lr=lr, loss=loss, l2=l2)
-        trace_after = work.backprop(X[e], Y[e], loss=loss, l2=l2)
+        with _no_overflow_warnings():
+            trace = work.step(X[e], Y[e], lr=lr, **reg)
+        trace_after = _backprop(work, X[e], Y[e], reg)
+        check_step_finite(k + 1, before, trace, work, trace_after, lr)
         out.append(build_step(k + 1, e, before, work, trace, trace_after, X[e], Y[e], loss,
-                              lr, l2))
+                              lr, l2, decay_bias))
     derivation = Derivation(title, source, tuple(description), setup, weights, tuple(out),
                             digits=digits)
     return derivation, work
+
+
+def _no_overflow_warnings():
+    """NumPy's overflow warnings off: ``check_step_finite`` reports a diverged step."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+def _backprop(net: Any, x: np.ndarray, y: np.ndarray, reg: dict) -> Any:
+    with _no_overflow_warnings():
+        return net.backprop(x, y, **reg)

@@ -31,6 +31,7 @@ class StepContext:
     targets: np.ndarray  # y, one value per output neuron (net.outputs order)
     lr: float
     l2: float
+    decay_bias: bool = False  # the bias arcs (0, j) are decayed too (seed 002, 07-4d)
     new: bool = False  # the state after the update (symbols get a "new" superscript)
 
     @property
@@ -100,6 +101,13 @@ class StepContext:
     def loss_value(self) -> float:
         return float(self.trace.losses[0])
 
+    def decayed(self, i: int, j: int) -> bool:
+        """Whether weight decay applies to arc ``(i, j)``: bias arcs only with
+        ``decay_bias``."""
+        return bool(self.l2) and (i != 0 or self.decay_bias)
+
     def sum_of_squares(self) -> float:
-        """``Σ w_ij²`` over the decayed arcs (every arc but the bias arcs)."""
-        return float(sum(w * w for (i, _), w in self.net.weights.items() if i != 0))
+        """``Σ w_ij²`` over the decayed arcs (all of them with ``decay_bias``, else every
+        arc but the bias arcs)."""
+        return float(sum(w * w for (i, _), w in self.net.weights.items()
+                         if i != 0 or self.decay_bias))

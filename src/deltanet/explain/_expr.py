@@ -8,7 +8,9 @@ LaTeX documents) or plain Unicode (for the terminal).
 
 Numbers are shown with ``digits`` decimals, trailing zeros dropped; a non-zero number
 that would round to 0 is shown with ``digits`` significant digits instead
-(``3.142e-5``), so a small gradient is never displayed as a zero.
+(``3.142e-5``), so a small gradient is never displayed as a zero, and so is a number of
+``1e16`` or more (``1.235e20``), whose full decimal expansion would show digits that are
+not in the float (see ``_numbers``).
 """
 
 from __future__ import annotations
@@ -208,6 +210,7 @@ _SUB = dict(zip("0123456789,'()+-aehijklmnoprstuvx",
                 "₀₁₂₃₄₅₆₇₈₉,′₍₎₊₋ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
 _SUP = dict(zip("0123456789()+-newt", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁺⁻ⁿᵉʷᵗ", strict=True))
 _NEG_NUMBER = 1.5  # precedence of a negative number: parenthesised inside + − · ^
+_SCI_NUMBER = 5  # a positive number shown as m·10^k: parenthesised as the base of a power
 _LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                   "\\": r"\textbackslash{}"}
@@ -258,7 +261,12 @@ class ExprRenderer:
         return f"({text})" if prec < parent else text
 
     def _number_prec(self, value: float, digits: int | None = None) -> tuple[str, float]:
-        return self.number(value, digits), (_NEG_NUMBER if value < 0 else 9)
+        text = self.number(value, digits)
+        if value < 0:
+            return text, _NEG_NUMBER
+        # "(1 \times 10^{-6})^{2}", "(1e-6)²": no double superscript, no "1e-6²"
+        scientific = r"\times" in text if self.latex else "e" in text
+        return text, (_SCI_NUMBER if scientific else 9)
 
     def _node(self, e: Expr) -> tuple[str, float]:
         """``(text, precedence)``; each node type has its method ``_<type>``."""

@@ -73,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     step.add_argument("--lr", default="0.1", metavar="ALPHA",
                       help="learning rate, a decimal or a fraction such as 1/3")
     step.add_argument("--l2", default="0", metavar="LAMBDA", help="weight decay λ")
+    step.add_argument("--decay-bias", action="store_true",
+                      help="with --l2: decay the bias arcs (0, j) too, as the lecture's "
+                           "λ Σ w² over all arcs does (default: bias arcs are not decayed)")
     step.add_argument("--steps", type=int, help="number of SGD steps (default: one per example)")
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=FORMATS,
@@ -181,7 +184,8 @@ def _check_modes(args: argparse.Namespace) -> None:
                          "--weights, --input and --target, --model FILE, or --exercise")
     custom = [flag for flag, value in (("--input", args.input), ("--target", args.target),
                                        ("--weights", args.weights), ("--bias", args.bias),
-                                       ("--weights-file", args.weights_file)) if value]
+                                       ("--weights-file", args.weights_file),
+                                       ("--decay-bias", args.decay_bias)) if value]
     if custom and modes[0] in ("--list", "--example", "--exercise"):
         raise ValueError(f"{', '.join(custom)} only apply to a custom network (--sizes or "
                          f"--model), not to {modes[0]}")
@@ -209,7 +213,8 @@ def _custom(args: argparse.Namespace, fmt: str) -> Explanation:
                          f"{Y.shape[0]}; give one target per example")
     try:
         doc = explain(net, X, Y, loss=args.loss or loss, lr=parse_number(args.lr, "--lr"),
-                      l2=parse_number(args.l2, "--l2"), steps=args.steps,
+                      l2=parse_number(args.l2, "--l2"), decay_bias=args.decay_bias,
+                      steps=args.steps,
                       digits=4 if args.digits is None else args.digits, format=fmt)
     except ValueError as err:
         raise ValueError(_flag_words(str(err))) from None

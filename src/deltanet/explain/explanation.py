@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import losses as _losses
+from .._training_setup import check_loss_outputs
 from .._validation import check_choice, check_number, fail
 from ..network import Network
 from ..propagation import prepare_inputs, prepare_targets
@@ -119,6 +120,7 @@ def explain(
     loss: str = "squared_error",
     lr: float = 0.1,
     l2: float = 0.0,
+    decay_bias: bool = False,
     steps: int | None = None,
     digits: int = 4,
     format: str = "text",
@@ -142,11 +144,14 @@ def explain(
     x, y : one example (``x`` of shape ``(p,)``) or a list of examples ``(n, p)``.
     loss : a loss name ("squared_error", "half_squared_error", "log_loss", ...).
     lr : the learning rate ``α``.
-    l2 : weight decay ``λ`` (``J = ℓ + λ Σ w²``, bias arcs not decayed).
+    l2 : weight decay ``λ`` (``J = ℓ + λ Σ_{(i,j)∈A} w_ij²``, seed 002, Lecture 07-4d).
+    decay_bias : whether the bias arcs ``(0, j)`` are decayed too, as in the lecture's
+        sum over all arcs ``A`` (``dn.train(..., decay_bias=True)``); by default they
+        are left out, as ``dn.train`` does.
     steps : number of SGD steps; default one per example. The examples are used in
         order, starting again from the first when ``steps`` is larger.
-    digits : decimals shown (a non-zero number that would show as 0 gets significant
-        digits instead).
+    digits : decimals shown (a non-zero number that would show as 0, or one of 1e16 or
+        more, gets ``digits`` significant digits instead: ``3.142e-5``, ``1.235e20``).
     format : what ``str()`` gives: "text", "markdown" or "latex".
     title, source, description : the document's heading and introduction.
 
@@ -164,8 +169,12 @@ def explain(
     """
     _check_network(net)
     loss_fn = _losses.get(loss)
+    check_loss_outputs(net, loss_fn)
     lr = check_number("lr", lr, low=0.0, low_open=True)
     l2 = check_number("l2", l2, low=0.0)
+    if not isinstance(decay_bias, (bool, np.bool_)):
+        fail("decay_bias must be True or False", decay_bias,
+             "pass decay_bias=True to decay the bias arcs too", TypeError)
     digits = int(check_number("digits", digits, low=1, high=12, integer=True))
     format = check_choice("format", format, FORMATS)
     X, single = prepare_inputs(net, x)
@@ -176,6 +185,7 @@ def explain(
         title = "One training step" if n_steps == 1 else f"{n_steps} training steps"
     description = (description,) if isinstance(description, str) else tuple(description)
     derivation, final = build_derivation(
-        net, np.asarray(X, dtype=net.dtype), Y, loss=loss_fn, lr=lr, l2=l2, steps=n_steps,
+        net, np.asarray(X, dtype=net.dtype), Y, loss=loss_fn, lr=lr, l2=l2,
+        decay_bias=bool(decay_bias), steps=n_steps,
         title=title, source=source, description=description, digits=digits)
     return Explanation(derivation, final, format)

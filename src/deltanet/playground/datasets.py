@@ -18,6 +18,7 @@ import io
 import numpy as np
 
 from deltanet.data import generators as gen
+from deltanet.data.scaling import MinMaxScaler
 
 DOMAIN = gen.RADIUS
 CLASSIFICATION = ("circle", "xor", "gauss", "spiral")
@@ -69,9 +70,9 @@ def split(X: np.ndarray, y: np.ndarray, ratio: float,
 def parse_csv(text: str, max_rows: int) -> tuple[np.ndarray, np.ndarray, str]:
     """Read a CSV of two features and a label (optional header) into playground data.
 
-    Features are scaled linearly onto ``[-6, 6]``. Labels that are whole numbers with at most
-    eight distinct values make a classification set (mapped to ``0..K-1``); any other labels
-    make a regression set, scaled onto ``[-1, 1]``.
+    Features are scaled linearly onto ``[-6, 6]`` (a constant column to 0). Labels that are
+    whole numbers with at most eight distinct values make a classification set (mapped to
+    ``0..K-1``); any other labels make a regression set, scaled onto ``[-1, 1]``.
 
     Returns
     -------
@@ -118,9 +119,6 @@ def _is_numeric(row: list[str]) -> bool:
 
 
 def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Map each column's range linearly onto ``[low, high]``; a constant column goes to
-    ``low``. Halved first, so that ranges near the float limit (±1e308) do not overflow."""
-    half = values / 2
-    lo, hi = half.min(axis=0), half.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    return low + (half - lo) / span * (high - low)
+    """Map each column's range linearly onto ``[low, high]`` (a constant column to the
+    middle); ranges near the float limit (±1e308) do not overflow."""
+    return MinMaxScaler((low, high)).fit_transform(values)
