@@ -167,3 +167,28 @@ def test_gradient_norms_with_batch_norm_use_batch_statistics():
     blk = net.plan.blocks_in[0][0]
     assert_allclose(gradient_norms(net, X, y)[1],
                     np.linalg.norm(expected[blk.offset:blk.offset + blk.size]))
+
+
+def test_mean_abs_update_counts_only_real_arcs_of_a_sparse_dag():
+    # 3 → 4 of 6 possible arcs into the hidden group: the padding of the masked block never
+    # changes and must not dilute the mean
+    net = dn.Network(2, [(1, 3), (2, 4), (1, 5), (3, 6), (4, 6), (5, 6)], "tanh",
+                     random_state=0)
+    before = net.params.copy()
+    X, Y = np.array([[0.5, -1.0], [1.5, 0.25]]), np.array([[0.3], [-0.2]])
+    net.step(X, Y, lr=0.5)
+    rec = epoch_diagnostics(net, X, Y, "squared_error", before)
+    for layer, mean in zip(rec["layer"], rec["mean_abs_update"], strict=True):
+        arcs = [(i, j) for i, j in net.arcs if i > 0 and net.plan.layer_of[j] == layer]
+        manual = np.mean([abs(net.weights[i, j] - before[net.plan.flat_index(i, j)])
+                          for i, j in arcs])
+        assert mean == pytest.approx(manual, rel=1e-12)
+
+
+def test_a_dead_network_has_no_ratio():
+    # one ReLU unit per layer, n = 1: every unit can be dead, and 0/0 is no ratio of 1
+    table = vanishing_gradient_experiment(depths=(3,), activations="relu", width=1, n=1,
+                                          trials=1)
+    (row,) = table.rows
+    assert row.activation == "relu" and row.grad_norm_first == 0 == row.grad_norm_last
+    assert np.isnan(row.ratio)

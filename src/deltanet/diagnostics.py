@@ -26,8 +26,12 @@ SAMPLE_SIZE = 256
 
 
 def _weights_of(net, layer: int, flat: np.ndarray) -> np.ndarray:
-    """The entries of ``flat`` on the arcs into group ``layer`` (bias arcs excluded)."""
-    parts = [flat[b.offset:b.offset + b.size] for b in net.plan.blocks_in[layer - 1]]
+    """The entries of ``flat`` on the arcs into group ``layer`` (bias arcs excluded; the
+    padding of a masked block, which is no arc, left out)."""
+    mask = net.plan.grad_mask
+    parts = [flat[b.offset:b.offset + b.size] if mask is None
+             else flat[b.offset:b.offset + b.size][mask[b.offset:b.offset + b.size] > 0]
+             for b in net.plan.blocks_in[layer - 1]]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -207,8 +211,10 @@ def vanishing_gradient_experiment(
     ``n`` standard-normal inputs, target ``tanh(x·v/√width)``) are built and backpropagated
     once at initialisation. The row reports ``‖∂J/∂W‖`` of the first group (inputs → first
     hidden layer) and of the last (last hidden layer → output), and their ratio: the
-    geometric mean over ``trials`` networks. ``init="auto"`` uses each activation's usual
-    initialisation: Glorot for logistic and tanh, He for ReLU; name one to use it for all.
+    geometric mean over ``trials`` networks (NaN when the last group's gradient is 0 in a
+    trial: nothing flows back through a dead network). ``init="auto"`` uses each
+    activation's usual initialisation: Glorot for logistic and tanh, He for ReLU; name one
+    to use it for all.
     Data and weights come from ``random_state``, the same for every activation.
 
     >>> table = vanishing_gradient_experiment(depths=(2, 8), trials=1)
@@ -219,6 +225,8 @@ def vanishing_gradient_experiment(
     width = int(check_number("width", width, low=1, integer=True))
     n = int(check_number("n", n, low=1, integer=True))
     trials = int(check_number("trials", trials, low=1, integer=True))
+    if isinstance(activations, str):
+        activations = (activations,)
     if not depths or not activations:
         fail("depths and activations must not be empty", (depths, activations),
              "e.g. depths=(2, 4, 8), activations=('logistic', 'relu')")
@@ -241,13 +249,16 @@ def vanishing_gradient_experiment(
                 first.append(norms[1])
                 last.append(norms[len(norms)])
             g_first, g_last = _geometric_mean(first), _geometric_mean(last)
-            rows.append(VanishingGradientRow(act, depth, chosen, g_first, g_last,
-                                             g_first / g_last))
+            ratio = g_first / g_last if g_last > 0 else float("nan")  # a dead network
+            rows.append(VanishingGradientRow(act, depth, chosen, g_first, g_last, ratio))
     return VanishingGradientTable(rows)
 
 
 def _geometric_mean(values: list[float]) -> float:
-    return float(np.exp(np.mean(np.log(np.maximum(values, 1e-300)))))
+    """``(Π v)^(1/k)``; 0 when any value is 0 (a network whose gradient died)."""
+    if min(values) <= 0:
+        return 0.0
+    return float(np.exp(np.mean(np.log(values))))
 
 
 def print_vanishing_gradient_experiment(**kwargs: Any) -> VanishingGradientTable:
