@@ -3,8 +3,9 @@
 Every generator takes ``n_samples``, ``noise`` and ``random_state`` (``None``, an int, or a
 ``numpy.random.Generator``; never the global seed) and returns ``(X, y)``: ``X`` is a float64
 array of shape ``(n_samples, 2)`` holding points ``(x1, x2)`` in about ``[-6, 6]²``; ``y`` holds
-class indices ``0..K-1`` (int64) for classification and floats in ``[-1, 1]`` for regression.
-The rows come in a random order.
+class indices ``0..K-1`` (int64) for classification and floats for regression: in
+``[-1, 1]`` for the gaussian bumps, in ``[-1.2, 1.2]`` for the plane (``(x1 + x2) / 10``;
+up to ±1.8 where the noise moves the point it is read at). The rows come in a random order.
 
 ``noise`` follows the playground's slider (0 to 50 %, here 0.0 to 0.5): for xor, circles,
 plane and gaussian_regression it moves the point a label is computed from, so labels near
