@@ -20,19 +20,18 @@ from .._validation import check_array, check_choice, check_number, fail
 from .objective import Objective, Problem
 from .result import SearchResult, finish, progress_hook
 from .runner import (
-    MEMORY,
-    TrialJob,
     count_finished,
+    grid_todo,
+    in_memory,
     make_pruner,
     make_sampler,
     open_study,
     resolve_storage,
-    run_dask,
-    run_processes,
     run_sequential,
     sampler_seed,
 )
 from .space import make_space
+from .workers import TrialJob, run_dask, run_processes
 
 OBJECTIVES = ("error", "params")
 
@@ -43,9 +42,10 @@ def _labels(y: np.ndarray, cv: int) -> tuple[np.ndarray, list]:
         fail("classification needs at least two classes in y", classes.tolist(),
              "check the target, or pass task='regression'")
     counts = np.bincount(codes)
-    if counts.min() < cv:
-        fail(f"class {classes[np.argmin(counts)]!r} has {counts.min()} examples, fewer than "
-             f"the {cv} cross-validation folds", int(counts.min()), "lower cv or add examples")
+    if counts.min() < cv:  # the class as the caller wrote it: 'emu' or 2, not np.int64(2)
+        fail(f"class {classes.tolist()[np.argmin(counts)]!r} has {counts.min()} examples, "
+             f"fewer than the {cv} cross-validation folds", int(counts.min()),
+             "lower cv or add examples")
     return codes.astype(np.int64), classes.tolist()
 
 
@@ -102,17 +102,22 @@ def _objectives(objectives: Any) -> tuple[str, ...]:
     return objectives
 
 
-def _subsample(subsample: Any, n_trials: int) -> tuple[float, int] | None:
+def _subsample(subsample: Any, n_trials: int) -> tuple[tuple[float, int] | None, Any]:
+    """``(fraction, n_early_trials)`` for the objective, and what the study keeps of it:
+    the fraction with the count given, or with the rule ``'first third'``, not the count
+    it gives now, so that a study resumed with more trials is the same study (its early
+    trials then a third of the new total)."""
     if subsample is None:
-        return None
+        return None, None
     if isinstance(subsample, (tuple, list)) and len(subsample) == 2:
         fraction, early = subsample
+        rule = None
     else:
-        fraction, early = subsample, max(1, n_trials // 3)
+        fraction, early, rule = subsample, max(1, n_trials // 3), "first third"
     fraction = check_number("subsample", fraction, low=0.0, high=1.0, low_open=True,
                             high_open=True)
     early = int(check_number("subsample trials", early, low=1, integer=True))
-    return fraction, early
+    return (fraction, early), [fraction, rule or early]
 
 
 def _n_jobs(n_jobs: Any, dask: Any, url: str) -> int:
@@ -124,7 +129,7 @@ def _n_jobs(n_jobs: Any, dask: Any, url: str) -> int:
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
     if dask is not None and n_jobs > 1:
         fail("give n_jobs or dask, not both", n_jobs, "Dask runs one trial per worker thread")
-    if url == MEMORY and (n_jobs > 1 or dask is not None):
+    if in_memory(url) and (n_jobs > 1 or dask is not None):
         fail("in-memory storage cannot be shared by worker processes", url,
              "give an SQLite file or a database URL as storage")
     return n_jobs
@@ -182,18 +187,21 @@ def search(
     n_trials : total trials the study should hold (complete + pruned); a resumed study
         runs only the missing ones.
     space : overrides of :data:`deltanet.search.space.DEFAULT_SPACE` by entry name.
-    sampler : ``'tpe'``, ``'nsga2'`` (genetic algorithm), ``'random'`` or ``'grid'``.
+    sampler : ``'tpe'``, ``'nsga2'`` (genetic algorithm), ``'random'`` or ``'grid'`` (each
+        point once; a search stops when its grid runs out, before ``n_trials``).
     objectives : ``('error',)`` or ``('error', 'params')`` (Pareto front of error and size).
     pruner : ``'median'``, ``'hyperband'``, ``'none'``/None, or ``'auto'`` (median for one
         objective; pruning needs a single objective).
     cv : number of folds; ``epochs`` : epochs per trial; ``patience`` : stop a trial after
         that many epochs without improvement.
-    storage : database URL (default ``sqlite:///deltanet-search.db``), or ``':memory:'``.
+    storage : database URL (default ``sqlite:///deltanet-search.db``), or ``':memory:'``
+        (like ``'sqlite://'``: trials kept in this process only, so not with ``n_jobs``).
     study_name : default: derived from the data and settings, so rerunning resumes.
     n_jobs : trials in parallel on local processes (-1: every core); ``dask`` : a scheduler
         address or a ``distributed.Client`` to run trials on a Dask cluster.
     subsample : fraction of the training folds used by the first third of the trials, or
-        ``(fraction, n_early_trials)``.
+        ``(fraction, n_early_trials)``; a study resumed with more trials keeps its early
+        trials and goes on.
     random_state : seeds folds, sampler and every trial: a sequential search repeats exactly.
     out : save the best network (retrained on all data) here; ``plots`` : folder for PNGs.
     metadata : extra JSON saved in the model file.
@@ -224,12 +232,12 @@ def search(
     problem, classes = make_problem(X, y, task, cv, random_state)
     url = resolve_storage(storage)
     n_jobs = _n_jobs(n_jobs, dask, url)
-    sub = _subsample(subsample, n_trials)
+    sub, sub_setting = _subsample(subsample, n_trials)
     objective = Objective(problem, space_dims, sampler == "grid", epochs, objectives,
                           random_state, sub, patience)
     settings = _settings(problem, space_dims, objectives=list(objectives), epochs=epochs,
-                         cv=cv, patience=patience, subsample=sub, random_state=random_state,
-                         grid=sampler == "grid")
+                         cv=cv, patience=patience, subsample=sub_setting,
+                         random_state=random_state, grid=sampler == "grid")
     name = study_name or f"deltanet-{settings['data'][:8]}-{_digest(settings)}"
     level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -264,18 +272,23 @@ def _run(objective: Objective, url: str, name: str, settings: dict[str, Any], sa
          hook: Callable[[dict[str, Any]], None]):
     """Open (or resume) the study and run the trials it still lacks."""
     study = open_study(url, name, ["minimize"] * len(objective.objectives), settings,
-                       make_sampler(sampler, 0, objective.space, n_trials),
+                       make_sampler(sampler, 0, n_trials),
                        make_pruner(pruner, objective.epochs, n_trials))
     # a resumed study gets a fresh sampler seed: it must not replay the stored trials' draws
     seed = sampler_seed(random_state, len(study.trials))
-    study.sampler = make_sampler(sampler, seed, objective.space, n_trials)
+    study.sampler = make_sampler(sampler, seed, n_trials)
     missing = n_trials - count_finished(study)
+    points = None
+    if sampler == "grid":  # no point twice: fewer trials when the grid runs out
+        points = grid_todo(study, objective.space, missing, random_state)
+        missing = len(points)
     if missing <= 0:
         return study
     if dask is None and n_jobs == 1:
-        run_sequential(study, objective, missing, hook)
+        run_sequential(study, objective, missing, hook, points)
         return study
-    job = TrialJob(objective, url, name, sampler, pruner, seed, n_trials)
+    job = TrialJob(objective, url, name, sampler, pruner, seed, n_trials,
+                   None if points is None else tuple(points))
     if dask is not None:
         run_dask(job, missing, dask, hook)
     else:

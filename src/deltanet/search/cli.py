@@ -1,9 +1,10 @@
 """``deltanet search DATA --target COLUMN``: architecture search from the command line.
 
 DATA is read and coded as ``deltanet train`` does (one-hot categories, numbers scaled to
-``[−1, 1]``); the whole table takes part in the cross-validation. The best network,
-retrained on all rows, is saved with its preprocessing, so ``deltanet predict`` and
-``deltanet evaluate`` use it on raw rows.
+``[−1, 1]``); the whole table takes part in the cross-validation. A numeric target keeps
+its units (each trial standardises it inside), so errors are reported in them. The best
+network, retrained on all rows, is saved with its preprocessing, so ``deltanet predict``
+and ``deltanet evaluate`` use it on raw rows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from deltanet.cli._options import folds, jobs, non_negative_int, open_fraction, positive_int
 
-from .runner import DEFAULT_STORAGE, MEMORY, PRUNERS, SAMPLERS
+from .runner import DEFAULT_STORAGE, PRUNERS, SAMPLERS, in_memory
 from .space import DEFAULT_SPACE
 
 EXAMPLES = """\
@@ -108,7 +109,8 @@ def parse_space(items: list[str]) -> dict[str, Any]:
 
 
 def _table(args: argparse.Namespace):
-    """The coded table: ``(X, y, preprocessor, source name)``."""
+    """The coded table: ``(X, y, preprocessor, source name)``; a numeric ``y`` in the
+    target's units (not standardised), so the cross-validated mean squared error is too."""
     from deltanet.cli._source import load_source
     from deltanet.data import TablePreprocessor
 
@@ -118,8 +120,7 @@ def _table(args: argparse.Namespace):
         columns = ", ".join(list(source.frame.columns)[:20])
         raise ValueError(f"--target is required for a data file: name the column to predict "
                          f"(the columns are: {columns})")
-    pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute,
-                            scale_target=True)
+    pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute)
     try:
         pre.fit(source.frame)
     except ValueError as err:  # DataError
@@ -161,10 +162,10 @@ def check_options(args: argparse.Namespace) -> None:
     if args.dask and args.jobs != 1:
         raise ValueError("give --jobs or --dask, not both: Dask runs one trial per worker "
                          "thread of the cluster")
-    if args.storage == MEMORY and (args.jobs != 1 or args.dask):
-        raise ValueError("--storage :memory: keeps the trials in this process, and worker "
-                         "processes cannot share it; give an SQLite file or a database URL "
-                         "to --storage, or leave out --jobs and --dask")
+    if in_memory(args.storage) and (args.jobs != 1 or args.dask):
+        raise ValueError(f"--storage {args.storage} keeps the trials in the memory of this "
+                         "process, and worker processes cannot share it; give an SQLite file "
+                         "or a database URL to --storage, or leave out --jobs and --dask")
     pruner = args.pruner not in ("auto", "none")
     if pruner and "," in args.objectives:
         raise ValueError(f"--pruner {args.pruner} needs a single objective; use --pruner none "
@@ -179,6 +180,8 @@ def _sqlite_file(storage: str | None) -> str | None:
         url = resolve_storage(storage)
     except (TypeError, ValueError):
         return None  # the search reports a bad URL itself
+    if in_memory(url):
+        return None
     prefix = "sqlite:///"
     return url[len(prefix):] if url.startswith(prefix) else None
 
@@ -188,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
     check_options(args)
     space = parse_space(args.space)
     X, y, pre, name = _table(args)
+    _check_classes(y, pre, args.cv)
     quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
     result = _search(args, X, y, pre.task_, space, quiet)
     doc = result.to_dict()
@@ -203,6 +207,21 @@ def run(args: argparse.Namespace) -> int:
     elif not quiet:
         _print(result, doc)
     return 0
+
+
+def _check_classes(y: Any, pre: Any, cv: int) -> None:
+    """A class with fewer rows than folds, named as in the data (the search sees codes)."""
+    import numpy as np
+
+    if pre.task_ != "classification" or cv > len(y):  # more folds than rows: the search says
+        return
+    counts = np.bincount(y, minlength=len(pre.classes_))
+    rare = int(np.argmin(counts))
+    if counts[rare] < cv:
+        rows = f"{counts[rare]} row" + ("" if counts[rare] == 1 else "s")
+        raise ValueError(f"class {pre.classes_[rare]!r} of column {pre.target!r} has {rows}, "
+                         f"fewer than the {cv} cross-validation folds; lower --cv or add rows "
+                         "of that class")
 
 
 def _search(args: argparse.Namespace, X: Any, y: Any, task: str, space: dict[str, Any],

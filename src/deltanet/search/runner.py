@@ -1,5 +1,6 @@
-"""Where trials run and where they are kept: Optuna storage, samplers, pruners, and
-sequential, multi-process or Dask execution.
+"""Where trials are kept and how they are drawn: Optuna storage, samplers (the grid's
+points handed to its trials), pruners, and trials run one after the other in this process
+(other processes: :mod:`.workers`).
 
 Every finished trial lives in the storage (an SQLite file by default), so a search that
 is stopped, even killed, resumes where it was: it counts the complete and pruned trials
@@ -17,7 +18,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from optuna.trial import TrialState
 
 from .._validation import check_choice, fail
 from .objective import Objective
-from .space import grid_space
+from .space import Dimension, grid_points
 
 SAMPLERS = ("tpe", "nsga2", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
@@ -43,7 +43,8 @@ TrialHook = Callable[[dict[str, Any]], None]
 
 def resolve_storage(storage: str | None) -> str:
     """The storage URL with a relative SQLite path made absolute (worker processes may run
-    in another directory). ``":memory:"`` keeps trials in this process only."""
+    in another directory). ``":memory:"``, like an SQLite URL without a file, keeps trials
+    in this process only."""
     if storage is None:
         storage = DEFAULT_STORAGE
     if not isinstance(storage, str) or not storage:
@@ -59,14 +60,41 @@ def resolve_storage(storage: str | None) -> str:
     except ArgumentError:
         fail("storage is not a database URL", storage,
              f"e.g. {DEFAULT_STORAGE!r}, 'sqlite:////abs/path.db' or 'postgresql://host/db'")
-    if url.drivername.startswith("sqlite") and url.database not in (None, "", MEMORY):
+    if url.drivername.startswith("sqlite"):
+        if _sqlite_in_memory(url):
+            return storage
         url = url.set(database=str(Path(url.database).expanduser().resolve()))
     return url.render_as_string(hide_password=False)
 
 
+def _sqlite_in_memory(url: Any) -> bool:
+    """Whether the SQLite URL ``url`` (parsed) names no file: ``sqlite://``,
+    ``sqlite:///:memory:``, ``sqlite:///file::memory:?uri=true``, ``...?mode=memory``."""
+    database = url.database or ""
+    return (database in ("", MEMORY) or database.startswith("file::memory:")
+            or url.query.get("mode") == "memory")
+
+
+def in_memory(storage: str | None) -> bool:
+    """Whether ``storage`` keeps the trials in the memory of this process (``":memory:"``
+    or an SQLite URL without a file), where worker processes cannot reach them."""
+    if storage == MEMORY:
+        return True
+    if not isinstance(storage, str):
+        return False
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(storage)
+    except ArgumentError:
+        return False  # not a URL: resolve_storage says so
+    return url.drivername.startswith("sqlite") and _sqlite_in_memory(url)
+
+
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url`` with heartbeats (so dead trials are detected)."""
-    if url == MEMORY:
+    if in_memory(url):  # in SQLite, each thread (the heartbeat's too) would see another one
         return optuna.storages.InMemoryStorage()
     from sqlalchemy.exc import DBAPIError
 
@@ -96,7 +124,7 @@ def worker_storage(url: str) -> optuna.storages.BaseStorage:
     return open_storage(url)
 
 
-def make_sampler(name: str, seed: int, space: dict, n_trials: int) -> optuna.samplers.BaseSampler:
+def make_sampler(name: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
     """The sampler called ``name``, seeded, sized for a budget of ``n_trials``."""
     name = check_choice("sampler", name, SAMPLERS)
     if name == "tpe":
@@ -105,9 +133,8 @@ def make_sampler(name: str, seed: int, space: dict, n_trials: int) -> optuna.sam
     if name == "nsga2":  # several generations within the budget
         return optuna.samplers.NSGAIISampler(seed=seed,
                                              population_size=max(4, min(50, n_trials // 3)))
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.GridSampler(grid_space(space), seed=seed)
+    # grid: each trial is given its point (grid_todo, PointSampler); none is drawn
+    return optuna.samplers.RandomSampler(seed=seed)
 
 
 def make_pruner(name: str, epochs: int, n_trials: int) -> optuna.pruners.BasePruner:
@@ -153,7 +180,7 @@ def open_study(url: str, name: str, directions: list[str], settings: dict[str, A
                 fail(f"study {name!r} was started with {key}={stored.get(key)!r}, not "
                      f"{value!r}", url, "resume with the same data and settings, or pass "
                      "another study name")
-    if url != MEMORY:
+    if not in_memory(url):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
@@ -171,34 +198,6 @@ def summary(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
             "values": list(trial.values) if trial.values else None,
             "epochs": trial.user_attrs.get("epochs"),
             "network": trial.user_attrs.get("network")}
-
-
-@dataclass(frozen=True, eq=False)
-class TrialJob:
-    """What a worker needs to run one trial of a stored study (picklable)."""
-
-    objective: Objective
-    storage: str
-    study_name: str
-    sampler: str
-    pruner: str
-    seed: int  # already fresh for this run (see sampler_seed); each task adds its index
-    n_trials: int
-
-
-def run_trial(job: TrialJob, worker: int) -> dict[str, Any]:
-    """Run one trial of ``job``'s study in this process; returns its :func:`summary`."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    o = job.objective
-    sampler = make_sampler(job.sampler, sampler_seed(job.seed, 0, worker + 1), o.space,
-                           job.n_trials)
-    study = optuna.load_study(study_name=job.study_name, storage=worker_storage(job.storage),
-                              sampler=sampler, pruner=make_pruner(job.pruner, o.epochs,
-                                                                  job.n_trials))
-    done: list[dict[str, Any]] = []
-    with no_interrupt_reports():
-        study.optimize(o, n_trials=1, callbacks=[lambda s, t: done.append(summary(t))])
-    return done[0]
 
 
 class _NoInterruptReports(logging.Filter):
@@ -230,56 +229,59 @@ def no_interrupt_reports() -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
-def run_sequential(study: optuna.Study, objective: Objective, n: int, hook: TrialHook) -> None:
-    """``n`` trials one after the other in this process (reproducible with a seed)."""
+def run_sequential(study: optuna.Study, objective: Objective, n: int, hook: TrialHook,
+                   points: list[dict[str, Any]] | None = None) -> None:
+    """``n`` trials one after the other in this process (reproducible with a seed); with
+    ``points``, trial ``k`` takes the grid point ``points[k]``."""
+    report = [lambda s, t: hook(summary(t))]
     with no_interrupt_reports():
-        study.optimize(objective, n_trials=n, callbacks=[lambda s, t: hook(summary(t))])
+        if points is None:
+            study.optimize(objective, n_trials=n, callbacks=report)
+            return
+        for point in points[:n]:
+            study.sampler = PointSampler(point)
+            study.optimize(objective, n_trials=1, callbacks=report)
 
 
-def run_processes(job: TrialJob, n: int, n_jobs: int, hook: TrialHook) -> None:
-    """``n`` trials over ``n_jobs`` local worker processes sharing the storage."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+def grid_todo(study: optuna.Study, space: dict[str, Dimension], wanted: int,
+              random_state: int) -> list[dict[str, Any]]:
+    """The grid points (:func:`~.space.grid_points`) ``study`` has not tried, in an order
+    fixed by ``random_state``: ``wanted`` of them, or fewer when the grid runs out (a
+    finished grid has none left).
 
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads/locks
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
-    try:
-        futures = [pool.submit(run_trial, job, k) for k in range(n)]
-        for future in as_completed(futures):
-            hook(future.result())
-    except BaseException:  # Ctrl-C or a failed trial: start no more trials
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def dask_client(dask: Any) -> tuple[Any, bool]:
-    """``(client, owned)``: the Client given, or a new one connected to the address."""
-    from distributed import Client
-
-    if isinstance(dask, Client):
-        return dask, False
-    if not isinstance(dask, str) or not dask:
-        fail("dask must be a scheduler address or a distributed.Client", dask,
-             "e.g. dask='tcp://10.0.0.5:8786'", TypeError)
-    try:
-        return Client(dask, timeout=30), True
-    except (OSError, TimeoutError) as err:
-        fail(f"cannot reach the Dask scheduler ({str(err).splitlines()[0]})", dask,
-             "start it with `dask scheduler` and check the address")
+    A point counts as tried once a trial of it is complete or pruned; one running now
+    comes after every untried point; a failed (interrupted) one is tried again.
+    """
+    points = grid_points(space)
+    order = np.random.default_rng(int(random_state)).permutation(len(points))
+    trials = study.get_trials(deepcopy=False)
+    tried = {_key(t.params) for t in trials if t.state in FINISHED}
+    running = {_key(t.params) for t in trials if t.state == TrialState.RUNNING}
+    left = [points[i] for i in order if _key(points[i]) not in tried]
+    left.sort(key=lambda p: _key(p) in running)  # stable: untried ones first
+    return left[:max(0, wanted)]
 
 
-def run_dask(job: TrialJob, n: int, dask: Any, hook: TrialHook) -> None:
-    """``n`` trials as tasks on a Dask cluster; every worker writes to the shared storage
-    (a database URL the workers can reach; an SQLite file only on one machine)."""
-    from distributed import as_completed
+def _key(params: dict[str, Any]) -> tuple:
+    return tuple(sorted(params.items()))
 
-    client, owned = dask_client(dask)
-    try:
-        shared = client.scatter(job, broadcast=True)
-        futures = [client.submit(run_trial, shared, k, pure=False) for k in range(n)]
-        for future in as_completed(futures):
-            hook(future.result())
-    finally:
-        if owned:
-            client.close()
+
+class PointSampler(optuna.samplers.BaseSampler):
+    """Gives a trial the parameters of one grid point: the grid search hands each trial
+    its point, so that trials running side by side never take the same one."""
+
+    def __init__(self, point: dict[str, Any]) -> None:
+        self.point = dict(point)
+
+    def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+        return {}
+
+    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(self, study: Any, trial: Any, param_name: str,
+                           param_distribution: Any) -> Any:
+        if param_name not in self.point:
+            fail(f"grid point {self.point} has no {param_name!r}", param_name,
+                 "this is a bug in deltanet's grid search, please report it")
+        return self.point[param_name]

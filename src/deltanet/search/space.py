@@ -10,7 +10,8 @@ Seed 002 (Lecture 07-5c) treats the architecture as hyper-parameters: the number
 
 ``width`` and ``activation`` are drawn once per hidden group (``width_1``, ``width_2``, ...)
 so each group may differ; the grid sampler draws one shared ``width`` and ``activation``
-instead, so its grid stays finite and without duplicate points.
+instead, so its grid stays finite, and leaves out of a point without hidden groups what
+such a network does not use, so the grid has no duplicate points.
 
 ``skip`` adds skip arcs: ``"inputs"`` feeds the inputs to every later group (the output
 included), ``"all"`` feeds every group to every later group (each group then sees all the
@@ -19,6 +20,7 @@ groups before it).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,9 @@ DEFAULT_SPACE: dict[str, Any] = {
     "dropout": (0.0, 0.5),
     "batch_norm": [False, True],
 }
+
+#: the entries a network without hidden groups does not draw (see :func:`suggest`)
+HIDDEN_ONLY = ("width", "activation", "skip", "dropout", "batch_norm")
 
 #: values (or ranges) each entry accepts: (kind, check of one value)
 _KINDS: dict[str, str] = {
@@ -89,6 +94,7 @@ class Dimension:
             values = [self.low * ratio**k for k in range(points)]
         else:
             values = [self.low + (self.high - self.low) * k / (points - 1) for k in range(points)]
+        values[-1] = self.high  # not a rounding error past the range
         if self.integer:
             return sorted({round(v) for v in values})
         return [float(v) for v in values]
@@ -198,11 +204,26 @@ def suggest(trial: Any, space: Mapping[str, Dimension], shared: bool = False) ->
     )
 
 
-def grid_space(space: Mapping[str, Dimension], points: int = 3) -> dict[str, list]:
-    """The grid searched by the grid sampler: every searched entry (shared per-group
-    ``width`` and ``activation``) with its grid values."""
-    grid = {}
-    for name, dim in space.items():
-        if not dim.is_fixed:
-            grid[name] = dim.grid(points)
+def grid_points(space: Mapping[str, Dimension], points: int = 3) -> list[dict[str, Any]]:
+    """The grid searched by the grid sampler: each combination of the grid values of the
+    searched entries (one shared ``width`` and ``activation``) as the parameters of a
+    trial, each once. A point without hidden groups leaves out the entries it does not use
+    (:data:`HIDDEN_ONLY`): they would only repeat the same network.
+
+    >>> space = make_space({"n_groups": (0, 1), "width": [4, 8], "activation": "relu",
+    ...                     "skip": "none", "optimizer": "adam", "lr": 0.01,
+    ...                     "batch_size": 32, "l2": 0.0, "dropout": 0.0, "batch_norm": False})
+    >>> grid_points(space)
+    [{'n_groups': 0}, {'n_groups': 1, 'width': 4}, {'n_groups': 1, 'width': 8}]
+    """
+    values = {name: dim.grid(points) for name, dim in space.items() if not dim.is_fixed}
+    grid, seen = [], set()
+    for combo in itertools.product(*values.values()):
+        point = dict(zip(values, combo, strict=True))
+        if point.get("n_groups", space["n_groups"].fixed) == 0:
+            point = {k: v for k, v in point.items() if k not in HIDDEN_ONLY}
+        key = tuple(point.items())
+        if key not in seen:
+            seen.add(key)
+            grid.append(point)
     return grid
