@@ -218,18 +218,41 @@ def test_resume_refuses_another_run(change, what, tmp_path):
 
 
 def test_resume_refuses_a_custom_optimizer_with_other_settings(tmp_path):
-    # The state of adam(0.01) and adam(0.5, beta_1=0.1) has the same shapes; what they do
-    # to a test gradient differs.
+    # The state of adam(0.01) and adam(0.5, beta_1=0.1) has the same shapes; the settings
+    # adam() records differ.
     path = tmp_path / "run.ckpt"
     X, y = _data()
     kw = dict(loss="log_loss", batch_size=1, random_state=3, checkpoint=path)
     dn.train(NETS["tanh"](), X, y, epochs=2, optimizer=dn.optimizers.adam(0.01), **kw)
-    with pytest.raises(ValueError, match="optimizer_updates: the optimizer's settings"):
+    with pytest.raises(ValueError, match=r"optimizer_settings: saved \['adam', 0.01, 0.9"):
         dn.train(NETS["tanh"](), X, y, epochs=4, resume=True,
                  optimizer=dn.optimizers.adam(0.5, beta_1=0.1), **kw)
     hist = dn.train(NETS["tanh"](), X, y, epochs=4, resume=True,
                     optimizer=dn.optimizers.adam(0.01), **kw)
     assert hist.epochs == 4
+
+
+def test_a_checkpoint_without_the_newer_fingerprint_entries_resumes(tmp_path, monkeypatch):
+    # A checkpoint of an earlier version records no engine: what it lacks is not compared.
+    from deltanet import _training_run
+
+    path = tmp_path / "run.ckpt"
+    X, y = _data()
+    kw = dict(loss="log_loss", batch_size=1, random_state=3, checkpoint=path)
+    whole = dn.train(NETS["tanh"](), X, y, epochs=4, loss="log_loss", batch_size=1,
+                     random_state=3)
+    real = _training_run.fingerprint
+
+    def older(*args, **kwargs):
+        fp = real(*args, **kwargs)
+        fp.pop("engine")
+        return fp
+
+    monkeypatch.setattr(_training_run, "fingerprint", older)
+    dn.train(NETS["tanh"](), X, y, epochs=2, **kw)
+    monkeypatch.setattr(_training_run, "fingerprint", real)
+    resumed = dn.train(NETS["tanh"](), X, y, epochs=4, resume=True, **kw)
+    assert resumed.cost == whole.cost
 
 
 @pytest.mark.reliability(

@@ -159,12 +159,23 @@ def test_trailing_commas_do_not_shift_the_columns(capsys, tmp_path):
 
 def test_values_beyond_the_header_are_an_error(capsys, tmp_path):
     extra = tmp_path / "extra.csv"
-    extra.write_text("x1,x2\n0.9,0.1,5\n0.1,0.9,6\n")
+    extra.write_text("x1,x2\n0.9,0.1,5\n0.1,0.9\n")
     status, _, err = cli(capsys, "train", extra, "--target", "x2")
     assert status == 2
     assert one_error(err) == (
         f"deltanet: error: file '{extra}' is not a valid CSV table (row 1 has 3 fields but "
-        "the header has 2, extra value '5'); every row needs as many fields as the header")
+        "the header has 2); every row needs as many fields as the header")
+
+
+def test_row_names_without_a_header_field_are_dropped(tmp_path):
+    # R's write.table(df, sep=","): the header names the columns, each row starts with its
+    # name; as pandas does, the first field of every row is the row's name, not data
+    named = tmp_path / "named.csv"
+    named.write_text('"a","b","y"\n"r1",1,2,3\n"r2",4,5,6\n')
+    frame = read_table(named)
+    assert list(frame.columns) == ["a", "b", "y"]
+    assert frame.to_numpy().tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert frame.index.tolist() == [0, 1]
 
 
 # --- 3, 11. outputs that cannot be written, found before the work ---------------------------

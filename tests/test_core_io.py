@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 import deltanet as dn
+from deltanet import io as dn_io
+from deltanet.io import STALE_SECONDS
 
 from conftest import random_dag
 
@@ -98,14 +100,31 @@ def test_a_save_removes_temporaries_a_killed_save_left(tmp_path):
     # A process killed between writing and renaming leaves ".NAME.xxxx.tmp"; the next save
     # of NAME removes such files once they are old, never a recent one (a write in progress).
     net = dn.Network.layered([2, 2, 1], random_state=0)
-    old, recent = tmp_path / ".m.deltanet.ab12cd.tmp", tmp_path / ".m.deltanet.ef34gh.tmp"
-    other = tmp_path / ".n.deltanet.ab12cd.tmp"
-    for path in (old, recent, other):
+    old, recent = tmp_path / ".m.deltanet.ab12cd_9.tmp", tmp_path / ".m.deltanet.ef34gh_9.tmp"
+    other = tmp_path / ".n.deltanet.ab12cd_9.tmp"  # another file's
+    users = tmp_path / ".m.deltanet.notes.tmp"  # not a name mkstemp makes
+    for path in (old, recent, other, users):
         path.write_bytes(b"partial")
-    hours_ago = time.time() - 2 * dn.io.STALE_SECONDS
-    os.utime(old, (hours_ago, hours_ago))
-    os.utime(other, (hours_ago, hours_ago))
+    hours_ago = time.time() - 2 * STALE_SECONDS
+    for path in (old, other, users):
+        os.utime(path, (hours_ago, hours_ago))
     dn.save(net, tmp_path / "m.deltanet")
-    assert not old.exists() and recent.exists() and other.exists()
+    assert not old.exists() and recent.exists() and other.exists() and users.exists()
     assert np.array_equal(dn.load(tmp_path / "m.deltanet").params, net.params)
 
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+def test_a_named_pipe_is_written_in_place_not_replaced(tmp_path):
+    # renaming a temporary file over a pipe (or /dev/null) would replace it with a file
+    import stat
+    import threading
+
+    pipe = tmp_path / "out.deltanet"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    dn_io.atomic_write(pipe, b"whole document")
+    reader.join(10)
+    assert got == [b"whole document"] and stat.S_ISFIFO(pipe.stat().st_mode)

@@ -180,21 +180,6 @@ def zero_padding(net) -> None:
         net.params[mask == 0] = 0.0
 
 
-def _probe(transform, params: np.ndarray, steps: int = 3) -> str:
-    """A digest of what a custom optimizer does to a fixed gradient over a few updates, on
-    a copy of the weights: it tells apart the same transform with other settings (another
-    learning rate or β), which its state's shapes do not."""
-    work = params.astype(np.float64)
-    state = transform.init(work)
-    grad = np.sin(np.arange(1, work.size + 1, dtype=np.float64))
-    seen = []
-    for _ in range(steps):
-        updates, state = transform.update(grad, state, work)
-        work = work + updates
-        seen.append(np.asarray(updates, dtype=np.float64))
-    return _ckpt.digest(*seen)
-
-
 def _load_resume(cfg: dict, fp: dict) -> _ckpt.Checkpoint | None:
     path = cfg["resume"]
     if path is None:
@@ -259,7 +244,8 @@ def fingerprint(net, s: dict, cfg: dict, opt, data: tuple, val_data: tuple | Non
     if opt.name == "custom":
         state = _ckpt.optimizers.state_to_dict(opt.transform.init(net.params))
         fp["optimizer_state"] = sorted(f"{k}{np.shape(v)}" for k, v in state.items())
-        fp["optimizer_updates"] = _probe(opt.transform, net.params)
+        # what sgd(), adam() and rprop() were built with; None for a transform of one's own
+        fp["optimizer_settings"] = getattr(opt.transform.update, "settings", None)
     from . import kernels  # light: Numba loads only when an engine runs
 
     # the engines agree to rounding, not bit for bit: a resumed run must use the same one

@@ -124,13 +124,13 @@ def network_digest(net) -> str:
 #: fingerprint entries that are digests, and what differs when they do
 DIGESTS = {"network": "the network's arcs, activations, batch norm or dtype",
            "data": "the training examples, targets or sample weights",
-           "validation_data": "the validation examples",
-           "optimizer_updates": "the optimizer's settings (its updates of a test gradient)"}
+           "validation_data": "the validation examples"}
 
 
 def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
-    """Refuse to resume when the configuration or the data differ."""
-    keys = sorted(set(saved) | set(current))
+    """Refuse to resume when the configuration or the data differ. Only the entries both
+    record are compared: a checkpoint of an earlier version lacks the newer ones."""
+    keys = sorted(set(saved) & set(current))
     diff = [k for k in keys if saved.get(k) != current.get(k)]
     if diff:
         shown = "; ".join(f"{k}: {DIGESTS[k]} differ" if k in DIGESTS

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io as _io
 import json
 import os
+import re
 import struct
 import tempfile
 import time
@@ -57,8 +58,16 @@ def cannot_create_in(folder: str | Path) -> str | None:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename."""
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
+
+    A ``path`` that exists and is no regular file (``/dev/null``, ``/dev/stdout``, a named
+    pipe) is written in place: renaming over it would replace the device or pipe.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -88,9 +97,10 @@ def _remove_stale_temporaries(path: Path) -> None:
     killed between writing and renaming. Recent ones may be another process's write in
     progress, so only those older than ``STALE_SECONDS`` go."""
     limit = time.time() - STALE_SECONDS
+    ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")  # mkstemp's names
     for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
         try:
-            if tmp.stat().st_mtime < limit:
+            if ours.fullmatch(tmp.name) and tmp.stat().st_mtime < limit:
                 tmp.unlink()
         except OSError:
             pass  # gone already, or not ours to delete: leave it

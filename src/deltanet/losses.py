@@ -32,10 +32,14 @@ def clip_bounds(dtype: Any) -> tuple[float, float]:
     that ``log a`` and ``log(1 − a)`` stay finite when it rounds to 0 or 1. ``high`` is the
     largest float below 1; ``low`` is 1e-300 in float64 and the smallest normal float32 in
     float32 (where 1e-300 would round to 0)."""
-    dtype = np.dtype(dtype)
-    if dtype == np.float32:
-        return float(np.finfo(dtype).tiny), float(np.nextafter(dtype.type(1), dtype.type(0)))
-    return 1e-300, 1.0 - 1e-16
+    return _CLIP_BOUNDS.get(np.dtype(dtype), _CLIP_BOUNDS[np.dtype(np.float64)])
+
+
+_CLIP_BOUNDS = {  # computed once: np.finfo costs more than the clipping of a small batch
+    np.dtype(np.float64): (1e-300, 1.0 - 1e-16),
+    np.dtype(np.float32): (float(np.finfo(np.float32).tiny),
+                           float(np.nextafter(np.float32(1), np.float32(0)))),
+}
 
 
 @dataclass(frozen=True)

@@ -379,7 +379,7 @@ def sgd(
         opt = chain(scale_by_momentum(learning_rate, mu, nesterov))
     # the compiled engine (deltanet.kernels) reads the rule from here to run it in Numba
     opt.update.sgd_settings = (learning_rate, mu, nesterov)
-    return opt
+    return _with_settings(opt, "sgd", learning_rate, mu, nesterov)
 
 
 def adam(
@@ -389,7 +389,8 @@ def adam(
     epsilon: float = 1e-8,
 ) -> GradientTransformation:
     """Adam with scikit-learn's defaults; see ``scale_by_adam``."""
-    return chain(scale_by_adam(learning_rate, beta_1, beta_2, epsilon))
+    return _with_settings(chain(scale_by_adam(learning_rate, beta_1, beta_2, epsilon)),
+                          "adam", learning_rate, beta_1, beta_2, epsilon)
 
 
 def rprop(
@@ -400,7 +401,17 @@ def rprop(
     step_max: float = 50.0,
 ) -> GradientTransformation:
     """iRprop- for full-batch gradient descent; see ``scale_by_rprop``."""
-    return chain(scale_by_rprop(step_init, eta_plus, eta_minus, step_min, step_max))
+    return _with_settings(chain(scale_by_rprop(step_init, eta_plus, eta_minus, step_min,
+                                               step_max)),
+                          "rprop", step_init, eta_plus, eta_minus, step_min, step_max)
+
+
+def _with_settings(opt: GradientTransformation, name: str, *args: Any) -> GradientTransformation:
+    """Record on ``opt.update`` what the optimizer was built with, as plain JSON values
+    (``settings``): a checkpoint compares them when a run resumes. A schedule is recorded
+    as ``"schedule"`` only: its values are not known without calling it."""
+    opt.update.settings = [name, *("schedule" if callable(a) else a for a in args)]
+    return opt
 
 
 _OPTIMIZERS: dict[str, Callable[..., GradientTransformation]] = {

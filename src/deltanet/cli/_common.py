@@ -73,6 +73,11 @@ def check_output_file(path: str | Path, option: str, inputs: dict[str, Any] | No
         if source is not None and Path(source).is_file() and same_file(path, source):
             raise CommandError(f"{option} {str(path)!r} is the {what}; writing it would destroy "
                                "what was read, so give another file name")
+    if Path(path).exists() and not Path(path).is_file():  # /dev/null, a pipe: written in place
+        if not os.access(path, os.W_OK):
+            raise CommandError(f"{option} {str(path)!r} cannot be written (permission denied); "
+                               "choose another path")
+        return
     _check_creatable(Path(path).parent, path, option)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from deltanet.data import columns as col
 from deltanet.data.errors import DataError
 
 #: file name ending -> reader kind
@@ -69,33 +68,41 @@ def _parse_csv(path: Path, encoding: str) -> pd.DataFrame:
     ``index_col=False``: rows with more fields than the header must not make pandas take
     the first column as the row index (which shifts every column by one). pandas then
     drops the extra fields with a ParserWarning; that is right for the empty fields of
-    trailing commas, and an error for extra values.
+    trailing commas, and an error for extra values, except in one layout: every row one
+    field longer than the header, which is a first column of row names without a header
+    field (R's ``write.table``); those names are dropped.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True, index_col=False)
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _check_extra_fields(path, encoding, frame.shape[1])
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) \
+            and _row_names(path, encoding, frame.shape[1]):
+        frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True)
+        frame = frame.reset_index(drop=True)
     return frame
 
 
-def _check_extra_fields(path: Path, encoding: str, n_columns: int) -> None:
-    """A DataError naming the first row with a value beyond the header's columns."""
+def _row_names(path: Path, encoding: str, n_columns: int) -> bool:
+    """Whether the rows longer than the header carry row names in a first column (every
+    row has exactly one field more, not all of them empty at the end); False when the
+    extra fields are all empty (trailing commas). Else a DataError naming the first row
+    with more fields than the header."""
     try:
         with _open(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
-            records = (fields for fields in csv.reader(text, skipinitialspace=True) if fields)
-            next(records, None)  # the header
-            for row, fields in enumerate(records, start=1):
-                extra = [f for f in fields[n_columns:] if f.strip()]
-                if extra:
-                    raise DataError(f"file {str(path)!r} is not a valid CSV table (row {row} "
-                                    f"has {len(fields)} fields but the header has {n_columns}, "
-                                    f"extra value {col.shown(extra[0])}); every row needs as "
-                                    "many fields as the header")
+            records = [fields for fields in csv.reader(text, skipinitialspace=True) if fields]
     except (csv.Error, UnicodeDecodeError) as err:
         raise DataError(f"file {str(path)!r} is not a valid CSV table (rows with more fields "
                         f"than the header: {_one_line(err)}); every row needs as many fields "
                         "as the header") from err
+    rows = records[1:]
+    if rows and all(len(f) == n_columns + 1 for f in rows) and any(f[-1].strip() for f in rows):
+        return True
+    for row, fields in enumerate(rows, start=1):
+        if any(f.strip() for f in fields[n_columns:]):
+            raise DataError(f"file {str(path)!r} is not a valid CSV table (row {row} has "
+                            f"{len(fields)} fields but the header has {n_columns}); every row "
+                            "needs as many fields as the header")
+    return False
 
 
 def _read(path: Path, kind: str) -> pd.DataFrame:

@@ -83,9 +83,9 @@ class Explanation:
         """Write the document; the format comes from ``format``, the suffix, or own."""
         path = Path(path)
         fmt = format or SUFFIXES.get(path.suffix.lower(), self.format)
-        text = self.render(fmt)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        from ..io import atomic_write
+
+        atomic_write(path, self.render(fmt).encode("utf-8"))  # never half a document
         return path
 
     def with_notes(self, step_notes: dict[int, list[Para]] | None = None,
