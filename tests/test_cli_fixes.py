@@ -375,8 +375,10 @@ def test_unseen_categories_are_warned_about(capsys, tmp_path, shop_model, quiet)
                    "shop.deltanet did not see in training; they are coded as none of the known "
                    "categories (known: Lyon, Oslo)\n")
     data.write_text("age,city,bought\n30,Lyon,yes\n")
-    status, _, err = cli(capsys, "evaluate", shop_model, data, *quiet)
+    status, out, err = cli(capsys, "evaluate", shop_model, data, *quiet)
     assert status == 0 and err == ""
+    if quiet:  # what evaluate is asked for, without the tables: one "name value" per line
+        assert [line.split()[0] for line in out.splitlines()] == ["n", "accuracy", "f1_macro"]
 
 
 # --- 9. playground ----------------------------------------------------------------------------

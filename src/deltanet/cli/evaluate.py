@@ -57,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"model": str(args.model), "data": args.data, "task": model.task,
                     "target": model.pre.target, "metrics": metrics})
-    elif not args.quiet:
+    elif args.quiet:  # the metrics still, as plain "name value" lines for scripts
+        for name, value in metrics.items():
+            if not isinstance(value, (list, dict)):
+                print(f"{name} {'nan' if value is None else value}")
+    else:
         out = console()
         for table in metrics_tables(metrics, f"metrics of {model.path.name} on {args.data}"):
             out.print(table)
