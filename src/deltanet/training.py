@@ -214,7 +214,8 @@ def train(
         stopped for another reason gives back its weights and history without training.
     diagnostics : record per epoch, on a fixed sample of at most 256 examples, the
         gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
-        saturated logistic/tanh units and of dead ReLU units.
+        saturated logistic/tanh units and of dead ReLU units (batch normalisation with the
+        sample's own statistics, as in training, not the running ones of prediction).
     engine : 'auto' (default), 'numba' or 'numpy': how the updates of an epoch run (see
         :mod:`deltanet.kernels`). 'numba' compiles the whole epoch (a per-example loop for
         small updates, a loop around BLAS products for larger batches), 'numpy' runs
