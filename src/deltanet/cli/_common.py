@@ -167,6 +167,16 @@ def guarded(command: Callable[[argparse.Namespace], int | None],
     return OK if status is None else int(status)
 
 
+def fit_table(pre: Any, frame: Any) -> None:
+    """``pre.fit(frame)``; a message advising the library's ``task='classification'`` says
+    the flag instead."""
+    try:
+        pre.fit(frame)
+    except ValueError as err:  # DataError
+        raise CommandError(str(err).replace("use task='classification'",
+                                            "pass --task classification")) from None
+
+
 def warn(message: str) -> None:
     """Print ``deltanet: warning: <message>`` as one line on stderr.
 

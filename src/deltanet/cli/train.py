@@ -24,6 +24,7 @@ from ._common import (
     check_output_file,
     check_output_folder,
     console,
+    fit_table,
     note,
     print_json,
     same_file,
@@ -114,11 +115,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     task = args.task or detect_task(target_column(frame, target))
     pre = TablePreprocessor(target, task=task, scale=args.scale, impute=args.impute,
                             scale_target=True)
-    try:
-        pre.fit(frame)  # checks the whole table first, so messages count rows as in the file
-    except ValueError as err:  # DataError
-        raise CommandError(str(err).replace("use task='classification'",
-                                            "pass --task classification")) from None
+    fit_table(pre, frame)  # checks the whole table first, so messages count rows as in the file
     classes = pre.classes_
     rows = split_rows(frame, target, task, args)
     pre.fit(frame.iloc[rows["train"]])  # what the network sees is learned on training rows

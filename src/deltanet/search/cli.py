@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Any
 
+from deltanet.cli._common import fit_table
 from deltanet.cli._options import folds, jobs, non_negative_int, open_fraction, positive_int
 
 from .runner import DEFAULT_STORAGE, PRUNERS, SAMPLERS, in_memory
@@ -121,11 +122,7 @@ def _table(args: argparse.Namespace):
         raise ValueError(f"--target is required for a data file: name the column to predict "
                          f"(the columns are: {columns})")
     pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute)
-    try:
-        pre.fit(source.frame)
-    except ValueError as err:  # DataError
-        raise ValueError(str(err).replace("use task='classification'",
-                                          "pass --task classification")) from None
+    fit_table(pre, source.frame)
     return pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name
 
 
