@@ -91,11 +91,18 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 #: a temporary file of ``atomic_write`` older than this was left by a killed process
 STALE_SECONDS = 3600.0
 
+_SWEPT: set[Path] = set()  # paths whose folder this process has looked through already
+
 
 def _remove_stale_temporaries(path: Path) -> None:
     """Delete the temporary files an earlier write of ``path`` left when its process was
     killed between writing and renaming. Recent ones may be another process's write in
-    progress, so only those older than ``STALE_SECONDS`` go."""
+    progress, so only those older than ``STALE_SECONDS`` go. Once per path and process: a
+    checkpoint written every epoch does not list its folder every epoch."""
+    key = path.resolve()
+    if key in _SWEPT:
+        return
+    _SWEPT.add(key)
     limit = time.time() - STALE_SECONDS
     ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")  # mkstemp's names
     for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
