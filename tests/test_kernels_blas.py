@@ -126,6 +126,29 @@ def test_a_nonfinite_input_found_in_the_gather_leaves_the_network_as_it_was(valu
     assert_array_equal(net.params, start)
 
 
+@pytest.mark.parametrize("m", [1, 7, 8, 13, 16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_gather_copies_each_batch_row_and_names_its_first_bad_row(m, dtype):
+    # rows are copied eight at a time: batches shorter than, equal to and past a group
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 11)).astype(dtype)
+    Y = rng.standard_normal((40, 4)).astype(dtype)
+    weights = rng.random(40).astype(dtype)
+    order = rng.permutation(40)
+    out_cols = np.array([2, 0], np.int64)
+    a, ty, tw = np.zeros(16 * 11, dtype), np.zeros(16 * 2, dtype), np.zeros(16, dtype)
+    start = 5
+    rows = order[start:start + m]
+    assert _blas._gather(X, Y, weights, order, start, m, out_cols, a, ty, tw) == -1
+    assert_array_equal(a[:m * 11].reshape(m, 11), X[rows])
+    assert_array_equal(a[m * 11:], 0)  # nothing written past the batch
+    assert_array_equal(ty[:m * 2].reshape(m, 2), Y[rows][:, [2, 0]])
+    assert_array_equal(tw[:m], weights[rows])
+    if m > 2:  # two bad rows in one group: the one earlier in the batch is named
+        X[rows[m - 1], 4], X[rows[1], 9] = np.nan, -np.inf
+        assert _blas._gather(X, Y, weights, order, start, m, out_cols, a, ty, tw) == rows[1]
+
+
 def test_the_rows_are_checked_before_training_when_the_loop_cannot_check_them():
     X, Y = _with_bad_input(np.nan, row=3)
     updates = []
