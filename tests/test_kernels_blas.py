@@ -231,3 +231,28 @@ def test_a_neuron_with_only_a_bias_arc_sums_just_its_bias(batch_size):
     net = dn.Network(2, [(0, 3), (1, 4), (2, 4), (3, 4)], {3: "tanh", 4: "logistic"},
                      random_state=0)
     check_engines(net, X, y, "log_loss", batch_size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_batch_softmax_gives_the_row_by_row_values_bit_for_bit(dtype):
+    from deltanet.kernels import _elementwise
+    from deltanet.kernels._layout import ACTIVATION_CODES
+
+    rng = np.random.default_rng(4)
+    m, n, o = 9, 10, 5
+    in_ = (rng.standard_normal(o + m * n) * 30).astype(dtype)
+    in_[o + 2 * n:o + 3 * n] = 1e30 if dtype == np.float32 else 1e300  # equal huge values
+    in_[o + 4 * n + 3] = -np.inf
+    in_[o + 6 * n + 1] = np.nan
+    c = _elementwise.constants(dtype)
+    a, lse = np.zeros_like(in_), np.zeros(m, dtype)
+    _blas._softmax_rows(m, np.uint64(n), np.uint64(o), in_, a, lse, c)
+    code = ACTIVATION_CODES["softmax"]
+    for r in range(m):
+        expect = np.zeros_like(in_)
+        row = np.uint64(o + r * n)
+        top = _elementwise.activate(code, in_, expect, row, np.uint64(n), c)
+        assert_array_equal(a[o + r * n:o + (r + 1) * n], expect[o + r * n:o + (r + 1) * n])
+        assert_array_equal(lse[r], dtype(top))
+    assert_allclose(a[o:o + 2 * n].reshape(2, n).sum(axis=1), 1, rtol=1e-6)
+    assert np.isnan(a[o + 6 * n:o + 7 * n]).all()
