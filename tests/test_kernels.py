@@ -19,7 +19,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import deltanet as dn
-from deltanet import kernels, losses, optimizers
+from deltanet import kernels, losses, optimizers, schedules
 from deltanet.propagation import backward, forward, normalize_sample_weight, regularization
 
 from conftest import random_dag
@@ -247,6 +247,45 @@ def test_numpy_engine_runs_any_optimizer_as_the_reference():
                   l2=1e-3)
 
 
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_adam_runs_compiled_with_the_updates_of_optimizers_adam(batch_size):
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((120, 5))
+    Y = np.stack([X[:, 0] * X[:, 1], np.sin(X[:, 2])], axis=1)
+    net = dn.Network.layered([5, 9, 6, 2], hidden="tanh", output="identity", random_state=2)
+    check_engines(net, X, Y, "squared_error", batch_size, optimizers.adam(0.01), l2=1e-3)
+    check_engines(net, X, Y, "half_squared_error", batch_size,
+                  optimizers.adam(0.02, beta_1=0.5, beta_2=0.9, epsilon=1e-6), l1=1e-4)
+
+
+def test_compiled_adam_hands_back_the_state_numpy_would_and_resumes_from_it():
+    # three epochs in one compiled call, then one more from the state handed back, with a
+    # schedule: the weights and Adam's moments and count are those of the NumPy engine
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((90, 4))
+    Y = dn.one_hot(rng.integers(0, 3, 90))[0]
+    orders = np.stack([rng.permutation(90) for _ in range(4)])
+    params, states = {}, {}
+    for engine in ("numba", "numpy"):
+        net = dn.Network.layered([4, 6, 3], hidden="relu", output="softmax", random_state=3)
+        opt = optimizers.adam(schedules.inverse_scaling(0.05, 0.5))
+        runner = kernels.make_runner(engine, net, X, Y, None, 4, losses.get("cross_entropy"),
+                                     opt, 0.0, 0.0, False)
+        state = opt.init(net.params)
+        if engine == "numba":
+            state = runner.run_epochs(orders[:3], state, None, None).state
+        else:
+            for order in orders[:3]:
+                state = runner.run(order, state).state
+        state = runner.run(orders[3], state).state
+        params[engine], states[engine] = net.params, state[0]
+    assert_allclose(params["numba"], params["numpy"], rtol=0, atol=1e-12)
+    assert states["numba"].count == states["numpy"].count == 4 * 23
+    assert_allclose(states["numba"].m, states["numpy"].m, rtol=0, atol=1e-12)
+    assert_allclose(states["numba"].v, states["numpy"].v, rtol=0, atol=1e-12)
+    assert np.abs(states["numba"].v).max() > 0
+
+
 def test_float32_stays_float32_and_learns(digits):
     X, Y = digits
     acc = {}
@@ -276,7 +315,8 @@ def test_numpy_engine_buffers_are_float32():
 
 
 @pytest.mark.parametrize(("setting", "named"), [
-    ({"dropout": 0.2}, "dropout"), ({"optimizer": "adam"}, "optimizers other than"),
+    ({"dropout": 0.2}, "dropout"),
+    ({"optimizer": "rprop", "batch_size": None}, "optimizers other than"),
     ({"net": {"batch_norm": True}, "batch_size": 4}, "batch normalisation")])
 def test_numba_engine_refuses_what_it_cannot_compile(setting, named):
     net = dn.Network.layered([3, 4, 1], random_state=0, **setting.pop("net", {}))
@@ -294,7 +334,8 @@ def test_auto_dispatch():
     assert kernels.choose_engine("auto", big, loss, sgd, 1) == "numba"
     assert kernels.choose_engine("auto", big, loss, sgd, 128) == "numba"
     assert kernels.choose_engine("auto", small, loss, sgd, 64) == "numba"
-    assert kernels.choose_engine("auto", small, loss, optimizers.adam(), 1) == "numpy"
+    assert kernels.choose_engine("auto", small, loss, optimizers.adam(), 1) == "numba"
+    assert kernels.choose_engine("auto", small, loss, optimizers.rprop(), 1) == "numpy"
     assert kernels.choose_engine("auto", small, loss, sgd, 1, dropout={1: 0.5}) == "reference"
     with pytest.raises(ValueError, match="unknown engine"):
         kernels.choose_engine("cuda", small, loss, sgd, 1)

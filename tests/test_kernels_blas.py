@@ -256,3 +256,14 @@ def test_the_batch_softmax_gives_the_row_by_row_values_bit_for_bit(dtype):
         assert_array_equal(lse[r], dtype(top))
     assert_allclose(a[o:o + 2 * n].reshape(2, n).sum(axis=1), 1, rtol=1e-6)
     assert np.isnan(a[o + 6 * n:o + 7 * n]).all()
+
+
+def test_adam_steps_from_the_summed_gradient_in_the_batch_loop():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((200, 9))
+    Y = dn.one_hot(rng.integers(0, 4, 200))[0]
+    net = dn.Network.layered([9, 13, 7, 4], hidden="relu", output="softmax", random_state=0)
+    check_engines(net, X, Y, "cross_entropy", 16, optimizers.adam(0.01))
+    check_engines(net, X, Y, "cross_entropy", 30, optimizers.adam(0.01), l2=1e-3)
+    runner = _runner("numba", net, X, Y, 16, opt=optimizers.adam(0.01))
+    assert isinstance(runner, BlasRunner) and runner.hyper[7] == 1

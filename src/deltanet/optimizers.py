@@ -389,8 +389,10 @@ def adam(
     epsilon: float = 1e-8,
 ) -> GradientTransformation:
     """Adam with scikit-learn's defaults; see ``scale_by_adam``."""
-    return _with_settings(chain(scale_by_adam(learning_rate, beta_1, beta_2, epsilon)),
-                          "adam", learning_rate, beta_1, beta_2, epsilon)
+    opt = chain(scale_by_adam(learning_rate, beta_1, beta_2, epsilon))
+    # the compiled engine (deltanet.kernels) reads the rule from here to run it in Numba
+    opt.update.adam_settings = (learning_rate, float(beta_1), float(beta_2), float(epsilon))
+    return _with_settings(opt, "adam", learning_rate, beta_1, beta_2, epsilon)
 
 
 def rprop(

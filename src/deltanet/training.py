@@ -221,7 +221,7 @@ def train(
         small updates, a loop around BLAS products for larger batches), 'numpy' runs
         mini-batches on BLAS from Python; both give the same weights to rounding. 'auto'
         picks Numba when it supports every setting; 'numba' with batch normalisation,
-        dropout or Adam/Rprop/custom optimizers is a ValueError. When nothing needs Python
+        dropout or Rprop/custom optimizers is a ValueError. When nothing needs Python
         between epochs (no callbacks or ``verbose``, validation, ``train_metric``,
         ``error_tol``, diagnostics, checkpoints, plateau schedule or early stopping), the
         per-example and small-batch engine runs many epochs per compiled call (about

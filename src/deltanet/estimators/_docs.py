@@ -67,12 +67,12 @@ dtype : {None, numpy.float32, numpy.float64}, default=None
     Precision of the network. None follows scikit-learn: float32 input stays float32,
     anything else is float64.
 engine : {'auto', 'numpy', 'numba'}, default='auto'
-    How the epochs of 'sgd' run: 'numba' hands each epoch to the compiled kernels of
-    ``deltanet.kernels`` (same updates to rounding; many times faster for single examples
-    and small batches, and without Python between the BLAS products of larger batches);
-    'auto' does so when the kernel supports the settings (no sample
-    weights, batch_norm, dropout, sparse input or Poisson loss; with ``alpha > 0`` batches
-    of equal size) and updates are small; 'numpy' always runs the NumPy passes."""
+    How the epochs of 'sgd' and 'adam' run: 'numba' hands each epoch to the compiled
+    kernels of ``deltanet.kernels`` (same updates as scikit-learn to rounding; many times
+    faster for single examples and small batches, and without Python between the BLAS
+    products of larger batches); 'auto' does so when the kernels support the settings (no
+    sample weights, batch_norm, dropout, sparse input or Poisson loss); 'numpy' always runs
+    scikit-learn's loop on the NumPy passes (the same weights bit for bit)."""
 
 ATTRIBUTES = """\
 coefs_ : list of ndarray

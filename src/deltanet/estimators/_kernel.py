@@ -1,12 +1,13 @@
-"""The compiled engine (``deltanet.kernels``) for per-example and small-batch SGD.
+"""The compiled engine (``deltanet.kernels``) for the stochastic solvers.
 
-With ``engine='auto'`` an estimator hands each epoch of plain, momentum or Nesterov SGD to
-the Numba kernel when the kernel computes the same updates as scikit-learn (to rounding)
-and an update is small enough for the kernel to beat BLAS: no sample or class weights,
-batch normalisation, dropout, sparse input or Poisson loss, and, with ``alpha > 0``, every
-batch of equal size (scikit-learn divides the penalty by each batch's size; the kernel's
-``l2 = α / (2 · batch_size)`` is then the same penalty). ``engine='numba'`` insists and
-names what stands in the way; ``engine='numpy'`` never uses it.
+With ``engine='auto'`` an estimator hands each epoch of Adam or of plain, momentum or
+Nesterov SGD to the compiled engine whenever it computes the same updates as scikit-learn
+(to rounding): no sample or class weights, batch normalisation, dropout, sparse input or
+Poisson loss. The engine picks its per-example kernel for small updates and its BLAS batch
+loop for larger ones. scikit-learn divides the penalty by each batch's size
+(``α/(2·|B|) Σ w²``), so the runner is built with ``l2 = α/2`` and ``penalty_over_batch``.
+``engine='numba'`` insists and names what stands in the way; ``engine='numpy'`` never uses
+it, and runs scikit-learn's own loop, bit for bit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import losses
-from ..kernels import AUTO_MAX_WORK, make_runner
+from ..kernels import make_runner
 
 
 def _kernel_loss(est: Any) -> str | None:
@@ -30,8 +31,9 @@ def _kernel_loss(est: Any) -> str | None:
 
 def _obstacles(est: Any, X, sample_weight, dropout, batch_size: int) -> list[str]:
     reasons = []
-    if est._optimizer_config["solver"] != "sgd":
-        reasons.append(f"solver={est._optimizer_config['solver']!r} (it runs SGD only)")
+    if est._optimizer_config["solver"] not in ("sgd", "adam"):
+        reasons.append(f"solver={est._optimizer_config['solver']!r} (it runs SGD and Adam "
+                       "only)")
     if sample_weight is not None:
         reasons.append("sample or class weights")
     if est.batch_norm:
@@ -42,8 +44,6 @@ def _obstacles(est: Any, X, sample_weight, dropout, batch_size: int) -> list[str
         reasons.append("sparse X")
     if _kernel_loss(est) is None:
         reasons.append(f"loss={est._loss_name()!r}")
-    if est.alpha and X.shape[0] % batch_size:
-        reasons.append("alpha > 0 with a last batch shorter than batch_size")
     return reasons
 
 
@@ -57,7 +57,7 @@ def use_kernel(est: Any, X, sample_weight, dropout, batch_size: int) -> bool:
             raise ValueError(f"engine='numba' does not support {', '.join(reasons)}; use "
                              "engine='auto' or 'numpy'")
         return True
-    return not reasons and batch_size * est.network_.plan.n_params <= AUTO_MAX_WORK
+    return not reasons
 
 
 class KernelEpochs:
@@ -69,7 +69,7 @@ class KernelEpochs:
         self.X = np.ascontiguousarray(X, dtype=dtype)
         self.Y = np.ascontiguousarray(Y, dtype=dtype)
         self.loss = losses.get(_kernel_loss(est))
-        self.l2 = float(est.alpha) / (2.0 * batch_size)
+        self.l2 = float(est.alpha) / 2.0  # divided by each batch's size in the kernel
         self.runner, self.lr = None, None
 
     def run(self, order: np.ndarray, optimizer: Any) -> float:
@@ -78,7 +78,7 @@ class KernelEpochs:
         if self.runner is None or self.lr != est._learning_rate:
             self.runner = make_runner("numba", est.network_, self.X, self.Y, None,
                                       self.batch_size, self.loss, optimizer, self.l2, 0.0,
-                                      False)
+                                      False, penalty_over_batch=True)
             self.lr = est._learning_rate
         result = self.runner.run(np.asarray(order, dtype=np.int64), est._optimizer_state)
         if result.bad is not None:

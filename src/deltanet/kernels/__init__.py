@@ -9,9 +9,9 @@
   batches, their matrix products made by the BLAS ``?gemm`` NumPy uses, called from the
   compiled code (:mod:`._blas`). Any DAG of the plan (blocks with masks, skip arcs, several
   output groups), every activation and loss of the lecture, sample weights, L2/L1 weight
-  decay, and ``optimizers.sgd`` with or without (Nesterov) momentum and learning-rate
-  schedules; per-update callbacks get one compiled call per batch. Batch normalisation,
-  dropout and other optimizers (Adam, Rprop, custom transforms) are not compiled:
+  decay, ``optimizers.sgd`` with or without (Nesterov) momentum and ``optimizers.adam``,
+  with learning-rate schedules; per-update callbacks get one compiled call per batch. Batch
+  normalisation, dropout and other optimizers (Rprop, custom transforms) are not compiled:
   ``engine="numba"`` with one of them is a ValueError naming it.
 * ``"numpy"``: mini-batches through BLAS from a Python loop with every buffer preallocated
   (:mod:`._minibatch`; ReLU and softmax/cross-entropy rows compiled, :mod:`._fused`), any
@@ -35,7 +35,7 @@ from typing import Any
 
 from .._validation import check_choice, fail
 from ._layout import ACTIVATION_CODES, LOSS_CODES
-from ._optim import sgd_settings
+from ._optim import adam_settings, sgd_settings
 
 ENGINES = ("auto", "numpy", "numba")
 
@@ -56,9 +56,9 @@ def unsupported_features(net, loss, optimizer: Any, *, dropout: Any = None,
         missing.extend(f"activation {name!r}" for name in acts)
         if loss.name not in LOSS_CODES:
             missing.append(f"loss {loss.name!r}")
-        if sgd_settings(optimizer) is None:
+        if sgd_settings(optimizer) is None and adam_settings(optimizer) is None:
             missing.append("optimizers other than deltanet.optimizers.sgd "
-                           "(plain, momentum or Nesterov)")
+                           "(plain, momentum or Nesterov) and adam")
     return missing
 
 
@@ -84,17 +84,23 @@ def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
 
 
 def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                l2: float, l1: float, decay_bias: bool):
-    """The epoch runner of a resolved ``engine`` ("numba" or "numpy"), ready for ``run``."""
+                l2: float, l1: float, decay_bias: bool, *, penalty_over_batch: bool = False):
+    """The epoch runner of a resolved ``engine`` ("numba" or "numpy"), ready for ``run``.
+
+    ``penalty_over_batch`` (compiled engine only): each batch's penalty and its gradient are
+    divided by the batch's size, as scikit-learn's ``α/(2·|B|) Σ w²`` (``l2`` = α/2).
+    """
     from ._runners import BlasRunner, NumbaRunner, NumpyRunner
 
     if engine == "numpy":
-        cls = NumpyRunner
-    elif batch_size == 1 or batch_size * net.plan.n_params <= AUTO_MAX_WORK:
-        cls = NumbaRunner
-    else:
+        if penalty_over_batch:
+            raise ValueError("penalty_over_batch needs the compiled engine")
+        return NumpyRunner(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+    cls = NumbaRunner
+    if batch_size > 1 and batch_size * net.plan.n_params > AUTO_MAX_WORK:
         cls = BlasRunner
-    return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+    return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
+               penalty_over_batch)
 
 
 __all__ = ["AUTO_MAX_WORK", "ENGINES", "choose_engine", "make_runner", "unsupported_features"]

@@ -34,7 +34,7 @@ import numpy as np
 from .._memory import aligned_zeros
 from ._elementwise import ONE, ZERO, act_backward, activate, exp_nonpositive, kernel, output_loss
 from ._layout import ACT, BIAS, HAS_DOWN, N_SRC, OFFSET, OUT_HI, OUT_LO, SIZE, SRC, W_OFFSET
-from ._sgd import _apply_batch, _penalty
+from ._sgd import _apply_batch, _batch_penalty
 
 U = np.uint64
 N_, T_ = 0, 1  # positions of 'N' and 'T' in the character scratch
@@ -354,16 +354,17 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
     example ``e`` of batch ``t`` has a NaN or infinite input: the epoch stops there, before
     the batch's update.
 
-    ``hyper`` as in ``_sgd.sgd_epoch``; plain SGD (no penalty, momentum or mask) on a plan
-    whose only output group is the last layer updates the weights inside the products.
+    ``hyper`` as in ``_sgd._apply_batch``; plain SGD (no penalty, momentum, Adam or mask) on
+    a plan whose only output group is the last layer updates the weights inside the
+    products.
     ``base[l]`` is where layer ``l``'s rows start in the buffers ``a, in_, up, delta``.
     """
     G = groups.shape[0] - 1
     n_out = 0
     for layer in range(1, G + 1):
         n_out += groups[layer, OUT_HI] > groups[layer, OUT_LO]
-    in_place = hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0 and n_out == 1 \
-        and groups[G, OUT_HI] > groups[G, OUT_LO]
+    in_place = hyper[5] == 0 and hyper[6] == 0 and hyper[7] == 0 and grad_mask.shape[0] == 0 \
+        and n_out == 1 and groups[G, OUT_HI] > groups[G, OUT_LO]
     n, K, weighted = order.shape[0], U(out_cols.shape[0]), sample_weight.shape[0] > 0
     total = 0.0
     for t in range((n + batch_size - 1) // batch_size):
@@ -378,7 +379,7 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
                          params, grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch,
                          iw, fw, c) / m
         if not in_place and hyper[5] != 0:
-            cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
+            cost += _batch_penalty(params, decay, hyper, m)
         if not math.isfinite(cost):
             return cost, t, -1
         if not in_place:

@@ -9,22 +9,37 @@ records its settings on the transform) with ``η_t = schedule(count) · lr_scale
     momentum   v ← v μ + grad · (−η_t);  w ← w + v
     Nesterov   v as above;               w ← w + (v μ + grad · (−η_t))
 
+The compiled engine also runs Adam (``optimizers.adam``) in place, with the operations of
+``optimizers.scale_by_adam`` in the same order (so float64 agrees to rounding, not
+by chance): with ``−η'_t = −η_t √(1 − β₂^t) / (1 − β₁^t)`` worked out in Python per update,
+
+    adam       m ← m β₁ + grad (1 − β₁);  v ← v β₂ + grad² (1 − β₂);
+               w ← w + m (−η'_t) / (√v + ε)
+
 Any other transform is called as it is, once per update.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .._memory import aligned_zeros
 from ..propagation import decay_mask
+from ..schedules import _as_schedule
 
 
 def sgd_settings(optimizer: Any) -> tuple[Any, float, bool] | None:
     """``(learning_rate, momentum, nesterov)`` of an ``optimizers.sgd`` transform, else None."""
     return getattr(getattr(optimizer, "update", None), "sgd_settings", None)
+
+
+def adam_settings(optimizer: Any) -> tuple[Any, float, float, float] | None:
+    """``(learning_rate, beta_1, beta_2, epsilon)`` of an ``optimizers.adam`` transform,
+    else None."""
+    return getattr(getattr(optimizer, "update", None), "adam_settings", None)
 
 
 class Penalty:
@@ -55,11 +70,17 @@ class Penalty:
 
 
 class UpdateRule:
-    """Applies one optimizer update in place; rebuilds the optimizer state per epoch."""
+    """Applies one optimizer update in place; rebuilds the optimizer state per epoch.
 
-    def __init__(self, optimizer: Any, params: np.ndarray) -> None:
+    ``compiled``: the caller is a compiled kernel, which also runs Adam itself. Its moments
+    then live in ``velocity`` (``m`` then ``v``, one vector of twice the parameters) and
+    ``neg_lr[t]`` is ``−η'_t``; ``apply`` is not used for it.
+    """
+
+    def __init__(self, optimizer: Any, params: np.ndarray, compiled: bool = False) -> None:
         self.optimizer, self.params = optimizer, params
         self.settings = sgd_settings(optimizer)
+        self.adam = adam_settings(optimizer) if compiled else None
         self.state: Any = None
         self.neg_lr = np.zeros(0, params.dtype)
         self.velocity = np.zeros(0, params.dtype)
@@ -69,6 +90,9 @@ class UpdateRule:
             if self.mu:
                 self.velocity = aligned_zeros(params.shape[0], params.dtype)
                 self.scratch = np.empty_like(params) if self.nesterov else None
+        elif self.adam is not None:
+            self.velocity = aligned_zeros(2 * params.shape[0], params.dtype)
+            self._adam_lr = _as_schedule(self.adam[0])
 
     @property
     def momentum(self) -> bool:
@@ -77,6 +101,9 @@ class UpdateRule:
     def begin_epoch(self, state: Any, n_updates: int) -> None:
         """Take over ``state`` for an epoch of (at most) ``n_updates`` updates."""
         self.state = state
+        if self.adam is not None:
+            self._begin_adam(state[0], n_updates)
+            return
         if self.settings is None:
             return
         inner = state[0]
@@ -90,6 +117,21 @@ class UpdateRule:
             self.neg_lr.fill(-(float(lr) * inner.lr_scale))
         if self.momentum:
             np.copyto(self.velocity, inner.velocity)
+
+    def _begin_adam(self, inner: Any, n_updates: int) -> None:
+        """``neg_lr[t] = −η'`` of update ``t``, computed as ``scale_by_adam`` does; the
+        moments into ``velocity``."""
+        _, b1, b2, _ = self.adam
+        lr_at = self._adam_lr
+        if self.neg_lr.shape[0] != n_updates:
+            self.neg_lr = np.empty(n_updates, dtype=self.params.dtype)
+        for t in range(n_updates):
+            step = inner.count + t + 1
+            lr = lr_at(inner.count + t) * inner.lr_scale
+            self.neg_lr[t] = -(lr * math.sqrt(1 - b2**step) / (1 - b1**step))
+        n = self.params.shape[0]
+        np.copyto(self.velocity[:n], inner.m)
+        np.copyto(self.velocity[n:], inner.v)
 
     def apply(self, grad: np.ndarray, t: int, scaled: bool = False) -> None:
         """Update ``params`` in place with gradient ``grad`` (which may be overwritten);
@@ -116,6 +158,11 @@ class UpdateRule:
 
     def end_epoch(self, n_done: int) -> Any:
         """The optimizer state after ``n_done`` updates of this epoch."""
+        if self.adam is not None:
+            inner, n = self.state[0], self.params.shape[0]
+            new = inner._replace(count=inner.count + n_done, m=self.velocity[:n].copy(),
+                                 v=self.velocity[n:].copy())
+            return (new, *self.state[1:])
         if self.settings is None:
             return self.state
         inner = self.state[0]

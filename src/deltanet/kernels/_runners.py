@@ -82,14 +82,16 @@ class NumpyRunner:
 class _CompiledRunner:
     """What the compiled runners share: the inputs typed like the parameters, the optimizer
     settings as the kernels read them (``hyper``), and the epoch loop around ``_call``
-    (which each subclass defines: its kernel over ``order``, starting at update ``t``)."""
+    (which each subclass defines: its kernel over ``order``, starting at update ``t``).
+    ``penalty_over_batch``: see ``kernels.make_runner``."""
 
     engine = "numba"
     checks_inputs = False
     runs_epochs = False  # whether it has run_epochs (several epochs per call)
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                 l2: float, l1: float, decay_bias: bool) -> None:
+                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
+                 ) -> None:
         from . import _elementwise
 
         plan, params = net.plan, net.params
@@ -100,10 +102,12 @@ class _CompiledRunner:
         self.X = np.ascontiguousarray(X, dtype=dt)
         self.Y = np.ascontiguousarray(Y, dtype=dt)
         self.weights = np.zeros(0, dt) if weights is None else np.ascontiguousarray(weights, dt)
-        self.rule = UpdateRule(optimizer, params)
+        self.rule = UpdateRule(optimizer, params, compiled=True)
         self.penalty = bool(l2 or l1)
+        b1, b2, eps = (0.0, 0.0, 0.0) if self.rule.adam is None else self.rule.adam[1:]
         self.hyper = np.array([2.0 * l2, l1, l2, self.rule.mu, self.rule.nesterov,
-                               self.penalty, self.rule.momentum], dtype=dt)
+                               self.penalty, self.rule.momentum, self.rule.adam is not None,
+                               b1, 1 - b1, b2, 1 - b2, eps, penalty_over_batch], dtype=dt)
         self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
         self.decay = decay_mask(plan, decay_bias, dt) if self.penalty else np.zeros(0, dt)
         self.grad = aligned_zeros(params.shape[0], dt)
@@ -138,16 +142,19 @@ class NumbaRunner(_CompiledRunner):
     runs_epochs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                 l2: float, l1: float, decay_bias: bool) -> None:
+                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
+                 ) -> None:
         from . import _sgd
 
-        super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+        super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
+                         penalty_over_batch)
         lay, dt = self.layout, self.params.dtype
         self.work = [aligned_zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
         self.scratch = aligned_zeros(2 * lay.max_size + len(lay.groups), dt)
         self.start = aligned_zeros(self.params.shape[0], dt)  # an epoch's start (run_epochs)
         self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)  # (read only)
-        plain = not (self.penalty or self.rule.momentum) and net.plan.grad_mask is None
+        plain = not (self.penalty or self.rule.momentum or self.rule.adam) \
+            and net.plan.grad_mask is None
         self._dense = None
         if batch_size == 1 and plain and is_dense_chain(self.layout):
             from ._dense import dense_epoch
@@ -209,10 +216,12 @@ class BlasRunner(_CompiledRunner):
     checks_inputs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                 l2: float, l1: float, decay_bias: bool) -> None:
+                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
+                 ) -> None:
         from . import _blas
 
-        super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
+        super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
+                         penalty_over_batch)
         dt = self.params.dtype
         self.buffers = _blas.buffers(self.layout, batch_size, dt)
         self.gemm, itype, _ = _blas.gemm_function(dt)

@@ -1,4 +1,5 @@
-"""Numba-compiled NEURALNETTRAIN epochs over a Layout (per-example and small-batch SGD).
+"""Numba-compiled NEURALNETTRAIN epochs over a Layout (per-example and small-batch SGD
+and Adam).
 
 One call runs one epoch: the examples are visited in the given ``order``, in batches of
 ``batch_size``. For every example (seed 002, Lecture 07-3b)::
@@ -9,8 +10,9 @@ One call runs one epoch: the examples are visited in the given ``order``, in bat
 All deltas of an example are computed with the weights before its update, as the lecture
 and the NumPy engine do. The gradient ``∂J/∂w_ij = Δ_j a_i`` is then either applied at once
 (plain SGD on single examples: ``w ← w + (a_i Δ_j)(−η)``) or summed over the batch and
-applied with weight decay and momentum, operation for operation as ``deltanet.optimizers``
-does, so both engines agree to rounding. Nothing is allocated inside the loops.
+applied with weight decay and momentum or Adam, operation for operation as
+``deltanet.optimizers`` does, so both engines agree to rounding. Nothing is allocated
+inside the loops.
 
 ``c`` holds constants typed like the parameters (``_elementwise.constants``).
 """
@@ -147,18 +149,35 @@ def _penalty(params, decay, l2, l1):
     return l2 * sq + l1 * ab
 
 
+@kernel(inline="always")
+def _batch_penalty(params, decay, hyper, nb):
+    """The penalty added to the cost of a batch of ``nb`` examples: ``_penalty``, divided
+    by ``nb`` when ``hyper[13]`` says so (scikit-learn's ``α/(2·|B|) Σ w²``)."""
+    value = _penalty(params, decay, float(hyper[2]), float(hyper[1]))
+    return value / nb if hyper[13] != 0 else value
+
+
 @kernel()
 def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
     """One optimizer step from the gradient summed over ``nb`` examples; resets ``grad``.
 
-    ``hyper`` = (2λ, λ₁, λ, μ, nesterov, has_penalty, momentum) typed like params.
+    ``hyper`` = (2λ, λ₁, λ, μ, nesterov, has_penalty, momentum, adam, β₁, 1 − β₁, β₂,
+    1 − β₂, ε, penalty over |B|) typed like params (``_runners._CompiledRunner``); with the
+    last, 2λ and λ₁ are divided by the batch's size.
     grad ← grad / |B| ⊙ mask + 2λ w + λ₁ sign(w);  v ← μ v − η grad;  w ← w + v
-    (Nesterov: w ← w + μ v − η grad; no momentum: w ← w − η grad).
+    (Nesterov: w ← w + μ v − η grad; no momentum: w ← w − η grad). Adam (``neg_lr`` = −η'
+    of this update, ``velocity`` = m then v): m ← m β₁ + grad (1 − β₁),
+    v ← v β₂ + grad² (1 − β₂), w ← w + m (−η') / (√v + ε), as ``optimizers.scale_by_adam``.
     """
     two_l2, l1, mu = hyper[0], hyper[1], hyper[3]
+    if hyper[13] != 0:
+        two_l2, l1 = two_l2 / nb, l1 / nb
     nesterov, penalty, momentum = hyper[4] != 0, hyper[5] != 0, hyper[6] != 0
+    adam = hyper[7] != 0
+    b1, one_b1, b2, one_b2, eps = hyper[8], hyper[9], hyper[10], hyper[11], hyper[12]
     masked = grad_mask.shape[0] > 0
-    for q in range(params.shape[0]):
+    n = params.shape[0]
+    for q in range(n):
         g = grad[q] / nb
         grad[q] = 0
         if masked:
@@ -167,6 +186,13 @@ def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
         if penalty:
             wd = w * decay[q]
             g = g + (two_l2 * wd + l1 * np.sign(wd))
+        if adam:
+            m = velocity[q] * b1 + g * one_b1
+            v = velocity[n + q] * b2 + (g * g) * one_b2
+            velocity[q] = m
+            velocity[n + q] = v
+            params[q] = w + (m * neg_lr) / (math.sqrt(v) + eps)
+            continue
         step = g * neg_lr
         if momentum:
             v = velocity[q] * mu + step
@@ -228,7 +254,8 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
     tmp = scratch[:scratch.shape[0] - groups.shape[0]]
     weighted = sample_weight.shape[0] > 0
     # plain SGD on single examples of a dense plan: w ← w + (a_i Δ_j)(−η) right away
-    at_once = batch_size == 1 and hyper[5] == 0 and hyper[6] == 0 and grad_mask.shape[0] == 0
+    at_once = batch_size == 1 and hyper[5] == 0 and hyper[6] == 0 and hyper[7] == 0 \
+        and grad_mask.shape[0] == 0
     n = order.shape[0] // n_epochs
     n_updates = (n + batch_size - 1) // batch_size
     total, before = 0.0, limits[1]
@@ -255,7 +282,7 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
             cost /= stop - start_at
             if not at_once:
                 if hyper[5] != 0:
-                    cost += _penalty(params, decay, float(hyper[2]), float(hyper[1]))
+                    cost += _batch_penalty(params, decay, hyper, stop - start_at)
                 if not math.isfinite(cost):
                     return stop_at(ep, t, cost, n_epochs, params, start)
                 _apply_batch(params, grad, params.dtype.type(stop - start_at), grad_mask,
