@@ -404,7 +404,8 @@ _SUBPROCESS = textwrap.dedent("""
     from numba.core.runtime import rtsys
     from deltanet import kernels
     from deltanet.kernels import _blas, _dense, _sgd
-    kernels.AUTO_MAX_WORK = 1000  # batches of 64 (x 68 weights) take the BLAS loop
+    kernels.BLAS_MIN_BATCH_WORK = 1000  # batches of 64 (x 68 weights) take the BLAS loop
+    kernels.BLAS_MIN_EPOCH_WORK = 0
     rng = np.random.default_rng(0)
     X = rng.random((640, 8)); Y = (X[:, :2] > 0.5).astype(float)
     net = dn.Network.layered([8, 6, 2], output="logistic", random_state=0)
@@ -477,3 +478,20 @@ def test_the_kernels_exp_at_zero_nan_and_below_the_smallest_normal(exp_all, dtyp
     assert got[3] == 0 and np.isnan(got[4]) and got[5] == 0 and got[6] == 0
     assert got[7] == pytest.approx(np.exp(np.float64(x[7])), rel=1e-6)
     assert got[7] >= np.finfo(dtype).smallest_normal  # a normal number, not flushed
+
+
+def test_the_compiled_engine_takes_the_blas_loop_for_batches_beyond_tiny_networks():
+    from deltanet.kernels._runners import BlasRunner, NumbaRunner
+
+    def runner(sizes, n, batch_size):
+        net = dn.Network.layered(sizes, output="softmax", random_state=0)
+        X, Y = np.zeros((n, sizes[0])), np.eye(sizes[-1])[np.arange(n) % sizes[-1]]
+        return type(kernels.make_runner("numba", net, X, Y, None, batch_size,
+                                        losses.get("cross_entropy"), optimizers.adam(),
+                                        0.0, 0.0, False))
+
+    assert runner([4, 100, 3], 120, 120) is BlasRunner  # iris with scikit-learn's batches
+    assert runner([64, 32, 10], 1000, 2) is BlasRunner
+    assert runner([64, 32, 10], 1000, 1) is NumbaRunner  # single examples
+    assert runner([2, 2, 2], 4, 4) is NumbaRunner  # XOR: several epochs per compiled call
+    assert runner([2, 3, 2], 400, 4) is NumbaRunner  # a batch of 4 x 17 weights

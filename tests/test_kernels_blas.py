@@ -1,6 +1,6 @@
 """The compiled mini-batch loop (``kernels._blas``) against the reference passes.
 
-``engine='numba'`` runs larger mini-batches through it; ``AUTO_MAX_WORK = 0`` sends every
+``engine='numba'`` runs larger mini-batches through it; ``BLAS_MIN_*_WORK = 0`` sends every
 batch of two or more examples there, so the small networks of the oracle tests exercise it.
 """
 
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.xdist_group("numba")
 
 @pytest.fixture(autouse=True)
 def blas_for_every_batch(monkeypatch):
-    monkeypatch.setattr(kernels, "AUTO_MAX_WORK", 0)
+    monkeypatch.setattr(kernels, "BLAS_MIN_BATCH_WORK", 0)
+    monkeypatch.setattr(kernels, "BLAS_MIN_EPOCH_WORK", 0)
 
 
 def _runner(engine: str, net, X, Y, batch_size: int, **kw):
@@ -169,7 +170,7 @@ def test_the_rows_are_checked_before_training_when_the_loop_cannot_check_them():
 
 
 def test_per_update_callbacks_see_every_batch_and_change_nothing():
-    # batch_size=4: with AUTO_MAX_WORK = 0 this is the BLAS loop, one compiled call a batch
+    # batch_size=4: with BLAS_MIN_*_WORK = 0 this is the BLAS loop, one compiled call a batch
     test_kernels.test_per_update_callbacks_see_every_update_and_change_nothing()
 
 

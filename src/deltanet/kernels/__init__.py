@@ -3,24 +3,23 @@
 ``train(..., engine=)`` picks how an epoch runs; the result is the same to rounding:
 
 * ``"numba"``: one compiled call per epoch, without Python in between and without
-  allocating. Small updates (single examples, or ``batch_size × weights <= AUTO_MAX_WORK``)
-  loop over the examples of the permutation (:mod:`._sgd`; per-example plain SGD on a layered
-  net runs a tighter epoch of its own, :mod:`._dense`); larger mini-batches loop over the
-  batches, their matrix products made by the BLAS ``?gemm`` NumPy uses, called from the
-  compiled code (:mod:`._blas`). Any DAG of the plan (blocks with masks, skip arcs, several
-  output groups), every activation and loss of the lecture, sample weights, L2/L1 weight
-  decay, ``optimizers.sgd`` with or without (Nesterov) momentum and ``optimizers.adam``,
-  with learning-rate schedules; per-update callbacks get one compiled call per batch. Batch
-  normalisation, dropout and other optimizers (Rprop, custom transforms) are not compiled:
-  ``engine="numba"`` with one of them is a ValueError naming it.
+  allocating. Single examples, and batches of tiny networks or tiny data sets (see
+  ``blas_batches``), loop over the examples of the permutation (:mod:`._sgd`; per-example
+  plain SGD on a layered net runs a tighter epoch of its own, :mod:`._dense`); other
+  mini-batches loop over the batches, their matrix products made by the BLAS ``?gemm``
+  NumPy uses, called from the compiled code (:mod:`._blas`). Any DAG of the plan (blocks
+  with masks, skip arcs, several output groups), every activation and loss of the lecture,
+  sample weights, L2/L1 weight decay, ``optimizers.sgd`` with or without (Nesterov)
+  momentum and ``optimizers.adam``, with learning-rate schedules; per-update callbacks get
+  one compiled call per batch. Batch normalisation, dropout and other optimizers (Rprop,
+  custom transforms) are not compiled: ``engine="numba"`` with one of them is a ValueError
+  naming it.
 * ``"numpy"``: mini-batches through BLAS from a Python loop with every buffer preallocated
   (:mod:`._minibatch`; ReLU and softmax/cross-entropy rows compiled, :mod:`._fused`), any
   optimizer; batch normalisation and dropout run on the reference passes of
   :mod:`deltanet.propagation` instead.
 * ``"auto"`` (the default): ``"numba"`` when it supports everything asked for, else NumPy.
-  (Measured: the per-example loop costs about the same per example at any batch size, BLAS
-  gets cheaper per example with larger batches; they cross near 250,000 examples × weights.
-  The compiled batch loop spends its time in the same products as the NumPy loop, without
+  (The compiled batch loop spends its time in the same products as the NumPy loop, without
   the forty-odd Python calls per update around them.)
 
 Compiled code is cached on disk next to the sources (Numba's ``cache=True``; Numba falls
@@ -39,8 +38,22 @@ from ._optim import adam_settings, sgd_settings
 
 ENGINES = ("auto", "numpy", "numba")
 
-#: up to this many (examples × weights) per update the compiled kernel beats BLAS calls
-AUTO_MAX_WORK = 250_000
+#: Batches of at least this many examples × weights go to the BLAS batch loop, when an
+#: epoch holds at least ``BLAS_MIN_EPOCH_WORK`` of them (the loop costs one Python call per
+#: epoch, about 15 µs, where the per-example kernel runs several epochs per call). From
+#: ``bench/engine_crossover.py``, µs per example, per-example kernel / BLAS loop: 4-100-3
+#: at batch 4 1.19/0.54, 64-32-10 at batch 2 1.60/0.93, 784-64-10 at batch 4 15.7/5.5 (SGD),
+#: 64-32-10 at batch 32 1.63/0.80 (Adam); 2-8-1 on 200 examples at batch 4 0.42/0.46 and at
+#: batch 8 0.41/0.37; XOR's four examples 0.37/3.74.
+BLAS_MIN_BATCH_WORK = 250
+BLAS_MIN_EPOCH_WORK = 5_000
+
+
+def blas_batches(batch_size: int, n_examples: int, n_params: int) -> bool:
+    """Whether the compiled engine runs batches of ``batch_size`` with the BLAS loop (else
+    its per-example kernel): batches of two or more, big enough in examples × weights."""
+    return (batch_size > 1 and batch_size * n_params >= BLAS_MIN_BATCH_WORK
+            and n_examples * n_params >= BLAS_MIN_EPOCH_WORK)
 
 
 def unsupported_features(net, loss, optimizer: Any, *, dropout: Any = None,
@@ -97,10 +110,11 @@ def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimize
             raise ValueError("penalty_over_batch needs the compiled engine")
         return NumpyRunner(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
     cls = NumbaRunner
-    if batch_size > 1 and batch_size * net.plan.n_params > AUTO_MAX_WORK:
+    if blas_batches(batch_size, X.shape[0], net.plan.n_params):
         cls = BlasRunner
     return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
                penalty_over_batch)
 
 
-__all__ = ["AUTO_MAX_WORK", "ENGINES", "choose_engine", "make_runner", "unsupported_features"]
+__all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches",
+           "choose_engine", "make_runner", "unsupported_features"]
