@@ -384,3 +384,24 @@ def test_cli_resume_with_more_epochs_trains_on(tmp_path, capsys):
     assert main([*argv, "--epochs", "4", "--checkpoint", ckpt, "--resume", "--out", out]) == 2
     err = capsys.readouterr().err.strip()
     assert "already has 6 epochs, more than --epochs 4" in err and "\n" not in err
+
+
+def test_a_checkpoint_of_another_engine_names_the_engine_to_resume_with(tmp_path):
+    # Adam ran on NumPy before the compiled engine ran it: such a checkpoint still resumes
+    from deltanet.cli._fit import checkpoint_words
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((64, 3)), dn.one_hot(rng.integers(0, 2, 64))[0]
+    path = tmp_path / "adam.ckpt"
+    kw = dict(loss="cross_entropy", optimizer="adam", batch_size=16, random_state=0,
+              checkpoint=path)
+    net = dn.Network.layered([3, 4, 2], output="softmax", random_state=0)
+    dn.train(net, X, Y, epochs=2, engine="numpy", **kw)
+    net = dn.Network.layered([3, 4, 2], output="softmax", random_state=0)
+    with pytest.raises(ValueError, match=r"\(engine: saved 'numpy', now 'numba'\).*"
+                                         r"pass engine='numpy' to resume it") as info:
+        dn.train(net, X, Y, epochs=4, resume=True, **kw)
+    words = checkpoint_words(str(info.value))
+    assert "engine=" not in words and "another engine; leave out --resume" in words
+    hist = dn.train(net, X, Y, epochs=4, resume=True, engine="numpy", **kw)
+    assert hist.epochs == 4

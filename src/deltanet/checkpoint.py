@@ -136,9 +136,13 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path
         shown = "; ".join(f"{k}: {DIGESTS[k]} differ" if k in DIGESTS
                           else f"{k}: saved {saved.get(k)!r}, now {current.get(k)!r}"
                           for k in diff[:4])
+        advice = ("resume with the same network, data and settings, or start afresh with "
+                  "resume=False")
+        if diff == ["engine"]:  # e.g. 'auto' now picks an engine it did not when this was saved
+            advice = f"pass engine={saved['engine']!r} to resume it, or start afresh with " \
+                     "resume=False"
         raise ValueError(f"checkpoint {path.name} belongs to another training run ({shown}) "
-                         f"(got {len(diff)} differing settings); resume with the same network, "
-                         "data and settings, or start afresh with resume=False")
+                         f"(got {len(diff)} differing settings); {advice}")
 
 
 # ------------------------------------------------------------------ write and read

@@ -141,6 +141,9 @@ def checkpoint_words(message: str) -> str:
     message = message.replace("start afresh with resume=False",
                               "leave out --resume to start afresh (overwriting the checkpoint)")
     message = re.sub(r"\bepochs=(\d+)", r"--epochs \1", message)
+    # the command has no --engine: a checkpoint of another engine cannot be resumed here
+    message = re.sub(r"pass engine='\w+' to resume it, or ",
+                     "this version trains these settings on another engine; ", message)
     return message.replace("random_state", "--seed")
 
 
