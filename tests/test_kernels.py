@@ -495,3 +495,19 @@ def test_the_compiled_engine_takes_the_blas_loop_for_batches_beyond_tiny_network
     assert runner([64, 32, 10], 1000, 1) is NumbaRunner  # single examples
     assert runner([2, 2, 2], 4, 4) is NumbaRunner  # XOR: several epochs per compiled call
     assert runner([2, 3, 2], 400, 4) is NumbaRunner  # a batch of 4 x 17 weights
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_compiled_adam_in_float32_stays_float32_and_agrees_with_numpy(batch_size):
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((300, 9)).astype(np.float32)
+    Y = dn.one_hot(rng.integers(0, 4, 300))[0].astype(np.float32)
+    params = {}
+    for engine in ("numpy", "numba"):
+        net = dn.Network.layered([9, 13, 7, 4], hidden="relu", output="softmax",
+                                 random_state=0, dtype=np.float32)
+        dn.train(net, X, Y, loss="cross_entropy", optimizer=optimizers.adam(0.01),
+                 batch_size=batch_size, epochs=1, random_state=0, engine=engine)
+        params[engine] = net.params
+    assert params["numba"].dtype == np.float32
+    assert_allclose(params["numba"], params["numpy"], rtol=0, atol=1e-6)
