@@ -10,8 +10,9 @@ records its settings on the transform) with ``η_t = schedule(count) · lr_scale
     Nesterov   v as above;               w ← w + (v μ + grad · (−η_t))
 
 The compiled engine also runs Adam (``optimizers.adam``) in place, with the operations of
-``optimizers.scale_by_adam`` in the same order (so float64 agrees to rounding, not
-by chance): with ``−η'_t = −η_t √(1 − β₂^t) / (1 − β₁^t)`` worked out in Python per update,
+``optimizers.scale_by_adam`` in the same order (the engines then differ only in how they
+sum gradients), and ``−η'_t = −η_t √(1 − β₂^t) / (1 − β₁^t)`` worked out in Python per
+update as there:
 
     adam       m ← m β₁ + grad (1 − β₁);  v ← v β₂ + grad² (1 − β₂);
                w ← w + m (−η'_t) / (√v + ε)
