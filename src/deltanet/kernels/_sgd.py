@@ -200,7 +200,9 @@ def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
 def _adam_step(params, grad, nb, grad_mask, decay, two_l2, l1, penalty, m, v, hyper, neg_lr):
     """The Adam branch of ``_apply_batch``, a loop of its own: with the SGD rules in the same
     loop it did not vectorise (7.3 ns per weight in float64, 1.4 here). ``np.sqrt`` keeps
-    float32 in float32, as NumPy does."""
+    float32 in float32, as NumPy does. The gradient's first lines repeat those of
+    ``_apply_batch`` on purpose: moved into a shared inline helper, neither loop
+    vectorised (momentum SGD went from 0.5 to 9.8 ns per weight)."""
     b1, one_b1, b2, one_b2, eps = hyper[8], hyper[9], hyper[10], hyper[11], hyper[12]
     masked = grad_mask.shape[0] > 0
     for q in range(params.shape[0]):
