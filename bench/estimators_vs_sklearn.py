@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
         "standard deviation over the folds; the difference is deltanet − scikit-learn (in "
         "points of accuracy, or R²); fit time: the sum over the folds, after one untimed "
         "warm-up fit of each estimator (a fresh process first imports Numba and loads "
-        "deltanet's compiled kernels from its cache: about 0.2 s, once).",
+        "deltanet's compiled kernels from its cache, 0.2–0.5 s; the first fit ever on a "
+        "machine compiles them, about 14 s).",
         "",
         *cv_table(cv),
         "",
