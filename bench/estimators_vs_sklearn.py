@@ -161,8 +161,9 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "The scores agree because the estimators make the same updates: same Glorot "
         "draws, same shuffles, same batches, same losses and gradients, same Adam and SGD "
-        "rules (`tests/test_estimators_parity.py` checks the weights: bit for bit with "
-        "`engine='numpy'`, which runs scikit-learn's loop, to rounding with the compiled "
+        "rules (`tests/test_estimators_parity.py` checks the weights: in float64, bit for "
+        "bit with `engine='numpy'`, which runs scikit-learn's loop, to rounding with the "
+        "compiled "
         "engine that `engine='auto'` picks). With default parameters (Adam, batches of "
         "200) deltanet runs each epoch in one compiled call, where scikit-learn spends "
         "most of an epoch of these small data sets in Python around its products; "

@@ -405,3 +405,21 @@ def test_a_checkpoint_of_another_engine_names_the_engine_to_resume_with(tmp_path
     assert "engine=" not in words and "another engine; leave out --resume" in words
     hist = dn.train(net, X, Y, epochs=4, resume=True, engine="numpy", **kw)
     assert hist.epochs == 4
+
+
+def test_a_checkpoint_of_the_other_compiled_loop_is_not_resumed(tmp_path, monkeypatch):
+    # the per-example loop and the BLAS loop agree to rounding, not bit for bit
+    from deltanet import kernels
+
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((150, 4)), dn.one_hot(rng.integers(0, 3, 150))[0]
+    kw = dict(loss="cross_entropy", batch_size=4, random_state=0, engine="numba",
+              checkpoint=tmp_path / "run.ckpt")
+    net = dn.Network.layered([4, 20, 3], output="softmax", random_state=0)
+    dn.train(net, X, Y, epochs=2, **kw)
+    monkeypatch.setattr(kernels, "BLAS_MIN_BATCH_WORK", 10**9)  # as a version without it
+    net = dn.Network.layered([4, 20, 3], output="softmax", random_state=0)
+    with pytest.raises(ValueError, match=r"engine_loop: saved 'batches on BLAS', now "
+                                         r"'example by example'.*runs these settings on the "
+                                         r"other loop; start afresh with resume=False"):
+        dn.train(net, X, Y, epochs=4, resume=True, **kw)

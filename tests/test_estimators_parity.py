@@ -268,3 +268,15 @@ def test_the_epoch_shuffle_is_scikit_learns(n):
     for _ in range(3):  # the same orders, and the random states stay in step
         assert_array_equal(_shuffle(idx, ours), shuffle(idx, random_state=theirs))
     assert ours.randint(1000) == theirs.randint(1000)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_an_infinite_cost_trains_on_as_in_scikit_learn():
+    # Adam's v overflows to inf, so its steps vanish: the cost is inf, the weights finite.
+    # The compiled loops stop at such a cost; the epoch is rerun on scikit-learn's loop.
+    X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    ours, theirs = _fit_both("MLPRegressor", X, y * 1e160, solver="adam", max_iter=3,
+                             random_state=0)
+    assert ours.engine_ == "numpy"
+    _assert_same_fit(ours, theirs, atol=0.0)
+    assert np.isinf(ours.loss_) and np.isfinite(ours.coefs_[0]).all()

@@ -148,7 +148,7 @@ def prepare(net, X: Any, Y: Any, s: dict[str, Any]) -> _Run:
     metric = resolve_metric(s["metric"], net, loss, Y2)
     # hashing the data and the arcs is a pass over both: only checkpoints need it
     fp = {} if cfg["checkpoint"] is None else fingerprint(
-        net, s, cfg, opt, (X2, Y2, sw), val_data, batch_size, metric[0])
+        net, s, cfg, opt, (X2, Y2, sw), val_data, batch_size, metric[0], n_train)
     ckpt = _load_resume(cfg, fp)
     if ckpt is not None and val_idx is not None:
         val_idx = _saved_split(ckpt, val_idx, n)
@@ -223,7 +223,7 @@ def _saved_split(ckpt: _ckpt.Checkpoint, val_idx: np.ndarray, n: int) -> np.ndar
 
 
 def fingerprint(net, s: dict, cfg: dict, opt, data: tuple, val_data: tuple | None,
-                batch_size: int, metric: str) -> dict[str, Any]:
+                batch_size: int, metric: str, n_train: int) -> dict[str, Any]:
     """What must not change between a run and its resumption (JSON-able)."""
     X, Y, sw = data
     sched = s["lr_schedule"]
@@ -251,6 +251,9 @@ def fingerprint(net, s: dict, cfg: dict, opt, data: tuple, val_data: tuple | Non
     # the engines agree to rounding, not bit for bit: a resumed run must use the same one
     fp["engine"] = kernels.choose_engine(s["engine"], net, _losses.get(s["loss"]),
                                          opt.transform, batch_size, dropout=cfg["dropout"])
+    if fp["engine"] == "numba":  # and which of its two loops (they too agree to rounding)
+        fp["engine_loop"] = ("batches on BLAS" if kernels.blas_batches(
+            batch_size, n_train, net.plan.n_params) else "example by example")
     if opt.schedule_name in ("step", "cosine"):
         fp["epochs"] = cfg["epochs"]  # these schedules depend on the length of the run
     skip = ("epochs", "verbose", "checkpoint", "checkpoint_every", "resume",

@@ -141,6 +141,9 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path
         if diff == ["engine"]:  # e.g. 'auto' now picks an engine it did not when this was saved
             advice = f"pass engine={saved['engine']!r} to resume it, or start afresh with " \
                      "resume=False"
+        elif diff == ["engine_loop"]:  # a version that dispatches these batches otherwise
+            advice = "this version of deltanet runs these settings on the other loop; start " \
+                     "afresh with resume=False"
         raise ValueError(f"checkpoint {path.name} belongs to another training run ({shown}) "
                          f"(got {len(diff)} differing settings); {advice}")
 

@@ -404,9 +404,9 @@ def _rates_ahead(opt) -> bool:
     or a schedule by name. A callable of the user's may count its calls, or raise for an
     update that a stop would never have reached."""
     if opt.name == "custom":
-        from .kernels._optim import sgd_settings
+        from .kernels._optim import adam_settings, sgd_settings
 
-        settings = sgd_settings(opt.transform)
+        settings = sgd_settings(opt.transform) or adam_settings(opt.transform)
         return settings is not None and not callable(settings[0])
     return not opt.schedule_name.startswith("callable")
 

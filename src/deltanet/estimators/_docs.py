@@ -72,7 +72,7 @@ engine : {'auto', 'numpy', 'numba'}, default='auto'
     faster for single examples and small batches, and without Python between the BLAS
     products of larger batches); 'auto' does so when the kernels support the settings (no
     sample weights, batch_norm, dropout, sparse input or Poisson loss); 'numpy' always runs
-    scikit-learn's loop on the NumPy passes (the same weights bit for bit)."""
+    scikit-learn's loop on the NumPy passes (in float64, the same weights bit for bit)."""
 
 ATTRIBUTES = """\
 coefs_ : list of ndarray

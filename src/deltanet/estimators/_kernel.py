@@ -7,7 +7,7 @@ Poisson loss. The engine picks its per-example kernel for small updates and its 
 loop for larger ones. scikit-learn divides the penalty by each batch's size
 (``α/(2·|B|) Σ w²``), so the runner is built with ``l2 = α/2`` and ``penalty_over_batch``.
 ``engine='numba'`` insists and names what stands in the way; ``engine='numpy'`` never uses
-it, and runs scikit-learn's own loop, bit for bit.
+it, and runs scikit-learn's own loop (in float64, bit for bit).
 """
 
 from __future__ import annotations
@@ -72,9 +72,15 @@ class KernelEpochs:
         self.l2 = float(est.alpha) / 2.0  # divided by each batch's size in the kernel
         self.runner, self.lr = None, None
 
-    def run(self, order: np.ndarray, optimizer: Any) -> float:
-        """One epoch over ``order``; returns ``Σ_B |B| J_B`` and keeps the optimizer state."""
+    def run(self, order: np.ndarray, optimizer: Any) -> float | None:
+        """One epoch over ``order``; returns ``Σ_B |B| J_B`` and keeps the optimizer state.
+
+        None when a batch's cost was not finite: the compiled loops stop there, where
+        scikit-learn trains on (with Adam an infinite cost can leave finite weights). The
+        weights and optimizer state of the epoch's start are then put back, for the caller
+        to run the epoch on scikit-learn's loop."""
         est = self.est
+        start = est.network_.params.copy()
         if self.runner is None or self.lr != est._learning_rate:
             self.runner = make_runner("numba", est.network_, self.X, self.Y, None,
                                       self.batch_size, self.loss, optimizer, self.l2, 0.0,
@@ -82,8 +88,7 @@ class KernelEpochs:
             self.lr = est._learning_rate
         result = self.runner.run(np.asarray(order, dtype=np.int64), est._optimizer_state)
         if result.bad is not None:
-            raise ValueError(f"Solver produced non-finite parameter weights (in epoch "
-                             f"{est.n_iter_ + 1}). The input data may contain large values "
-                             "and need to be preprocessed.")
+            est.network_.params[:] = start
+            return None
         est._optimizer_state = result.state
         return float(result.total)

@@ -135,10 +135,13 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
         for _ in range(est.max_iter):
             if est.shuffle:
                 sample_idx = _shuffle(sample_idx, est._random_state)
+            accumulated = None
             if kernel is not None:
                 opt = _optimizer(est._optimizer_config, est._learning_rate)
                 accumulated = kernel.run(sample_idx, opt)
-            else:
+                if accumulated is None:  # a non-finite cost: on as scikit-learn goes on
+                    kernel, est.engine_ = None, "numpy"
+            if accumulated is None:
                 accumulated = _epoch(est, X, Y, sw, sample_idx, batches, drop, rng)
             if _end_epoch(est, accumulated, n, validation) or incremental:
                 break

@@ -123,13 +123,18 @@ class UpdateRule:
         """``neg_lr[t] = −η'`` of update ``t``, computed as ``scale_by_adam`` does; the
         moments into ``velocity``."""
         _, b1, b2, _ = self.adam
-        lr_at = self._adam_lr
-        if self.neg_lr.shape[0] != n_updates:
-            self.neg_lr = np.empty(n_updates, dtype=self.params.dtype)
-        for t in range(n_updates):
-            step = inner.count + t + 1
-            lr = lr_at(inner.count + t) * inner.lr_scale
-            self.neg_lr[t] = -(lr * math.sqrt(1 - b2**step) / (1 - b1**step))
+        lr_at, count, scale = self._adam_lr, inner.count, inner.lr_scale
+        rates = np.empty(n_updates)
+        sqrt, scheduled = math.sqrt, callable(self.adam[0])
+        for t in range(n_updates):  # Python's float arithmetic, as in scale_by_adam
+            step = count + t + 1
+            lr = lr_at(count + t) * scale
+            c2, c1 = 1 - b2**step, 1 - b1**step
+            if c1 == 1.0 and c2 == 1.0 and not scheduled:
+                rates[t:] = lr  # β^t has vanished: lr · √1 / 1 from here on (all alike)
+                break
+            rates[t] = lr * sqrt(c2) / c1
+        self.neg_lr = (-rates).astype(self.params.dtype)
         n = self.params.shape[0]
         np.copyto(self.velocity[:n], inner.m)
         np.copyto(self.velocity[n:], inner.v)
