@@ -163,13 +163,13 @@ def test_partial_fit_and_warm_start():
 
 
 def test_multi_output_regression_same_weights():
-    # the gradients are scikit-learn's; only the reported loss sums over the outputs
+    # the gradients and the reported loss are scikit-learn's (see the test further down)
     X, y = _regression(n_targets=3)
     ours, theirs = _fit_both("MLPRegressor", X, y, hidden_layer_sizes=(6,), max_iter=5,
                              random_state=0, alpha=0.0)
     for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
         assert_allclose(a, b, rtol=0, atol=ATOL)
-    assert_allclose(ours.loss_, 3 * theirs.loss_, rtol=1e-12)
+    assert_allclose(ours.loss_, theirs.loss_, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name, data", [
@@ -280,3 +280,15 @@ def test_an_infinite_cost_trains_on_as_in_scikit_learn():
     assert ours.engine_ == "numpy"
     _assert_same_fit(ours, theirs, atol=0.0)
     assert np.isinf(ours.loss_) and np.isfinite(ours.coefs_[0]).all()
+
+
+@pytest.mark.parametrize("kw", [dict(max_iter=60, tol=1e-2), dict(solver="sgd", max_iter=8),
+                                dict(early_stopping=True, max_iter=30)], ids=str)
+def test_several_outputs_report_scikit_learns_squared_error(kw):
+    # scikit-learn averages its squared error over the outputs (and steps along the summed
+    # loss's gradient): the reported loss, and so the tol stopping rule, must follow
+    X, y = _regression(n_targets=3)
+    ours, theirs = _fit_both("MLPRegressor", X, y, hidden_layer_sizes=(5,), random_state=1,
+                             **kw)
+    _assert_same_fit(ours, theirs, atol=0.0)
+    assert ours.loss_curve_ == theirs.loss_curve_

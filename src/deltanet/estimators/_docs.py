@@ -114,8 +114,10 @@ feature_names_in_ : ndarray of str
     Feature names seen in ``fit``, when ``X`` had string column names."""
 
 DIFFERENCES = """\
-Differences from scikit-learn: for several regression outputs the squared error is summed
-over the outputs of an example (scikit-learn averages the value but not its gradient, as
-scikit-learn issue #8349 reports), so ``loss_`` is ``n_outputs`` times larger there while
-the gradients, and so the weights, are the same; ``partial_fit`` is unavailable with
-'lbfgs'; ``momentum`` must be below 1."""
+Differences from scikit-learn: for several regression outputs, 'lbfgs' minimises the
+squared error summed over the outputs of an example (scikit-learn averages the value but
+not its gradient, as scikit-learn issue #8349 reports, so its line search and its steps
+follow two different functions), and its ``loss_`` is ``n_outputs`` times scikit-learn's;
+'sgd' and 'adam' make scikit-learn's steps and report its averaged value, so they stop at
+the same epoch; ``partial_fit`` is unavailable with 'lbfgs'; ``momentum`` must be below
+1."""

@@ -2,12 +2,13 @@
 
 With ``engine='auto'`` an estimator hands each epoch of Adam or of plain, momentum or
 Nesterov SGD to the compiled engine whenever it computes the same updates as scikit-learn
-(to rounding): no sample or class weights, batch normalisation, dropout, sparse input or
-Poisson loss. The engine picks its per-example kernel for small updates and its BLAS batch
-loop for larger ones. scikit-learn divides the penalty by each batch's size
-(``α/(2·|B|) Σ w²``), so the runner is built with ``l2 = α/2`` and ``penalty_over_batch``.
-``engine='numba'`` insists and names what stands in the way; ``engine='numpy'`` never uses
-it, and runs scikit-learn's own loop (in float64, bit for bit).
+(to rounding): no sample or class weights, batch normalisation, dropout, sparse input,
+Poisson loss, or squared error over several outputs. The engine picks its per-example
+kernel for small updates and its BLAS batch loop for larger ones. scikit-learn divides the
+penalty by each batch's size (``α/(2·|B|) Σ w²``), so the runner is built with
+``l2 = α/2`` and ``penalty_over_batch``. ``engine='numba'`` insists and names what stands
+in the way; ``engine='numpy'`` never uses it, and runs scikit-learn's own loop (in
+float64, bit for bit).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from .. import losses
 from ..kernels import make_runner
+from ._objective import reduction
 
 
 def _kernel_loss(est: Any) -> str | None:
@@ -44,6 +46,9 @@ def _obstacles(est: Any, X, sample_weight, dropout, batch_size: int) -> list[str
         reasons.append("sparse X")
     if _kernel_loss(est) is None:
         reasons.append(f"loss={est._loss_name()!r}")
+    if reduction(est):
+        reasons.append("several outputs with loss='squared_error' (scikit-learn reports it "
+                       "averaged over the outputs)")
     return reasons
 
 

@@ -13,7 +13,8 @@ dtype) before the logarithm, and ``xlogy`` makes ``0 log 0 = 0``. One deliberate
 difference: the squared error is summed over the outputs of an example, ``ℓ = ½ Σ_k
 (y_k − a_k)²``, so the cost ``J`` is the function whose gradient backpropagation computes
 (scikit-learn averages over outputs in the value but not in the gradient, as its issue
-#8349 reports). For one output the two agree.
+#8349 reports). For one output the two agree. The stochastic solvers report scikit-learn's
+averaged value (``_objective.reduction``); L-BFGS minimises the sum.
 """
 
 from __future__ import annotations

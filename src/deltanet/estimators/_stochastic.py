@@ -103,7 +103,7 @@ def _epoch(est: Any, X, Y, sw, sample_idx, batches, drop, rng) -> float:
         if swb is not None and not swb.sum():
             continue  # a batch without weight has nothing to learn from (no division by 0)
         loss, grad, cache = loss_grad(est, params, Xb, Y[idx], swb, training=True,
-                                      dropout=drop, rng=rng)
+                                      dropout=drop, rng=rng, as_reported=True)
         accumulated += loss * (batch.stop - batch.start)
         if cache.bn:
             update_bn_stats(net.bn_state, cache)
@@ -177,7 +177,8 @@ def _end_epoch(est: Any, accumulated: float, n: int, validation) -> bool:
 def _record_validation(est: Any, validation) -> None:
     if validation is not None:
         X_val, Y_val, _, sw_val = validation
-        est.validation_loss_curve_.append(data_loss(est, X_val, Y_val, sw_val))
+        est.validation_loss_curve_.append(data_loss(est, X_val, Y_val, sw_val,
+                                                    as_reported=True))
 
 
 def _update_no_improvement_count(est: Any, validation) -> None:
