@@ -76,6 +76,7 @@ class KernelEpochs:
         self.loss = losses.get(_kernel_loss(est))
         self.l2 = float(est.alpha) / 2.0  # divided by each batch's size in the kernel
         self.runner, self.lr = None, None
+        self.start = np.empty_like(est.network_.params)  # an epoch's start weights
 
     def run(self, order: np.ndarray, optimizer: Any) -> float | None:
         """One epoch over ``order``; returns ``Σ_B |B| J_B`` and keeps the optimizer state.
@@ -85,7 +86,7 @@ class KernelEpochs:
         weights and optimizer state of the epoch's start are then put back, for the caller
         to run the epoch on scikit-learn's loop."""
         est = self.est
-        start = est.network_.params.copy()
+        np.copyto(self.start, est.network_.params)
         if self.runner is None or self.lr != est._learning_rate:
             self.runner = make_runner("numba", est.network_, self.X, self.Y, None,
                                       self.batch_size, self.loss, optimizer, self.l2, 0.0,
@@ -93,7 +94,7 @@ class KernelEpochs:
             self.lr = est._learning_rate
         result = self.runner.run(np.asarray(order, dtype=np.int64), est._optimizer_state)
         if result.bad is not None:
-            est.network_.params[:] = start
+            np.copyto(est.network_.params, self.start)
             return None
         est._optimizer_state = result.state
         return float(result.total)
