@@ -135,16 +135,10 @@ def activate(code, in_, a, o, n, c):
         for j in range(n):
             a[o + j] = softplus(in_[o + j], c)
     elif code == 5:  # e^{in_j − max} / Σ_k e^{in_k − max}
-        top = in_[o]
+        top = softmax_shift(in_, a, o, n)
         for j in range(n):
-            top = max(top, in_[o + j])
-        total = c[ZERO]
-        for j in range(n):
-            a[o + j] = exp_nonpositive(in_[o + j] - top, c)
-            total += a[o + j]
-        for j in range(n):
-            a[o + j] = a[o + j] / total
-        return top + math.log(total)
+            a[o + j] = exp_nonpositive(a[o + j], c)
+        return top + softmax_normalise(a, o, n, c)
     elif code == 6:
         for j in range(n):
             a[o + j] = c[ONE] if in_[o + j] >= c[ZERO] else c[ZERO]
@@ -152,6 +146,29 @@ def activate(code, in_, a, o, n, c):
         for j in range(n):
             a[o + j] = math.exp(in_[o + j])
     return c[ZERO]
+
+
+@kernel(inline="always")
+def softmax_shift(in_, a, o, n):
+    """First pass of a softmax row: ``a = in − max(in)`` on ``[o, o + n)``; returns the max."""
+    top = in_[o]
+    for j in range(n):
+        top = max(top, in_[o + j])
+    for j in range(n):
+        a[o + j] = in_[o + j] - top
+    return top
+
+
+@kernel(inline="always")
+def softmax_normalise(a, o, n, c):
+    """Last pass of a softmax row, once ``a`` holds ``e^{in − max}``: ``a /= Σ a``; returns
+    ``log Σ a`` (so that log Σ e^{in} = max + it)."""
+    total = c[ZERO]
+    for j in range(n):
+        total += a[o + j]
+    for j in range(n):
+        a[o + j] = a[o + j] / total
+    return math.log(total)
 
 
 @kernel(inline="always")
