@@ -173,7 +173,12 @@ NOTES = """## How to read these numbers
 - **GEMM limit** = the matrix products alone for one epoch (3 per layer: `a @ W`, `aᵀ @ Δ`,
   `Δ @ Wᵀ`, float32, same BLAS and threads). Training does not need the input layer's
   `Δ @ Wᵀ`, so the tighter "no input-layer Δ" row can beat the 3-per-layer figure, and so
-  can a good training loop.
+  can a good training loop. Both rows use `np.matmul`, so NumPy's OpenBLAS kernels.
+- **BLAS kernels.** On AMD Zen 4, deltanet's compiled loop sends float32 products of at
+  least 2^20 multiply-adds to OpenBLAS's AVX2 (Haswell) kernels, which are faster there
+  than the AVX-512 ones NumPy's OpenBLAS picks (`deltanet.kernels.blas_kernels`; per
+  product in `bench/blas_kernels.py`). The row "deltanet, NumPy's BLAS kernels" is the same
+  training with `blas_kernels("numpy")`: every product on NumPy's kernels, as the GEMM rows.
 - **Fair turns.** After one untimed warm-up each, the peers of a table are timed in turns
   (all peers once, then again, `--reps` rounds), so a passing load on the machine falls on
   every peer alike; the load average at start and end is in the machine table.

@@ -26,6 +26,10 @@ Compiled code is cached on disk next to the sources (Numba's ``cache=True``; Num
 back to a user cache directory when that is read-only), so only the first process on a
 machine pays the compilation (some 6 s of CPU per kernel and float dtype); later processes
 load it in a fraction of a second. Numba is imported only when a fast engine runs.
+
+The compiled batch loop's large float32 products run OpenBLAS's AVX2 kernels on AMD Zen 4,
+where they beat the AVX-512 ones NumPy's OpenBLAS picks, from a private copy of that library
+(:mod:`._openblas`; ``blas_kernels("numpy")`` turns it off).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 
 from .._validation import check_choice, fail
 from ._layout import ACTIVATION_CODES, LOSS_CODES
+from ._openblas import blas_kernels
 from ._optim import adam_settings, sgd_settings
 
 ENGINES = ("auto", "numpy", "numba")
@@ -116,5 +121,5 @@ def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimize
                penalty_over_batch)
 
 
-__all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches",
+__all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches", "blas_kernels",
            "choose_engine", "make_runner", "unsupported_features"]
