@@ -13,8 +13,10 @@ over the batch. Here one compiled call runs a whole epoch: per batch of ``m`` ex
 The products are Fortran ``?gemm`` calls on row-major buffers (a row-major ``C = A @ B`` is
 the column-major ``Cᵀ = Bᵀ Aᵀ``), made from compiled code through a function pointer: NumPy's
 own BLAS when it exports ``?gemm`` (so the products are those of ``np.matmul``), else SciPy's
-``cython_blas``. Plain SGD whose only output group is the last layer updates each block in
-its gradient product (``W ← 1·W + aᵀ(−η/m · Δ)``, β = 1) right after the block's Δ has been
+``cython_blas``; on AMD Zen 4, float32 products of at least 2^20 multiply-adds go to a
+private copy of NumPy's OpenBLAS running its faster AVX2 kernels (:mod:`._openblas`).
+Plain SGD whose only output group is the last layer updates each block in its gradient
+product (``W ← 1·W + aᵀ(−η/m · Δ)``, β = 1) right after the block's Δ has been
 propagated; any other case (momentum, Nesterov, weight decay, masked blocks, several output
 groups) sums the gradient into a vector and steps with ``_sgd._apply_batch``, the compiled
 kernel's own optimizer step. A batch whose cost is not finite stops the epoch before its
