@@ -155,3 +155,19 @@ def test_avx2_where_the_copy_cannot_load_says_what_to_do(monkeypatch):
     kernels.blas_kernels("auto")  # auto falls back to NumPy's kernels without a word
     fs, large, _, follow = _blas.gemm_functions(np.dtype(np.float32))
     assert _address(fs[0]) == _address(fs[1]) and large == 0 and follow is None
+
+
+def test_no_copy_is_loaded_on_a_cpu_without_avx2(monkeypatch):
+    numpy_blas = _blas.numpy_openblas()
+    if numpy_blas is None:
+        pytest.skip("NumPy's BLAS is not OpenBLAS")
+    monkeypatch.setattr(_openblas, "_has_avx2", lambda: False)  # Haswell kernels would fault
+    reason = _openblas._load_avx2_copy.__wrapped__(numpy_blas)
+    assert reason == "this CPU has no AVX2 and FMA, which OpenBLAS's Haswell kernels need"
+
+
+def test_cpuinfo_fields_are_read_from_the_first_processor():
+    info = _openblas._cpuinfo()
+    if not info:
+        pytest.skip("no /proc/cpuinfo")
+    assert "flags" in info and "processor" in info and info["processor"] == "0"

@@ -106,16 +106,28 @@ def _library_file(address: int) -> str | None:
     return os.fsdecode(info.dli_fname) if info.dli_fname else None
 
 
-def zen4() -> bool:
-    """Whether this is an AMD CPU of family 25 (Zen 3 and Zen 4; only Zen 4 has AVX-512)."""
+@functools.cache
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of ``/proc/cpuinfo`` ({} where there is none)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as file:
-            head = file.read(4096)
+            head = file.read().split("\n\n", 1)[0]
     except OSError:
-        return False
-    fields = dict(line.split(":", 1) for line in head.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    return fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
+        return {}
+    pairs = (line.split(":", 1) for line in head.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def zen4() -> bool:
+    """Whether this is an AMD CPU of family 25 (Zen 3 and Zen 4; only Zen 4 has AVX-512)."""
+    info = _cpuinfo()
+    return info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"
+
+
+def _has_avx2() -> bool:
+    """Whether the CPU runs AVX2 and FMA, which the Haswell kernels use."""
+    flags = _cpuinfo().get("flags", "").split()
+    return "avx2" in flags and "fma" in flags
 
 
 def avx2_instance(numpy_blas: _Instance) -> _Instance:
@@ -136,6 +148,8 @@ def _load_avx2_copy(numpy_blas: _Instance) -> _Instance | str:
     """``avx2_instance``'s copy, or why it could not be loaded."""
     if not sys.platform.startswith("linux") or not hasattr(os, "memfd_create"):
         return "a second OpenBLAS instance needs Linux (memfd_create)"
+    if not _has_avx2():
+        return "this CPU has no AVX2 and FMA, which OpenBLAS's Haswell kernels need"
     path = _library_file(numpy_blas.gemm_address("d"))
     if path is None or not os.path.isfile(path):
         return "the file of NumPy's OpenBLAS was not found"
