@@ -7,6 +7,9 @@ Where the copy cannot load (not Linux, NumPy without OpenBLAS), the tests that n
 from __future__ import annotations
 
 import ctypes
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -29,14 +32,22 @@ def restore_choice():
     kernels.blas_kernels(previous)
 
 
+def _where_it_matters(numpy_blas) -> bool:
+    """Zen 4 with NumPy's OpenBLAS on AVX-512 kernels: "auto" uses the copy here."""
+    return _openblas.zen4() and numpy_blas.core().lower() in _openblas.AVX512_CORES
+
+
 @pytest.fixture
 def copy():
-    """The AVX2 copy of NumPy's OpenBLAS, or skip where it cannot be loaded."""
+    """The AVX2 copy of NumPy's OpenBLAS; skip where it cannot be loaded, but fail on the
+    machines where "auto" relies on it."""
     numpy_blas = _blas.numpy_openblas()
     if numpy_blas is None:
         pytest.skip("NumPy's BLAS is not OpenBLAS")
     loaded = _openblas._load_avx2_copy(numpy_blas)
     if isinstance(loaded, str):
+        if _where_it_matters(numpy_blas):
+            pytest.fail(f"the AVX2 copy should load on this machine: {loaded}")
         pytest.skip(loaded)
     return loaded
 
@@ -63,12 +74,11 @@ def test_numpy_choice_sends_every_product_to_numpys_blas(dtype):
     assert large == 0 and follow is None
 
 
-def test_the_copy_runs_haswell_kernels_and_leaves_numpys_alone(copy):
+def test_the_copy_runs_haswell_kernels_through_its_own_functions(copy):
     numpy_blas = _blas.numpy_openblas()
-    before = numpy_blas.corename
     kernels.blas_kernels("avx2")
     fs, large, itype, follow = _blas.gemm_functions(np.dtype(np.float64))
-    assert copy.corename == b"Haswell" and numpy_blas.corename == before
+    assert copy.core() == "Haswell" and copy.lib is not numpy_blas.lib
     assert follow is numpy_blas and large == 0
     assert _address(fs[1]) == copy.gemm_address("d") != _address(fs[0])
     rng = np.random.default_rng(0)  # the copy multiplies as np.matmul does, to rounding
@@ -102,13 +112,13 @@ def test_weights_through_the_copy_match_the_reference_to_1e12(copy, monkeypatch,
 def test_auto_sends_large_float32_products_to_the_copy_on_zen4_only(copy, monkeypatch):
     numpy_blas = _blas.numpy_openblas()
     monkeypatch.setattr(_openblas, "zen4", lambda: True)
-    monkeypatch.setattr(numpy_blas, "corename", b"SkylakeX")
+    monkeypatch.setattr(numpy_blas, "core", lambda: "SkylakeX")
     assert _openblas.large_product_gemm(numpy_blas, "s") == (copy.gemm_address("s"),
                                                              _openblas.LARGE_WORK)
     assert _openblas.large_product_gemm(numpy_blas, "d") == (None, 0)  # dgemm: a wash
-    monkeypatch.setattr(numpy_blas, "corename", b"Haswell")  # nothing better to offer
+    monkeypatch.setattr(numpy_blas, "core", lambda: "Haswell")  # nothing better to offer
     assert _openblas.large_product_gemm(numpy_blas, "s") == (None, 0)
-    monkeypatch.setattr(numpy_blas, "corename", b"SkylakeX")
+    monkeypatch.setattr(numpy_blas, "core", lambda: "SkylakeX")
     monkeypatch.setattr(_openblas, "zen4", lambda: False)  # Intel's AVX-512 units are full
     assert _openblas.large_product_gemm(numpy_blas, "s") == (None, 0)
 
@@ -171,3 +181,117 @@ def test_cpuinfo_fields_are_read_from_the_first_processor():
     if not info:
         pytest.skip("no /proc/cpuinfo")
     assert "flags" in info and "processor" in info and info["processor"] == "0"
+
+
+@pytest.mark.parametrize("preset", [None, "Sandybridge"])
+def test_loading_the_copy_leaves_numpy_and_the_environment_as_they_were(preset):
+    # A fresh process: NumPy's OpenBLAS picks its kernels (or the preset ones), deltanet
+    # then loads its copy; NumPy's instance keeps its kernels and OPENBLAS_CORETYPE is back
+    # as it was, in os.environ and in the C environment child processes inherit.
+    script = """
+import ctypes, os, sys
+import numpy as np
+from deltanet import kernels
+from deltanet.kernels import _blas
+numpy_blas = _blas.numpy_openblas()
+if numpy_blas is None:
+    sys.exit(3)
+before = numpy_blas.core()
+kernels.blas_kernels("avx2")
+info = kernels.blas_kernels_info()
+getenv = ctypes.CDLL(None).getenv
+getenv.restype = ctypes.c_char_p
+print(before, numpy_blas.core(), info.get("avx2 copy"), os.environ.get("OPENBLAS_CORETYPE"),
+      getenv(b"OPENBLAS_CORETYPE"), sep="|")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    if preset:
+        env["OPENBLAS_CORETYPE"] = preset
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    if done.returncode == 3:
+        pytest.skip("NumPy's BLAS is not OpenBLAS")
+    assert done.returncode == 0, done.stderr
+    before, after, copy_state, environ, c_env = done.stdout.strip().split("|")
+    if "not loaded" in copy_state:
+        pytest.skip(copy_state)
+    assert after == before and copy_state == "loaded, Haswell kernels"
+    if preset:
+        assert before.lower() == preset.lower()
+        assert environ == preset and c_env == repr(preset.encode())
+    else:
+        assert environ == "None" and c_env == "None"
+
+
+def test_products_at_or_above_the_threshold_take_the_second_function(copy):
+    # Both entries of fs are recorders that forward to NumPy's ?gemm: every product must
+    # land on the one its m·n·k says, and the weights are those of NumPy's BLAS alone.
+    kernels.blas_kernels("numpy")
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((256, 40)), dn.one_hot(rng.integers(0, 5, 256))[0]
+    nets = [dn.Network.layered([40, 96, 5], hidden="relu", output="softmax", random_state=0)
+            for _ in range(2)]
+    runners = [kernels.make_runner("numba", net, X, Y, None, 64, losses.get("cross_entropy"),
+                                   optimizers.sgd(0.1), 0.0, 0.0, False) for net in nets]
+    f, itype, _ = _blas.gemm_function(np.dtype(np.float64))
+    cint = ctypes.POINTER(ctypes.c_int64 if itype == np.int64 else ctypes.c_int32)
+    seen = {0: [], 1: []}
+
+    def recorder(which):
+        def call(*args):
+            m, n, k = (ctypes.cast(p, cint).contents.value for p in args[2:5])
+            seen[which].append(m * n * k)
+            f(*args)
+        return _blas._PROTOTYPE(call)
+
+    callbacks = (recorder(0), recorder(1))  # kept alive while the epoch runs
+    threshold = 64 * 96 * 40  # the forward product of the hidden layer, exactly
+    runners[1].gemm, runners[1].iw[6] = callbacks, threshold
+    for runner, net in zip(runners, nets, strict=True):
+        assert isinstance(runner, BlasRunner)
+        runner.run(np.arange(256), optimizers.sgd(0.1).init(net.params))
+    assert seen[0] and seen[1]
+    assert max(seen[0]) < threshold <= min(seen[1])
+    assert threshold in seen[1]  # "at or above": the boundary goes to the second
+    assert_allclose(nets[1].params, nets[0].params, rtol=0, atol=0)
+
+
+def test_blas_kernels_info_says_where_products_go(copy):
+    kernels.blas_kernels("numpy")
+    info = kernels.blas_kernels_info()
+    assert info["choice"] == "numpy" and "avx2 copy" not in info
+    assert info["float32"] == info["float64"] == "NumPy's BLAS for every product"
+    kernels.blas_kernels("avx2")
+    info = kernels.blas_kernels_info()
+    assert info["avx2 copy"] == "loaded, Haswell kernels"
+    assert info["float32"] == "the AVX2 copy for every product"
+
+
+def test_a_fd_name_another_library_was_loaded_under_is_not_reused():
+    # The loader knows libraries by the name they were opened with: another memfd library
+    # loaded as /proc/self/fd/N whose descriptor was then closed must not be taken for the
+    # copy when the copy's memfd gets number N again.
+    script = """
+import ctypes, glob, os, sys
+import numpy as np
+from deltanet import kernels
+from deltanet.kernels import _blas
+libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "libquadmath*"))
+if _blas.numpy_openblas() is None or not libs:
+    sys.exit(3)
+fd = os.memfd_create("other")
+with open(libs[0], "rb") as source, open(fd, "wb", closefd=False) as target:
+    target.write(source.read())
+ctypes.CDLL(f"/proc/self/fd/{fd}")
+os.close(fd)
+kernels.blas_kernels("avx2")
+print(fd, kernels.blas_kernels_info()["avx2 copy"], sep="|")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    if done.returncode == 3:
+        pytest.skip("no OpenBLAS or libquadmath in NumPy's wheel")
+    assert done.returncode == 0, done.stderr
+    _, state = done.stdout.strip().split("|")
+    if _openblas.zen4() or state.startswith("loaded"):
+        assert state == "loaded, Haswell kernels"

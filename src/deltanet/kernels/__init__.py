@@ -61,6 +61,20 @@ def blas_batches(batch_size: int, n_examples: int, n_params: int) -> bool:
             and n_examples * n_params >= BLAS_MIN_EPOCH_WORK)
 
 
+def blas_kernels_info() -> dict[str, str]:
+    """Where the compiled batch loop's products run now, in words: the ``blas_kernels``
+    choice, NumPy's BLAS and its kernel set, the AVX2 copy (loaded, or why not) and, per
+    float dtype, which products go where. Loads the copy if the choice asks for it.
+
+    >>> from deltanet import kernels
+    >>> sorted(kernels.blas_kernels_info())[:2]
+    ['choice', 'float32']
+    """
+    from ._blas import kernels_info
+
+    return kernels_info()
+
+
 def unsupported_features(net, loss, optimizer: Any, *, dropout: Any = None,
                          engine: str = "numba") -> list[str]:
     """What the fast ``engine`` ("numba" or "numpy") cannot run, in words; [] if nothing."""
@@ -121,5 +135,6 @@ def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimize
                penalty_over_batch)
 
 
-__all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches", "blas_kernels",
-           "choose_engine", "make_runner", "unsupported_features"]
+__all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches",
+           "blas_kernels", "blas_kernels_info", "choose_engine", "make_runner",
+           "unsupported_features"]

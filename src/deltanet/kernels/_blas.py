@@ -121,6 +121,29 @@ def gemm_functions(dtype) -> tuple[tuple, int, type, object]:
     return (f, _PROTOTYPE(address)), threshold, itype, numpy_blas
 
 
+def kernels_info() -> dict[str, str]:
+    """In words, where the BLAS loop's products go now (``kernels.blas_kernels_info``)."""
+    numpy_blas = numpy_openblas()
+    info = {"choice": _openblas.blas_kernels(),
+            "numpy": "OpenBLAS, " + numpy_blas.core() + " kernels" if numpy_blas is not None
+            else gemm_function(np.float64)[2]}
+    if numpy_blas is not None and _openblas.blas_kernels() != "numpy":
+        copy = _openblas._load_avx2_copy(numpy_blas)
+        info["avx2 copy"] = ("loaded, " + copy.core() + " kernels" if not isinstance(copy, str)
+                             else "not loaded: " + copy)
+    for dtype in (np.float32, np.float64):
+        try:
+            _, large, _, follow = gemm_functions(dtype)
+        except RuntimeError as error:
+            info[np.dtype(dtype).name] = str(error)
+            continue
+        info[np.dtype(dtype).name] = (
+            "NumPy's BLAS for every product" if follow is None
+            else "the AVX2 copy for every product" if large == 0
+            else f"the AVX2 copy from {large:,} multiply-adds (m·n·k) on, NumPy's BLAS below")
+    return info
+
+
 @functools.cache
 def scipy_gemm(dtype) -> tuple[object, type]:
     """SciPy's ``cython_blas`` ``?gemm`` for ``dtype`` and its integer type."""

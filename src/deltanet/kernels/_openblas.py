@@ -57,7 +57,7 @@ def blas_kernels(choice: str | None = None) -> str:
     """
     previous = _state["choice"]
     if choice is not None:
-        check_choice("choice", choice, CHOICES)
+        check_choice("blas_kernels", choice, CHOICES)
         _state["choice"] = choice
     return previous
 
@@ -67,9 +67,13 @@ class _Instance:
 
     def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str) -> None:
         self.lib, self.prefix, self.suffix = lib, prefix, suffix
-        self.corename = self._function("openblas_get_corename", ctypes.c_char_p)()
+        self._corename = self._function("openblas_get_corename", ctypes.c_char_p)
         self.get_threads = self._function("openblas_get_num_threads", ctypes.c_int)
         self.set_threads = self._function("openblas_set_num_threads", None, ctypes.c_int)
+
+    def core(self) -> str:
+        """The kernel set this instance runs, as OpenBLAS names it ("SkylakeX", "Haswell")."""
+        return self._corename().decode()
 
     def _function(self, name: str, restype, *argtypes):
         function = getattr(self.lib, f"{self.prefix}{name}{self.suffix}")
@@ -143,6 +147,9 @@ def avx2_instance(numpy_blas: _Instance) -> _Instance:
     return copy
 
 
+_kept: list[int] = []  # the copy's memfd, open for the life of the process
+
+
 @functools.cache
 def _load_avx2_copy(numpy_blas: _Instance) -> _Instance | str:
     """``avx2_instance``'s copy, or why it could not be loaded."""
@@ -150,33 +157,54 @@ def _load_avx2_copy(numpy_blas: _Instance) -> _Instance | str:
         return "a second OpenBLAS instance needs Linux (memfd_create)"
     if not _has_avx2():
         return "this CPU has no AVX2 and FMA, which OpenBLAS's Haswell kernels need"
+    try:
+        with _lock:
+            return _load_copy(numpy_blas)
+    except Exception as error:  # any failure means: keep NumPy's kernels
+        return f"the copy of NumPy's OpenBLAS did not load: {type(error).__name__}: {error}"
+
+
+def _load_copy(numpy_blas: _Instance) -> _Instance | str:
+    """Copy NumPy's OpenBLAS into a memfd and load it with ``OPENBLAS_CORETYPE=Haswell``.
+
+    The loader knows a library by the name it was opened with, so the memfd stays open for
+    the life of the process (its ``/proc/self/fd/N`` is never another file's), and a name
+    some other library was already opened with is skipped by taking another descriptor.
+    The variable is set with ``putenv`` (not in ``os.environ``) for the load only; another
+    thread that starts a process or loads OpenBLAS in that instant would see it too.
+    """
     path = _library_file(numpy_blas.gemm_address("d"))
     if path is None or not os.path.isfile(path):
         return "the file of NumPy's OpenBLAS was not found"
-    with _lock:
+    fd = os.memfd_create(os.path.basename(path))
+    with open(path, "rb") as source, open(fd, "wb", closefd=False) as target:
+        shutil.copyfileobj(source, target)
+    for _ in range(8):
+        name = f"/proc/self/fd/{fd}"
         try:
-            fd = os.memfd_create(os.path.basename(path))
-        except OSError as error:
-            return f"memfd_create failed: {error}"
-        try:
-            with open(path, "rb") as source, open(fd, "wb", closefd=False) as target:
-                shutil.copyfileobj(source, target)
-            saved = os.environ.get("OPENBLAS_CORETYPE")
-            os.environ["OPENBLAS_CORETYPE"] = "Haswell"
-            try:
-                lib = ctypes.CDLL(f"/proc/self/fd/{fd}", mode=os.RTLD_LOCAL)
-            finally:
-                if saved is None:
-                    del os.environ["OPENBLAS_CORETYPE"]
-                else:
-                    os.environ["OPENBLAS_CORETYPE"] = saved
-        except OSError as error:
-            return f"the copy of NumPy's OpenBLAS did not load: {error}"
-        finally:
-            os.close(fd)  # the loader keeps its own mapping
+            ctypes.CDLL(name, mode=os.RTLD_NOLOAD)
+        except OSError:
+            break  # no library goes by this name yet
+        fd, stale = os.dup(fd), fd  # a new number while the old one is still held
+        os.close(stale)
+    else:
+        os.close(fd)
+        return "no free /proc/self/fd name to load the copy under"
+    _kept.append(fd)
+    saved = os.environ.get("OPENBLAS_CORETYPE")
+    os.putenv("OPENBLAS_CORETYPE", "Haswell")
+    try:
+        lib = ctypes.CDLL(name, mode=os.RTLD_LOCAL)
+    finally:
+        if saved is None:
+            os.unsetenv("OPENBLAS_CORETYPE")
+        else:
+            os.putenv("OPENBLAS_CORETYPE", saved)
     copy = _Instance(lib, numpy_blas.prefix, numpy_blas.suffix)
-    if copy.corename.decode().lower() != "haswell":
-        return f"the copy of NumPy's OpenBLAS runs {copy.corename.decode()} kernels, not Haswell"
+    if copy.gemm_address("d") == numpy_blas.gemm_address("d"):
+        return "the loader gave back NumPy's own OpenBLAS, not a copy"
+    if copy.core().lower() != "haswell":
+        return f"the copy of NumPy's OpenBLAS runs {copy.core()} kernels, not Haswell"
     return copy
 
 
@@ -192,7 +220,7 @@ def large_product_gemm(numpy_blas: _Instance | None, letter: str) -> tuple[int |
                                "call blas_kernels('auto') to use NumPy's BLAS")
         return None, 0
     if choice == "auto":
-        core = numpy_blas.corename.decode().lower()
+        core = numpy_blas.core().lower()
         if letter != "s" or core not in AVX512_CORES or not zen4():
             return None, 0
         try:
