@@ -120,7 +120,7 @@ def main() -> None:
     numpy_blas = _blas.numpy_openblas()
     if numpy_blas is None:
         sys.exit("NumPy's BLAS is not OpenBLAS: nothing to compare")
-    core = numpy_blas.corename.decode()
+    core = numpy_blas.core()
     uses = _openblas.large_product_gemm(numpy_blas, "s")[0] is not None
     head = [
         "# OpenBLAS kernel sets: NumPy's choice against the AVX2 copy", "",
