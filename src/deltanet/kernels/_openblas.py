@@ -4,8 +4,8 @@ float32 products on CPUs where those beat the AVX-512 kernels OpenBLAS picks.
 Why. OpenBLAS chooses one kernel set when it loads, from the CPU it finds. On AMD Zen 4
 (family 25 with AVX-512) it takes its SkylakeX set. There, one thread, its Haswell (AVX2)
 set runs the float32 products of mini-batch training of 2–26 million multiply-adds
-1.03–1.18× as fast (the 784-256-128-10 epoch at batch 128: 0.627 → 0.595 s), while below
-some 2^19 multiply-adds the SkylakeX set's kernels for small matrices win (0.72–0.88×);
+1.03–1.19× as fast (the 784-256-128-10 epoch at batch 128: 0.627 → 0.595 s), while below
+some 2^19 multiply-adds the SkylakeX set's kernels for small matrices win (0.71–0.89×);
 ``dgemm`` gains 0–6% on large products and loses on some, so it is left alone
 (``bench/blas_kernels.py`` times both sets in one process; ``bench/BLAS_KERNELS.md``).
 
