@@ -149,9 +149,11 @@ def test_the_copy_follows_numpys_thread_count(copy, threads):
     runner = kernels.make_runner("numba", net, X, Y, None, 16, losses.get("cross_entropy"),
                                  optimizers.sgd(0.1), 0.0, 0.0, False)
     assert isinstance(runner, BlasRunner)
+    copy.set_threads(3 - threads)  # the other count, so only the sync can make them equal
     with threadpool_limits(threads, user_api="blas"):
         runner.run(np.arange(64), optimizers.sgd(0.1).init(net.params))
-        assert copy.get_threads() == _blas.numpy_openblas().get_threads() == threads
+        wanted = _blas.numpy_openblas().get_threads()  # OpenBLAS may cap it at the cores
+        assert copy.get_threads() == wanted and wanted <= threads
 
 
 def test_avx2_where_the_copy_cannot_load_says_what_to_do(monkeypatch):
