@@ -29,7 +29,6 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 
-from deltanet import kernels  # noqa: E402
 from deltanet.kernels import _blas, _openblas  # noqa: E402
 
 # (label, transa, transb, m, n, k) of column-major C (m×n) = op(A) op(B), op(A) m×k
@@ -91,27 +90,17 @@ def product_table(numpy_blas) -> list[str]:
 
 
 def epoch_table(reps: int = 5) -> list[str]:
-    import peers_deltanet
+    """The (b) epoch through deltanet with NumPy's kernels and with ``auto``, timed in turns
+    by the (b) suite's own runners."""
     import suite_minibatch
 
-    w = suite_minibatch.workload()
-    times = {"numpy": [], "auto": []}
-    for choice in times:  # compile and warm up
-        kernels.blas_kernels(choice)
-        peers_deltanet.train(suite_minibatch._tiny(w.data), w.sizes, "relu", w.lr, 1,
-                             w.batch_size, np.float32)
-    for _ in range(reps):
-        for choice in times:
-            kernels.blas_kernels(choice)
-            outcome = peers_deltanet.train(w.data, w.sizes, "relu", w.lr, 1, w.batch_size,
-                                           np.float32)
-            times[choice].append(outcome.seconds)
-    kernels.blas_kernels("auto")
+    peers = [("`blas_kernels('numpy')`", suite_minibatch.run_deltanet_numpy_kernels),
+             ("`blas_kernels('auto')`", suite_minibatch.run_deltanet)]
+    rows = suite_minibatch.run(suite_minibatch.workload(), reps, peers)
     lines = ["| deltanet (b) epoch, 784-256-128-10 b128 float32 | median s | min s | max s |",
              "| --- | --- | --- | --- |"]
-    for choice, values in times.items():
-        lines.append(f"| `blas_kernels({choice!r})` | {np.median(values):.3f} | "
-                     f"{min(values):.3f} | {max(values):.3f} |")
+    for row in rows:
+        lines.append(f"| {row.peer} | {row.median:.3f} | {row.low:.3f} | {row.high:.3f} |")
         print(lines[-1], flush=True)
     return lines
 
