@@ -124,13 +124,15 @@ def gemm_functions(dtype) -> tuple[tuple, int, type, object]:
 def kernels_info() -> dict[str, str]:
     """In words, where the BLAS loop's products go now (``kernels.blas_kernels_info``)."""
     numpy_blas = numpy_openblas()
-    info = {"choice": _openblas.blas_kernels(),
-            "numpy": "OpenBLAS, " + numpy_blas.core() + " kernels" if numpy_blas is not None
-            else gemm_function(np.float64)[2]}
-    if numpy_blas is not None and _openblas.blas_kernels() != "numpy":
-        copy = _openblas._load_avx2_copy(numpy_blas)
-        info["avx2 copy"] = ("loaded, " + copy.core() + " kernels" if not isinstance(copy, str)
-                             else "not loaded: " + copy)
+    info = {"choice": _openblas.blas_kernels()}
+    if numpy_blas is None:
+        info["numpy"] = gemm_function(np.float64)[2]
+    else:
+        info["numpy"] = f"OpenBLAS, {numpy_blas.core()} kernels"
+        if info["choice"] != "numpy":
+            copy = _openblas._load_avx2_copy(numpy_blas)
+            info["avx2 copy"] = (f"not loaded: {copy}" if isinstance(copy, str)
+                                 else f"loaded, {copy.core()} kernels")
     for dtype in (np.float32, np.float64):
         try:
             _, large, _, follow = gemm_functions(dtype)
