@@ -174,11 +174,9 @@ NOTES = """## How to read these numbers
   `Δ @ Wᵀ`, float32, same BLAS and threads). Training does not need the input layer's
   `Δ @ Wᵀ`, so the tighter "no input-layer Δ" row can beat the 3-per-layer figure, and so
   can a good training loop. Both rows use `np.matmul`, so NumPy's OpenBLAS kernels.
-- **BLAS kernels.** On AMD Zen 4, deltanet's compiled loop sends float32 products of at
-  least 2^20 multiply-adds to OpenBLAS's AVX2 (Haswell) kernels, which are faster there
-  than the AVX-512 ones NumPy's OpenBLAS picks (`deltanet.kernels.blas_kernels`; per
-  product in `bench/blas_kernels.py`). The row "deltanet, NumPy's BLAS kernels" is the same
-  training with `blas_kernels("numpy")`: every product on NumPy's kernels, as the GEMM rows.
+- **BLAS kernels.** deltanet's compiled loop calls the ?gemm of NumPy's own BLAS, as the
+  GEMM rows do; on AMD Zen 4, `OPENBLAS_CORETYPE=Haswell` set before starting Python makes
+  OpenBLAS use its AVX2 kernels for every library in the process (the README says when).
 - **Fair turns.** After one untimed warm-up each, the peers of a table are timed in turns
   (all peers once, then again, `--reps` rounds), so a passing load on the machine falls on
   every peer alike; the load average at start and end is in the machine table.

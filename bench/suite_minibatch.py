@@ -66,18 +66,6 @@ def run_deltanet(w: MiniBatch, data: Dataset) -> Outcome:
     )
 
 
-def run_deltanet_numpy_kernels(w: MiniBatch, data: Dataset) -> Outcome:
-    """deltanet with every product on the kernels NumPy's OpenBLAS picked (shows what
-    ``blas_kernels('auto')``'s choice of AVX2 kernels for large float32 products adds)."""
-    from deltanet import kernels
-
-    previous = kernels.blas_kernels("numpy")
-    try:
-        return run_deltanet(w, data)
-    finally:
-        kernels.blas_kernels(previous)
-
-
 def run_gemm(w: MiniBatch, data: Dataset, skip_input_delta: bool) -> Outcome:
     n = data.X.shape[0] * w.epochs
     seconds = gemm_limit.epoch_seconds(
@@ -92,7 +80,6 @@ Runner = Callable[[MiniBatch, Dataset], Outcome]
 # fraction of the GEMM limit that deltanet reaches
 PEERS: list[tuple[str, Runner]] = [
     ("deltanet", run_deltanet),
-    ("deltanet, NumPy's BLAS kernels", run_deltanet_numpy_kernels),
     ("numpy loop", run_numpy),
     ("pytorch eager", run_torch),
     ("scikit-learn", run_sklearn),

@@ -27,9 +27,8 @@ back to a user cache directory when that is read-only), so only the first proces
 machine pays the compilation (some 6 s of CPU per kernel and float dtype); later processes
 load it in a fraction of a second. Numba is imported only when a fast engine runs.
 
-The compiled batch loop's large float32 products run OpenBLAS's AVX2 kernels on AMD Zen 4,
-where they beat the AVX-512 ones NumPy's OpenBLAS picks, from a private copy of that library
-(:mod:`._openblas`; ``blas_kernels("numpy")`` turns it off).
+The compiled batch loop calls the ``?gemm`` of NumPy's own BLAS, so its products are those
+of ``np.matmul``; deltanet never loads a second BLAS or changes the process environment.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from typing import Any
 
 from .._validation import check_choice, fail
 from ._layout import ACTIVATION_CODES, LOSS_CODES
-from ._openblas import blas_kernels
 from ._optim import adam_settings, sgd_settings
 
 ENGINES = ("auto", "numpy", "numba")
@@ -59,20 +57,6 @@ def blas_batches(batch_size: int, n_examples: int, n_params: int) -> bool:
     its per-example kernel): batches of two or more, big enough in examples × weights."""
     return (batch_size > 1 and batch_size * n_params >= BLAS_MIN_BATCH_WORK
             and n_examples * n_params >= BLAS_MIN_EPOCH_WORK)
-
-
-def blas_kernels_info() -> dict[str, str]:
-    """Where the compiled batch loop's products run now, in words: the ``blas_kernels``
-    choice, NumPy's BLAS and its kernel set, the AVX2 copy (loaded, or why not) and, per
-    float dtype, which products go where. Loads the copy if the choice asks for it.
-
-    >>> from deltanet import kernels
-    >>> sorted(kernels.blas_kernels_info())[:2]
-    ['choice', 'float32']
-    """
-    from ._blas import kernels_info
-
-    return kernels_info()
 
 
 def unsupported_features(net, loss, optimizer: Any, *, dropout: Any = None,
@@ -136,5 +120,5 @@ def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimize
 
 
 __all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches",
-           "blas_kernels", "blas_kernels_info", "choose_engine", "make_runner",
+           "choose_engine", "make_runner",
            "unsupported_features"]

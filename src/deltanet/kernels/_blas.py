@@ -13,8 +13,9 @@ over the batch. Here one compiled call runs a whole epoch: per batch of ``m`` ex
 The products are Fortran ``?gemm`` calls on row-major buffers (a row-major ``C = A @ B`` is
 the column-major ``Cᵀ = Bᵀ Aᵀ``), made from compiled code through a function pointer: NumPy's
 own BLAS when it exports ``?gemm`` (so the products are those of ``np.matmul``), else SciPy's
-``cython_blas``; on AMD Zen 4, float32 products of at least 2^20 multiply-adds go to a
-private copy of NumPy's OpenBLAS running its faster AVX2 kernels (:mod:`._openblas`).
+``cython_blas``. (On AMD Zen 4, OpenBLAS's AVX2 kernels beat the AVX-512 ones it picks for
+large float32 products; a user who wants them sets ``OPENBLAS_CORETYPE=Haswell`` before
+starting Python: see the README's speed section.)
 Plain SGD whose only output group is the last layer updates each block in its gradient
 product (``W ← 1·W + aᵀ(−η/m · Δ)``, β = 1) right after the block's Δ has been
 propagated; any other case (momentum, Nesterov, weight decay, masked blocks, several output
@@ -34,7 +35,6 @@ import math
 import numpy as np
 
 from .._memory import aligned_zeros
-from . import _openblas
 from ._elementwise import (
     ONE,
     ZERO,
@@ -97,56 +97,6 @@ def gemm_function(dtype) -> tuple[object, type, str]:
 
 
 @functools.cache
-def numpy_openblas():
-    """NumPy's BLAS as an ``_openblas`` instance, or None when it is not OpenBLAS."""
-    lib, pattern = _numpy_core()
-    if pattern is None:
-        return None
-    return _openblas.numpy_instance(lib, pattern.format("d"))
-
-
-def gemm_functions(dtype) -> tuple[tuple, int, type, object]:
-    """What ``blas_epoch`` calls for ``dtype``: ``((NumPy's ?gemm, the ?gemm of large
-    products), the work m·n·k from which the second is used, the integer type, the
-    OpenBLAS instance whose thread count the second must follow or None)``.
-
-    The second is NumPy's own unless ``_openblas.blas_kernels`` sends large products to
-    OpenBLAS's AVX2 kernels (see :mod:`._openblas`).
-    """
-    f, itype, _ = gemm_function(dtype)
-    numpy_blas = numpy_openblas()
-    address, threshold = _openblas.large_product_gemm(numpy_blas, _prefix(dtype))
-    if address is None:
-        return (f, f), 0, itype, None
-    return (f, _PROTOTYPE(address)), threshold, itype, numpy_blas
-
-
-def kernels_info() -> dict[str, str]:
-    """In words, where the BLAS loop's products go now (``kernels.blas_kernels_info``)."""
-    numpy_blas = numpy_openblas()
-    info = {"choice": _openblas.blas_kernels()}
-    if numpy_blas is None:
-        info["numpy"] = gemm_function(np.float64)[2]
-    else:
-        info["numpy"] = f"OpenBLAS, {numpy_blas.core()} kernels"
-        if info["choice"] != "numpy":
-            copy = _openblas._load_avx2_copy(numpy_blas)
-            info["avx2 copy"] = (f"not loaded: {copy}" if isinstance(copy, str)
-                                 else f"loaded, {copy.core()} kernels")
-    for dtype in (np.float32, np.float64):
-        try:
-            _, large, _, follow = gemm_functions(dtype)
-        except RuntimeError as error:
-            info[np.dtype(dtype).name] = str(error)
-            continue
-        info[np.dtype(dtype).name] = (
-            "NumPy's BLAS for every product" if follow is None
-            else "the AVX2 copy for every product" if large == 0
-            else f"the AVX2 copy from {large:,} multiply-adds (m·n·k) on, NumPy's BLAS below")
-    return info
-
-
-@functools.cache
 def scipy_gemm(dtype) -> tuple[object, type]:
     """SciPy's ``cython_blas`` ``?gemm`` for ``dtype`` and its integer type."""
     from numba.extending import get_cython_function_address
@@ -156,11 +106,10 @@ def scipy_gemm(dtype) -> tuple[object, type]:
 
 
 @kernel(inline="always")
-def _gemm(fs, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
+def _gemm(f, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
     """Column-major ``C ← alpha · op(A) op(B) + beta · C`` (``op`` by ``ta``/``tb``: 0 for
-    'N', 1 for 'T''); ``A``, ``B``, ``C`` are addresses, the rest goes through scratch.
-    ``fs = (?gemm, ?gemm for large products)``: the second from ``m·n·k ≥ iw[6]`` on."""
-    f = fs[1] if U(m) * U(n) * U(k) >= U(iw[6]) else fs[0]
+    'N', 1 for 'T''); ``A``, ``B``, ``C`` are addresses, the rest goes through scratch;
+    ``f`` is the ``?gemm`` of :func:`gemm_function`."""
     iw[0], iw[1], iw[2], iw[3], iw[4], iw[5] = m, n, k, lda, ldb, ldc
     fw[0], fw[1] = alpha, beta
     p, q, s = U(iw.ctypes.data), U(fw.ctypes.data), U(ch.ctypes.data)
@@ -169,9 +118,9 @@ def _gemm(fs, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
 
 
 @kernel(inline="always")
-def _product(fs, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
+def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
     """Row-major ``C (m×n) ← A (m×k) @ B (k×n) + beta · C``: column-major ``Cᵀ = Bᵀ Aᵀ``."""
-    _gemm(fs, N_, N_, n, m, k, one, B, ldb, A, lda, beta, C, n, ch, iw, fw)
+    _gemm(f, N_, N_, n, m, k, one, B, ldb, A, lda, beta, C, n, ch, iw, fw)
 
 
 @kernel(inline="always")
@@ -250,7 +199,7 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
 
 
 @kernel()
-def _forward(fs, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c):
+def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c):
     """FORWARDPROPAGATE the gathered batch (``a`` at ``base[0]``); ``lse[layer, r]`` keeps
     log Σ e^{in} of softmax rows."""
     item = U(params.itemsize)
@@ -264,7 +213,7 @@ def _forward(fs, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw
             src = blocks[k, SRC]
             n_src = blocks[k, N_SRC]
             beta = c[ZERO] if k == block_ptr[layer] else c[ONE]
-            _product(fs, A + base[src] * item, n_src, P + U(blocks[k, W_OFFSET]) * item, n,
+            _product(f, A + base[src] * item, n_src, P + U(blocks[k, W_OFFSET]) * item, n,
                      Z + o * item,
                      m, n, n_src, beta, ch, iw, fw, c[ONE])
         _bias_activate(groups[layer, ACT], m, n, o, params, U(groups[layer, BIAS]), in_, a,
@@ -364,7 +313,7 @@ def _bias_sum(layer, m, groups, base, delta, out, beta):
 
 
 @kernel()
-def _backward(fs, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K, params,
+def _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K, params,
               grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch, iw, fw, c):
     """BACKPROPAGATE the batch; returns Σ_rows w ℓ (NaN/inf stops it before any update when
     ``in_place``).
@@ -396,10 +345,10 @@ def _backward(fs, m, in_place, scale, weighted, loss, groups, blocks, block_ptr,
             if src > 0:  # up_src (+)= Δ Wᵀ with W before its update; the inputs need none
                 beta = c[ZERO] if fresh[src] else c[ONE]
                 fresh[src] = 0
-                _gemm(fs, T_, N_, n_src, m, n, c[ONE], W, n, D, n, beta,
+                _gemm(f, T_, N_, n_src, m, n, c[ONE], W, n, D, n, beta,
                       UP + base[src] * item, n_src, ch, iw, fw)
             # target_W ← β target_W + a_srcᵀ Δ   (column-major: Wᵀ ← β Wᵀ + Δᵀ a_src)
-            _gemm(fs, N_, T_, n, n_src, m, c[ONE], D, n, A + base[src] * item, n_src, keep,
+            _gemm(f, N_, T_, n, n_src, m, c[ONE], D, n, A + base[src] * item, n_src, keep,
                   TG + U(blocks[k, W_OFFSET]) * item, n, ch, iw, fw)
         if is_output:
             _bias_sum(layer, m, groups, base, delta, target, keep)
@@ -409,7 +358,7 @@ def _backward(fs, m, in_place, scale, weighted, loss, groups, blocks, block_ptr,
 @kernel()
 def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
                out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr, base, a, in_,
-               up, delta, lse, ty, tw, tmp, fresh, fs, ch, iw, fw, c):
+               up, delta, lse, ty, tw, tmp, fresh, f, ch, iw, fw, c):
     """Run the batches of ``order``; returns ``(Σ_batches cost·|B|, −1, −1)``, or
     ``(cost, t, −1)`` when the cost of batch ``t`` is not finite, or ``(nan, t, e)`` when
     example ``e`` of batch ``t`` has a NaN or infinite input: the epoch stops there, before
@@ -435,8 +384,8 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
         bad = _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw)
         if bad >= 0:
             return math.nan, t, bad
-        _forward(fs, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c)
-        cost = _backward(fs, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K,
+        _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c)
+        cost = _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, K,
                          params, grad, base, a, in_, up, delta, lse, ty, tw, tmp, fresh, ch,
                          iw, fw, c) / m
         if not in_place and hyper[5] != 0:

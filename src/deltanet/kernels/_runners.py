@@ -17,7 +17,6 @@ import numpy as np
 
 from .._memory import aligned_zeros
 from .._validation import NonFiniteError, check_finite, fail
-from . import _openblas
 from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
 from ._optim import Penalty, UpdateRule, decay_mask
@@ -225,17 +224,14 @@ class BlasRunner(_CompiledRunner):
                          penalty_over_batch)
         dt = self.params.dtype
         self.buffers = _blas.buffers(self.layout, batch_size, dt)
-        self.gemm, large, itype, self._follow = _blas.gemm_functions(dt)
+        self.gemm, itype, _ = _blas.gemm_function(dt)
         self.ch = np.frombuffer(b"NT", dtype=np.uint8).copy()
-        self.iw, self.fw = np.zeros(7, itype), np.zeros(2, dt)
-        self.iw[6] = large  # the work m·n·k from which products take self.gemm[1]
+        self.iw, self.fw = np.zeros(6, itype), np.zeros(2, dt)
         self._epoch = _blas.blas_epoch
 
     def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
         lay, b = self.layout, self.buffers
-        if self._follow is not None:  # OpenBLAS's AVX2 copy takes NumPy's thread count
-            _openblas.sync_threads(self._follow)
         value, failed_at, bad_row = self._epoch(
             order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
             lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad, self.grad_mask,
