@@ -316,7 +316,7 @@ def test_numpy_engine_buffers_are_float32():
 
 @pytest.mark.parametrize(("setting", "named"), [
     ({"dropout": 0.2}, "dropout"),
-    ({"optimizer": "rprop", "batch_size": None}, "optimizers other than"),
+    ({"optimizer": "rprop", "batch_size": None}, "the optimizer rprop"),
     ({"net": {"batch_norm": True}, "batch_size": 4}, "batch normalisation")])
 def test_numba_engine_refuses_what_it_cannot_compile(setting, named):
     net = dn.Network.layered([3, 4, 1], random_state=0, **setting.pop("net", {}))

@@ -1,5 +1,6 @@
-"""The optimizers' epoch-level learning-rate rule and their checkpoints.
+"""The optimizers' states, their epoch-level learning-rate rule and their checkpoints.
 
+The states are NamedTuples of NumPy arrays and Python numbers (one type per update rule).
 ``ReduceOnPlateau`` scales the learning rate down when the epoch loss stops improving and
 ``set_lr_scale`` writes that scale into an optimizer state; ``state_to_dict`` and
 ``state_from_dict`` save and restore a state bit for bit. Import them from
@@ -10,16 +11,59 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._validation import check_number, fail
 
-if TYPE_CHECKING:
-    from .optimizers import GradientTransformation
-
 Array = np.ndarray
+
+
+# ------------------------------------------------------------------ the states
+
+class EmptyState(NamedTuple):
+    """State of a transform that remembers nothing."""
+
+
+class CountState(NamedTuple):
+    """``count``: updates made so far (the step given to the schedule)."""
+
+    count: int
+
+
+class LearningRateState(NamedTuple):
+    """State of plain gradient descent: step count and learning-rate scale."""
+
+    count: int
+    lr_scale: float
+
+
+class MomentumState(NamedTuple):
+    """State of SGD with momentum; ``velocity`` is the last update ``v``."""
+
+    count: int
+    lr_scale: float
+    velocity: Array
+
+
+class AdamState(NamedTuple):
+    """State of Adam: first moment ``m`` and second moment ``v`` of the gradient."""
+
+    count: int
+    lr_scale: float
+    m: Array
+    v: Array
+
+
+class RpropState(NamedTuple):
+    """State of iRprop-: the step size of every weight and the previous gradient."""
+
+    count: int
+    step: Array
+    prev_grad: Array
+
+
 
 
 # ------------------------------------------------------- learning rate on plateau
@@ -142,19 +186,15 @@ def _unflatten(template: Any, prefix: str, d: dict) -> Any:
     return type(template)(*values)
 
 
-def state_from_dict(opt: GradientTransformation | ReduceOnPlateau | str, d: dict) -> Any:
-    """Rebuild the state ``state_to_dict`` saved, for the same optimizer ``opt``.
-
-    ``opt`` is the optimizer (built with the same settings), its name (default settings),
-    or a ``ReduceOnPlateau``. 0-d arrays (as ``np.load`` returns) are accepted for scalars.
+def state_from_dict(opt: Any, d: dict) -> Any:
+    """Rebuild the state ``state_to_dict`` saved, for the same transform ``opt`` (an object
+    with ``init``: the optimizer built with the same settings) or a ``ReduceOnPlateau``.
+    0-d arrays (as ``np.load`` returns) are accepted for scalars. (``optimizers.state_from_dict``
+    also takes an optimizer's name.)
     """
     if isinstance(opt, ReduceOnPlateau):
         template = opt.init()
     else:
-        if isinstance(opt, str):
-            from .optimizers import get
-
-            opt = get(opt)
         arrays = [np.asarray(v) for v in d.values() if np.ndim(v) == 1]
         like = arrays[0] if arrays else np.zeros(0)
         template = opt.init(np.zeros(like.shape, like.dtype))

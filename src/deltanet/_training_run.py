@@ -244,8 +244,9 @@ def fingerprint(net, s: dict, cfg: dict, opt, data: tuple, val_data: tuple | Non
     if opt.name == "custom":
         state = _ckpt.optimizers.state_to_dict(opt.transform.init(net.params))
         fp["optimizer_state"] = sorted(f"{k}{np.shape(v)}" for k, v in state.items())
-        # what sgd(), adam() and rprop() were built with; None for a transform of one's own
-        fp["optimizer_settings"] = getattr(opt.transform.update, "settings", None)
+        # what sgd(), adam(), rprop() and chains of the typed transforms were built with;
+        # None for a transform of one's own
+        fp["optimizer_settings"] = opt.transform.settings
     from . import kernels  # light: Numba loads only when an engine runs
 
     # the engines agree to rounding, not bit for bit: a resumed run must use the same one

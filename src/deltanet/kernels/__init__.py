@@ -37,7 +37,7 @@ from typing import Any
 
 from .._validation import check_choice, fail
 from ._layout import ACTIVATION_CODES, LOSS_CODES
-from ._optim import adam_settings, sgd_settings
+from ._optim import not_compiled
 
 ENGINES = ("auto", "numpy", "numba")
 
@@ -72,9 +72,9 @@ def unsupported_features(net, loss, optimizer: Any, *, dropout: Any = None,
         missing.extend(f"activation {name!r}" for name in acts)
         if loss.name not in LOSS_CODES:
             missing.append(f"loss {loss.name!r}")
-        if sgd_settings(optimizer) is None and adam_settings(optimizer) is None:
-            missing.append("optimizers other than deltanet.optimizers.sgd "
-                           "(plain, momentum or Nesterov) and adam")
+        reason = not_compiled(optimizer)
+        if reason is not None:
+            missing.append(reason)
     return missing
 
 

@@ -2,8 +2,8 @@
 
 ``deltanet.optimizers`` transforms are pure: each update returns new arrays. The engines
 keep that contract at the epoch boundary (the state handed back is a fresh optimizer state)
-but inside an epoch they run the same arithmetic in place: for SGD (``optimizers.sgd``, which
-records its settings on the transform) with ``η_t = schedule(count) · lr_scale``::
+but inside an epoch they run the same arithmetic in place: for SGD (an ``optimizers.SGD``,
+chosen by type) with ``η_t = schedule(count) · lr_scale``::
 
     plain      w ← w + grad · (−η_t)
     momentum   v ← v μ + grad · (−η_t);  w ← w + v
@@ -28,19 +28,33 @@ from typing import Any
 import numpy as np
 
 from .._memory import aligned_zeros
+from ..optimizers import SGD, Adam
 from ..propagation import decay_mask
 from ..schedules import _as_schedule
 
 
 def sgd_settings(optimizer: Any) -> tuple[Any, float, bool] | None:
-    """``(learning_rate, momentum, nesterov)`` of an ``optimizers.sgd`` transform, else None."""
-    return getattr(getattr(optimizer, "update", None), "sgd_settings", None)
+    """``(learning_rate, momentum, nesterov)`` of an ``optimizers.SGD``, else None."""
+    if isinstance(optimizer, SGD):
+        return optimizer.learning_rate, optimizer.momentum, optimizer.nesterov
+    return None
 
 
 def adam_settings(optimizer: Any) -> tuple[Any, float, float, float] | None:
-    """``(learning_rate, beta_1, beta_2, epsilon)`` of an ``optimizers.adam`` transform,
-    else None."""
-    return getattr(getattr(optimizer, "update", None), "adam_settings", None)
+    """``(learning_rate, beta_1, beta_2, epsilon)`` of an ``optimizers.Adam``, else None."""
+    if isinstance(optimizer, Adam):
+        return optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2, optimizer.epsilon
+    return None
+
+
+def not_compiled(optimizer: Any) -> str | None:
+    """Why the compiled engine cannot run ``optimizer`` in place, or None when it can: it
+    runs an ``optimizers.SGD`` (plain, momentum or Nesterov) and an ``optimizers.Adam``,
+    chosen by type; any other transform, a chain included, runs as it is called."""
+    if sgd_settings(optimizer) is not None or adam_settings(optimizer) is not None:
+        return None
+    return (f"the optimizer {optimizer!r}: optimizers other than deltanet.optimizers.sgd "
+            "(plain, momentum or Nesterov) and adam, chains included")
 
 
 class Penalty:
