@@ -234,23 +234,23 @@ def test_resume_refuses_a_custom_optimizer_with_other_settings(tmp_path):
 
 def test_a_checkpoint_without_the_newer_fingerprint_entries_resumes(tmp_path, monkeypatch):
     # A checkpoint of an earlier version records no engine: what it lacks is not compared.
-    from deltanet import _training_run
+    from deltanet.training import resume
 
     path = tmp_path / "run.ckpt"
     X, y = _data()
     kw = dict(loss="log_loss", batch_size=1, random_state=3, checkpoint=path)
     whole = dn.train(NETS["tanh"](), X, y, epochs=4, loss="log_loss", batch_size=1,
                      random_state=3)
-    real = _training_run.fingerprint
+    real = resume.fingerprint
 
     def older(*args, **kwargs):
         fp = real(*args, **kwargs)
         fp.pop("engine")
         return fp
 
-    monkeypatch.setattr(_training_run, "fingerprint", older)
+    monkeypatch.setattr(resume, "fingerprint", older)
     dn.train(NETS["tanh"](), X, y, epochs=2, **kw)
-    monkeypatch.setattr(_training_run, "fingerprint", real)
+    monkeypatch.setattr(resume, "fingerprint", real)
     resumed = dn.train(NETS["tanh"](), X, y, epochs=4, resume=True, **kw)
     assert resumed.cost == whole.cost
 

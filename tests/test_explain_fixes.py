@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import deltanet as dn
-from deltanet._training_setup import check_loss_outputs
 from deltanet.explain._numbers import format_number, is_exact
 from deltanet.losses import get as get_loss
+from deltanet.training.data import check_loss_outputs
 from test_explain import _truth, walk
 from test_explain_render import check_latex, check_markdown
 

@@ -13,8 +13,8 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import deltanet as dn
-from deltanet import training
 from deltanet.kernels._runners import NumbaRunner
+from deltanet.training import spans as spans_module
 
 from conftest import random_dag
 
@@ -34,18 +34,18 @@ class _Spans(list):
 def spans(monkeypatch):
     """Record the stretches run in one call; ``spans.size`` (when set) fixes their length."""
     calls = _Spans()
-    original_span, original_run = training._quiet_span, NumbaRunner.run_epochs
+    original_span, original_run = spans_module.quiet_span, NumbaRunner.run_epochs
 
     def quiet_span(run, epoch, seconds):
         if calls.size is None:
             return original_span(run, epoch, seconds)
-        return min(calls.size, run.cfg["epochs"] - epoch + 1)
+        return min(calls.size, run.settings.epochs - epoch + 1)
 
     def run_epochs(self, orders, *args):
         calls.append(orders.shape[0])
         return original_run(self, orders, *args)
 
-    monkeypatch.setattr(training, "_quiet_span", quiet_span)
+    monkeypatch.setattr(spans_module, "quiet_span", quiet_span)
     monkeypatch.setattr(NumbaRunner, "run_epochs", run_epochs)
     return calls
 
@@ -234,12 +234,12 @@ def test_per_epoch_work_turns_spans_off(spans, tmp_path):
 
 def test_orders_fall_back_to_one_permutation_per_epoch(spans, monkeypatch):
     # were Generator.permuted ever to draw differently, the orders come one call per epoch
-    assert training._permuted_rows_match()
+    assert spans_module.permuted_rows_match()
     spans.size = 9
     X, y = _xor()
     quick = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
                   loss="log_loss", lr=0.5, epochs=40)
-    monkeypatch.setattr(training, "_permuted_rows_match", lambda: False)
+    monkeypatch.setattr(spans_module, "permuted_rows_match", lambda: False)
     slow = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
                  loss="log_loss", lr=0.5, epochs=40)
     _assert_same(quick)
@@ -257,7 +257,7 @@ def test_spans_sized_by_time_give_the_same_run(spans):
 
 
 def test_span_orders_are_bounded(spans, monkeypatch):
-    monkeypatch.setattr(training, "QUIET_ORDERS", 40)  # ten XOR epochs of four examples
+    monkeypatch.setattr(spans_module, "QUIET_ORDERS", 40)  # ten XOR epochs of four examples
     X, y = _xor()
     _assert_same(_both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
                        loss="log_loss", lr=0.5, epochs=200))

@@ -20,19 +20,17 @@ import numpy as np
 from ._validation import check_choice, check_number, fail
 from .propagation import backprop, forward, prepare_inputs
 
-SATURATED_SLOPE = 0.01  # logistic: a(1 − a) < 0.01, i.e. a < 0.0101 or a > 0.9899
-SATURATED_TANH = 0.99  # tanh: |a| > 0.99
-SAMPLE_SIZE = 256
-
-
-def _weights_of(net, layer: int, flat: np.ndarray) -> np.ndarray:
-    """The entries of ``flat`` on the arcs into group ``layer`` (bias arcs excluded; the
-    padding of a masked block, which is no arc, left out)."""
-    mask = net.plan.grad_mask
-    parts = [flat[b.offset:b.offset + b.size] if mask is None
-             else flat[b.offset:b.offset + b.size][mask[b.offset:b.offset + b.size] > 0]
-             for b in net.plan.blocks_in[layer - 1]]
-    return np.concatenate(parts) if parts else np.zeros(0)
+# the per-epoch measures live with training; their names stay part of this module
+from .training.diagnostics import (  # noqa: F401
+    SAMPLE_SIZE,
+    SATURATED_SLOPE,
+    SATURATED_TANH,
+    epoch_diagnostics,
+    sample_indices,
+)
+from .training.diagnostics import can_batch as _can_batch
+from .training.diagnostics import saturated as _saturated
+from .training.diagnostics import weights_of as _weights_of
 
 
 def gradient_norms(net, X: Any, Y: Any, loss: Any = "squared_error") -> dict[int, float]:
@@ -44,19 +42,6 @@ def gradient_norms(net, X: Any, Y: Any, loss: Any = "squared_error") -> dict[int
     trace = backprop(net, X, Y, loss, training=_can_batch(net, X))
     return {g.layer: float(np.linalg.norm(_weights_of(net, g.layer, trace.grad_flat)))
             for g in net.plan.groups}
-
-
-def _can_batch(net, X: Any) -> bool:
-    # batch statistics for batch-norm networks when there are at least two examples
-    return any(g.batch_norm for g in net.plan.groups) and np.ndim(X) == 2 and len(X) >= 2
-
-
-def _saturated(name: str, a: np.ndarray) -> np.ndarray | None:
-    if name == "logistic":
-        return a * (1.0 - a) < SATURATED_SLOPE
-    if name == "tanh":
-        return np.abs(a) > SATURATED_TANH
-    return None
 
 
 def _hidden_activations(net, X: Any):
@@ -86,47 +71,6 @@ def dead_units(net, X: Any) -> dict[int, float]:
     """
     return {g.layer: float(np.all(a <= 0, axis=0).mean())
             for g, a in _hidden_activations(net, X) if g.activation.name == "relu"}
-
-
-def sample_indices(n: int, size: int = SAMPLE_SIZE) -> np.ndarray:
-    """A fixed, evenly spaced sample of at most ``size`` of ``n`` examples (no randomness)."""
-    return np.unique(np.linspace(0, n - 1, min(n, size)).round().astype(np.int64))
-
-
-def epoch_diagnostics(net, X: np.ndarray, Y: np.ndarray, loss, before: np.ndarray) -> dict:
-    """What training records per epoch with ``diagnostics=True`` (lists by group).
-
-    ``grad_norm``: ``‖∂J/∂W_g‖`` on the sample; ``mean_abs_delta``: mean ``|Δ_j|`` over the
-    group's neurons and the sample; ``mean_abs_update``: mean ``|w_after − w_before|`` over
-    the group's arcs across the epoch; ``saturated`` / ``dead``: as :func:`saturation` and
-    :func:`dead_units` (None for groups they do not apply to), with overall fractions.
-    """
-    trace = backprop(net, X, Y, loss, training=_can_batch(net, X))
-    change = np.abs(net.params - before)
-    rec: dict[str, Any] = {"layer": [], "depth": [], "grad_norm": [], "mean_abs_delta": [],
-                           "mean_abs_update": [], "saturated": [], "dead": []}
-    sat_n = sat_k = dead_n = dead_k = 0
-    for g in net.plan.groups:
-        a = trace.cache.a[g.layer]
-        rec["layer"].append(g.layer)
-        rec["depth"].append(g.depth)
-        rec["grad_norm"].append(float(np.linalg.norm(_weights_of(net, g.layer,
-                                                                 trace.grad_flat))))
-        rec["mean_abs_delta"].append(float(np.mean(np.abs(trace.deltas[g.layer]))))
-        w_change = _weights_of(net, g.layer, change)
-        rec["mean_abs_update"].append(float(w_change.mean()) if w_change.size else 0.0)
-        sat = None if g.is_output else _saturated(g.activation.name, a)
-        rec["saturated"].append(None if sat is None else float(sat.mean()))
-        if sat is not None:
-            sat_n, sat_k = sat_n + sat.size, sat_k + int(sat.sum())
-        dead = np.all(a <= 0, axis=0) if g.activation.name == "relu" and not g.is_output \
-            else None
-        rec["dead"].append(None if dead is None else float(dead.mean()))
-        if dead is not None:
-            dead_n, dead_k = dead_n + dead.size, dead_k + int(dead.sum())
-    rec["saturated_fraction"] = sat_k / sat_n if sat_n else None
-    rec["dead_fraction"] = dead_k / dead_n if dead_n else None
-    return rec
 
 
 # ------------------------------------------------------------------ the experiment

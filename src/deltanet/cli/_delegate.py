@@ -32,12 +32,12 @@ class Delegate:
 
 DELEGATES = {
     "explain": Delegate(
-        "explain", "deltanet.explain.cli", "add_arguments", "run",
+        "explain", "deltanet.cli.explain", "add_arguments", "run",
         "worked example of a forward/backward/update step in lecture notation",
         "Write out one step of backpropagation on a small network: every in_j, a_j, Δ_j, "
         "gradient and update, in the lecture's notation."),
     "search": Delegate(
-        "search", "deltanet.search.cli", "add_arguments", "run",
+        "search", "deltanet.cli.search", "add_arguments", "run",
         "architecture and hyper-parameter search (Optuna; Dask for many machines)",
         "Search architectures and hyper-parameters for DATA with Optuna, on this machine or "
         "a Dask cluster; trials are stored so a search can be resumed."),

@@ -6,7 +6,7 @@ terminal it animates; in a pipe or a log file Rich draws it once, when training 
 
 from __future__ import annotations
 
-from .._callbacks import ProgressBar
+from ..training.callbacks import ProgressBar
 
 
 class EpochBar(ProgressBar):

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import STOCHASTIC_SOLVERS, BaseMLP
-from ._docs import ATTRIBUTES, COMMON_PARAMETERS, DIFFERENCES, EXTRA_PARAMETERS
+from ._docs import CLASSIFIER_DOC, REGRESSOR_DOC
 
 
 def _check_solver(est: BaseMLP) -> bool:
@@ -335,69 +335,5 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return self._score_with_function(X, y, sample_weight, r2_score)
 
 
-MLPClassifier.__doc__ = f"""Multi-layer perceptron classifier (log loss), scikit-learn compatible.
-
-Softmax outputs for several classes, one logistic output for two classes and one
-logistic output per label for multilabel targets, as in scikit-learn.
-
-Parameters
-----------
-{COMMON_PARAMETERS}
-loss : {{None, 'log_loss', 'squared_error'}}, default=None
-    None and 'log_loss' give scikit-learn's log loss; 'squared_error' is
-    ``½ Σ_k (y_k − a_k)²`` on the probabilities.
-output_activation : {{None, 'logistic', 'softmax'}}, default=None
-    None chooses as scikit-learn does; 'logistic' for several classes trains one
-    independent logistic unit per class, 'softmax' for two classes uses two units.
-class_weight : dict, 'balanced' or None, default=None
-    Multiplies the sample weights by the weight of each example's class.
-{EXTRA_PARAMETERS}
-
-Attributes
-----------
-classes_ : ndarray
-    The class labels.
-{ATTRIBUTES}
-
-Notes
------
-{DIFFERENCES}
-
-Examples
---------
->>> from sklearn.datasets import load_iris
->>> from deltanet import MLPClassifier
->>> X, y = load_iris(return_X_y=True)
->>> clf = MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", random_state=0).fit(X, y)
->>> clf.predict(X[:3]).tolist()
-[0, 0, 0]
-"""
-
-MLPRegressor.__doc__ = f"""Multi-layer perceptron regressor, scikit-learn compatible.
-
-Parameters
-----------
-loss : {{'squared_error', 'poisson'}}, default='squared_error'
-    Half squared error (identity output) or half Poisson deviance (exp output).
-{COMMON_PARAMETERS}
-output_activation : {{None, 'identity', 'logistic', 'tanh', 'relu', 'softplus', 'exp'}}
-    Activation of the outputs; None: 'identity', or 'exp' for the Poisson loss.
-{EXTRA_PARAMETERS}
-
-Attributes
-----------
-{ATTRIBUTES}
-
-Notes
------
-{DIFFERENCES}
-
-Examples
---------
->>> import numpy as np
->>> from deltanet import MLPRegressor
->>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
->>> reg = MLPRegressor((8,), "tanh", solver="lbfgs", random_state=0).fit(X, X[:, 0] ** 2)
->>> round(reg.score(X, X[:, 0] ** 2), 2)
-1.0
-"""
+MLPClassifier.__doc__ = CLASSIFIER_DOC
+MLPRegressor.__doc__ = REGRESSOR_DOC

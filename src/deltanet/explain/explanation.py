@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from .. import losses as _losses
-from .._training_setup import check_loss_outputs
 from .._validation import check_choice, check_number, fail
 from ..network import Network
 from ..propagation import prepare_inputs, prepare_targets
+from ..training.data import check_loss_outputs
 from . import render_latex, render_markdown, render_text
 from ._build import build_derivation
 from .model import Derivation, Para, Step

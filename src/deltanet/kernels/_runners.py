@@ -1,4 +1,4 @@
-"""Epoch runners: what ``train()`` calls once per epoch on the fast engines.
+"""Epoch runners: the fast engines, following :class:`deltanet.engines.Engine`.
 
 ``runner.run(order, state, after_batch=None) -> EpochResult`` makes the updates of one epoch
 over the examples in ``order`` and hands back the new optimizer state. ``after_batch(update,
@@ -10,43 +10,16 @@ callbacks, checkpoints, stopping rules) stays in ``train()``, shared by all engi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from .._memory import aligned_zeros
 from .._validation import NonFiniteError, check_finite, fail
+from ..engines.protocol import AfterBatch, EpochResult, SpanResult
 from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
 from ._optim import Penalty, UpdateRule, decay_mask
-
-AfterBatch = Callable[[int, float, int], bool] | None
-
-
-class EpochResult(NamedTuple):
-    """``total`` = Σ cost·|B| over the batches done (``seen`` examples, ``updates``
-    updates); ``bad`` = the non-finite cost that stopped the epoch before its update, else
-    None (the caller then restores the weights of the epoch's start)."""
-
-    total: float
-    seen: int
-    updates: int
-    bad: float | None
-    state: Any
-
-
-class SpanResult(NamedTuple):
-    """What ``run_epochs`` did: ``costs`` = mean cost of each completed epoch; ``updates``
-    made in all; ``bad`` = the non-finite cost that stopped the epoch after them (its start
-    weights are back in place), else None; ``converged``: the last epoch met the ``tol``
-    rule."""
-
-    costs: list[float]
-    updates: int
-    bad: float | None
-    converged: bool
-    state: Any
 
 
 class NumpyRunner:
@@ -54,6 +27,7 @@ class NumpyRunner:
 
     engine = "numpy"
     checks_inputs = False  # NaN/inf in X is checked before training (see BlasRunner)
+    runs_epochs = False
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:

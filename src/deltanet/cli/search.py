@@ -17,8 +17,8 @@ from typing import Any
 from deltanet.cli._common import fit_table
 from deltanet.cli._options import folds, jobs, non_negative_int, open_fraction, positive_int
 
-from .runner import DEFAULT_STORAGE, PRUNERS, SAMPLERS, in_memory
-from .space import DEFAULT_SPACE
+from ..search.runner import DEFAULT_STORAGE, PRUNERS, SAMPLERS, in_memory
+from ..search.space import DEFAULT_SPACE
 
 EXAMPLES = """\
 examples:
@@ -171,7 +171,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def _sqlite_file(storage: str | None) -> str | None:
     """The file of an SQLite storage URL (None for other databases)."""
-    from .runner import resolve_storage
+    from ..search.runner import resolve_storage
 
     try:
         url = resolve_storage(storage)
@@ -239,7 +239,7 @@ def _search(args: argparse.Namespace, X: Any, y: Any, task: str, space: dict[str
 
 def _progress(n_trials: int):
     """A line on stderr for every finished trial."""
-    from .report import trial_line
+    from ..search.report import trial_line
 
     def show(record: dict[str, Any]) -> None:
         print(trial_line(record, n_trials), file=sys.stderr, flush=True)

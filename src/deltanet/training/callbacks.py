@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from ._validation import fail
+from .._validation import fail
 
 
 class StopTraining(Exception):
@@ -122,6 +122,10 @@ class ProgressBar:
                                            stats="")
         self.progress.start()
         self.started = time.perf_counter()
+
+    def note(self, text: str) -> None:
+        """Print a line of text above the bar."""
+        self.progress.console.print(text, markup=False, highlight=False)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
         stats = [f"loss {logs['cost']:.4g}"]

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import init
-from ..cli._common import check_output_file, print_json
+from ..explain.examples import get_example, list_examples
+from ..explain.exercise import EXTENSIONS, make_exercise
+from ..explain.explanation import FORMATS, SUFFIXES, Explanation, explain
 from ..losses import NAMES as LOSS_NAMES
 from ..network import Network
-from .examples import get_example, list_examples
-from .exercise import EXTENSIONS, make_exercise
-from .explanation import FORMATS, SUFFIXES, Explanation, explain
+from ._common import check_output_file, print_json
 
 SEPARATOR = "=" * 30 + " SOLUTION " + "=" * 30
 
@@ -252,7 +252,7 @@ def _table_example(model, args: argparse.Namespace) -> tuple[np.ndarray, np.ndar
 
 def _coding_note(model, args: argparse.Namespace, X: np.ndarray, Y: np.ndarray, loss: str):
     """The remark that says how the table values became the network's x and y."""
-    from .model import Para
+    from ..explain.model import Para
 
     names = [c.name for c in model.pre.columns_]
     parts: list = [f"{model.path.name} was written by 'deltanet train': its preprocessing "

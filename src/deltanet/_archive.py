@@ -1,0 +1,191 @@
+"""The safe archive behind model files and checkpoints: no pickle, no code, ever.
+
+An archive is a ZIP file holding ``deltanet.json`` (format name and version, then free JSON)
+and NumPy ``.npy`` arrays, read with ``allow_pickle=False``. Every size, shape and dtype is
+checked before use; a truncated, corrupted or crafted file raises :class:`ModelFileError`.
+Files are written atomically (temporary file, fsync, rename), so a crash leaves the old file
+or the new one. :mod:`deltanet.io` (model files) and :mod:`deltanet.training.checkpoints`
+build on it.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import os
+import re
+import struct
+import tempfile
+import time
+import zipfile
+import zlib
+from glob import escape as glob_escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "deltanet-model"
+VERSION = 1
+MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per array
+MAX_JSON_BYTES = 64 << 20
+
+
+class ModelFileError(ValueError):
+    """The file is not a valid deltanet model file (message says what is wrong)."""
+
+
+def cannot_create_in(folder: str | Path) -> str | None:
+    """Why no new file can be made in ``folder``, or None when one can.
+
+    Missing folders are made when writing (``atomic_write``), so the nearest one that
+    exists is tried: it must be a folder that takes a new file, which a probe file shows.
+    """
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{str(existing)!r} is a file, not a folder"
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".deltanet-probe-", dir=existing)
+    except OSError as err:
+        return (f"no file can be created in the folder {str(existing)!r} "
+                f"({err.strerror or type(err).__name__})")
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
+
+    A ``path`` that exists and is no regular file (``/dev/null``, ``/dev/stdout``, a named
+    pipe) is written in place: renaming over it would replace the device or pipe.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved file follows the umask
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    _remove_stale_temporaries(path)
+
+
+#: a temporary file of ``atomic_write`` older than this was left by a killed process
+STALE_SECONDS = 3600.0
+
+_SWEPT: set[Path] = set()  # paths whose folder this process has looked through already
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporary files an earlier write of ``path`` left when its process was
+    killed between writing and renaming. Recent ones may be another process's write in
+    progress, so only those older than ``STALE_SECONDS`` go. Once per path and process: a
+    checkpoint written every epoch does not list its folder every epoch."""
+    key = path.resolve()
+    if key in _SWEPT:
+        return
+    _SWEPT.add(key)
+    limit = time.time() - STALE_SECONDS
+    ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")  # mkstemp's names
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        try:
+            if ours.fullmatch(tmp.name) and tmp.stat().st_mtime < limit:
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: leave it
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux), else the common 0o022."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+    """Build the bytes of an archive: ``deltanet.json`` plus one ``.npy`` per array."""
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("deltanet.json", json.dumps(header, allow_nan=False, sort_keys=True))
+        for name, arr in arrays.items():
+            member = _io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+            zf.writestr(f"{name}.npy", member.getvalue())
+    return buf.getvalue()
+
+
+def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
+    """Read and check an archive written by :func:`pack`; returns (header, arrays)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            if "deltanet.json" not in infos:
+                raise ModelFileError(f"{path.name} is not a deltanet file (no deltanet.json)")
+            for info in infos.values():
+                limit = MAX_JSON_BYTES if info.filename.endswith(".json") else MAX_MEMBER_BYTES
+                if info.file_size > limit:
+                    raise ModelFileError(f"{path.name}: member {info.filename!r} is too large")
+            header = json.loads(zf.read("deltanet.json").decode("utf-8"))
+            arrays = {}
+            for name in infos:
+                if name.endswith(".npy"):
+                    arrays[name[:-4]] = _read_npy(zf.read(name), f"{path.name}: {name}")
+    except ModelFileError:
+        raise
+    # RuntimeError also covers zipfile's error for an unknown compression method
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError,
+            OSError, KeyError, UnicodeDecodeError, json.JSONDecodeError, ValueError,
+            TypeError, RuntimeError, RecursionError) as err:
+        raise ModelFileError(f"{path.name} is not a readable deltanet file "
+                             f"(truncated or corrupted: {type(err).__name__})") from None
+    if not isinstance(header, dict) or header.get("format") != expect_format:
+        raise ModelFileError(f"{path.name} is not a {expect_format} file")
+    version = header.get("version")
+    if not isinstance(version, int) or not 1 <= version <= VERSION:
+        raise ModelFileError(f"{path.name} has format version {version!r}; this deltanet "
+                             f"reads versions 1..{VERSION}: upgrade deltanet")
+    return header, arrays
+
+
+def _read_npy(data: bytes, where: str) -> np.ndarray:
+    """Parse a ``.npy`` member: numeric dtype only, and the header's shape must match the
+    bytes present (so a crafted header cannot make us allocate more than the file holds)."""
+    fp = _io.BytesIO(data)
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+    if dtype.kind not in "biuf" or dtype.hasobject:
+        raise ModelFileError(f"{where} is not a numeric array")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count < 0 or count * dtype.itemsize != len(data) - fp.tell():
+        raise ModelFileError(f"{where}: the array header does not match its data "
+                             "(truncated or corrupted)")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=fp.tell())
+    return arr.reshape(shape, order="F" if fortran else "C").copy()

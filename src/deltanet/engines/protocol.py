@@ -1,0 +1,62 @@
+"""The engine interface: what the training loop asks of whatever runs its updates.
+
+An engine is built for one run (a plan, the training data, a loss, an optimizer and the
+penalties) and then runs epochs: ``run(order, state, after_batch)`` makes the updates of
+one epoch over the examples in ``order`` (one batch after another: BACKPROPAGATE gives the
+batch's mean gradient, the optimizer turns it into the update) and hands back the new
+optimizer state. An engine that can, also runs several epochs in one call
+(``run_epochs``, with ``runs_epochs = True``). The loop never asks which engine it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+#: ``after_batch(update, batch_cost, batch_size) -> bool``: called after every update (the
+#: update counted from 1 in the epoch) when given; True ends the epoch there.
+AfterBatch = Callable[[int, float, int], bool] | None
+
+
+class EpochResult(NamedTuple):
+    """``total`` = Σ cost·|B| over the batches done (``seen`` examples, ``updates``
+    updates); ``bad`` = the non-finite cost that stopped the epoch before its update, else
+    None (the caller then restores the weights of the epoch's start)."""
+
+    total: float
+    seen: int
+    updates: int
+    bad: float | None
+    state: Any
+
+
+class SpanResult(NamedTuple):
+    """What ``run_epochs`` did: ``costs`` = mean cost of each completed epoch; ``updates``
+    made in all; ``bad`` = the non-finite cost that stopped the epoch after them (its start
+    weights are back in place), else None; ``converged``: the last epoch met the ``tol``
+    rule."""
+
+    costs: list[float]
+    updates: int
+    bad: float | None
+    converged: bool
+    state: Any
+
+
+class Engine(Protocol):
+    """Runs the updates of epochs; see the module docstring.
+
+    ``engine``: its name ('numba', 'numpy' or 'reference'); ``checks_inputs``: whether it
+    checks each gathered row for NaN and infinity itself (then raises ``NonFiniteError``
+    before the bad row's update); ``runs_epochs``: whether it has ``run_epochs``.
+    """
+
+    engine: str
+    checks_inputs: bool
+    runs_epochs: bool
+
+    def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None
+            ) -> EpochResult:
+        ...

@@ -1,0 +1,137 @@
+"""``train()``: the public door of NEURALNETTRAIN. It checks its keyword arguments into one
+:class:`~deltanet.training.settings.Settings`, builds the run and hands it to the loop
+(:mod:`deltanet.training.loop`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .history import History
+from .loop import neural_net_train
+from .run import prepare
+from .settings import Settings
+
+
+def train(
+    net,
+    X: Any,
+    Y: Any,
+    *,
+    loss: Any = "squared_error",
+    lr: float = 0.1,
+    batch_size: int | None = 1,
+    epochs: int = 100,
+    optimizer: Any = None,
+    random_state: Any = None,
+    shuffle: bool = True,
+    tol: float | None = None,
+    error_tol: float | None = None,
+    l2: float = 0.0,
+    l1: float = 0.0,
+    decay_bias: bool = False,
+    dropout: Any = None,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    momentum: float = 0.9,
+    lr_schedule: Any = None,
+    validation_data: Any = None,
+    validation_fraction: float | None = None,
+    early_stopping: bool = False,
+    patience: int = 10,
+    min_delta: float = 0.0,
+    restore_best: bool = True,
+    metric: Any = "auto",
+    train_metric: bool = False,
+    callbacks: Any = None,
+    verbose: bool = False,
+    checkpoint: Any = None,
+    checkpoint_every: int = 1,
+    resume: Any = False,
+    diagnostics: bool = False,
+    engine: str = "auto",
+) -> History:
+    """Train ``net`` in place with NEURALNETTRAIN and return its History.
+
+    Parameters
+    ----------
+    loss : loss name, e.g. "squared_error", "log_loss", "cross_entropy".
+    lr : learning rate α (for rprop: the initial step size Δ₀).
+    batch_size : 1 (per-example SGD), k (mini-batch) or None (full batch).
+    epochs : the epoch limit.
+    optimizer : 'sgd' (default), 'momentum', 'nesterov', 'adam', 'rprop' (full batch
+        only), or a ``deltanet.optimizers`` transform.
+    random_state : seeds the one generator of training: the validation split, the
+        permutations and the dropout masks.
+    tol : stop when the cost changes less than ``tol`` across an epoch.
+    error_tol : stop when every training error ``|y − a|`` is below ``error_tol``.
+    l2, l1 : weight decay ``λ Σ w²`` (update ``−2αλw``) and L1 penalty ``λ₁ Σ |w|``; bias
+        arcs only when ``decay_bias``.
+    dropout : a rate for every hidden layer, or ``{layer: rate}`` (layer 0 = the inputs);
+        survivors are rescaled by ``1/(1 − rate)``; never applied by ``net.forward``.
+    sample_weight : one non-negative weight per example: ``J = Σ s_e ℓ_e / Σ s_e``.
+    class_weight : ``'balanced'`` (``w_c = n / (n_classes · n_c)``, as scikit-learn's
+        ``compute_class_weight``) or ``{class: weight}``, for one-hot targets or one 0/1
+        output; multiplies ``sample_weight``.
+    momentum : μ of the 'momentum' and 'nesterov' optimizers.
+    lr_schedule : 'constant', 'invscaling' (``α/√(t+1)``, t = examples seen, as
+        scikit-learn), 'step' (halve every ``epochs // 4`` epochs), 'cosine'
+        (``α(1 + cos(πt/T))/2`` over the T updates, t = 0..T−1: as PyTorch's and Optax's
+        cosine schedules, it reaches 0 just after the last update, which still learns),
+        'plateau' (divide by 5 when the monitored cost stalls; or pass a
+        ``optimizers.ReduceOnPlateau``), or a callable ``update -> α``.
+    validation_data : ``(Xv, Yv)`` or ``(Xv, Yv, sample_weight_v)``.
+    validation_fraction : hold out this fraction of ``(X, Y)`` (drawn at random); early
+        stopping without validation data holds out 0.1.
+    early_stopping, patience, min_delta, restore_best : stop after ``patience`` epochs in
+        which the validation cost did not fall below its best minus ``min_delta``; then
+        (and at any other stop) put back the weights of the best epoch if ``restore_best``.
+    metric : 'auto' (accuracy for classification, else R²), 'accuracy', 'mse', 'mae',
+        'r2' or ``f(Y, outputs) -> float``; recorded on validation data each epoch, and on
+        the training data with ``train_metric=True``.
+    callbacks : functions ``f(epoch, logs)`` or objects with ``on_epoch_end(epoch, logs)`` /
+        ``on_batch_end(update, logs)``; raising or returning ``StopTraining`` stops.
+    verbose : show a progress bar on stderr (epoch, loss, validation metric, time left).
+    checkpoint, checkpoint_every : write everything needed to continue to this file, every
+        N epochs and when training ends (atomically).
+    resume : True to continue from ``checkpoint`` if the file exists (else start afresh),
+        or the path of a checkpoint. A resumed run ends with bit-for-bit the weights of an
+        uninterrupted one; a different network, data or setting is refused. ``epochs`` may
+        grow: a run that ended at its epoch limit goes on to the new one (as an
+        uninterrupted run with that limit; refused for 'step' and 'cosine', which depend on
+        the limit); fewer epochs than the checkpoint has are refused. A finished run that
+        stopped for another reason gives back its weights and history without training.
+    diagnostics : record per epoch, on a fixed sample of at most 256 examples, the
+        gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
+        saturated logistic/tanh units and of dead ReLU units (batch normalisation with the
+        sample's own statistics, as in training, not the running ones of prediction).
+    engine : 'auto' (default), 'numba' or 'numpy': how the updates of an epoch run (see
+        :mod:`deltanet.kernels`). 'numba' compiles the whole epoch (a per-example loop for
+        small updates, a loop around BLAS products for larger batches), 'numpy' runs
+        mini-batches on BLAS from Python; both give the same weights to rounding. 'auto'
+        picks Numba when it supports every setting; 'numba' with batch normalisation,
+        dropout or an optimizer other than ``optimizers.sgd``/``adam`` (Rprop, a chain, a
+        transform of one's own) is a ValueError. When nothing needs Python
+        between epochs (no callbacks or ``verbose``, validation, ``train_metric``,
+        ``error_tol``, diagnostics, checkpoints, plateau schedule or early stopping), the
+        per-example and small-batch engine runs many epochs per compiled call (about
+        50 ms' worth), with the same weights, history and random draws as one at a time:
+        a tiny network's epoch then costs its updates, not the Python around them.
+        ``History.engine`` says which engine ran ('numba', 'numpy', or 'reference': the
+        passes of :mod:`deltanet.propagation`) and ``History.engine_reason`` why, when it
+        is not the one asked for; ``verbose`` prints both.
+
+    Batch normalisation needs batches of two or more: ``batch_size=1`` is refused, and a
+    last batch of one example is merged into the batch before it.
+
+    Examples
+    --------
+    >>> import numpy as np, deltanet as dn
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
+    >>> net = dn.Network.layered([2, 3, 1], random_state=0)
+    >>> hist = dn.train(net, X, y, loss="log_loss", lr=0.5, epochs=2000, random_state=0)
+    >>> (net.forward(X)[:, 0] > 0.5).astype(int).tolist()
+    [0, 1, 1, 0]
+    """
+    settings = Settings.build(net, **{k: v for k, v in locals().items()
+                                      if k not in ("net", "X", "Y")})
+    return neural_net_train(prepare(net, X, Y, settings))

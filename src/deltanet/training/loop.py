@@ -1,0 +1,150 @@
+"""NEURALNETTRAIN (seed 002, Lecture 07-4a): epochs of updates over random permutations::
+
+    NEURALNETTRAIN(N, D)
+      until a stopping condition holds, for each epoch:
+        π ← a random permutation of the examples of D
+        for each batch B of π (one example, k of them, or all):
+          BACKPROPAGATE B:  Δ_j and ∂J/∂w_ij = (1/|B|) Σ_{e∈B} Δ_j^(e) a_i^(e)
+          w ← w + Δw        (the optimizer's update; SGD: Δw = −α ∂J/∂w)
+        record the epoch; stop at the epoch limit, when the cost stops changing (tol),
+        when every error is small (error_tol), on early stopping, or when a callback asks
+
+``batch_size=1`` is per-example stochastic gradient descent (the lecture's loop),
+``batch_size=k`` mini-batch gradient descent (07-4b) and ``batch_size=None`` full-batch
+gradient descent. The inner loop over the batches is the engine's (:mod:`deltanet.engines`:
+the reference passes, or a compiled loop with the same arithmetic); the loop here does not
+know which one runs. What happens at the end of an epoch (validation, diagnostics, the
+stopping rules, checkpoints, progress) is callbacks (:mod:`.monitors`, :mod:`.callbacks`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validation import NonFiniteError
+from ..propagation import forward
+from ..regularization import copy_bn_stats, put_bn_stats
+from . import checkpoints, monitors, spans
+from .callbacks import ProgressBar
+from .history import History, TrainingError
+from .metrics import evaluate
+from .optimizer import current_lr
+from .run import Run
+
+
+def neural_net_train(run: Run) -> History:
+    """Run the epochs of ``run`` (built by :func:`deltanet.training.run.prepare`) and return
+    its history; the network is trained in place."""
+    net, s, hist = run.net, run.settings, run.hist
+    if run.finished:  # resumed from the checkpoint of a run that is over
+        restore_best(run)
+        return hist
+    progress = _progress_bar(run) if s.verbose else None
+    quiet = spans.runs_quietly(run)  # nothing between epochs: several per call
+    started, seconds = time.perf_counter(), None
+    try:
+        while run.epoch < s.epochs and not run.stop:
+            epoch, tick = run.epoch + 1, time.perf_counter()
+            span = spans.quiet_span(run, epoch, seconds) if quiet else 1
+            if span > 1:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    spans.quiet_epochs(run, epoch, span)
+                seconds = (time.perf_counter() - tick) / span
+                continue
+            run.epoch_start, bn_start = net.params.copy(), copy_bn_stats(net.bn_state)
+            n = run.X.shape[0]
+            order = run.rng.permutation(n) if s.shuffle else np.arange(n)  # π
+            base = hist.updates
+            try:
+                # the batches of π: BACKPROPAGATE and the update, on the engine; overflow
+                # on the way to a non-finite cost is reported by the cost check
+                with np.errstate(over="ignore", invalid="ignore"):
+                    res = run.engine.run(order, run.state, _after_batch(run, epoch, base))
+                run.state, hist.updates = res.state, base + res.updates
+                if res.bad is not None:
+                    run.diverged(epoch, res.bad)
+            except (TrainingError, NonFiniteError):
+                net.params[:] = run.epoch_start  # back to the last good epoch's end
+                put_bn_stats(net.bn_state, bn_start)
+                raise
+            seconds = time.perf_counter() - tick
+            run.stop = end_epoch(run, epoch, res.total / res.seen, started) or run.stop
+    finally:
+        if progress is not None:
+            progress.close()
+    finish(run, run.stop or f"reached the epoch limit ({s.epochs})")
+    return hist
+
+
+def _after_batch(run: Run, epoch: int, base: int):
+    """The engine's hook after every update: the user's per-update callbacks, or None."""
+    if not run.callbacks.batch:
+        return None
+
+    def after_batch(t: int, batch_cost: float, size: int) -> bool:
+        run.hist.updates = base + t
+        run.stop = run.callbacks.batch_end(run.hist.updates, {
+            "epoch": epoch, "update": run.hist.updates, "batch_cost": batch_cost,
+            "batch_size": size})
+        return bool(run.stop)
+
+    return after_batch
+
+
+def _progress_bar(run: Run) -> ProgressBar:
+    """``verbose``: a progress bar on stderr, after a line that names the engine (and why
+    it is not the one asked for)."""
+    bar = ProgressBar(run.settings.epochs, run.epoch, run.metric[0])
+    why = f" ({run.hist.engine_reason})" if run.hist.engine_reason else ""
+    bar.note(f"engine: {run.hist.engine}{why}")
+    run.callbacks.epoch.append(bar.on_epoch_end)
+    return bar
+
+
+def end_epoch(run: Run, epoch: int, cost: float, started: float) -> str | None:
+    """Record the epoch (cost, validation, metrics, learning rate), then run the callbacks:
+    the run's own (:mod:`.monitors`), then the user's. Returns the reason to stop, if any."""
+    net, s, hist = run.net, run.settings, run.hist
+    run.epoch = hist.epochs = epoch
+    hist.cost.append(cost)
+    monitored = cost
+    if run.val is not None:
+        monitored, out = evaluate(net, s.loss, *run.val)
+        hist.val_cost.append(monitored)
+        hist.val_metric.append(float(run.metric[1](run.val[1], out)))
+    train_out = None
+    if s.train_metric or s.error_tol is not None:
+        train_out = forward(net.plan, net.params, run.X, bn_state=net.bn_state).outputs
+    if s.train_metric:
+        hist.train_metric.append(float(run.metric[1](run.Y, train_out)))
+    hist.lr.append(current_lr(run.optimizer, run.state))
+    reason = monitors.epoch_end(run.monitors, epoch,
+                                {"monitored": monitored, "train_outputs": train_out})
+    logs = {"epoch": epoch, "cost": cost, "updates": hist.updates,
+            "val_cost": hist.val_cost[-1] if hist.val_cost else None,
+            "val_metric": hist.val_metric[-1] if hist.val_metric else None,
+            "train_metric": hist.train_metric[-1] if hist.train_metric else None,
+            "lr": hist.lr[-1], "elapsed": time.perf_counter() - started}
+    return run.callbacks.epoch_end(epoch, logs) or reason
+
+
+def finish(run: Run, reason: str) -> None:
+    """Write the final checkpoint, then put back the best weights (early stopping).
+
+    The checkpoint keeps the weights of the last epoch (and the best ones beside them), so
+    that a resume with a longer epoch limit goes on from where the run stopped.
+    """
+    run.hist.stop_reason = reason
+    if run.settings.checkpoint is not None:
+        checkpoints.save_run(run, finished=True)
+    restore_best(run)
+
+
+def restore_best(run: Run) -> None:
+    """With early stopping and ``restore_best``: the weights and statistics of the best epoch."""
+    s, best = run.settings, run.best
+    if s.early_stopping and s.restore_best and best.params is not None:
+        run.net.params[:] = best.params
+        put_bn_stats(run.net.bn_state, best.bn)

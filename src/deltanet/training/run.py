@@ -1,0 +1,162 @@
+"""One training run: its state (``Run``) and how it is built from the data and settings.
+
+``prepare`` checks the data, splits off the validation rows, builds the optimizer, chooses
+the engine, and picks up a checkpoint when resuming; the loop then works on the ``Run``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import engines, kernels
+from .._validation import check_finite, check_random_state
+from ..propagation import normalize_sample_weight, prepare_inputs, prepare_targets
+from ..regularization import batch_bounds, uses_batch_norm
+from . import checkpoints, monitors, resume
+from .callbacks import CallbackList
+from .data import (
+    check_loss_outputs,
+    compute_class_weight,
+    split,
+    split_validation,
+    validation_arrays,
+)
+from .diagnostics import sample_indices
+from .history import History, TrainingError
+from .metrics import resolve_metric
+from .optimizer import Optimizer, resolve_optimizer
+from .settings import Settings
+
+
+@dataclass
+class Run:
+    """Everything one training run works on and changes (what a checkpoint saves).
+
+    ``X, Y, weights``: the training rows; ``val``: ``(Xv, Yv, weights_v)`` or None, and
+    ``val_idx`` the rows held out for it; ``bounds``: the batches of an epoch; ``state``:
+    the optimizer's; ``monitors``: the run's own callbacks (:mod:`.monitors`), ``callbacks``
+    the user's; ``epoch_start``: the weights at the start of the epoch being recorded.
+    """
+
+    net: Any
+    settings: Settings
+    X: np.ndarray
+    Y: np.ndarray
+    weights: np.ndarray | None
+    val: tuple | None
+    val_idx: np.ndarray | None
+    bounds: list
+    optimizer: Optimizer
+    state: Any
+    plateau_state: Any
+    rng: np.random.Generator
+    metric: tuple  # (name, fn)
+    callbacks: CallbackList
+    fingerprint: dict
+    engine: engines.Engine | None = None
+    hist: History = field(default_factory=History)
+    best: monitors.Best = field(default_factory=monitors.Best)
+    monitors: list = field(default_factory=list)
+    epoch: int = 0
+    stop: str | None = None
+    diag_idx: np.ndarray | None = None
+    epoch_start: np.ndarray | None = None
+    finished: bool = False  # resumed from the checkpoint of a finished run
+
+    def diverged(self, epoch: int, batch_cost: float) -> None:
+        """Stop: the cost of a batch of ``epoch`` became NaN or infinite."""
+        self.hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
+        raise TrainingError(
+            f"the cost became {batch_cost} in epoch {epoch} (update {self.hist.updates + 1});"
+            " the weights of the end of the last good epoch were kept. Lower the "
+            "learning rate, scale the inputs, or add weight decay", self.hist)
+
+
+def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
+    """Check the data, split, build the optimizer and the engine; restore a checkpoint if
+    resuming. The training rows are checked for NaN and infinity here unless the engine
+    checks each row as it gathers it."""
+    X2, _ = prepare_inputs(net, X, finite=False)  # checked below, or by the engine
+    n = X2.shape[0]
+    Y2 = prepare_targets(net, Y, n, False, s.loss)
+    check_loss_outputs(net, s.loss)
+    sw = s.sample_weight
+    if sw is not None:
+        normalize_sample_weight(sw, n, net.dtype)  # shape and sign checks
+        sw = np.asarray(sw, dtype=net.dtype)
+    val_data = None
+    if s.validation_data is not None:
+        val_data = validation_arrays(net, s.loss, s.validation_data)
+    if s.class_weight is not None:
+        compute_class_weight(s.class_weight, Y2)  # checked on all targets first
+    rng = check_random_state(s.random_state)
+    val_idx = split_validation(rng, n, s.validation_data, s.validation_fraction,
+                               s.early_stopping)
+    n_train = n - (0 if val_idx is None else len(val_idx))
+    batch_size = n_train if s.batch_size is None else min(s.batch_size, n_train)
+    bounds = batch_bounds(n_train, batch_size, uses_batch_norm(net))
+    opt = resolve_optimizer(s.optimizer, s.lr, s.momentum, s.lr_schedule, s.epochs,
+                            len(bounds), n_train, batch_size >= n_train)
+    metric = resolve_metric(s.metric, net, s.loss, Y2)
+    choice = engines.choose(s.engine, net, s.loss, opt.transform, batch_size,
+                            dropout=s.dropout)
+    # hashing the data and the arcs is a pass over both: only checkpoints need it
+    fp = {} if s.checkpoint is None else resume.fingerprint(
+        net, s, opt, (X2, Y2, sw), val_data, batch_size, metric[0], choice.kind,
+        _engine_loop(choice.kind, batch_size, n_train, net))
+    ckpt = resume.load_resume(s, fp)
+    if ckpt is not None and val_idx is not None:
+        val_idx = resume.saved_split(ckpt, val_idx, n)
+    if val_idx is not None:
+        check_finite("X", X2)
+    Xt, Yt, weights, val = split(X2, Y2, sw, val_idx, val_data, s.class_weight, net.dtype)
+    zero_padding(net)
+    run = Run(net, s, Xt, Yt, weights, val, val_idx, bounds, opt,
+              opt.transform.init(net.params),
+              opt.plateau.init() if opt.plateau is not None else None, rng, metric,
+              CallbackList(s.callbacks), fp)
+    run.hist.metric = metric[0]
+    if s.diagnostics:
+        run.diag_idx = sample_indices(Xt.shape[0])
+    if ckpt is not None:
+        checkpoints.restore_run(run, ckpt)
+        zero_padding(net)
+    run.hist.engine, run.hist.engine_reason = choice
+    run.monitors = monitors.monitors(run)
+    if not run.finished:
+        run.engine = engines.build(choice.kind, net, Xt, Yt, weights, bounds, s.loss,
+                                   opt.transform, s.l2, s.l1, s.decay_bias, s.dropout, rng)
+    if val_idx is None and not _engine_checks_inputs(run):
+        check_finite("X", Xt)
+    return run
+
+
+def _engine_loop(kind: str, batch_size: int, n_train: int, net) -> str | None:
+    """Which of the compiled engine's two loops runs (they too agree to rounding only)."""
+    if kind != "numba":
+        return None
+    return ("batches on BLAS" if kernels.blas_batches(batch_size, n_train, net.plan.n_params)
+            else "example by example")
+
+
+def _engine_checks_inputs(run: Run) -> bool:
+    """Whether the engine checks each batch's rows for NaN/inf as it gathers them, before
+    the batch's update: then a bad row stops the first epoch with ``NonFiniteError`` and the
+    epoch's start weights are put back, and the separate pass over ``X`` is saved. Not with
+    per-update callbacks, which would have seen the updates before the bad row, nor when no
+    epoch is left to run."""
+    return (run.engine is not None and run.engine.checks_inputs and not run.callbacks.batch
+            and run.epoch < run.settings.epochs)
+
+
+def zero_padding(net) -> None:
+    """Set to 0, in place, the entries of ``net.params`` that are no arc (the padding of a
+    masked block, a bias arc left out). The passes read a block as a dense matrix, so a
+    value left there would act as an arc the network does not have."""
+    mask = net.plan.grad_mask
+    if mask is not None:
+        net.params[mask == 0] = 0.0
+
