@@ -261,13 +261,14 @@ def test_compiled_engine_names_what_it_cannot_run():
 def test_the_epoch_shuffle_is_scikit_learns(n):
     from sklearn.utils import check_random_state, shuffle
 
-    from deltanet.estimators._stochastic import _shuffle
+    from deltanet.estimators._stochastic import SklearnOrder
 
-    idx = np.arange(n)[::-1].copy()
     ours, theirs = check_random_state(4), check_random_state(4)
-    for _ in range(3):  # the same orders, and the random states stay in step
-        assert_array_equal(_shuffle(idx, ours), shuffle(idx, random_state=theirs))
-    assert ours.randint(1000) == theirs.randint(1000)
+    order, sample_idx = SklearnOrder(ours, n), np.arange(n)
+    for _ in range(3):  # as _fit_stochastic: each epoch shuffles the order before it
+        sample_idx = shuffle(sample_idx, random_state=theirs)
+        assert_array_equal(order.permutation(n), sample_idx)
+    assert ours.randint(1000) == theirs.randint(1000)  # the random states stay in step
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")

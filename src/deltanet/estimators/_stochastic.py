@@ -1,12 +1,16 @@
-"""Mini-batch training with SGD or Adam, step for step as scikit-learn's ``_fit_stochastic``.
+"""Mini-batch training with SGD or Adam, step for step as scikit-learn's ``_fit_stochastic``,
+run by NEURALNETTRAIN's loop (:func:`deltanet.training.loop.neural_net_train`).
 
-Every epoch shuffles the sample indices as ``sklearn.utils.shuffle`` does on the
-estimator's ``RandomState``, walks ``gen_batches``, and applies one ``deltanet.optimizers``
-update per batch (or hands the epoch to the compiled engine, ``_kernel``). ``loss_`` is
-the epoch mean of the batch costs weighted by batch size; ``t_`` counts samples. Stopping
-follows scikit-learn: after more than ``n_iter_no_change`` epochs without
-an improvement of ``tol`` (training loss, or validation score with ``early_stopping``),
-training stops, or with ``learning_rate='adaptive'`` the learning rate is divided by 5.
+The estimator gives the loop three things of its own: the order of every epoch
+(``SklearnOrder``: the sample indices shuffled as ``sklearn.utils.shuffle`` does on the
+estimator's ``RandomState``), an engine (``SklearnEpochs``: the batches of
+``batch_bounds``, one ``deltanet.optimizers`` update per batch, or the epoch handed to the
+compiled engine, ``_kernel``) and scikit-learn's stopping policy as an end-of-epoch
+callback (``SklearnStopping``). ``loss_`` is the epoch mean of the batch costs weighted by
+batch size; ``t_`` counts samples. Stopping follows scikit-learn: after more than
+``n_iter_no_change`` epochs without an improvement of ``tol`` (training loss, or
+validation score with ``early_stopping``), training stops, or with
+``learning_rate='adaptive'`` the learning rate is divided by 5.
 
 Early stopping monitors ``fit(validation_data=...)`` when it is given (then no internal
 ``validation_fraction`` split is taken and every training example trains), as Keras does;
@@ -23,10 +27,15 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, gen_batches
+from sklearn.utils import _safe_indexing
 
 from .. import optimizers
-from ..regularization import copy_bn_stats, put_bn_stats, update_bn_stats
+from ..engines import EpochResult
+from ..regularization import batch_bounds, copy_bn_stats, put_bn_stats, update_bn_stats
+from ..training.api import settings_for
+from ..training.callbacks import Callback
+from ..training.loop import neural_net_train
+from ..training.run import run_for
 from ._kernel import KernelEpochs, use_kernel
 from ._objective import data_loss, loss_grad
 
@@ -64,14 +73,21 @@ def _split(est: Any, X, Y, sw, y_labels):
     return (X_tr, Y_tr, sw_tr), (X_val, Y_val, lab_val, sw_val)
 
 
-def _shuffle(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
-    """``sklearn.utils.shuffle(sample_idx, random_state=random_state)``: the same draw and
-    result (``resample`` without replacement shuffles ``arange(n)`` in place and indexes
-    with it), without its input checks, which cost more than a compiled epoch of a small
-    data set."""
-    order = np.arange(sample_idx.shape[0])
-    random_state.shuffle(order)
-    return sample_idx[order]
+class SklearnOrder:
+    """The order of every epoch as scikit-learn draws it: the sample indices of the epoch
+    before, shuffled as ``sklearn.utils.shuffle(sample_idx, random_state=...)`` does (the
+    same draw and result: ``resample`` without replacement shuffles ``arange(n)`` in place
+    and indexes with it), without its input checks, which cost more than a compiled epoch
+    of a small data set. ``permutation(n)`` is the loop's π."""
+
+    def __init__(self, random_state: np.random.RandomState, n: int) -> None:
+        self.random_state, self.sample_idx = random_state, np.arange(n, dtype=int)
+
+    def permutation(self, n: int) -> np.ndarray:
+        order = np.arange(n)
+        self.random_state.shuffle(order)
+        self.sample_idx = self.sample_idx[order]
+        return self.sample_idx
 
 
 def _batch_size(est: Any, n: int) -> int:
@@ -83,15 +99,8 @@ def _batch_size(est: Any, n: int) -> int:
     return int(np.clip(est.batch_size, 1, n))
 
 
-def _batches(n: int, batch_size: int, batch_norm: bool) -> list[slice]:
-    batches = list(gen_batches(n, batch_size))
-    if batch_norm and len(batches) > 1 and batches[-1].stop - batches[-1].start == 1:
-        batches[-2:] = [slice(batches[-2].start, n)]  # no batch statistics from one example
-    return batches
-
-
 def _epoch(est: Any, X, Y, sw, sample_idx, batches, drop, rng) -> float:
-    """One pass over the batches; returns the accumulated ``Σ_B |B| J_B``."""
+    """One pass over the batches, scikit-learn's loop; returns ``Σ_B |B| J_B``."""
     net, params = est.network_, est.network_.params
     opt = _optimizer(est._optimizer_config, est._learning_rate)
     state = est._optimizer_state
@@ -113,6 +122,67 @@ def _epoch(est: Any, X, Y, sw, sample_idx, batches, drop, rng) -> float:
     return accumulated
 
 
+class SklearnEpochs:
+    """The estimator's epochs as an engine (:class:`deltanet.engines.Engine`): on the
+    compiled kernel when it computes what scikit-learn computes, else scikit-learn's own
+    loop (``_epoch``), over scikit-learn's ``gen_batches`` (``batch_bounds``: with batch
+    normalisation a last batch of one example joins the one before). The optimizer is
+    built per epoch from the estimator's learning rate, which ``'invscaling'`` and
+    ``'adaptive'`` change between epochs. A non-finite cost does not stop scikit-learn: the
+    compiled loops stop there, so the epoch runs again on scikit-learn's loop, which goes
+    on, and so do the epochs after it. ``seen`` is every sample (scikit-learn divides by
+    them all, a batch without weight included)."""
+
+    checks_inputs = False
+    runs_epochs = False
+
+    def __init__(self, est: Any, X, Y, sw, batch_size: int, drop, rng) -> None:
+        self.est, self.X, self.Y, self.sw, self.drop, self.rng = est, X, Y, sw, drop, rng
+        self.batches = [slice(a, b) for a, b in batch_bounds(X.shape[0], batch_size,
+                                                              est.batch_norm)]
+        self.kernel = KernelEpochs(est, X, Y, batch_size) if use_kernel(
+            est, X, sw, drop, batch_size) else None
+        est.engine_ = "numpy" if self.kernel is None else "numba"
+
+    @property
+    def engine(self) -> str:
+        return self.est.engine_
+
+    def run(self, order: np.ndarray, state: Any, after_batch: Any = None) -> EpochResult:
+        est = self.est
+        est._optimizer_state = state
+        accumulated = None
+        if self.kernel is not None:
+            opt = _optimizer(est._optimizer_config, est._learning_rate)
+            accumulated = self.kernel.run(order, opt)
+            if accumulated is None:  # a non-finite cost: on as scikit-learn goes on
+                self.kernel, est.engine_ = None, "numpy"
+        if accumulated is None:
+            accumulated = _epoch(est, self.X, self.Y, self.sw, order, self.batches,
+                                 self.drop, self.rng)
+        return EpochResult(accumulated, self.X.shape[0], len(self.batches), None,
+                           est._optimizer_state)
+
+
+class SklearnStopping(Callback):
+    """scikit-learn's stopping policy after every epoch: record ``loss_`` (the loop's epoch
+    cost, ``Σ_B |B| J_B / n``), the validation loss and score, count the epochs without an
+    improvement of ``tol`` and, after more than ``n_iter_no_change`` of them, stop (or
+    divide an adaptive learning rate by 5)."""
+
+    def __init__(self, est: Any, n: int, validation) -> None:
+        self.est, self.n, self.validation, self.stopped = est, n, validation, False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> str | None:
+        est = self.est
+        if not _end_epoch(est, logs["monitored"], self.n, self.validation):
+            return None
+        self.stopped = True
+        what = "validation score" if est.early_stopping else "training loss"
+        return (f"the {what} did not improve by tol={est.tol:g} for "
+                f"n_iter_no_change={est.n_iter_no_change} epochs")
+
+
 def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) -> None:
     """Train ``est.network_`` in place (see module docstring)."""
     if not incremental or not hasattr(est, "_optimizer_state"):
@@ -122,33 +192,22 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
     if est.early_stopping and validation is None:
         (X, Y, sw), validation = _split(est, X, Y, sw, y_labels)
     n = X.shape[0]
-    sample_idx = np.arange(n, dtype=int)
     batch_size = _batch_size(est, n)
-    batches = _batches(n, batch_size, est.batch_norm)
     drop = est._dropout_layers()
     rng = np.random.default_rng(est._random_state.randint(2**31 - 1)) if drop else None
-    kernel = KernelEpochs(est, X, Y, batch_size) if use_kernel(est, X, sw, drop,
-                                                               batch_size) else None
-    est.engine_ = "numpy" if kernel is None else "numba"
+    engine = SklearnEpochs(est, X, Y, sw, batch_size, drop, rng)
+    stopping = SklearnStopping(est, n, validation)
+    settings = settings_for(est.network_, epochs=1 if incremental else est.max_iter,
+                            batch_size=batch_size, shuffle=bool(est.shuffle))
+    run = run_for(est.network_, X, Y, settings, engine, est._optimizer_state,
+                  SklearnOrder(est._random_state, n), [stopping])
+    est.n_iter_ = 0
     try:
-        est.n_iter_ = 0
-        for _ in range(est.max_iter):
-            if est.shuffle:
-                sample_idx = _shuffle(sample_idx, est._random_state)
-            accumulated = None
-            if kernel is not None:
-                opt = _optimizer(est._optimizer_config, est._learning_rate)
-                accumulated = kernel.run(sample_idx, opt)
-                if accumulated is None:  # a non-finite cost: on as scikit-learn goes on
-                    kernel, est.engine_ = None, "numpy"
-            if accumulated is None:
-                accumulated = _epoch(est, X, Y, sw, sample_idx, batches, drop, rng)
-            if _end_epoch(est, accumulated, n, validation) or incremental:
-                break
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
-                              "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning, stacklevel=3)
+        neural_net_train(run)
+        if not incremental and not stopping.stopped and est.n_iter_ == est.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
+                          "reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning, stacklevel=3)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.", stacklevel=3)
     if est.early_stopping:
@@ -156,10 +215,10 @@ def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) 
         put_bn_stats(est.network_.bn_state, est._best_bn)
 
 
-def _end_epoch(est: Any, accumulated: float, n: int, validation) -> bool:
+def _end_epoch(est: Any, loss: float, n: int, validation) -> bool:
     """Bookkeeping after an epoch, as scikit-learn's; True when training should stop."""
     est.n_iter_ += 1
-    est.loss_ = accumulated / n
+    est.loss_ = loss
     est.t_ += n
     est.loss_curve_.append(est.loss_)
     if est.verbose:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .history import History
@@ -135,3 +136,11 @@ def train(
     settings = Settings.build(net, **{k: v for k, v in locals().items()
                                       if k not in ("net", "X", "Y")})
     return neural_net_train(prepare(net, X, Y, settings))
+
+
+def settings_for(net, **overrides: Any) -> Settings:
+    """``Settings`` with ``train()``'s defaults but for ``overrides``: for a caller that runs
+    the loop with a run of its own (:func:`deltanet.training.run.run_for`)."""
+    defaults = {name: p.default for name, p in inspect.signature(train).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return Settings.build(net, **{**defaults, **overrides})

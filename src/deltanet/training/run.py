@@ -134,6 +134,19 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     return run
 
 
+def run_for(net, X, Y, settings: Settings, engine: engines.Engine, state: Any, order: Any,
+            monitors: list) -> Run:
+    """A run for a caller with policies of its own (the estimators): its ``engine``, its
+    optimizer ``state``, ``order`` (an object whose ``permutation(n)`` gives each epoch's
+    order) and its end-of-epoch callbacks ``monitors`` (which decide when to stop)."""
+    opt = Optimizer(None, "custom", None, None, "constant")
+    run = Run(net, settings, X, Y, None, None, None, [], opt, state, None, order,
+              ("", None), CallbackList(None), {}, engine)
+    run.monitors = monitors
+    run.hist.engine = engine.engine
+    return run
+
+
 def _engine_loop(kind: str, batch_size: int, n_train: int, net) -> str | None:
     """Which of the compiled engine's two loops runs (they too agree to rounding only)."""
     if kind != "numba":
