@@ -232,6 +232,49 @@ def test_resume_refuses_a_custom_optimizer_with_other_settings(tmp_path):
     assert hist.epochs == 4
 
 
+@pytest.mark.parametrize("other", [
+    lambda: dn.optimizers.chain(dn.optimizers.add_decayed_weights(0.01), dn.optimizers.sgd(0.1)),
+    lambda: dn.optimizers.chain(dn.optimizers.add_decayed_weights(0.001),
+                                dn.optimizers.sgd(0.2)),
+    lambda: dn.optimizers.chain(dn.optimizers.add_l1(0.001), dn.optimizers.sgd(0.1)),
+])
+def test_resume_checks_the_settings_of_a_chain(other, tmp_path):
+    # a chain's state has the same shapes whatever its settings: the settings tell them apart
+    path = tmp_path / "run.ckpt"
+    X, y = _data()
+    kw = dict(loss="log_loss", batch_size=1, random_state=3, checkpoint=path)
+    made = lambda: dn.optimizers.chain(dn.optimizers.add_decayed_weights(0.001),  # noqa: E731
+                                       dn.optimizers.sgd(0.1))
+    dn.train(NETS["tanh"](), X, y, epochs=2, optimizer=made(), **kw)
+    with pytest.raises(ValueError, match=r"optimizer_settings: saved \['chain'"):
+        dn.train(NETS["tanh"](), X, y, epochs=4, resume=True, optimizer=other(), **kw)
+    whole = dn.train(NETS["tanh"](), X, y, epochs=4, loss="log_loss", batch_size=1,
+                     random_state=3, optimizer=made())
+    resumed = dn.train(NETS["tanh"](), X, y, epochs=4, resume=True, optimizer=made(), **kw)
+    assert resumed.cost == whole.cost
+
+
+def test_a_checkpoint_that_recorded_no_chain_settings_resumes(tmp_path, monkeypatch):
+    # an earlier version recorded None for every chain: nothing to compare then
+    from deltanet.training import resume
+
+    path = tmp_path / "run.ckpt"
+    X, y = _data()
+    kw = dict(loss="log_loss", batch_size=1, random_state=3, checkpoint=path)
+    made = lambda: dn.optimizers.chain(dn.optimizers.add_decayed_weights(0.001),  # noqa: E731
+                                       dn.optimizers.sgd(0.1))
+    real = resume.fingerprint
+
+    def older(*args, **kwargs):
+        return {**real(*args, **kwargs), "optimizer_settings": None}
+
+    monkeypatch.setattr(resume, "fingerprint", older)
+    dn.train(NETS["tanh"](), X, y, epochs=2, optimizer=made(), **kw)
+    monkeypatch.setattr(resume, "fingerprint", real)
+    assert dn.train(NETS["tanh"](), X, y, epochs=4, resume=True, optimizer=made(),
+                    **kw).epochs == 4
+
+
 def test_a_checkpoint_without_the_newer_fingerprint_entries_resumes(tmp_path, monkeypatch):
     # A checkpoint of an earlier version records no engine: what it lacks is not compared.
     from deltanet.training import resume

@@ -516,3 +516,48 @@ def test_bad_types_and_mismatched_shapes():
         decay.update(np.zeros(3), decay.init(np.zeros(3)), np.zeros(3))
     with pytest.raises(ValueError, match="loss must be finite"):
         ReduceOnPlateau().update(float("nan"), ReduceOnPlateau().init())
+
+
+# ------------------------------------------------------------------ typed transforms
+@pytest.mark.parametrize(("make", "cls"), [
+    (lambda: sgd(0.1), opt_mod.SGD), (lambda: sgd(0.1, 0.9, True), opt_mod.SGD),
+    (lambda: adam(), opt_mod.Adam), (lambda: rprop(), opt_mod.Rprop),
+    (lambda: chain(add_decayed_weights(0.1), sgd(0.1)), opt_mod.Chain),
+    (lambda: scale(2.0), opt_mod.Scale), (lambda: add_l1(0.1), opt_mod.AddL1),
+    (lambda: clip_by_global_norm(1.0), opt_mod.ClipByGlobalNorm),
+    (lambda: scale_by_schedule(constant(0.1)), opt_mod.ScaleBySchedule),
+])
+def test_every_transform_says_what_it_is_by_its_type(make, cls):
+    t = make()
+    assert type(t) is cls and isinstance(t, opt_mod.GradientTransformation)
+    init, update = t  # it still unpacks as the pair of functions
+    w, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    assert_array_equal(update(g, init(w), w)[0], t.update(g, t.init(w), w)[0])
+
+
+def test_the_named_optimizers_keep_their_settings_as_attributes():
+    s = sgd(0.1, momentum=0.5, nesterov=True)
+    assert (s.learning_rate, s.momentum, s.nesterov) == (0.1, 0.5, True)
+    a = adam(0.01, beta_1=0.8)
+    assert (a.learning_rate, a.beta_1, a.beta_2, a.epsilon) == (0.01, 0.8, 0.999, 1e-8)
+    assert not hasattr(s.update, "sgd_settings")  # identity is the type, not an attribute
+
+
+def test_settings_describe_chains_part_by_part():
+    assert sgd(0.1).settings == ["sgd", 0.1, 0.0, False]
+    assert adam(0.01).settings == ["adam", 0.01, 0.9, 0.999, 1e-8]
+    assert sgd(constant(0.1)).settings == ["sgd", "schedule", 0.0, False]
+    mask = np.array([True, False, True])
+    t = chain(add_decayed_weights(0.1, mask), clip_by_global_norm(2.0), sgd(0.5))
+    assert t.settings == ["chain", ["add_decayed_weights", 0.1, 2],
+                          ["clip_by_global_norm", 2.0], ["sgd", 0.5, 0.0, False]]
+    assert chain(add_decayed_weights(0.1), sgd(0.5)).settings != \
+        chain(add_decayed_weights(0.2), sgd(0.5)).settings
+    own = opt_mod.GradientTransformation(lambda p: opt_mod.EmptyState(),
+                                         lambda g, s, p=None: (g, s))
+    assert own.settings is None and chain(own, sgd(0.1)).settings is None
+
+
+def test_a_transform_of_ones_own_without_functions_says_what_is_missing():
+    with pytest.raises(NotImplementedError, match="needs init"):
+        opt_mod.GradientTransformation().init(np.zeros(1))
