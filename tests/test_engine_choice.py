@@ -134,3 +134,38 @@ def test_the_engine_of_a_resumed_run_is_recorded(tmp_path):
     dn.train(_net(), X, y, epochs=2, **kw)
     hist = dn.train(_net(), X, y, epochs=4, resume=True, **kw)
     assert hist.engine == "reference" and "dropout" in hist.engine_reason
+
+
+def test_the_loop_runs_any_engine_that_follows_the_protocol():
+    # an engine of one's own (here: the reference engine, counting its epochs) trains as
+    # the built-in ones do: the loop asks nothing else of it
+    from deltanet.engines import ReferenceEngine
+    from deltanet.training.api import settings_for
+    from deltanet.training.loop import neural_net_train
+    from deltanet.training.run import run_for
+
+    class Counting:
+        engine, checks_inputs, runs_epochs = "counting", False, False
+
+        def __init__(self, inner):
+            self.inner, self.epochs = inner, 0
+
+        def run(self, order, state, after_batch=None):
+            self.epochs += 1
+            return self.inner.run(order, state, after_batch)
+
+    X, y = _data()
+    Y = y[:, None]
+    net, transform = _net(), opt.sgd(0.1)
+    loss = dn.losses.get("log_loss")
+    bounds = [(s, min(s + 8, len(X))) for s in range(0, len(X), 8)]
+    engine = Counting(ReferenceEngine(net, X, Y, None, bounds, loss, transform, 0.0, 0.0,
+                                      False, None, None))
+    settings = settings_for(net, epochs=3, batch_size=8, loss="log_loss")
+    run = run_for(net, X, Y, settings, engine, transform.init(net.params),
+                  np.random.default_rng(0), [])
+    hist = neural_net_train(run)
+    reference = _net()
+    _lecture_loop(reference, X, y, opt.sgd(0.1), 3, 8, 0)
+    assert engine.epochs == 3 and (hist.epochs, hist.engine) == (3, "counting")
+    assert_allclose(net.params, reference.params, rtol=1e-12, atol=1e-14)

@@ -50,7 +50,9 @@ class Engine(Protocol):
 
     ``engine``: its name ('numba', 'numpy' or 'reference'); ``checks_inputs``: whether it
     checks each gathered row for NaN and infinity itself (then raises ``NonFiniteError``
-    before the bad row's update); ``runs_epochs``: whether it has ``run_epochs``.
+    before the bad row's update); ``runs_epochs``: whether it also has
+    ``run_epochs(orders, state, tol, prev_cost) -> SpanResult``, one epoch per row of
+    ``orders`` in one call, stopping at a non-finite cost or when the ``tol`` rule holds.
     """
 
     engine: str
