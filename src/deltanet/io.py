@@ -25,15 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from ._safe_files import MAX_MEMBER_BYTES, ModelFileError, Names, json_array, read_archive
+
+__all__ = ["MAX_MEMBER_BYTES", "ModelFileError", "json_array", "load", "read_model", "save"]
+
 FORMAT = "deltanet-model"
 VERSION = 1
-MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per array
-MAX_JSON_BYTES = 64 << 20
 MAX_NEURONS = 10_000_000
-
-
-class ModelFileError(ValueError):
-    """The file is not a valid deltanet model file (message says what is wrong)."""
+#: the most parameters a model file may declare (bounds memory before anything is built)
+MAX_PARAMS = 1 << 28
 
 
 def cannot_create_in(folder: str | Path) -> str | None:
@@ -137,31 +137,37 @@ def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
-    """Read and check an archive written by :func:`pack`; returns (header, arrays)."""
+def model_arrays(header: dict, present: list[str]) -> list[str]:
+    """The arrays a model file holds: arcs, parameters, and the statistics of each
+    batch-normalised layer its header names."""
+    names = ["arcs", "params"]
+    spec = header.get("network")
+    layers = spec.get("batch_norm") if isinstance(spec, dict) else None
+    if isinstance(layers, list):
+        for layer in layers[:MAX_NEURONS]:
+            if isinstance(layer, int):
+                names += [f"bn{layer}_mean", f"bn{layer}_var"]
+    return names
+
+
+def unpack(path: str | os.PathLike, expect_format: str = FORMAT,
+           names: Names = model_arrays):
+    """Read and check an archive written by :func:`pack`; returns (header, arrays).
+
+    Only the arrays ``names(header, present)`` lists are read, within one decompression budget
+    (see :mod:`deltanet._safe_files`); a bomb, a crafted size or dtype, or JSON too large
+    or too deep is a :class:`ModelFileError` before anything large is allocated."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            if "deltanet.json" not in infos:
-                raise ModelFileError(f"{path.name} is not a deltanet file (no deltanet.json)")
-            for info in infos.values():
-                limit = MAX_JSON_BYTES if info.filename.endswith(".json") else MAX_MEMBER_BYTES
-                if info.file_size > limit:
-                    raise ModelFileError(f"{path.name}: member {info.filename!r} is too large")
-            header = json.loads(zf.read("deltanet.json").decode("utf-8"))
-            arrays = {}
-            for name in infos:
-                if name.endswith(".npy"):
-                    arrays[name[:-4]] = _read_npy(zf.read(name), f"{path.name}: {name}")
+        header, arrays = read_archive(path, names)
     except ModelFileError:
         raise
     # RuntimeError also covers zipfile's error for an unknown compression method
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError,
             OSError, KeyError, UnicodeDecodeError, json.JSONDecodeError, ValueError,
-            TypeError, RuntimeError, RecursionError) as err:
+            TypeError, RuntimeError, RecursionError, MemoryError) as err:
         raise ModelFileError(f"{path.name} is not a readable deltanet file "
                              f"(truncated or corrupted: {type(err).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != expect_format:
@@ -171,25 +177,6 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
         raise ModelFileError(f"{path.name} has format version {version!r}; this deltanet "
                              f"reads versions 1..{VERSION}: upgrade deltanet")
     return header, arrays
-
-
-def _read_npy(data: bytes, where: str) -> np.ndarray:
-    """Parse a ``.npy`` member: numeric dtype only, and the header's shape must match the
-    bytes present (so a crafted header cannot make us allocate more than the file holds)."""
-    fp = _io.BytesIO(data)
-    version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    if dtype.kind not in "biuf" or dtype.hasobject:
-        raise ModelFileError(f"{where} is not a numeric array")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if count < 0 or count * dtype.itemsize != len(data) - fp.tell():
-        raise ModelFileError(f"{where}: the array header does not match its data "
-                             "(truncated or corrupted)")
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=fp.tell())
-    return arr.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def arc_params(net) -> np.ndarray:
@@ -242,6 +229,9 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         raise ModelFileError(f"{name}: arc neuron numbers are out of range")
     if params.ndim != 1 or params.dtype.kind != "f" or not np.all(np.isfinite(params)):
         raise ModelFileError(f"{name}: parameters must be a finite 1-D float array")
+    if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
+        raise ModelFileError(f"{name}: activations must map neuron numbers to names")
+    _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size)
     try:
         net = Network(n_inputs, arcs, acts, outputs=outputs, bias=False,
                       batch_norm=bn or False, init=0.0, dtype=dtype)
@@ -263,6 +253,38 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
             raise ModelFileError(f"{name}: batch-norm statistics of layer {layer} are invalid")
         net.bn_state[layer] = (mean.astype(net.dtype), var.astype(net.dtype))
     return net
+
+
+def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
+                         outputs: list[int], n_stored: int) -> None:
+    """Refuse, before any network is built, arcs that do not form one, or an architecture
+    whose compiled blocks (``n_src × n_dst`` per pair of groups joined by an arc) need more
+    parameters than the file stores: its parameter vector, bounded by the decompression
+    budget, is what the file declares, so building can never allocate beyond it."""
+    from ._plan import depths
+
+    src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
+    n_neurons = int(max(dst.max(initial=0), n_inputs)) + 1
+    proc = np.arange(n_inputs + 1, n_neurons)
+    if proc.size == 0 or np.any(src >= dst) or np.any(dst <= n_inputs) \
+            or np.unique(dst).size != proc.size or set(acts) != set(proc.tolist()):
+        raise ModelFileError(f"{name}: the arcs do not form a network (every arc (i, j) needs "
+                             "i < j, every processing neuron an incoming arc and an "
+                             "activation)")
+    depth = depths(n_inputs, n_neurons, src, dst)[proc]
+    _, act_code = np.unique(np.array([acts[j] for j in proc.tolist()]), return_inverse=True)
+    is_out = np.isin(proc, np.asarray(outputs, dtype=np.int64))
+    keys = np.stack([depth, act_code.reshape(-1), is_out.astype(np.int64)], axis=1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    layer_of = np.zeros(n_neurons, dtype=np.int64)
+    layer_of[proc] = 1 + group.reshape(-1)
+    sizes = np.bincount(layer_of[1:], minlength=2)  # layer 0: the n_inputs inputs
+    real = src > 0
+    pairs = np.unique(layer_of[src[real]] * len(sizes) + layer_of[dst[real]])
+    needed = int(np.sum(sizes[pairs // len(sizes)] * sizes[pairs % len(sizes)])) + proc.size
+    if needed > min(n_stored, MAX_PARAMS):
+        raise ModelFileError(f"{name}: {n_stored:,} parameters stored, the architecture "
+                             f"needs at least {needed:,} (a crafted or damaged file)")
 
 
 def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
