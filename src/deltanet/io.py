@@ -179,6 +179,17 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT,
     return header, arrays
 
 
+def file_format(path: str | os.PathLike) -> str | None:
+    """The format a deltanet archive at ``path`` names (``"deltanet-model"``,
+    ``"deltanet-checkpoint"``), or None for any other file; only its header is read."""
+    try:
+        header, _ = read_archive(Path(path), lambda header, present: ())
+    except (ValueError, OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+            UnicodeDecodeError, struct.error):
+        return None
+    return header.get("format") if isinstance(header, dict) else None
+
+
 def arc_params(net) -> np.ndarray:
     """``net.params`` with zeros where no arc is (the padding of a masked block, a bias
     arc left out): what a file holds. A copy when there is padding; ``net`` is unchanged."""

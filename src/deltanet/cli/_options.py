@@ -6,6 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from ._common import add_force_option
+
 SOLVERS = ("adam", "sgd", "momentum", "nesterov", "rprop", "lbfgs")
 
 
@@ -144,6 +146,7 @@ def add_output_files(parser: argparse.ArgumentParser) -> None:
                        help="continue from --checkpoint if it exists (a larger --epochs "
                             "trains on to it); the result is bit for bit that of an "
                             "uninterrupted run")
+    add_force_option(group)
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:

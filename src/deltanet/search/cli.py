@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="trials in parallel on local processes (-1: every core)")
     parser.add_argument("--dask", metavar="ADDRESS", help="run trials on this Dask scheduler")
     parser.add_argument("--out", metavar="MODEL", help="save the best network here")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out or plot file even if it is not of "
+                             "the kind this command writes (refused otherwise)")
     parser.add_argument("--plots", metavar="DIR", help="write history, Pareto front and "
                                                        "importance plots (PNG) here")
     parser.add_argument("--seed", type=non_negative_int, default=0,
@@ -149,13 +152,16 @@ def flag_words(message: str) -> str:
 def check_options(args: argparse.Namespace) -> None:
     """Options that cannot work together, and output paths that cannot be written, refused
     before the data is read and the trials run."""
-    from deltanet.cli._common import check_output_file, check_output_folder
+    from deltanet.cli._common import check_output_file, check_output_folder, check_plot_files
 
+    force = getattr(args, "force", False)
     if args.out:
         check_output_file(args.out, "--out", {"data file": args.data,
-                                              "search storage": _sqlite_file(args.storage)})
+                                              "search storage": _sqlite_file(args.storage)},
+                          kind="model", force=force)
     if args.plots:
         check_output_folder(args.plots, "--plots")
+        check_plot_files(args.plots, "--plots", force)
     if args.dask and args.jobs != 1:
         raise ValueError("give --jobs or --dask, not both: Dask runs one trial per worker "
                          "thread of the cluster")
