@@ -284,7 +284,7 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
                              "activation)")
     depth = depths(n_inputs, n_neurons, src, dst)[proc]
     _, act_code = np.unique(np.array([acts[j] for j in proc.tolist()]), return_inverse=True)
-    is_out = np.isin(proc, np.asarray(outputs, dtype=np.int64))
+    is_out = np.isin(proc, [j for j in outputs if 0 <= j < n_neurons])
     keys = np.stack([depth, act_code.reshape(-1), is_out.astype(np.int64)], axis=1)
     _, group = np.unique(keys, axis=0, return_inverse=True)
     layer_of = np.zeros(n_neurons, dtype=np.int64)

@@ -216,6 +216,18 @@ def _os_message(err: OSError) -> str:
     return str(err)
 
 
+def open_closed_streams() -> None:
+    """Give a closed stdout or stderr (``deltanet info M >&-``: Python then has None) the
+    null device, so that a command still does its work (``train`` writes its model) and
+    only what it would print is lost; a warning says so when stderr is open."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+        warn("stdout is closed, so what this command prints is discarded; its files are "
+             "still written")
+
+
 def guarded(command: Callable[[argparse.Namespace], int | None],
             args: argparse.Namespace) -> int:
     """Run ``command(args)`` under the error policy; return the exit status."""
