@@ -15,6 +15,7 @@ from ._common import (
     print_json,
     writing,
 )
+from ._options import add_reading_options
 
 DESCRIPTION = """\
 Predict with a model written by 'deltanet train'. DATA holds raw rows with the same input
@@ -46,6 +47,7 @@ def add_parser(commands: Any) -> None:
                              "instead of stdout; an existing FILE must hold predictions "
                              "with the same columns")
     add_force_option(parser)
+    add_reading_options(parser.add_argument_group("data"))
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         check_out(args)
     model = model_file.read(args.model)
     model.require_table()
-    frame = load_source(args.data).frame
+    frame = load_source(args.data, args.encoding, args.decimal_comma).frame
     table = model_file.predictions(model, frame, proba=args.proba)
     if args.out:
         path = _write(table, args.out, args.force)

@@ -110,12 +110,13 @@ def prepare(args: argparse.Namespace) -> Prepared:
     from ._fit import Arrays
     from ._source import load_source
 
-    source = load_source(args.data)
+    source = load_source(args.data, args.encoding, args.decimal_comma)
     frame = source.frame
     target = _target(source, args)
     task = args.task or detect_task(target_column(frame, target))
     pre = TablePreprocessor(target, task=task, scale=args.scale, impute=args.impute,
-                            scale_target=True)
+                            scale_target=True, drop=args.drop,
+                            max_categories=args.max_categories)
     fit_table(pre, frame)  # checks the whole table first, so messages count rows as in the file
     classes = pre.classes_
     rows = split_rows(frame, target, task, args)

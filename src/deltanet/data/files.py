@@ -83,7 +83,7 @@ def _check_utf8(path: Path) -> None:
                     "latin-1 (read_table(path, encoding='latin-1'))")
 
 
-def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+def _read_csv(path: Path, encoding: str | None, decimal: str) -> pd.DataFrame:
     with _open(path) as handle:
         head = handle.read(_SNIFF_BYTES)
     if b"\x00" in head:
@@ -95,7 +95,7 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     try:
         # UTF-8, strictly: guessing another encoding for the whole file would misread
         # every UTF-8 text in it ("München" as "MÃ¼nchen") because of one bad row
-        return _parse_csv(path, encoding or "utf-8-sig")
+        return _parse_csv(path, encoding or "utf-8-sig", decimal)
     except UnicodeDecodeError:
         if encoding is not None:
             raise DataError(f"file {str(path)!r} is not {encoding} text; give the file's "
@@ -104,7 +104,7 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
         raise
 
 
-def _parse_csv(path: Path, encoding: str) -> pd.DataFrame:
+def _parse_csv(path: Path, encoding: str, decimal: str = ".") -> pd.DataFrame:
     """The table, every row read against the header.
 
     ``index_col=False``: rows with more fields than the header must not make pandas take
@@ -118,11 +118,12 @@ def _parse_csv(path: Path, encoding: str) -> pd.DataFrame:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         with _open(path) as handle:
             frame = pd.read_csv(handle, encoding=encoding, skipinitialspace=True,
-                                index_col=False)
+                                index_col=False, decimal=decimal)
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) \
             and _row_names(path, encoding, frame.shape[1]):
         with _open(path) as handle:
-            frame = pd.read_csv(handle, encoding=encoding, skipinitialspace=True)
+            frame = pd.read_csv(handle, encoding=encoding, skipinitialspace=True,
+                                decimal=decimal)
         frame = frame.reset_index(drop=True)
     return frame
 
@@ -150,12 +151,12 @@ def _row_names(path: Path, encoding: str, n_columns: int) -> bool:
     return False
 
 
-def _read(path: Path, kind: str, encoding: str | None) -> pd.DataFrame:
+def _read(path: Path, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
     try:
         if kind == "parquet":
             with _open(path) as handle:
                 return pd.read_parquet(handle)
-        return _read_csv(path, encoding)
+        return _read_csv(path, encoding, decimal)
     except DataError:
         raise
     except PermissionError as err:
@@ -183,7 +184,8 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, encoding: str | None = None,
+               decimal: str = ".") -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file.
 
     Parameters
@@ -194,6 +196,9 @@ def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     encoding : str, optional
         The text encoding of a CSV file. Default: UTF-8, strictly; a file that is not
         UTF-8 is an error naming the first row that is not, never guessed.
+    decimal : str
+        The decimal mark of numbers in a CSV file: ``","`` reads ``"1,5"`` as 1.5 (such
+        values must be quoted in a comma-separated file).
 
     Returns
     -------
@@ -212,18 +217,18 @@ def read_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
         with open(path, "rb") as stream:
             _PIPED[path] = stream.read()
         try:
-            return _checked(path, _read_piped(path, kind, encoding))
+            return _checked(path, _read_piped(path, kind, encoding, decimal))
         finally:
             del _PIPED[path]
     _check_path(path)
-    return _checked(path, _read(path, _kind(path), encoding))
+    return _checked(path, _read(path, _kind(path), encoding, decimal))
 
 
-def _read_piped(path: Path, kind: str, encoding: str | None) -> pd.DataFrame:
+def _read_piped(path: Path, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
     if not _PIPED[path]:
         raise DataError(f"{str(path)!r} gave no data (the pipe was closed without a table); "
                         "send a header row and at least one row of data")
-    return _read(path, kind, encoding)
+    return _read(path, kind, encoding, decimal)
 
 
 def _checked(path: Path, frame: pd.DataFrame) -> pd.DataFrame:

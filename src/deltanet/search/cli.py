@@ -80,6 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scaling of numeric columns (default minmax to [-1, 1])")
     parser.add_argument("--impute", choices=("mean", "median", "most_frequent"),
                         help="fill missing values (default: refuse them)")
+    parser.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                        help="leave COLUMN out of the inputs (repeat for several)")
+    parser.add_argument("--max-categories", type=positive_int, default=100, metavar="N",
+                        help="most different values a text column may have (default 100)")
+    parser.add_argument("--encoding", metavar="NAME",
+                        help="text encoding of a CSV file (default: UTF-8, strictly)")
+    parser.add_argument("--decimal-comma", action="store_true",
+                        help="numbers in the CSV file are written with a decimal comma")
 
 
 def _value(text: str) -> Any:
@@ -118,13 +126,16 @@ def _table(args: argparse.Namespace):
     from deltanet.cli._source import load_source
     from deltanet.data import TablePreprocessor
 
-    source = load_source(args.data)
+    source = load_source(args.data, getattr(args, "encoding", None),
+                         getattr(args, "decimal_comma", False))
     target = args.target or source.target
     if target is None:
         columns = ", ".join(list(source.frame.columns)[:20])
         raise ValueError(f"--target is required for a data file: name the column to predict "
                          f"(the columns are: {columns})")
-    pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute)
+    pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute,
+                            drop=getattr(args, "drop", ()),
+                            max_categories=getattr(args, "max_categories", 100))
     fit_table(pre, source.frame)
     return pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name
 
