@@ -282,6 +282,9 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
         raise ModelFileError(f"{name}: the arcs do not form a network (every arc (i, j) needs "
                              "i < j, every processing neuron an incoming arc and an "
                              "activation)")
+    # quick lower bound first: a neuron fed by an input is a column of a block of n_inputs rows
+    fed = np.unique(dst[(src > 0) & (src <= n_inputs)]).size
+    _refuse_beyond(name, n_inputs * fed + proc.size, n_stored)
     depth = depths(n_inputs, n_neurons, src, dst)[proc]
     _, act_code = np.unique(np.array([acts[j] for j in proc.tolist()]), return_inverse=True)
     is_out = np.isin(proc, [j for j in outputs if 0 <= j < n_neurons])
@@ -293,6 +296,10 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
     real = src > 0
     pairs = np.unique(layer_of[src[real]] * len(sizes) + layer_of[dst[real]])
     needed = int(np.sum(sizes[pairs // len(sizes)] * sizes[pairs % len(sizes)])) + proc.size
+    _refuse_beyond(name, needed, n_stored)
+
+
+def _refuse_beyond(name: str, needed: int, n_stored: int) -> None:
     if needed > min(n_stored, MAX_PARAMS):
         raise ModelFileError(f"{name}: {n_stored:,} parameters stored, the architecture "
                              f"needs at least {needed:,} (a crafted or damaged file)")
