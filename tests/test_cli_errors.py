@@ -49,7 +49,7 @@ def write_fixtures(folder: Path) -> None:
     (folder / "no_target.csv").write_text("x,y\n1,0\n2,\n3,1\n4,0\n")
     (folder / "notes.deltanet").write_text("not a model\n")
     rows = range(30)
-    (folder / "latin1.csv").write_bytes("town,y\n".encode() + "".join(
+    (folder / "latin1.csv").write_bytes(b"town,y\n" + "".join(
         f"{'Köln' if i == 7 else 'Ulm'},{i % 2}\n" for i in rows).encode("latin-1"))
     (folder / "comma.csv").write_text("x,y\n" + "".join(f'"{i},5",{i % 2}\n' for i in rows))
     (folder / "dates.csv").write_text("day,y\n" + "".join(f"2024-03-{i + 1:02d},{i % 2}\n"
