@@ -215,7 +215,8 @@ def chain(rng, parts, kind):
 def json_array_dtype(rng, parts, kind):
     """A checkpoint whose JSON holds an array of a dtype such as ``<U268435456``."""
     head = json.loads(parts["deltanet.json"])
-    dtype = BAD_DTYPES[int(rng.integers(len(BAD_DTYPES)))]
+    bad = [d for d in BAD_DTYPES if d != "<u8"]  # a generator's state may hold uint64
+    dtype = bad[int(rng.integers(len(bad)))]
     head["rng"] = {"__ndarray__": [1, 2, 3], "dtype": dtype}
     parts["deltanet.json"] = json.dumps(head).encode()
     return parts, None, b""
