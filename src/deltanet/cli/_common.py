@@ -108,7 +108,7 @@ def refuse_other_kind(path: str | Path, option: str, kind: str, force: bool) -> 
     """Refuse an existing regular file at ``path`` that is not of ``kind`` (see KINDS):
     writing would destroy it. ``--force`` allows it."""
     path = Path(path)
-    if force or not path.is_file():
+    if force or not path.is_file() or path.stat().st_size == 0:  # an empty file holds nothing
         return
     text, test = KINDS[kind]
     try:
