@@ -158,6 +158,9 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT,
     (see :mod:`deltanet._safe_files`); a bomb, a crafted size or dtype, or JSON too large
     or too deep is a :class:`ModelFileError` before anything large is allocated."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ModelFileError(f"model file {str(path)!r} is a pipe or a device, which a ZIP "
+                             "archive cannot be read from; save it to a file first")
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
     try:
