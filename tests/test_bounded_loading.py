@@ -199,6 +199,20 @@ def sparse_span(rng, parts, kind):
     return parts, None, b""
 
 
+def hidden_span(rng, parts, kind):
+    """Two wide hidden layers joined by few arcs: their block would be dense and huge."""
+    n_a, n_b = (int(rng.integers(10_000, 30_000)) for _ in range(2))
+    a, b = np.arange(3, 3 + n_a), np.arange(3 + n_a, 3 + n_a + n_b)
+    out = 3 + n_a + n_b
+    src = np.concatenate([rng.integers(1, 3, n_a), rng.choice(a, n_b), b])
+    dst = np.concatenate([a, b, np.full(n_b, out)])
+    arcs = np.stack([src, dst], axis=1).astype(np.int64)
+    spec = spec_of(2, range(3, out + 1), [out])
+    parts = {"deltanet.json": model_header(spec), "arcs.npy": npy(arcs),
+             "params.npy": npy(np.zeros(len(arcs) + n_a + n_b + 1))}
+    return parts, None, b""
+
+
 def chain(rng, parts, kind):
     """A chain of neurons (each feeding the next): loads, and correctly."""
     n = int(rng.integers(50, 400))
@@ -223,7 +237,7 @@ def json_array_dtype(rng, parts, kind):
 
 
 FAMILIES = {"model": [zero_bomb, many_members, unused_bomb, json_values, json_depth, npy_dtype,
-                      npy_shape, sparse_span, chain],
+                      npy_shape, sparse_span, hidden_span, chain],
             "checkpoint": [zero_bomb, many_members, unused_bomb, json_values, json_depth,
                            npy_dtype, npy_shape, json_array_dtype]}
 
@@ -242,7 +256,8 @@ def run_children(jobs: list[tuple[str, str]]) -> list[list]:
     area="model files", fault="crafted files of at most 10 MB: ZIP bombs in named and "
     "unnamed members, many members over one budget, JSON of millions of values or nested "
     "deep, .npy dtypes outside float32/float64/int64/bool, shapes the data does not hold, "
-    "sparse arcs that would compile to huge dense blocks, chains; checkpoints also with "
+    "sparse arcs that would compile to huge dense blocks (from the inputs, between hidden "
+    "layers), chains; checkpoints also with "
     "JSON arrays of string dtypes", how="deltanet.load and load_checkpoint in child "
     "processes limited to their imports + 500 MiB (RLIMIT_AS)",
     result="ModelFileError, or the right weights, each within 2 s; never MemoryError")
