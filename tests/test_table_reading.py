@@ -95,7 +95,9 @@ def test_columns_of_dates_commas_identifiers_and_lists_are_refused(tmp_path, fam
         _refused(frame, r"column 'rec' holds lists or records", drop=["tags"])
         assert TablePreprocessor("y", drop=["tags", "rec"]).fit(
             frame.assign(x=1.0)).feature_names_out == ["x"]
-        cases += 6
+        with pytest.raises(DataError, match="target column 'tags' holds lists or records"):
+            TablePreprocessor("tags").fit(frame)
+        cases += 7
     family_cases(cases)
 
 

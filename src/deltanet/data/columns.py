@@ -144,7 +144,7 @@ def check_plain(series: pd.Series, name: str) -> None:
         _refuse_dates(name)
     if pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype) or series.isna().all():
         return
-    row = _first(series, lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+    row = _first(series, _is_nested)
     if row is not None:
         raise DataError(f"column {name!r} holds lists or records (row {row + 1}: "
                         f"{shown(series.iloc[row])}), e.g. a Parquet list or struct column, "
@@ -152,6 +152,19 @@ def check_plain(series: pd.Series, name: str) -> None:
                         f"with --drop {name} (drop=[{name!r}])")
     if _first(series, lambda v: not _is_date(v)) is None:
         _refuse_dates(name)
+
+
+def _is_nested(value: Any) -> bool:
+    return isinstance(value, (list, tuple, dict, set, np.ndarray))
+
+
+def check_plain_target(series: pd.Series, name: str) -> None:
+    """Refuse a target column of lists or records (a Parquet list or struct column)."""
+    row = None if pdt.is_numeric_dtype(series.dtype) else _first(series, _is_nested)
+    if row is not None:
+        raise DataError(f"target column {name!r} holds lists or records (row {row + 1}: "
+                        f"{shown(series.iloc[row])}), which are neither classes nor numbers; "
+                        "pick another target column")
 
 
 def _refuse_dates(name: str) -> None:
@@ -309,6 +322,7 @@ def target_column(frame: pd.DataFrame, name: str) -> pd.Series:
         listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
         raise DataError(f"target column {name!r} is not in the table; {hint}"
                         f"the columns are: {listed}")
+    check_plain_target(frame[name], name)
     return complete_target(frame[name], name)
 
 
