@@ -43,14 +43,17 @@ def _check_path(path: Path) -> None:
                         "row of data")
 
 
-#: a pipe or ``/dev/stdin`` can be read once: its bytes, kept for the readers' passes
-_PIPED: dict[Path, bytes] = {}
+class _Piped(type(Path())):
+    """The path of a named pipe or ``/dev/stdin`` with the bytes read from it: a pipe can be
+    read only once, and the readers below read a file more than once."""
+
+    data: bytes = b""
 
 
 def _open(path: Path):
     gz = path.name.lower().endswith(".gz")
-    if path in _PIPED:
-        raw = io.BytesIO(_PIPED[path])
+    if isinstance(path, _Piped):
+        raw = io.BytesIO(path.data)
         return gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
     return gzip.open(path, "rb") if gz else open(path, "rb")
 
@@ -214,18 +217,16 @@ def read_table(path: str | Path, encoding: str | None = None,
     path = Path(path)
     if _is_stream(path):
         kind = _kind(path) if any(path.name.lower().endswith(s) for s in SUFFIXES) else "csv"
+        piped = _Piped(path)
         with open(path, "rb") as stream:
-            _PIPED[path] = stream.read()
-        try:
-            return _checked(path, _read_piped(path, kind, encoding, decimal))
-        finally:
-            del _PIPED[path]
+            piped.data = stream.read()
+        return _checked(path, _read_piped(piped, kind, encoding, decimal))
     _check_path(path)
     return _checked(path, _read(path, _kind(path), encoding, decimal))
 
 
-def _read_piped(path: Path, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
-    if not _PIPED[path]:
+def _read_piped(path: _Piped, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
+    if not path.data:
         raise DataError(f"{str(path)!r} gave no data (the pipe was closed without a table); "
                         "send a header row and at least one row of data")
     return _read(path, kind, encoding, decimal)
