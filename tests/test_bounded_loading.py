@@ -290,3 +290,19 @@ def test_a_checkpoint_json_array_of_a_string_dtype_is_refused():
     with pytest.raises(dn.ModelFileError, match="not a numeric array"):
         checkpoint.from_json({"__ndarray__": [1, 2], "dtype": "<U268435456"})
     assert checkpoint.from_json({"__ndarray__": [1, 2], "dtype": "<u4"}).dtype == np.uint32
+
+
+def test_the_command_line_refuses_crafted_files_in_one_line(tmp_path):
+    rng = np.random.default_rng(3)
+    model = tmp_path / "span.deltanet"
+    model.write_bytes(archive(sparse_span(rng, {}, "model")[0]))
+    ckpt = tmp_path / "bomb.ckpt"
+    parts, _, base = zero_bomb(rng, good_parts("checkpoint", rng, tmp_path), "checkpoint")
+    ckpt.write_bytes(archive(parts, base))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    for argv in (["info", str(model)],
+                 ["train", "iris", "--checkpoint", str(ckpt), "--resume", "--epochs", "1"]):
+        done = subprocess.run([sys.executable, "-m", "deltanet.cli", *argv], env=env,
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("deltanet: error: ") and "Traceback" not in done.stderr
