@@ -24,4 +24,4 @@ def test_a_report_keeps_the_rows_of_tests_that_did_not_run(tmp_path):
     second = path.read_text(encoding="utf-8")
     assert "(130 generated cases)" in second and "(120 generated cases)" not in second
     assert "`tests/test_b.py::test_two` |" in second  # kept as it was
-    assert second.count("`tests/") == 2
+    assert sum(line.endswith("` |") for line in second.splitlines()) == 2
