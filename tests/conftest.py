@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -40,8 +42,9 @@ def pytest_runtest_makereport(item, call):
     if marks:
         report = outcome.get_result()
         rows = item.config._reliability_rows
-        ok = rows.get(item.nodeid, (marks, True))[1] and not report.failed
-        rows[item.nodeid] = (marks, ok and not report.skipped)
+        ok = rows.get(item.nodeid, (marks, True, None))[1] and not report.failed
+        generated = dict(item.user_properties).get("generated_cases")
+        rows[item.nodeid] = (marks, ok and not report.skipped, generated)
 
 
 def pytest_sessionfinish(session):
@@ -50,6 +53,31 @@ def pytest_sessionfinish(session):
     path = session.config.getoption("--reliability-report")
     if path and not hasattr(session.config, "workerinput"):
         write_report(path, session.config._reliability_rows)
+
+
+REPORT = Path(__file__).resolve().parents[1] / "docs" / "RELIABILITY.md"
+
+
+@pytest.fixture
+def family_cases(request):
+    """``done(n)``: a reliability test tried ``n`` cases it generated, all as wanted. The
+    count goes into docs/RELIABILITY.md, and the test fails when the committed report does
+    not show this row as it is now (rewrite it with ``--reliability-report``)."""
+    from reliability_report import row_lines
+
+    def done(n: int) -> None:
+        request.node.user_properties.append(("generated_cases", n))
+        if request.config.getoption("--reliability-report"):
+            return  # the report is being written by this run
+        marks = [m.kwargs for m in request.node.iter_markers("reliability")]
+        base = request.node.nodeid.split("[", 1)[0]
+        committed = REPORT.read_text(encoding="utf-8").splitlines()
+        for line in row_lines(base, marks, 1, 1, n):
+            assert line in committed, (
+                f"docs/RELIABILITY.md is out of date: it lacks the row\n{line}\nrun "
+                ".venv/bin/python -m pytest -m reliability -p no:xdist "
+                f"--reliability-report=docs/RELIABILITY.md {base}")
+    return done
 
 
 @pytest.fixture

@@ -26,23 +26,44 @@ path, and the option, defined in `tests/conftest.py`, would not be known.)
 """
 
 
+def row_lines(base: str, marks: list[dict], cases: int, passed: int,
+              generated: int | None = None) -> list[str]:
+    """The table lines of one test function: parametrized cases counted together, and the
+    cases a test generated itself (``generated``, see the ``family_cases`` fixture)."""
+    ok = passed == cases
+    if generated is not None:
+        count = f" ({generated:,} generated cases)"
+    else:
+        count = f" ({passed}/{cases} cases)" if cases > 1 else ""
+    return [f"| {m['area']} | {m['fault']} | {m['how']} | "
+            f"{'✅' if ok else '❌'} {m.get('result', 'handled as described') if ok else 'FAILED'}"
+            f"{count} | `{base}` |" for m in marks]
+
+
+def _kept_rows(path: Path, ran: set[str]) -> list[str]:
+    """Rows of an existing report for tests that did not run this time (kept as they are)."""
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and line.endswith("` |") and "`tests/" in line
+            and line.rsplit("`", 2)[-2] not in ran]
+
+
 def write_report(path: str | Path, rows: dict) -> None:
-    """One line per test function (parametrized cases are counted together)."""
+    """One line per test function (parametrized cases are counted together); rows of tests
+    that did not run this time are kept from the existing report."""
     grouped: dict[str, list] = {}
-    for nodeid, (marks, ok) in rows.items():
+    for nodeid, (marks, ok, generated) in rows.items():
         base = nodeid.split("[", 1)[0]
-        entry = grouped.setdefault(base, [marks, 0, 0])
+        entry = grouped.setdefault(base, [marks, 0, 0, None])
         entry[1] += 1
         entry[2] += int(ok)
-    lines = []
-    for base, (marks, cases, passed) in sorted(grouped.items(),
-                                               key=lambda kv: (kv[1][0][0]["area"], kv[0])):
-        ok = passed == cases
-        count = f" ({passed}/{cases} cases)" if cases > 1 else ""
-        for m in marks:
-            result = m.get("result", "handled as described") if ok else "FAILED"
-            lines.append(f"| {m['area']} | {m['fault']} | {m['how']} | "
-                         f"{'✅' if ok else '❌'} {result}{count} | `{base}` |")
+        if generated is not None:
+            entry[3] = (entry[3] or 0) + generated
+    lines = _kept_rows(Path(path), set(grouped))
+    for base, (marks, cases, passed, generated) in grouped.items():
+        lines += row_lines(base, marks, cases, passed, generated)
+    lines.sort(key=lambda line: (line.split(" | ")[0], line.rsplit("`", 2)[-2], line))
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = HEADER + "\n".join(lines) + f"\n\n{len(lines)} faults tried; written {stamp}.\n"
     Path(path).parent.mkdir(parents=True, exist_ok=True)

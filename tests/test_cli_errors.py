@@ -48,6 +48,18 @@ def write_fixtures(folder: Path) -> None:
         f"{'twelve' if i == 4 else i},{i % 2}\n" for i in range(20)))
     (folder / "no_target.csv").write_text("x,y\n1,0\n2,\n3,1\n4,0\n")
     (folder / "notes.deltanet").write_text("not a model\n")
+    rows = range(30)
+    (folder / "latin1.csv").write_bytes(b"town,y\n" + "".join(
+        f"{'Köln' if i == 7 else 'Ulm'},{i % 2}\n" for i in rows).encode("latin-1"))
+    (folder / "comma.csv").write_text("x,y\n" + "".join(f'"{i},5",{i % 2}\n' for i in rows))
+    (folder / "dates.csv").write_text("day,y\n" + "".join(f"2024-03-{i + 1:02d},{i % 2}\n"
+                                                          for i in rows))
+    (folder / "ids.csv").write_text("user,x,y\n" + "".join(f"u{i:04d},{i},{i % 2}\n"
+                                                           for i in range(150)))
+    import pandas as pd
+
+    pd.DataFrame({"tags": [[1, 2]] * 30, "y": [i % 2 for i in rows]}).to_parquet(
+        folder / "nested.parquet")
     dn.save(dn.Network.layered([2, 2, 1], random_state=0), folder / "bare.deltanet")
 
 

@@ -23,6 +23,7 @@ ROOT = "deltanet"
 LAYERS: dict[str, int] = {
     "deltanet._validation": 0,     # one error template, argument checks
     "deltanet._memory": 0,         # aligned buffers
+    "deltanet._safe_files": 0,     # bounded reading of archives (sizes, dtypes, JSON)
     "deltanet._archive": 0,        # the safe archive format of model files and checkpoints
     "deltanet.activations": 1,
     "deltanet.losses": 1,

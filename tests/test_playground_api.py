@@ -28,6 +28,9 @@ from deltanet.playground.sessions import Session
 
 pytestmark = pytest.mark.xdist_group("playground-api")
 
+TOKEN = "token-of-this-test-server"  # what the page sends in X-Deltanet-Token
+AUTH = {"X-Deltanet-Token": TOKEN}
+
 
 def start_server(app) -> tuple[str, uvicorn.Server, threading.Thread]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -45,8 +48,8 @@ def start_server(app) -> tuple[str, uvicorn.Server, threading.Thread]:
 
 @pytest.fixture(scope="module")
 def client():
-    url, server, thread = start_server(create_app(max_sessions=100))
-    with httpx.Client(base_url=url, timeout=30) as c:
+    url, server, thread = start_server(create_app(max_sessions=100, token=TOKEN))
+    with httpx.Client(base_url=url, timeout=30, headers=AUTH) as c:
         yield c
     server.should_exit = True
     thread.join(10)
@@ -344,9 +347,10 @@ def test_twenty_sessions_train_at_once(client):
     how="real server",
     result="429 with a message; 400 for the host")
 def test_session_cap_and_host_check():
-    url, server, thread = start_server(create_app(max_sessions=2, allowed_hosts=["127.0.0.1"]))
+    url, server, thread = start_server(create_app(max_sessions=2, allowed_hosts=["127.0.0.1"],
+                                                  token=TOKEN))
     try:
-        with httpx.Client(base_url=url, timeout=30) as c:
+        with httpx.Client(base_url=url, timeout=30, headers=AUTH) as c:
             ids = [c.post("/api/session").json()["session"] for _ in range(2)]
             r = c.post("/api/session")
             assert r.status_code == 429 and "2 sessions" in r.json()["error"]

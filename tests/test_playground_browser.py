@@ -165,7 +165,9 @@ def test_backward_view_shows_the_deltas_of_backprop(page, server_url, tmp_path):
     x1, x2, y = wait_until(page, lambda: (p := point()) and p[0] * first[0] < 0
                            and p[1] * first[1] < 0 and p, what="the clicked point")
     sid = page.evaluate("sessionStorage.getItem('deltanet-session')")
-    model = httpx.get(f"{server_url}api/session/{sid}/model", timeout=30)
+    token = page.evaluate("document.querySelector('meta[name=deltanet-token]').content")
+    model = httpx.get(f"{server_url}api/session/{sid}/model", timeout=30,
+                      headers={"X-Deltanet-Token": token})
     path = tmp_path / "m.deltanet"
     path.write_bytes(model.content)
     net = dn.load(path)

@@ -27,7 +27,7 @@ import pytest
 import deltanet as dn
 from deltanet.playground import LOCAL_HOSTS, create_app, serve
 from deltanet.playground.datasets import features, generate, split
-from test_playground_api import start_server
+from test_playground_api import AUTH, TOKEN, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("playground-load")]
 
@@ -185,12 +185,22 @@ BAD_REQUESTS = [
 ]
 
 
+def json_type(bad: Bad) -> dict[str, str]:
+    """The request's headers; a body for a JSON endpoint is declared as JSON, as the page
+    sends it (without, it is refused with 415 before its content is looked at)."""
+    headers = dict(bad.headers)
+    if bad.body is not None and "/upload" not in bad.path \
+            and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
 def raw_request(port: int, bad: Bad, sid: str) -> tuple[int, bytes]:
     """Send a request with its target exactly as written; read the answer to the end."""
     target = bad.path.format(sid=sid).encode("latin-1")
-    headers = dict(bad.headers) or {}
+    headers = json_type(bad)
     head = [f"{bad.method} ".encode() + target + b" HTTP/1.1", b"Host: 127.0.0.1",
-            b"Connection: close"]
+            b"Connection: close", f"X-Deltanet-Token: {TOKEN}".encode()]
     body = bad.body or b""
     if "Content-Length" not in headers and bad.body is not None:
         headers["Content-Length"] = str(len(body))
@@ -210,7 +220,7 @@ def send(client: httpx.Client, port: int, bad: Bad, sid: str) -> str | None:
         status, body = raw_request(port, bad, sid)
     else:
         r = client.request(bad.method, bad.path.format(sid=sid), content=bad.body,
-                           headers=dict(bad.headers))
+                           headers=json_type(bad))
         status, body = r.status_code, r.content
     what = f"{bad.method} {bad.path[:60]} {(bad.body or b'')[:40]!r}"
     if status != bad.status:
@@ -228,7 +238,8 @@ def send(client: httpx.Client, port: int, bad: Bad, sid: str) -> str | None:
 # ------------------------------------------------------------------ the test
 @pytest.fixture
 def server():
-    url, uv, thread = start_server(create_app(max_sessions=40, allowed_hosts=LOCAL_HOSTS))
+    url, uv, thread = start_server(create_app(max_sessions=40, allowed_hosts=LOCAL_HOSTS,
+                                              token=TOKEN))
     app = uv.config.app
     yield url, app
     uv.should_exit = True
@@ -238,7 +249,7 @@ def server():
 def train_session(url: str, sid: str, k: int, own: dict) -> list[str]:
     """Session ``k``'s steps; every answer must be its own state. Returns the problems."""
     problems, done = [], 0
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with httpx.Client(base_url=url, timeout=120, headers=AUTH) as client:
         for n, epochs in enumerate(steps_of(k)):
             r = client.post(f"/api/session/{sid}/step", json={"epochs": epochs})
             if r.status_code != 200:
@@ -260,7 +271,7 @@ def abuse(url: str, port: int, sids: list[str], worker: int) -> list[str]:
     """A share of the 1,000 bad requests, each aimed at a live session picked at random."""
     rng = np.random.default_rng(worker)
     problems = []
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with httpx.Client(base_url=url, timeout=120, headers=AUTH) as client:
         for n in range(worker, N_BAD, N_ABUSERS):
             bad = BAD_REQUESTS[n % len(BAD_REQUESTS)]
             problem = send(client, port, bad, sids[int(rng.integers(len(sids)))])
@@ -285,7 +296,7 @@ def test_twenty_sessions_train_while_a_thousand_bad_requests_arrive(server):
     port = int(url.rsplit(":", 1)[1])
     assert len(BAD_REQUESTS) >= 100
     own, sids = {}, []
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=60, headers=AUTH) as client:
         for k in range(N_SESSIONS):
             r = client.post("/api/session")
             assert r.status_code == 201, r.text
@@ -304,7 +315,7 @@ def test_twenty_sessions_train_while_a_thousand_bad_requests_arrive(server):
     assert not bad_answers, f"{len(bad_answers)} bad answers, e.g. {bad_answers[:5]}"
     assert not mixed_up, mixed_up[:5]
     assert len(app.state.playground.store) == N_SESSIONS  # none lost, none added
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=60, headers=AUTH) as client:
         for k, sid in enumerate(sids):
             state = client.get(f"/api/session/{sid}/state").json()
             epochs = sum(steps_of(k))
@@ -382,9 +393,9 @@ def test_the_playground_listens_on_localhost_only_by_default():
     "(chunked, no Content-Length)", how="real server with a 64 KB upload limit",
     result="413 with a JSON message; the session keeps its data and keeps training")
 def test_oversized_uploads_are_refused_while_streaming():
-    url, uv, thread = start_server(create_app(max_upload=64 * 1024))
+    url, uv, thread = start_server(create_app(max_upload=64 * 1024, token=TOKEN))
     try:
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with httpx.Client(base_url=url, timeout=60, headers=AUTH) as client:
             created = client.post("/api/session").json()
             sid, before = created["session"], created["state"]
             chunks = (b"1.5,2.5,0\n" * 1000 for _ in range(20))  # 200 KB, chunked

@@ -41,6 +41,19 @@ def trial_rows(db) -> list[tuple[int, str]]:
     return rows
 
 
+def workers_recorded(db) -> int:
+    """Trials that have recorded their worker process (read-only, while the search runs)."""
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT count(*) FROM trial_user_attributes WHERE key = "
+                               "'worker'").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
 # ------------------------------------------------------------------ Ctrl-C with --jobs
 @pytest.mark.slow
 @pytest.mark.parametrize("to_group", [True, False], ids=["terminal", "main-process"])
@@ -57,6 +70,10 @@ def test_ctrl_c_stops_a_parallel_search_within_seconds(tmp_path, to_group):
     while [s for _, s in trial_rows(db)].count("RUNNING") < 2:
         assert proc.poll() is None, proc.communicate()[1].decode()
         assert time.monotonic() < deadline, "the workers started no trial in time"
+        time.sleep(0.1)
+    while workers_recorded(db) < 2:  # each trial has its slot and has begun training
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the trials did not begin in time"
         time.sleep(0.1)
     time.sleep(1.0)  # well inside the trials
     sent = time.monotonic()

@@ -48,11 +48,13 @@ def test_read_csv_csv_gz_and_parquet(tmp_path):
     pd.testing.assert_frame_equal(read_table(str(tmp_path / "people.parquet")), frame)
 
 
-def test_read_csv_with_bom_spaces_and_latin1(tmp_path):
+def test_read_csv_with_bom_spaces_and_a_given_latin1_encoding(tmp_path):
     frame = read_table(_write(tmp_path, "bom.csv", b"\xef\xbb\xbfa, b\n1, x\n"))
     assert list(frame.columns) == ["a", "b"] and frame["b"].tolist() == ["x"]
-    frame = read_table(_write(tmp_path, "latin.csv", "town,n\nK\xf6ln,1\n".encode("latin-1")))
-    assert frame["town"].tolist() == ["Köln"]
+    latin = _write(tmp_path, "latin.csv", "town,n\nK\xf6ln,1\n".encode("latin-1"))
+    assert read_table(latin, encoding="latin-1")["town"].tolist() == ["Köln"]
+    with pytest.raises(DataError, match=r"not UTF-8 text \(row 1 holds the byte 0xf6\)"):
+        read_table(latin)  # never guessed: Latin-1 would misread every UTF-8 text
 
 
 @pytest.mark.reliability(

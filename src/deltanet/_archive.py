@@ -25,14 +25,17 @@ from typing import Any
 
 import numpy as np
 
+from ._safe_files import (  # noqa: F401  (names of this module too)
+    MAX_JSON_BYTES,
+    MAX_MEMBER_BYTES,
+    ModelFileError,
+    Names,
+    json_array,
+    read_archive,
+)
+
 FORMAT = "deltanet-model"
 VERSION = 1
-MAX_MEMBER_BYTES = 1 << 30  # 1 GiB per array
-MAX_JSON_BYTES = 64 << 20
-
-
-class ModelFileError(ValueError):
-    """The file is not a valid deltanet model file (message says what is wrong)."""
 
 
 def cannot_create_in(folder: str | Path) -> str | None:
@@ -136,31 +139,26 @@ def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
-    """Read and check an archive written by :func:`pack`; returns (header, arrays)."""
+def unpack(path: str | os.PathLike, expect_format: str, names: Names):
+    """Read and check an archive written by :func:`pack`; returns (header, arrays).
+
+    Only the arrays ``names(header, present)`` lists are read, within one decompression budget
+    (see :mod:`deltanet._safe_files`); a bomb, a crafted size or dtype, or JSON too large
+    or too deep is a :class:`ModelFileError` before anything large is allocated."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ModelFileError(f"model file {str(path)!r} is a pipe or a device, which a ZIP "
+                             "archive cannot be read from; save it to a file first")
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            if "deltanet.json" not in infos:
-                raise ModelFileError(f"{path.name} is not a deltanet file (no deltanet.json)")
-            for info in infos.values():
-                limit = MAX_JSON_BYTES if info.filename.endswith(".json") else MAX_MEMBER_BYTES
-                if info.file_size > limit:
-                    raise ModelFileError(f"{path.name}: member {info.filename!r} is too large")
-            header = json.loads(zf.read("deltanet.json").decode("utf-8"))
-            arrays = {}
-            for name in infos:
-                if name.endswith(".npy"):
-                    arrays[name[:-4]] = _read_npy(zf.read(name), f"{path.name}: {name}")
+        header, arrays = read_archive(path, names)
     except ModelFileError:
         raise
     # RuntimeError also covers zipfile's error for an unknown compression method
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, EOFError,
             OSError, KeyError, UnicodeDecodeError, json.JSONDecodeError, ValueError,
-            TypeError, RuntimeError, RecursionError) as err:
+            TypeError, RuntimeError, RecursionError, MemoryError) as err:
         raise ModelFileError(f"{path.name} is not a readable deltanet file "
                              f"(truncated or corrupted: {type(err).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != expect_format:
@@ -172,20 +170,12 @@ def unpack(path: str | os.PathLike, expect_format: str = FORMAT):
     return header, arrays
 
 
-def _read_npy(data: bytes, where: str) -> np.ndarray:
-    """Parse a ``.npy`` member: numeric dtype only, and the header's shape must match the
-    bytes present (so a crafted header cannot make us allocate more than the file holds)."""
-    fp = _io.BytesIO(data)
-    version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    if dtype.kind not in "biuf" or dtype.hasobject:
-        raise ModelFileError(f"{where} is not a numeric array")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if count < 0 or count * dtype.itemsize != len(data) - fp.tell():
-        raise ModelFileError(f"{where}: the array header does not match its data "
-                             "(truncated or corrupted)")
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=fp.tell())
-    return arr.reshape(shape, order="F" if fortran else "C").copy()
+def file_format(path: str | os.PathLike) -> str | None:
+    """The format a deltanet archive at ``path`` names (``"deltanet-model"``,
+    ``"deltanet-checkpoint"``), or None for any other file; only its header is read."""
+    try:
+        header, _ = read_archive(Path(path), lambda header, present: ())
+    except (ValueError, OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+            UnicodeDecodeError, struct.error):
+        return None
+    return header.get("format") if isinstance(header, dict) else None

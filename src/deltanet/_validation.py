@@ -44,8 +44,10 @@ def check_number(
     """Check a scalar lies in a range; return it as float (or int when ``integer``)."""
     if not is_number(value):
         fail(f"{name} must be a number", value, f"pass a {'whole ' if integer else ''}number")
-    if isinstance(value, int) and abs(value) > (2**63 - 1 if integer else 1.7e308):
-        fail(f"{name} is too large", value, "pass a smaller number")  # Python ints are unbounded
+    # Python ints are unbounded, and NumPy's uint64 reaches 2**64 - 1: neither fits an int64
+    if isinstance(value, (int, np.integer)) \
+            and abs(int(value)) > (2**63 - 1 if integer else 1.7e308):
+        fail(f"{name} is too large", value, "pass a smaller number")
     if not np.isfinite(float(value)):
         fail(f"{name} must be finite", value, "pass a finite number")
     if integer and int(value) != value:

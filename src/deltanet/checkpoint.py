@@ -1,6 +1,7 @@
 """Training checkpoints; moved to :mod:`deltanet.training.checkpoints` (this name stays)."""
 
 from .training.checkpoints import (  # noqa: F401
+    ARRAYS,
     DIGESTS,
     FORMAT,
     VERSION,

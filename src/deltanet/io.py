@@ -27,11 +27,33 @@ from ._archive import (  # noqa: F401
     _umask,
     atomic_write,
     cannot_create_in,
+    file_format,
+    json_array,
     pack,
-    unpack,
 )
+from ._archive import unpack as _unpack
 
 MAX_NEURONS = 10_000_000
+#: the most parameters a model file may declare (bounds memory before anything is built)
+MAX_PARAMS = 1 << 28
+
+
+def model_arrays(header: dict, present: list[str]) -> list[str]:
+    """The arrays a model file holds: arcs, parameters, and the statistics of each
+    batch-normalised layer its header names."""
+    names = ["arcs", "params"]
+    spec = header.get("network")
+    layers = spec.get("batch_norm") if isinstance(spec, dict) else None
+    if isinstance(layers, list):
+        for layer in layers[:MAX_NEURONS]:
+            if isinstance(layer, int):
+                names += [f"bn{layer}_mean", f"bn{layer}_var"]
+    return names
+
+
+def unpack(path: str | os.PathLike, expect_format: str = FORMAT, names=model_arrays):
+    """:func:`deltanet._archive.unpack` reading the arrays a model file holds by default."""
+    return _unpack(path, expect_format, names)
 
 
 def arc_params(net) -> np.ndarray:
@@ -84,6 +106,9 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         raise ModelFileError(f"{name}: arc neuron numbers are out of range")
     if params.ndim != 1 or params.dtype.kind != "f" or not np.all(np.isfinite(params)):
         raise ModelFileError(f"{name}: parameters must be a finite 1-D float array")
+    if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
+        raise ModelFileError(f"{name}: activations must map neuron numbers to names")
+    _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size)
     try:
         net = Network(n_inputs, arcs, acts, outputs=outputs, bias=False,
                       batch_norm=bn or False, init=0.0, dtype=dtype)
@@ -105,6 +130,45 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
             raise ModelFileError(f"{name}: batch-norm statistics of layer {layer} are invalid")
         net.bn_state[layer] = (mean.astype(net.dtype), var.astype(net.dtype))
     return net
+
+
+def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
+                         outputs: list[int], n_stored: int) -> None:
+    """Refuse, before any network is built, arcs that do not form one, or an architecture
+    whose compiled blocks (``n_src × n_dst`` per pair of groups joined by an arc) need more
+    parameters than the file stores: its parameter vector, bounded by the decompression
+    budget, is what the file declares, so building can never allocate beyond it."""
+    from ._plan import depths
+
+    src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
+    n_neurons = int(max(dst.max(initial=0), n_inputs)) + 1
+    proc = np.arange(n_inputs + 1, n_neurons)
+    if proc.size == 0 or np.any(src >= dst) or np.any(dst <= n_inputs) \
+            or np.unique(dst).size != proc.size or set(acts) != set(proc.tolist()):
+        raise ModelFileError(f"{name}: the arcs do not form a network (every arc (i, j) needs "
+                             "i < j, every processing neuron an incoming arc and an "
+                             "activation)")
+    # quick lower bound first: a neuron fed by an input is a column of a block of n_inputs rows
+    fed = np.unique(dst[(src > 0) & (src <= n_inputs)]).size
+    _refuse_beyond(name, n_inputs * fed + proc.size, n_stored)
+    depth = depths(n_inputs, n_neurons, src, dst)[proc]
+    _, act_code = np.unique(np.array([acts[j] for j in proc.tolist()]), return_inverse=True)
+    is_out = np.isin(proc, [j for j in outputs if 0 <= j < n_neurons])
+    keys = np.stack([depth, act_code.reshape(-1), is_out.astype(np.int64)], axis=1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    layer_of = np.zeros(n_neurons, dtype=np.int64)
+    layer_of[proc] = 1 + group.reshape(-1)
+    sizes = np.bincount(layer_of[1:], minlength=2)  # layer 0: the n_inputs inputs
+    real = src > 0
+    pairs = np.unique(layer_of[src[real]] * len(sizes) + layer_of[dst[real]])
+    needed = int(np.sum(sizes[pairs // len(sizes)] * sizes[pairs % len(sizes)])) + proc.size
+    _refuse_beyond(name, needed, n_stored)
+
+
+def _refuse_beyond(name: str, needed: int, n_stored: int) -> None:
+    if needed > min(n_stored, MAX_PARAMS):
+        raise ModelFileError(f"{name}: {n_stored:,} parameters stored, the architecture "
+                             f"needs at least {needed:,} (a crafted or damaged file)")
 
 
 def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:

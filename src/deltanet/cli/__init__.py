@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import OneLineParser, guarded
+from ._common import OneLineParser, guarded, open_closed_streams
 
 COMMANDS = ("train", "evaluate", "predict", "info", "datasets")
 
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     exit status."""
     from . import _delegate
 
+    open_closed_streams()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)

@@ -61,11 +61,73 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                             help="on an unexpected error, show the full traceback")
 
 
+#: what each kind of output file is, and how an existing file of that kind is recognised:
+#: an existing file of another kind is never overwritten without ``--force``
+KINDS: dict[str, tuple[str, Callable[[Path], bool]]] = {}
+
+
+def _kind(name: str, text: str):
+    def register(test: Callable[[Path], bool]) -> Callable[[Path], bool]:
+        KINDS[name] = (text, test)
+        return test
+    return register
+
+
+@_kind("model", "a deltanet model file")
+def _is_model(path: Path) -> bool:
+    from deltanet.io import file_format
+
+    return file_format(path) == "deltanet-model"
+
+
+@_kind("checkpoint", "a deltanet checkpoint")
+def _is_checkpoint(path: Path) -> bool:
+    from deltanet.io import file_format
+
+    return file_format(path) == "deltanet-checkpoint"
+
+
+@_kind("png", "a PNG image")
+def _is_png(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@_kind("text", "a text document")
+def _is_text(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start > len(head) - 4  # a character cut at the end of what was read
+    return b"\0" not in head
+
+
+def refuse_other_kind(path: str | Path, option: str, kind: str, force: bool) -> None:
+    """Refuse an existing regular file at ``path`` that is not of ``kind`` (see KINDS):
+    writing would destroy it. ``--force`` allows it."""
+    path = Path(path)
+    if force or not path.is_file() or path.stat().st_size == 0:  # an empty file holds nothing
+        return
+    text, test = KINDS[kind]
+    try:
+        same = test(path)
+    except OSError:
+        same = False
+    if not same:
+        raise CommandError(f"{option} {str(path)!r} exists and is not {text}; writing would "
+                           "destroy it, so give another file name, or add --force to "
+                           "replace it")
+
+
 def check_output_file(path: str | Path, option: str, inputs: dict[str, Any] | None = None,
-                      example: str = "model.deltanet") -> None:
+                      example: str = "model.deltanet", kind: str | None = None,
+                      force: bool = False) -> None:
     """Refuse, before any work is done, an output file that cannot be written (a folder, a
-    folder that cannot be made or written to) or that is one of the command's ``inputs``
-    (``{"data file": DATA, ...}``): writing it would destroy what was read."""
+    folder that cannot be made or written to), that is one of the command's ``inputs``
+    (``{"data file": DATA, ...}``): writing it would destroy what was read, or that exists
+    and is not of ``kind`` (unless ``force``)."""
     if Path(path).is_dir():
         raise CommandError(f"{option} {str(path)!r} is a folder; give a file name, e.g. "
                            f"{Path(path) / example}")
@@ -78,7 +140,23 @@ def check_output_file(path: str | Path, option: str, inputs: dict[str, Any] | No
             raise CommandError(f"{option} {str(path)!r} cannot be written (permission denied); "
                                "choose another path")
         return
+    if kind is not None:
+        refuse_other_kind(path, option, kind, force)
     _check_creatable(Path(path).parent, path, option)
+
+
+def check_plot_files(folder: str | Path, option: str, force: bool) -> None:
+    """Every existing ``*.png`` in a plots folder must be a PNG image (plots replace them)."""
+    if Path(folder).is_dir():
+        for path in sorted(Path(folder).glob("*.png")):
+            refuse_other_kind(path, f"{option} file", "png", force)
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    """``--force``: replace output files of another kind (refused otherwise)."""
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing output file even if it is not of the kind "
+                             "this command writes (refused otherwise)")
 
 
 def check_output_folder(path: str | Path, option: str) -> None:
@@ -136,6 +214,18 @@ def _os_message(err: OSError) -> str:
     if err.filename:
         return f"cannot use {str(err.filename)!r}: {err.strerror or err}"
     return str(err)
+
+
+def open_closed_streams() -> None:
+    """Give a closed stdout or stderr (``deltanet info M >&-``: Python then has None) the
+    null device, so that a command still does its work (``train`` writes its model) and
+    only what it would print is lost; a warning says so when stderr is open."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+        warn("stdout is closed, so what this command prints is discarded; its files are "
+             "still written")
 
 
 def guarded(command: Callable[[argparse.Namespace], int | None],

@@ -6,6 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from ._common import add_force_option
+
 SOLVERS = ("adam", "sgd", "momentum", "nesterov", "rprop", "lbfgs")
 
 
@@ -119,6 +121,22 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--impute", choices=("mean", "median", "most_frequent"),
                        help="fill missing values from the training rows (default: missing "
                             "values are an error)")
+    group.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                       help="leave COLUMN out of the inputs (repeat for several)")
+    group.add_argument("--max-categories", type=positive_int, default=100, metavar="N",
+                       help="most different values a text column may have (default 100; "
+                            "a column with more is refused: an identifier or free text)")
+    add_reading_options(group)
+
+
+def add_reading_options(group) -> None:
+    """``--encoding`` and ``--decimal-comma``: how a CSV file's text is read."""
+    group.add_argument("--encoding", metavar="NAME",
+                       help="text encoding of a CSV file, e.g. latin-1 (default: UTF-8, "
+                            "strictly)")
+    group.add_argument("--decimal-comma", action="store_true",
+                       help="numbers in the CSV file are written with a decimal comma "
+                            "(\"1,5\")")
     group.add_argument("--test-size", type=fraction, default=0.2, metavar="F",
                        help="fraction of rows held out for the test metrics (default 0.2)")
     group.add_argument("--val-size", type=fraction, default=0.1, metavar="F",
@@ -144,6 +162,7 @@ def add_output_files(parser: argparse.ArgumentParser) -> None:
                        help="continue from --checkpoint if it exists (a larger --epochs "
                             "trains on to it); the result is bit for bit that of an "
                             "uninterrupted run")
+    add_force_option(group)
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:

@@ -42,7 +42,7 @@ def _dataset(text: str) -> Source:
                        f"CSV or Parquet file, or one of: {', '.join(names)}")
 
 
-def load_source(text: str) -> Source:
+def load_source(text: str, encoding: str | None = None, decimal_comma: bool = False) -> Source:
     """Read DATA: an existing file, else a dataset name, else a one-line error.
 
     Generated sets (xor, circles, ...) are drawn with fixed options
@@ -53,5 +53,6 @@ def load_source(text: str) -> Source:
 
     path = Path(text)
     if path.exists() or _looks_like_path(text):
-        return Source(read_table(path), path.name.split(".")[0] or path.name, None, False)
+        frame = read_table(path, encoding, "," if decimal_comma else ".")
+        return Source(frame, path.name.split(".")[0] or path.name, None, False)
     return _dataset(text)

@@ -81,6 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--format", choices=FORMATS,
                      help="text (terminal), markdown or latex (default: from --out, else text)")
     out.add_argument("--out", metavar="FILE", help="write to FILE instead of printing")
+    out.add_argument("--force", action="store_true",
+                     help="replace an existing --out file even if it is not a text document")
     out.add_argument("--digits", type=int, help="decimals shown (default 4)")
 
 
@@ -328,14 +330,16 @@ def _check_out(args: argparse.Namespace, fmt: str) -> None:
     """Refuse, before any work, an ``--out`` that cannot be written or is an input file."""
     inputs = {"--model file": args.model, "--weights-file": args.weights_file}
     if not args.exercise:
-        check_output_file(args.out, "--out", inputs, example="step.md")
+        check_output_file(args.out, "--out", inputs, example="step.md", kind="text",
+                          force=args.force)
         return
     base = Path(args.out)  # the exercise writes BASE-question and BASE-solution
     if base.suffix.lower() in SUFFIXES:
         base = base.with_suffix("")
     for part in ("question", "solution"):
         path = base.parent / f"{base.name}-{part}{EXTENSIONS[fmt]}"
-        check_output_file(path, "--out", inputs, example="step.md")
+        check_output_file(path, "--out", inputs, example="step.md", kind="text",
+                          force=args.force)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import CommandError, add_output_options, check_output_file, print_json, writing
+from ._common import (
+    CommandError,
+    add_force_option,
+    add_output_options,
+    check_output_file,
+    print_json,
+    writing,
+)
+from ._options import add_reading_options
 
 DESCRIPTION = """\
 Predict with a model written by 'deltanet train'. DATA holds raw rows with the same input
@@ -36,7 +44,10 @@ def add_parser(commands: Any) -> None:
                         help="one probability column P(class) per class instead of the class")
     parser.add_argument("--out", metavar="FILE",
                         help="write the predictions to FILE (.csv, .json or .parquet) "
-                             "instead of stdout")
+                             "instead of stdout; an existing FILE must hold predictions "
+                             "with the same columns")
+    add_force_option(parser)
+    add_reading_options(parser.add_argument_group("data"))
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -68,10 +79,42 @@ def check_out(args: argparse.Namespace) -> None:
                       example="predictions.csv")
 
 
-def _write(table: Any, out: str) -> Path:
+def _holds_columns(path: Path, columns: list[str]) -> bool:
+    """Whether the file at ``path`` is a table of predictions with exactly ``columns``
+    (what an earlier ``deltanet predict --out`` of this model wrote)."""
+    import json
+
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names) == columns
+        if suffix == ".json":
+            if path.stat().st_size > 64 << 20:
+                return False
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            return isinstance(rows, list) and all(
+                isinstance(r, dict) and list(r) == columns for r in rows[:1])
+        with open(path, encoding="utf-8", newline="") as fh:
+            first = fh.readline(1 << 16)
+        return first.rstrip("\r\n") == pd.DataFrame(columns=columns).to_csv(
+            index=False).rstrip("\r\n")
+    except (OSError, ValueError, UnicodeDecodeError, ImportError):
+        return False
+
+
+def _write(table: Any, out: str, force: bool = False) -> Path:
     from deltanet.io import atomic_write
 
     path = Path(out)
+    if path.is_file() and not force and not _holds_columns(path, list(table.columns)):
+        raise CommandError(f"--out {out!r} exists and is not a table of these predictions "
+                           f"(columns {', '.join(map(str, table.columns))}); writing would "
+                           "destroy it, so give another file name, or add --force to "
+                           "replace it")
     with writing(path, "--out"):
         atomic_write(path, _encode(table, path.suffix.lower()))
     return path
@@ -85,10 +128,10 @@ def run(args: argparse.Namespace) -> int:
         check_out(args)
     model = model_file.read(args.model)
     model.require_table()
-    frame = load_source(args.data).frame
+    frame = load_source(args.data, args.encoding, args.decimal_comma).frame
     table = model_file.predictions(model, frame, proba=args.proba)
     if args.out:
-        path = _write(table, args.out)
+        path = _write(table, args.out, args.force)
         if args.json:
             print_json({"out": str(path), "rows": len(table), "columns": list(table.columns)})
         elif not args.quiet:

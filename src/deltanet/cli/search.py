@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="trials in parallel on local processes (-1: every core)")
     parser.add_argument("--dask", metavar="ADDRESS", help="run trials on this Dask scheduler")
     parser.add_argument("--out", metavar="MODEL", help="save the best network here")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out or plot file even if it is not of "
+                             "the kind this command writes (refused otherwise)")
     parser.add_argument("--plots", metavar="DIR", help="write history, Pareto front and "
                                                        "importance plots (PNG) here")
     parser.add_argument("--seed", type=non_negative_int, default=0,
@@ -77,6 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scaling of numeric columns (default minmax to [-1, 1])")
     parser.add_argument("--impute", choices=("mean", "median", "most_frequent"),
                         help="fill missing values (default: refuse them)")
+    parser.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                        help="leave COLUMN out of the inputs (repeat for several)")
+    parser.add_argument("--max-categories", type=positive_int, default=100, metavar="N",
+                        help="most different values a text column may have (default 100)")
+    parser.add_argument("--encoding", metavar="NAME",
+                        help="text encoding of a CSV file (default: UTF-8, strictly)")
+    parser.add_argument("--decimal-comma", action="store_true",
+                        help="numbers in the CSV file are written with a decimal comma")
 
 
 def _value(text: str) -> Any:
@@ -115,13 +126,16 @@ def _table(args: argparse.Namespace):
     from deltanet.cli._source import load_source
     from deltanet.data import TablePreprocessor
 
-    source = load_source(args.data)
+    source = load_source(args.data, getattr(args, "encoding", None),
+                         getattr(args, "decimal_comma", False))
     target = args.target or source.target
     if target is None:
         columns = ", ".join(list(source.frame.columns)[:20])
         raise ValueError(f"--target is required for a data file: name the column to predict "
                          f"(the columns are: {columns})")
-    pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute)
+    pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute,
+                            drop=getattr(args, "drop", ()),
+                            max_categories=getattr(args, "max_categories", 100))
     fit_table(pre, source.frame)
     return pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name
 
@@ -149,13 +163,16 @@ def flag_words(message: str) -> str:
 def check_options(args: argparse.Namespace) -> None:
     """Options that cannot work together, and output paths that cannot be written, refused
     before the data is read and the trials run."""
-    from deltanet.cli._common import check_output_file, check_output_folder
+    from deltanet.cli._common import check_output_file, check_output_folder, check_plot_files
 
+    force = getattr(args, "force", False)
     if args.out:
         check_output_file(args.out, "--out", {"data file": args.data,
-                                              "search storage": _sqlite_file(args.storage)})
+                                              "search storage": _sqlite_file(args.storage)},
+                          kind="model", force=force)
     if args.plots:
         check_output_folder(args.plots, "--plots")
+        check_plot_files(args.plots, "--plots", force)
     if args.dask and args.jobs != 1:
         raise ValueError("give --jobs or --dask, not both: Dask runs one trial per worker "
                          "thread of the cluster")

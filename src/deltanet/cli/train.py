@@ -23,6 +23,7 @@ from ._common import (
     add_output_options,
     check_output_file,
     check_output_folder,
+    check_plot_files,
     console,
     fit_table,
     note,
@@ -109,12 +110,13 @@ def prepare(args: argparse.Namespace) -> Prepared:
     from ._fit import Arrays
     from ._source import load_source
 
-    source = load_source(args.data)
+    source = load_source(args.data, args.encoding, args.decimal_comma)
     frame = source.frame
     target = _target(source, args)
     task = args.task or detect_task(target_column(frame, target))
     pre = TablePreprocessor(target, task=task, scale=args.scale, impute=args.impute,
-                            scale_target=True)
+                            scale_target=True, drop=args.drop,
+                            max_categories=args.max_categories)
     fit_table(pre, frame)  # checks the whole table first, so messages count rows as in the file
     classes = pre.classes_
     rows = split_rows(frame, target, task, args)
@@ -180,9 +182,10 @@ def check_options(args: argparse.Namespace) -> None:
     refused before any data is read."""
     inputs = {"data file": args.data}
     if args.out:
-        check_output_file(args.out, "--out", inputs)
+        check_output_file(args.out, "--out", inputs, kind="model", force=args.force)
     if args.plots:
         check_output_folder(args.plots, "--plots")
+        check_plot_files(args.plots, "--plots", args.force)
     if args.resume and not args.checkpoint:
         raise CommandError("--resume needs --checkpoint FILE (the checkpoint to continue from)")
     if args.checkpoint:
@@ -190,7 +193,7 @@ def check_options(args: argparse.Namespace) -> None:
         if args.out and same_file(args.out, args.checkpoint):
             raise CommandError(f"--out and --checkpoint both name {args.out!r}; the model would "
                                "overwrite the checkpoint, so give them different file names")
-        check_checkpoint_file(args.checkpoint, args.resume)
+        check_checkpoint_file(args.checkpoint, args.resume, args.force)
     if args.early_stopping and args.val_size == 0:
         raise CommandError("--early-stopping watches the loss on the validation rows, and "
                            "--val-size 0 leaves none; give --val-size 0.1 (or another "
@@ -204,12 +207,12 @@ def check_options(args: argparse.Namespace) -> None:
                            "--checkpoint, --dropout or --early-stopping; use --solver adam")
 
 
-def check_checkpoint_file(path: str, resume: bool) -> None:
+def check_checkpoint_file(path: str, resume: bool, force: bool = False) -> None:
     """An existing ``--checkpoint`` file must be a deltanet checkpoint: resuming reads it,
-    and a fresh run overwrites it (so it must not be some other file)."""
+    and a fresh run overwrites it (so it must not be some other file, unless ``force``)."""
     from deltanet.checkpoint import load_checkpoint
 
-    if not Path(path).is_file():
+    if not Path(path).is_file() or (force and not resume):
         return
     try:
         load_checkpoint(path)
@@ -221,7 +224,7 @@ def check_checkpoint_file(path: str, resume: bool) -> None:
                                "file name") from None
         raise CommandError(f"--checkpoint {path!r} already exists and is not a deltanet "
                            f"checkpoint ({err}); training would overwrite it, so give a new "
-                           "file name") from None
+                           "file name, or add --force to replace it") from None
 
 
 def check_activations(spec: str) -> None:
@@ -253,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
     prep = prepare(args)
     out = Path(args.out or f"{prep.source.name}.deltanet")
     if not args.out:
-        check_output_file(out, "--out (default)", {"data file": args.data})
+        check_output_file(out, "--out (default)", {"data file": args.data}, kind="model",
+                          force=args.force)
         if args.checkpoint and same_file(out, args.checkpoint):
             raise CommandError(f"--checkpoint {args.checkpoint!r} is the default model file "
                                f"{str(out)!r}; the model would overwrite the checkpoint, so "

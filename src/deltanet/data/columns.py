@@ -6,6 +6,7 @@ Rows in messages are counted from 1 in the order of the table, not counting the 
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,16 @@ from deltanet.data.errors import DataError
 #: A text column whose non-missing values parse as numbers at least this often is taken
 #: to be a numeric column with a typing mistake, not a categorical column.
 NUMERIC_SHARE = 0.9
+
+#: A categorical input column may have at most this many different values by default: each
+#: becomes one input, and a column with more is nearly always an identifier or free text.
+MAX_CATEGORIES = 100
+
+#: texts that are dates ("2024-01-31", "2024-01-31 12:00", "31/01/2024", "01.31.2024")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+                   r"(Z|[+-]\d{2}:?\d{2})?|\d{1,2}[./]\d{1,2}[./]\d{4}")
+#: texts that are numbers with a decimal comma ("1,5", "-0,25")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -93,9 +104,7 @@ def column_kind(series: pd.Series, name: str) -> str:
     naming the first bad row).
     """
     dtype = series.dtype
-    if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
-        raise DataError(f"column {name!r} holds dates or times, which cannot be used as "
-                        "inputs directly; convert it to numbers or drop the column")
+    check_plain(series, name)
     if pdt.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         return "categorical"
     present = series.dropna()
@@ -104,9 +113,92 @@ def column_kind(series: pd.Series, name: str) -> str:
     share = float(np.mean(~np.isnan(parse_numbers(present))))
     if share == 1.0:
         return "numeric"
+    _check_text_numbers(series, name)
     if share >= NUMERIC_SHARE:
         numbers(series, name)
     return "categorical"
+
+
+def _first(series: pd.Series, test) -> int | None:
+    """Position (from 0) of the first present value of ``series`` that passes ``test``."""
+    values, missing = series.to_numpy(dtype=object), series.isna().to_numpy()
+    for row, (value, gone) in enumerate(zip(values, missing, strict=True)):
+        if not gone and test(value):
+            return row
+    return None
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, str) and _DATE.fullmatch(value.strip()) is not None
+
+
+def _is_decimal_comma(value: Any) -> bool:
+    return isinstance(value, str) and _DECIMAL_COMMA.fullmatch(value.strip()) is not None
+
+
+def check_plain(series: pd.Series, name: str) -> None:
+    """Refuse a column of dates or times (CSV text or Parquet datetimes alike), or of lists
+    or records (Parquet list and struct columns): none is a number or a category."""
+    dtype = series.dtype
+    if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
+        _refuse_dates(name)
+    if pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype) or series.isna().all():
+        return
+    row = _first(series, _is_nested)
+    if row is not None:
+        raise DataError(f"column {name!r} holds lists or records (row {row + 1}: "
+                        f"{shown(series.iloc[row])}), e.g. a Parquet list or struct column, "
+                        "which cannot be inputs; flatten it into plain columns, or drop it "
+                        f"with --drop {name} (drop=[{name!r}])")
+    if _first(series, lambda v: not _is_date(v)) is None:
+        _refuse_dates(name)
+
+
+def _is_nested(value: Any) -> bool:
+    return isinstance(value, (list, tuple, dict, set, np.ndarray))
+
+
+def check_plain_target(series: pd.Series, name: str) -> None:
+    """Refuse a target column of lists or records (a Parquet list or struct column)."""
+    row = None if pdt.is_numeric_dtype(series.dtype) else _first(series, _is_nested)
+    if row is not None:
+        raise DataError(f"target column {name!r} holds lists or records (row {row + 1}: "
+                        f"{shown(series.iloc[row])}), which are neither classes nor numbers; "
+                        "pick another target column")
+
+
+def _refuse_dates(name: str) -> None:
+    raise DataError(f"column {name!r} holds dates or times, which cannot be inputs directly "
+                    "(one-hot coding every date would learn nothing); convert it to numbers "
+                    "(e.g. days since a start date, or month and weekday columns), or drop it "
+                    f"with --drop {name} (drop=[{name!r}])")
+
+
+def _check_text_numbers(series: pd.Series, name: str) -> None:
+    """Refuse a text column whose values are all numbers, some with a decimal comma
+    ("1,5"): read as text they would become categories."""
+    row = _first(series, _is_decimal_comma)
+    if row is None:
+        return
+    other = _first(series, lambda v: not _is_decimal_comma(v) and np.isnan(
+        parse_numbers(pd.Series([v], dtype=object))[0]))
+    if other is None:
+        raise DataError(f"column {name!r} holds numbers with a decimal comma "
+                        f"({shown(series.iloc[row])} in row {row + 1}) that would be read as "
+                        "categories; read the table with --decimal-comma (read_table(path, "
+                        "decimal=',')), or write them with a decimal point")
+
+
+def check_categories(column: Column, max_categories: int) -> None:
+    """Refuse a categorical column with more than ``max_categories`` different values
+    (an identifier or free text), before any one-hot matrix is made."""
+    n = len(column.categories or ())
+    if column.kind == "categorical" and n > max_categories:
+        raise DataError(f"column {column.name!r} has {n:,} different values, more than the "
+                        f"{max_categories} categories a column may have (each would become an "
+                        f"input; it looks like an identifier or free text); drop it with "
+                        f"--drop {column.name} (drop=[{column.name!r}]), or allow more with "
+                        f"--max-categories {n} (max_categories={n})")
 
 
 def detect_task(series: pd.Series, max_classes: int = 20) -> str:
@@ -230,6 +322,7 @@ def target_column(frame: pd.DataFrame, name: str) -> pd.Series:
         listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
         raise DataError(f"target column {name!r} is not in the table; {hint}"
                         f"the columns are: {listed}")
+    check_plain_target(frame[name], name)
     return complete_target(frame[name], name)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import stat
 import warnings
 from pathlib import Path
 
@@ -42,11 +43,50 @@ def _check_path(path: Path) -> None:
                         "row of data")
 
 
+class _Piped(type(Path())):
+    """The path of a named pipe or ``/dev/stdin`` with the bytes read from it: a pipe can be
+    read only once, and the readers below read a file more than once."""
+
+    data: bytes = b""
+
+
 def _open(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    gz = path.name.lower().endswith(".gz")
+    if isinstance(path, _Piped):
+        raw = io.BytesIO(path.data)
+        return gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+    return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _is_stream(path: Path) -> bool:
+    """A named pipe or a character device (``/dev/stdin``): no size, read only once."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def _first_bad_row(path: Path) -> tuple[int, int]:
+    """The row (0: the header) and byte at which the file stops being UTF-8."""
+    with _open(path) as handle:
+        for row, line in enumerate(handle):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return row, line[err.start]
+    return 0, 0
+
+
+def _check_utf8(path: Path) -> None:
+    row, byte = _first_bad_row(path)
+    where = "the header" if row == 0 else f"row {row}"
+    raise DataError(f"file {str(path)!r} is not UTF-8 text ({where} holds the byte "
+                    f"0x{byte:02x}); save it as UTF-8, or give its encoding, e.g. --encoding "
+                    "latin-1 (read_table(path, encoding='latin-1'))")
+
+
+def _read_csv(path: Path, encoding: str | None, decimal: str) -> pd.DataFrame:
     with _open(path) as handle:
         head = handle.read(_SNIFF_BYTES)
     if b"\x00" in head:
@@ -56,13 +96,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"file {str(path)!r} has no columns (it is blank); it needs a header "
                         "row and at least one row of data")
     try:
-        return _parse_csv(path, "utf-8-sig")
+        # UTF-8, strictly: guessing another encoding for the whole file would misread
+        # every UTF-8 text in it ("München" as "MÃ¼nchen") because of one bad row
+        return _parse_csv(path, encoding or "utf-8-sig", decimal)
     except UnicodeDecodeError:
-        # Not UTF-8: Latin-1 decodes every byte, so older spreadsheet exports still load.
-        return _parse_csv(path, "latin-1")
+        if encoding is not None:
+            raise DataError(f"file {str(path)!r} is not {encoding} text; give the file's "
+                            "encoding with --encoding") from None
+        _check_utf8(path)
+        raise
 
 
-def _parse_csv(path: Path, encoding: str) -> pd.DataFrame:
+def _parse_csv(path: Path, encoding: str, decimal: str = ".") -> pd.DataFrame:
     """The table, every row read against the header.
 
     ``index_col=False``: rows with more fields than the header must not make pandas take
@@ -74,10 +119,14 @@ def _parse_csv(path: Path, encoding: str) -> pd.DataFrame:
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True, index_col=False)
+        with _open(path) as handle:
+            frame = pd.read_csv(handle, encoding=encoding, skipinitialspace=True,
+                                index_col=False, decimal=decimal)
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) \
             and _row_names(path, encoding, frame.shape[1]):
-        frame = pd.read_csv(path, encoding=encoding, skipinitialspace=True)
+        with _open(path) as handle:
+            frame = pd.read_csv(handle, encoding=encoding, skipinitialspace=True,
+                                decimal=decimal)
         frame = frame.reset_index(drop=True)
     return frame
 
@@ -105,11 +154,12 @@ def _row_names(path: Path, encoding: str, n_columns: int) -> bool:
     return False
 
 
-def _read(path: Path, kind: str) -> pd.DataFrame:
+def _read(path: Path, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
     try:
         if kind == "parquet":
-            return pd.read_parquet(path)
-        return _read_csv(path)
+            with _open(path) as handle:
+                return pd.read_parquet(handle)
+        return _read_csv(path, encoding, decimal)
     except DataError:
         raise
     except PermissionError as err:
@@ -124,6 +174,9 @@ def _read(path: Path, kind: str) -> pd.DataFrame:
     except pd.errors.ParserError as err:
         raise DataError(f"file {str(path)!r} is not a valid CSV table ({_one_line(err)}); "
                         "every row needs as many fields as the header") from err
+    except LookupError as err:
+        raise DataError(f"unknown encoding {encoding!r} ({_one_line(err)}); give a Python "
+                        "codec name such as utf-8, latin-1 or cp1252") from err
     except (OSError, ValueError) as err:
         raise DataError(f"file {str(path)!r} is not a valid {kind} file ({_one_line(err)}); "
                         "check that the file is complete and of the type its name says") from err
@@ -134,13 +187,21 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, encoding: str | None = None,
+               decimal: str = ".") -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file.
 
     Parameters
     ----------
     path : str or Path
-        The file; its name's ending picks the reader.
+        The file; its name's ending picks the reader. A named pipe or ``/dev/stdin`` is
+        read to its end first (a name without a known ending is read as CSV).
+    encoding : str, optional
+        The text encoding of a CSV file. Default: UTF-8, strictly; a file that is not
+        UTF-8 is an error naming the first row that is not, never guessed.
+    decimal : str
+        The decimal mark of numbers in a CSV file: ``","`` reads ``"1,5"`` as 1.5 (such
+        values must be quoted in a comma-separated file).
 
     Returns
     -------
@@ -154,9 +215,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
         unreadable, or has no columns or no rows.
     """
     path = Path(path)
+    if _is_stream(path):
+        kind = _kind(path) if any(path.name.lower().endswith(s) for s in SUFFIXES) else "csv"
+        piped = _Piped(path)
+        with open(path, "rb") as stream:
+            piped.data = stream.read()
+        return _checked(path, _read_piped(piped, kind, encoding, decimal))
     _check_path(path)
-    kind = _kind(path)
-    frame = _read(path, kind)
+    return _checked(path, _read(path, _kind(path), encoding, decimal))
+
+
+def _read_piped(path: _Piped, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
+    if not path.data:
+        raise DataError(f"{str(path)!r} gave no data (the pipe was closed without a table); "
+                        "send a header row and at least one row of data")
+    return _read(path, kind, encoding, decimal)
+
+
+def _checked(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     if frame.shape[1] == 0:
         raise DataError(f"file {str(path)!r} has no columns; it needs a header row and at least "
                         "one row of data")

@@ -6,6 +6,7 @@ what is wrong and what to do, so the command line can print it as it is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -51,7 +52,12 @@ class TablePreprocessor:
       (``'none'``).
     - Categorical columns (text, boolean, category) are one-hot coded: one input per
       category seen in training, named ``column=value``. A category not seen in training
-      becomes a row of zeros ("none of the known categories").
+      becomes a row of zeros ("none of the known categories"). A column with more than
+      ``max_categories`` (default 100) different values, nearly always an identifier or
+      free text, is a DataError: leave it out with ``drop=[name]``, or raise the limit.
+    - Dates and times (CSV text such as ``2024-01-31``, Parquet datetimes), lists and
+      records (Parquet list and struct columns), and text numbers with a decimal comma
+      are refused with a DataError saying what to do; they are never one-hot coded.
     - Missing values are a DataError unless ``impute`` is ``'mean'``, ``'median'`` or
       ``'most_frequent'``: numeric columns are then filled with that training statistic,
       categorical columns with their most frequent training category.
@@ -74,11 +80,16 @@ class TablePreprocessor:
         as classes.
     scale_target : bool
         Standardise a regression target.
+    drop : list of str
+        Columns to leave out of the inputs.
+    max_categories : int
+        Most different values a categorical input column may have (default 100).
     """
 
     def __init__(self, target: str, *, task: str | None = None, scale: str = "minmax",
                  impute: str | None = None, feature_range: tuple[float, float] = (-1.0, 1.0),
-                 max_classes: int = 20, scale_target: bool = False) -> None:
+                 max_classes: int = 20, scale_target: bool = False,
+                 drop: Iterable[str] = (), max_categories: int = col.MAX_CATEGORIES) -> None:
         if not isinstance(target, str) or not target:
             fail("target must be a column name", target, "pass the name of the target column")
         self.target = target
@@ -88,6 +99,13 @@ class TablePreprocessor:
         self.feature_range = tuple(MinMaxScaler(feature_range).feature_range)
         self.max_classes = int(check_number("max_classes", max_classes, low=2, integer=True))
         self.scale_target = bool(scale_target)
+        if isinstance(drop, str):
+            drop = [drop]
+        self.drop = list(drop)
+        if not all(isinstance(d, str) for d in self.drop):
+            fail("drop must be a list of column names", drop, "e.g. drop=['id']")
+        self.max_categories = int(check_number("max_categories", max_categories, low=1,
+                                               integer=True))
         self.task_: str | None = None
         self.columns_: list[col.Column] | None = None
         self.scaler_: MinMaxScaler | StandardScaler | None = None
@@ -100,13 +118,19 @@ class TablePreprocessor:
         """Learn columns, categories, scaling, fill values, task and classes from ``frame``."""
         frame = col.as_frame(frame)
         target = self._target_series(frame)
-        names = [c for c in frame.columns if c != self.target]
+        unknown = [name for name in self.drop if name not in frame.columns]
+        if unknown:
+            raise DataError(f"cannot drop column {unknown[0]!r}: it is not in the table; the "
+                            f"columns are: {', '.join(map(str, list(frame.columns)[:20]))}")
+        names = [c for c in frame.columns if c != self.target and c not in self.drop]
         if not names:
             raise DataError(f"the table has no input columns besides the target "
                             f"{self.target!r}; add at least one feature column")
         self.task_ = self.task or col.detect_task(target, self.max_classes)
         self._fit_target(target)
         columns = [col.learn_column(frame[n], n, self.impute) for n in names]
+        for column in columns:
+            col.check_categories(column, self.max_categories)
         if self.impute is None:
             col.check_missing(frame, names)
         self.columns_ = columns
@@ -248,6 +272,7 @@ class TablePreprocessor:
             "target": self.target, "task": self.task_, "scale": self.scale,
             "impute": self.impute, "feature_range": list(self.feature_range),
             "max_classes": self.max_classes, "scale_target": self.scale_target,
+            "drop": self.drop, "max_categories": self.max_categories,
             "columns": [asdict(c) for c in self.columns_],
             "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
             "classes": self.classes_,
@@ -266,7 +291,8 @@ class TablePreprocessor:
                  f"this deltanet reads version {FORMAT_VERSION}; use a matching deltanet")
         pre = cls(data["target"], task=data["task"], scale=data["scale"], impute=data["impute"],
                   feature_range=tuple(data["feature_range"]), max_classes=data["max_classes"],
-                  scale_target=data["scale_target"])
+                  scale_target=data["scale_target"], drop=data.get("drop", ()),
+                  max_categories=data.get("max_categories", col.MAX_CATEGORIES))
         pre.task_ = data["task"]
         pre.columns_ = [_saved_column(c) for c in data["columns"]]
         pre.scaler_ = None if data["scaler"] is None else scaler_from_dict(data["scaler"])

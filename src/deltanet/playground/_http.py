@@ -1,20 +1,34 @@
-"""HTTP plumbing for the playground server: bounded bodies, JSON errors, static files.
+"""HTTP plumbing for the playground server: bounded bodies, JSON errors, static files, and
+the guard that lets only the page this server served drive it.
 
 Every error leaves the server as ``{"error": "..."}`` with a 4xx status that says what was
 wrong and how to fix it; an unexpected failure becomes a 500 without a traceback.
+
+**Only the playground's own page is obeyed.** Any web site the user visits can make the
+browser send requests to ``127.0.0.1``. So every ``/api/`` request must carry the
+per-launch token that the server writes into its page (``<meta name="deltanet-token">``)
+in the ``X-Deltanet-Token`` header: another site can neither read the page nor, without
+the header, send anything but a "simple" request, and a custom header from another origin
+needs a CORS preflight this server never grants. Requests that a browser marks as coming
+from another site (``Origin`` other than the server's own, ``Origin: null``,
+``Sec-Fetch-Site: cross-site`` or ``same-site``) are refused as well, and JSON bodies must
+be sent as ``application/json``. Refused requests get 403 (or 415) before their body is
+read, and change nothing: a foreign page cannot create sessions, so it cannot evict one.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .sessions import SessionError
@@ -49,6 +63,12 @@ def api(handler: Callable[[Request], Awaitable[Response]]):
             return await handler(request)
         except (ApiError, SessionError) as err:
             return error(err.status, str(err))
+        except ClientDisconnect:  # the client went away mid-request: nobody hears an answer
+            log.info("client left during %s %s", request.method, request.url.path)
+            return error(400, "the request ended before its body was complete")
+        except csv.Error as err:  # e.g. a field over the csv module's limit
+            return error(422, f"the CSV cannot be read ({str(err)[:120]}); send a table of "
+                              "x1,x2,label rows")
         except (ValueError, TypeError, KeyError) as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             return error(422, str(message))
@@ -80,10 +100,15 @@ def _no_constants(name: str) -> Any:
 
 
 async def read_json(request: Request, limit: int, keys: tuple[str, ...] | None = None) -> dict:
-    """A JSON object body of at most ``limit`` bytes, with only ``keys`` (when given)."""
+    """A JSON object body of at most ``limit`` bytes, with only ``keys`` (when given), sent
+    as ``application/json`` (a form or ``text/plain`` post is no JSON request: 415)."""
     raw = await read_body(request, limit)
     if not raw.strip():
         return {}
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, f"the body must be sent as application/json (got "
+                            f"{media[:40] or 'no Content-Type'!r})")
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
@@ -161,3 +186,52 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+TOKEN_HEADER = "x-deltanet-token"
+
+
+def new_token() -> str:
+    """A fresh per-launch token (256 random bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def page_with_token(page: bytes, token: str) -> bytes:
+    """The page with the token in a ``<meta name="deltanet-token">`` element of its head."""
+    meta = f'<meta name="deltanet-token" content="{token}">\n'.encode()
+    return page.replace(b"</head>", meta + b"</head>", 1)
+
+
+def refusal(scope, token: str) -> tuple[int, str] | None:
+    """Why an ``/api/`` request must be refused (status, message), or None to serve it."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+               for k, v in scope.get("headers", [])}
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return 403, f"requests from other web sites are refused (Sec-Fetch-Site: {site[:20]})"
+    origin = headers.get("origin")
+    if origin is not None:
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+        if origin != own:
+            return 403, (f"requests from other web sites are refused (Origin: {origin[:60]}); "
+                         "use the playground's own page")
+    if not secrets.compare_digest(headers.get(TOKEN_HEADER, ""), token):
+        return 403, ("this request lacks the playground's token (X-Deltanet-Token); only the "
+                     "page this server served can drive it: reload the page")
+    return None
+
+
+class OwnPageOnly:
+    """ASGI middleware: every ``/api/`` request must come from the page (see module doc)."""
+
+    def __init__(self, app, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/api/"):
+            refused = refusal(scope, self.token)
+            if refused is not None:
+                await error(*refused)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -45,10 +45,13 @@ from .. import io as model_io
 from . import views
 from ._http import (
     ApiError,
+    OwnPageOnly,
     SecurityHeaders,
     StaticFiles,
     api,
     http_error,
+    new_token,
+    page_with_token,
     query_int,
     read_body,
     read_json,
@@ -231,7 +234,7 @@ def model_file(session: Session) -> bytes:
 
 def create_app(*, max_sessions: int = 64, session_ttl: float = 3600.0,
                max_body: int = 64 * 1024, max_upload: int = 1024 * 1024,
-               allowed_hosts: list[str] | None = None) -> Starlette:
+               allowed_hosts: list[str] | None = None, token: str | None = None) -> Starlette:
     """Build the playground app.
 
     Parameters
@@ -245,13 +248,20 @@ def create_app(*, max_sessions: int = 64, session_ttl: float = 3600.0,
     allowed_hosts : list of str, optional
         Host names the server answers to (guards a local server against DNS rebinding);
         None answers to any.
+    token : str, optional
+        The secret every ``/api/`` request must carry in ``X-Deltanet-Token`` (written into
+        the page it serves); default: a new random one per app, as ``app.state.token``.
     """
+    token = token or new_token()
     pg = Playground(SessionStore(max_sessions=max_sessions, ttl=session_ttl),
                     max_body=max_body, max_upload=max_upload)
     static = StaticFiles(STATIC)
 
+    page = page_with_token(static.files["index.html"][0], token)
+
     async def index(request: Request) -> Response:
-        return static.response("index.html")
+        return Response(page, media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
 
     async def static_file(request: Request) -> Response:
         return static.response(request.path_params["name"])
@@ -273,7 +283,9 @@ def create_app(*, max_sessions: int = 64, session_ttl: float = 3600.0,
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    middleware.append(Middleware(OwnPageOnly, token=token))
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={HTTPException: http_error})
     app.state.playground = pg
+    app.state.token = token
     return app

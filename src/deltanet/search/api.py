@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from .runner import (
     run_sequential,
     sampler_seed,
 )
+from .slots import holders, point_key
 from .space import make_space
 from .workers import TrialJob, run_dask, run_processes
 
@@ -270,27 +272,59 @@ def _digest(settings: dict[str, Any]) -> str:
 def _run(objective: Objective, url: str, name: str, settings: dict[str, Any], sampler: str,
          pruner: str, n_trials: int, n_jobs: int, dask: Any, random_state: int,
          hook: Callable[[dict[str, Any]], None]):
-    """Open (or resume) the study and run the trials it still lacks."""
+    """Open (or resume) the study and run trials until it holds ``n_trials`` complete or
+    pruned ones (a grid search: or until its grid is done). Each trial needs one of the
+    study's ``n_trials`` slots (:mod:`.slots`), so searches killed, restarted or run side
+    by side on one study never run more; slots still held by running trials (of another
+    search, or of a killed process until Optuna fails them) are waited for."""
     study = open_study(url, name, ["minimize"] * len(objective.objectives), settings,
                        make_sampler(sampler, 0, n_trials),
                        make_pruner(pruner, objective.epochs, n_trials))
-    # a resumed study gets a fresh sampler seed: it must not replay the stored trials' draws
-    seed = sampler_seed(random_state, len(study.trials))
-    study.sampler = make_sampler(sampler, seed, n_trials)
-    missing = n_trials - count_finished(study)
-    points = None
-    if sampler == "grid":  # no point twice: fewer trials when the grid runs out
-        points = grid_todo(study, objective.space, missing, random_state)
-        missing = len(points)
-    if missing <= 0:
-        return study
+    while count_finished(study) < n_trials:
+        # a resumed study gets a fresh sampler seed: it must not replay the stored draws
+        seed = sampler_seed(random_state, len(study.trials))
+        study.sampler = make_sampler(sampler, seed, n_trials)
+        missing = n_trials - len(holders(study))
+        points = None
+        if sampler == "grid":  # no point twice: fewer trials when the grid runs out
+            points = grid_todo(study, objective.space, n_trials, random_state)
+            if not points:
+                break
+            free = [p for p in points if point_key(p) not in set(holders(study))]
+            points, missing = free[:missing], min(missing, len(free))
+        if missing <= 0:
+            _wait_for_running(study, url)
+            continue
+        _run_trials(study, objective, url, name, sampler, pruner, n_trials, n_jobs, dask,
+                    seed, hook, missing, points)
+    return study
+
+
+def _wait_for_running(study, url: str) -> None:
+    """Every free slot is taken by a running trial: wait a moment, failing those whose
+    process has died (no heartbeat within the grace period)."""
+    import warnings
+
+    import optuna
+    from optuna.exceptions import ExperimentalWarning
+
+    time.sleep(1.0)
+    if not in_memory(url):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+
+
+def _run_trials(study, objective: Objective, url: str, name: str, sampler: str, pruner: str,
+                n_trials: int, n_jobs: int, dask: Any, seed: int,
+                hook: Callable[[dict[str, Any]], None], missing: int,
+                points: list[dict[str, Any]] | None) -> None:
     if dask is None and n_jobs == 1:
-        run_sequential(study, objective, missing, hook, points)
-        return study
+        run_sequential(study, objective, missing, hook, n_trials, points)
+        return
     job = TrialJob(objective, url, name, sampler, pruner, seed, n_trials,
                    None if points is None else tuple(points))
     if dask is not None:
         run_dask(job, missing, dask, hook)
     else:
         run_processes(job, missing, min(n_jobs, missing), hook)
-    return study

@@ -28,6 +28,7 @@ from optuna.trial import TrialState
 
 from .._validation import check_choice, fail
 from .objective import Objective
+from .slots import NoSlot, in_slot
 from .space import Dimension, grid_points
 
 SAMPLERS = ("tpe", "nsga2", "random", "grid")
@@ -210,7 +211,7 @@ class _NoInterruptReports(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         found = re.match(r"Trial (\d+) failed", record.getMessage())
-        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+        if record.exc_info and isinstance(record.exc_info[1], (KeyboardInterrupt, NoSlot)):
             if found:
                 self.trials.add(found.group(1))
             return False
@@ -230,17 +231,20 @@ def no_interrupt_reports() -> Iterator[None]:
 
 
 def run_sequential(study: optuna.Study, objective: Objective, n: int, hook: TrialHook,
-                   points: list[dict[str, Any]] | None = None) -> None:
+                   n_trials: int, points: list[dict[str, Any]] | None = None) -> None:
     """``n`` trials one after the other in this process (reproducible with a seed); with
-    ``points``, trial ``k`` takes the grid point ``points[k]``."""
+    ``points``, trial ``k`` takes the grid point ``points[k]``. Each runs only in a slot of
+    the study's ``n_trials`` (:mod:`.slots`)."""
     report = [lambda s, t: hook(summary(t))]
     with no_interrupt_reports():
         if points is None:
-            study.optimize(objective, n_trials=n, callbacks=report)
+            study.optimize(in_slot(objective, n_trials), n_trials=n, callbacks=report,
+                           catch=(NoSlot,))
             return
         for point in points[:n]:
             study.sampler = PointSampler(point)
-            study.optimize(objective, n_trials=1, callbacks=report)
+            study.optimize(in_slot(objective, n_trials, point), n_trials=1, callbacks=report,
+                           catch=(NoSlot,))
 
 
 def grid_todo(study: optuna.Study, space: dict[str, Dimension], wanted: int,

@@ -30,6 +30,7 @@ from .runner import (
     summary,
     worker_storage,
 )
+from .slots import NoSlot, in_slot
 
 STOP_S = 10  # on Ctrl-C, a worker still running after this long is terminated
 
@@ -52,15 +53,16 @@ def run_trial(job: TrialJob, worker: int) -> dict[str, Any]:
     """Run one trial of ``job``'s study in this process; returns its :func:`summary`."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     o = job.objective
+    point = None if job.points is None else job.points[worker]
     sampler = (make_sampler(job.sampler, sampler_seed(job.seed, 0, worker + 1), job.n_trials)
-               if job.points is None else PointSampler(job.points[worker]))
+               if point is None else PointSampler(point))
     study = optuna.load_study(study_name=job.study_name, storage=worker_storage(job.storage),
                               sampler=sampler, pruner=make_pruner(job.pruner, o.epochs,
                                                                   job.n_trials))
     done: list[dict[str, Any]] = []
     with no_interrupt_reports():
-        study.optimize(_interruptible(o), n_trials=1,
-                       callbacks=[lambda s, t: done.append(summary(t))])
+        study.optimize(_interruptible(in_slot(o, job.n_trials, point)), n_trials=1,
+                       callbacks=[lambda s, t: done.append(summary(t))], catch=(NoSlot,))
     return done[0]
 
 
@@ -84,9 +86,34 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
-def init_worker() -> None:
-    """Set up a local worker process: Ctrl-C handled by :func:`_on_interrupt`."""
+def init_worker(parent: int | None = None) -> None:
+    """Set up a local worker process: Ctrl-C handled by :func:`_on_interrupt`, and death
+    with the search process ``parent`` (pid): a worker left behind by a killed search would
+    go on running trials nobody waits for."""
     signal.signal(signal.SIGINT, _on_interrupt)
+    if parent is not None:
+        _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to kill this process when its parent ends (``PR_SET_PDEATHSIG``); if the
+    parent has ended already, end now. Elsewhere, a thread watches the parent."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _interruptible(objective: Objective) -> Callable[[Any], Any]:
@@ -143,7 +170,8 @@ def run_processes(job: TrialJob, n: int, n_jobs: int, hook: TrialHook) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads/locks
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=init_worker)
+    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=init_worker,
+                               initargs=(os.getpid(),))
     running: set = set()
     try:
         for k in range(n):

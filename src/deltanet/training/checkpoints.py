@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from .history import History
 
 FORMAT = "deltanet-checkpoint"
 VERSION = 1
+#: the arrays a checkpoint holds (no other member of the file is read)
+ARRAYS = re.compile(r"(best/)?(params|bn\d{1,6}_(mean|var))|val_idx|opt/[\w./-]{1,200}")
 
 
 @dataclass
@@ -76,7 +79,7 @@ def from_json(value: Any) -> Any:
     """Inverse of :func:`to_json`."""
     if isinstance(value, dict):
         if "__ndarray__" in value:
-            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
+            return _io.json_array(value["__ndarray__"], value["dtype"], "checkpoint")
         if "__float__" in value:
             return float(value["__float__"])
         return {k: from_json(v) for k, v in value.items()}
@@ -162,7 +165,8 @@ def write(path: str | os.PathLike, header: dict[str, Any],
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and check a checkpoint file; raises ``ModelFileError`` if it is not one."""
-    header, arrays = _io.unpack(path, expect_format=FORMAT)
+    header, arrays = _io.unpack(path, FORMAT, lambda _, present: filter(ARRAYS.fullmatch,
+                                                                        present))
     for key in ("epoch", "updates", "fingerprint", "history", "rng"):
         if key not in header:
             raise _io.ModelFileError(f"{Path(path).name}: checkpoint has no {key!r}")

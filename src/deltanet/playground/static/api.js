@@ -52,7 +52,9 @@ export class Api {
   }
 
   async fetchJson(method, url, body, contentType = "application/json") {
-    const init = { method, headers: {} };
+    // the per-launch token the server wrote into the page: without it the API refuses
+    const token = document.querySelector('meta[name="deltanet-token"]');
+    const init = { method, headers: { "X-Deltanet-Token": token ? token.content : "" } };
     if (body !== undefined) {
       init.body = contentType === "application/json" ? JSON.stringify(body) : body;
       init.headers["Content-Type"] = contentType;

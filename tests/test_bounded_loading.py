@@ -1,0 +1,308 @@
+"""Crafted model files and checkpoints load or are refused within 2 s and 500 MB.
+
+Every file here is at most 10 MB and lies about something: ZIP members that inflate to
+gigabytes (one member, or many that are each small), bombs in members the format never
+names, ``deltanet.json`` of millions of tiny values or nested thousands deep, ``.npy``
+headers with strings, objects, complex or byte-swapped dtypes and shapes the data does not
+hold, sparse arcs whose compiled blocks would be dense and huge, chains of neurons, and
+checkpoints whose JSON arrays name dtypes such as ``<U268435456``. The cases come from a
+seeded generator; they are loaded in batches by child processes whose address space is
+limited (``resource.setrlimit(RLIMIT_AS)``) to what the imports take plus 500 MiB, and
+each load must end in ``ModelFileError`` or in a correct load, within 2 s.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import deltanet as dn
+from deltanet import checkpoint
+
+SECONDS, EXTRA_MEMORY = 2.0, 500 << 20
+CASES_PER_KIND = 60
+
+CHILD = textwrap.dedent("""
+    import hashlib, json, os, resource, sys, time
+    import numpy as np
+    import deltanet.io, deltanet.checkpoint
+    from deltanet.io import ModelFileError
+
+    def vm():
+        with open("/proc/self/status") as fh:
+            return int(fh.read().split("VmSize:")[1].split()[0]) * 1024
+
+    limit = vm() + int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    for line in sys.stdin:
+        kind, path = json.loads(line)
+        start, digest = time.perf_counter(), None
+        try:
+            if kind == "model":
+                params = deltanet.io.read_model(path)[0].params
+            else:
+                ckpt = deltanet.checkpoint.load_checkpoint(path)
+                deltanet.checkpoint.from_json(ckpt.header)
+                params = ckpt.params
+            outcome, digest = "ok", hashlib.sha256(params.tobytes()).hexdigest()
+        except ModelFileError:
+            outcome = "ModelFileError"
+        except BaseException as err:
+            outcome = type(err).__name__ + ": " + str(err)[:160]
+        print(json.dumps([path, outcome, digest, time.perf_counter() - start]), flush=True)
+""")
+
+
+def npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def npy_header(dtype: str, shape: tuple, data: bytes) -> bytes:
+    """A ``.npy`` member whose header says ``dtype`` and ``shape`` whatever ``data`` is."""
+    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape!r}, }}"
+    header += " " * (-(len(header) + 11) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + data
+
+
+@functools.cache
+def zeros_archive(names: tuple[str, ...], size: int) -> bytes:
+    """An archive of members that are ``size`` zero bytes (or a ``.npy`` of zeros), made
+    once: deflating hundreds of megabytes takes seconds."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            data = b"\0" * size
+            zf.writestr(name, npy_header("<f8", (size // 8,), data) if name.endswith(".npy")
+                        else data)
+    return buf.getvalue()
+
+
+def archive(members: dict[str, bytes], base: bytes = b"") -> bytes:
+    """A ZIP of ``members``, added to the archive ``base`` when given."""
+    buf = io.BytesIO(base)
+    with zipfile.ZipFile(buf, "a" if base else "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def good_parts(kind: str, rng: np.random.Generator, tmp: Path) -> dict[str, bytes]:
+    """The members of a real file of ``kind``: a small trained-looking net or checkpoint."""
+    sizes = [int(rng.integers(1, 6)), int(rng.integers(1, 6)), 1]
+    net = dn.Network.layered(sizes, random_state=int(rng.integers(1 << 30)))
+    if kind == "model":
+        path = dn.save(net, tmp / "good.deltanet")
+    else:
+        X = rng.normal(size=(8, sizes[0]))
+        path = tmp / "good.ckpt"
+        dn.train(net, X, X[:, :1], epochs=1, optimizer="adam", checkpoint=str(path),
+                 random_state=0)
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def spec_of(n_inputs: int, neurons: range, outputs: list[int]) -> dict:
+    return {"n_inputs": n_inputs, "activations": {str(j): "logistic" for j in neurons},
+            "outputs": outputs, "batch_norm": [], "dtype": "float64"}
+
+
+def model_header(spec: dict) -> bytes:
+    return json.dumps({"format": "deltanet-model", "version": 1, "network": spec,
+                       "metadata": {}}).encode()
+
+
+# ------------------------------------------------------------------ the crafted cases
+def zero_bomb(rng, parts, kind):
+    """A named member that inflates far beyond the budget (zeros compress 1000:1)."""
+    del parts["params.npy"]
+    size = [100 << 20, 300 << 20][int(rng.integers(2))]
+    return parts, None, zeros_archive(("params.npy",), size)
+
+
+def many_members(rng, parts, kind):
+    """Many members, each under every per-member limit, together over the budget."""
+    names = tuple(f"opt/m{k}.npy" if kind == "checkpoint" else f"bn{k}_mean.npy"
+                  for k in range(40))
+    if kind == "model":
+        head = json.loads(parts["deltanet.json"])
+        head["network"]["batch_norm"] = list(range(40))
+        parts["deltanet.json"] = json.dumps(head).encode()
+    return parts, None, zeros_archive(names, 2 << 20)
+
+
+def unused_bomb(rng, parts, kind):
+    """A bomb in a member the format never names: never read, so the file loads."""
+    expected = hashlib.sha256(np.load(io.BytesIO(parts["params.npy"])).tobytes()).hexdigest()
+    return parts, expected, zeros_archive(("junk.bin",), 300 << 20)
+
+
+def json_values(rng, parts, kind):
+    """deltanet.json holding millions of tiny values (``{}``, ``[]``, ``0``)."""
+    head = json.loads(parts["deltanet.json"])
+    item = ["{}", "[]", "0", '""'][int(rng.integers(4))]
+    n = int(rng.integers(3, 12)) * 1_000_000
+    text = json.dumps(head)[:-1] + ', "extra": [' + ",".join([item] * n) + "]}"
+    parts["deltanet.json"] = text.encode()
+    return parts, None, b""
+
+
+def json_depth(rng, parts, kind):
+    """deltanet.json nested thousands of levels deep."""
+    head = json.loads(parts["deltanet.json"])
+    depth = int(rng.integers(100, 200_000))
+    text = json.dumps(head)[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
+    parts["deltanet.json"] = text.encode()
+    return parts, None, b""
+
+
+BAD_DTYPES = ["<U268435456", "|S1000000", "|O", "<c16", ">f8", "|V64", "<i1", "<u8",
+              "<f2", "<M8[ns]", "<m8[s]"]
+
+
+def npy_dtype(rng, parts, kind):
+    """An array member whose dtype is not float32, float64, int64 or bool."""
+    dtype = BAD_DTYPES[int(rng.integers(len(BAD_DTYPES)))]
+    name = ["params.npy", "arcs.npy"][int(rng.integers(2))] if kind == "model" else "params.npy"
+    parts[name] = npy_header(dtype, (int(rng.integers(1, 10**6)),), b"\0" * 64)
+    return parts, None, b""
+
+
+def npy_shape(rng, parts, kind):
+    """An array header whose shape the data does not hold (huge, negative, many axes)."""
+    shapes = [(10**12,), (2**62, 4), (-1,), (10**6,) * 8, (3, 10**9)]
+    parts["params.npy"] = npy_header("<f8", shapes[int(rng.integers(len(shapes)))], b"\0" * 80)
+    return parts, None, b""
+
+
+def sparse_span(rng, parts, kind):
+    """Few arcs spanning many inputs and hidden neurons: dense blocks would be huge."""
+    n_in, n_hid = (int(rng.integers(20_000, 60_000)) for _ in range(2))
+    first, out = n_in + 1, n_in + n_hid + 1
+    src = np.concatenate([rng.integers(1, n_in + 1, n_hid), np.arange(first, out)])
+    dst = np.concatenate([np.arange(first, out), np.full(n_hid, out)])
+    arcs = np.stack([src, dst], axis=1).astype(np.int64)
+    parts = {"deltanet.json": model_header(spec_of(n_in, range(first, out + 1), [out])),
+             "arcs.npy": npy(arcs), "params.npy": npy(np.zeros(len(arcs) + n_hid + 1))}
+    return parts, None, b""
+
+
+def hidden_span(rng, parts, kind):
+    """Two wide hidden layers joined by few arcs: their block would be dense and huge."""
+    n_a, n_b = (int(rng.integers(10_000, 30_000)) for _ in range(2))
+    a, b = np.arange(3, 3 + n_a), np.arange(3 + n_a, 3 + n_a + n_b)
+    out = 3 + n_a + n_b
+    src = np.concatenate([rng.integers(1, 3, n_a), rng.choice(a, n_b), b])
+    dst = np.concatenate([a, b, np.full(n_b, out)])
+    arcs = np.stack([src, dst], axis=1).astype(np.int64)
+    spec = spec_of(2, range(3, out + 1), [out])
+    parts = {"deltanet.json": model_header(spec), "arcs.npy": npy(arcs),
+             "params.npy": npy(np.zeros(len(arcs) + n_a + n_b + 1))}
+    return parts, None, b""
+
+
+def chain(rng, parts, kind):
+    """A chain of neurons (each feeding the next): loads, and correctly."""
+    n = int(rng.integers(50, 400))
+    arcs = np.array([[j, j + 1] for j in range(1, n + 1)] + [[0, j] for j in range(2, n + 2)])
+    params = rng.normal(size=2 * n)
+    net_parts = {"deltanet.json": model_header(spec_of(1, range(2, n + 2), [n + 1])),
+                 "arcs.npy": npy(arcs.astype(np.int64))}
+    net = dn.Network(1, arcs.tolist(), "logistic", bias=False)
+    net.params[:] = params
+    net_parts["params.npy"] = npy(net.params)
+    return net_parts, hashlib.sha256(net.params.tobytes()).hexdigest(), b""
+
+
+def json_array_dtype(rng, parts, kind):
+    """A checkpoint whose JSON holds an array of a dtype such as ``<U268435456``."""
+    head = json.loads(parts["deltanet.json"])
+    bad = [d for d in BAD_DTYPES if d != "<u8"]  # a generator's state may hold uint64
+    dtype = bad[int(rng.integers(len(bad)))]
+    head["rng"] = {"__ndarray__": [1, 2, 3], "dtype": dtype}
+    parts["deltanet.json"] = json.dumps(head).encode()
+    return parts, None, b""
+
+
+FAMILIES = {"model": [zero_bomb, many_members, unused_bomb, json_values, json_depth, npy_dtype,
+                      npy_shape, sparse_span, hidden_span, chain],
+            "checkpoint": [zero_bomb, many_members, unused_bomb, json_values, json_depth,
+                           npy_dtype, npy_shape, json_array_dtype]}
+
+
+def run_children(jobs: list[tuple[str, str]]) -> list[list]:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    lines = "".join(json.dumps(job) + "\n" for job in jobs)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(EXTRA_MEMORY)], input=lines,
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.reliability(
+    area="model files", fault="crafted files of at most 10 MB: ZIP bombs in named and "
+    "unnamed members, many members over one budget, JSON of millions of values or nested "
+    "deep, .npy dtypes outside float32/float64/int64/bool, shapes the data does not hold, "
+    "sparse arcs that would compile to huge dense blocks (from the inputs, between hidden "
+    "layers), chains; checkpoints also with "
+    "JSON arrays of string dtypes", how="deltanet.load and load_checkpoint in child "
+    "processes limited to their imports + 500 MiB (RLIMIT_AS)",
+    result="ModelFileError, or the right weights, each within 2 s; never MemoryError")
+def test_crafted_files_load_or_are_refused_within_time_and_memory(tmp_path, family_cases):
+    rng = np.random.default_rng(20)
+    jobs, expected = [], {}
+    for kind in ("model", "checkpoint"):
+        for n in range(CASES_PER_KIND):
+            family = FAMILIES[kind][n % len(FAMILIES[kind])]
+            parts, digest, base = family(rng, good_parts(kind, rng, tmp_path), kind)
+            data = archive(parts, base)
+            assert len(data) <= 10 << 20, (family.__name__, len(data))
+            path = tmp_path / f"{n:03d}-{family.__name__}.{kind}"
+            path.write_bytes(data)
+            jobs.append((kind, str(path)))
+            expected[str(path)] = digest
+    results = run_children(jobs)
+    assert len(results) == len(jobs)
+    wrong = []
+    for path, outcome, digest, seconds in results:
+        want = expected[path]
+        ok = (outcome == "ok" and digest == want) if want else outcome == "ModelFileError"
+        if not ok or seconds > SECONDS:
+            wrong.append(f"{Path(path).name}: {outcome} in {seconds:.2f} s")
+    assert not wrong, "\n".join(wrong)
+    family_cases(len(jobs))
+
+
+def test_a_checkpoint_json_array_of_a_string_dtype_is_refused():
+    with pytest.raises(dn.ModelFileError, match="not a numeric array"):
+        checkpoint.from_json({"__ndarray__": [1, 2], "dtype": "<U268435456"})
+    assert checkpoint.from_json({"__ndarray__": [1, 2], "dtype": "<u4"}).dtype == np.uint32
+
+
+def test_the_command_line_refuses_crafted_files_in_one_line(tmp_path):
+    rng = np.random.default_rng(3)
+    model = tmp_path / "span.deltanet"
+    model.write_bytes(archive(sparse_span(rng, {}, "model")[0]))
+    ckpt = tmp_path / "bomb.ckpt"
+    parts, _, base = zero_bomb(rng, good_parts("checkpoint", rng, tmp_path), "checkpoint")
+    ckpt.write_bytes(archive(parts, base))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    for argv in (["info", str(model)],
+                 ["train", "iris", "--checkpoint", str(ckpt), "--resume", "--epochs", "1"]):
+        done = subprocess.run([sys.executable, "-m", "deltanet.cli", *argv], env=env,
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("deltanet: error: ") and "Traceback" not in done.stderr
