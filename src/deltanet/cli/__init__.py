@@ -16,7 +16,7 @@ import sys
 
 from ._common import OneLineParser, guarded
 
-COMMANDS = ("train", "evaluate", "predict", "info", "datasets")
+COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "export", "card")
 
 DESCRIPTION = """\
 deltanet: feed-forward neural networks trained by backpropagation.
@@ -33,6 +33,8 @@ examples:
   deltanet evaluate iris.deltanet iris
   deltanet predict iris.deltanet flowers.csv --proba
   deltanet info iris.deltanet
+  deltanet export iris.deltanet --out iris.onnx
+  deltanet card iris.deltanet iris --out card.md
 
 exit status: 0 success, 2 bad input or usage (one line on stderr), 1 a bug in deltanet,
 130 interrupted."""
@@ -44,13 +46,13 @@ def build_parser() -> OneLineParser:
 
     from deltanet import __version__
 
-    from . import _delegate, datasets, evaluate, info, predict, train
+    from . import _delegate, datasets, evaluate, export, info, predict, train
 
     parser = OneLineParser(prog="deltanet", description=DESCRIPTION, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"deltanet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in (train, evaluate, predict, info, datasets):
+    for module in (train, evaluate, predict, info, datasets, export):
         module.add_parser(commands)
     _delegate.add_parsers(commands)
     return parser
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         parser.error("a command is required: train, evaluate, predict, info, datasets, "
-                     "explain, search or playground")
+                     "export, card, explain, search or playground")
     if args.command in _delegate.DELEGATES:
         return _delegate.run(args.command, extra)
     if extra:
