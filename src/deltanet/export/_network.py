@@ -4,7 +4,8 @@ Per group ``g`` (DESIGN.md, the compiled view)::
 
     in_g = b_g + Σ_blocks out_src @ (W ⊙ M)      MatMul, Add
     a_g  = g(in_g)                                the activation's ONNX form (ACTIVATIONS)
-    out_g = γ (a_g − μ) / √(σ² + ε) + β           batch norm, running statistics
+    out_g = γ (a_g − μ) / √(σ² + ε) + β           batch norm, running statistics: an
+                                                  affine map folded into the next weights
 
 Dropout is off at prediction, so it adds nothing. The outputs ``h(x)`` are the output
 groups' ``a_g`` put in the order of ``net.outputs``.
@@ -69,19 +70,29 @@ def network_nodes(g: Graph, net, x: str) -> str:
     """Nodes computing the outputs ``h(x)`` (n, K) of ``net`` from ``x`` (n, p) in the
     network's dtype; returns the name of the outputs."""
     plan, params, dtype = net.plan, net.params, np.dtype(net.dtype)
-    out = {0: x}
+    a_of = {0: x}
+    affine = {}  # layer -> (s, t): batch norm's out = a · s + t
     finals: list[tuple[str, np.ndarray]] = []
     for grp, cols in zip(plan.groups, _out_cols(plan), strict=True):
-        in_ = g.const(plan.bias(params, grp).copy(), f"b_{grp.layer}")
+        bias = plan.bias(params, grp).copy()
+        products = []
         for blk in plan.blocks_in[grp.layer - 1]:
             W = plan.W(params, blk)
             W = W * blk.mask if blk.mask is not None else W.copy()
+            if blk.src in affine:  # (a s + t) @ W = a @ (s W) + t @ W
+                s, t = affine[blk.src]
+                bias = bias + t @ W
+                W = s[:, None] * W
             w = g.const(W.astype(dtype), f"W_{blk.src}_{blk.dst}")
-            in_ = g.op("Add", in_, g.op("MatMul", out[blk.src], w), hint=f"in_{grp.layer}")
-        a = activation(g, grp.activation.name, in_, dtype)
-        out[grp.layer] = _batch_norm(g, net, grp, a) if grp.batch_norm else a
+            products.append(g.op("MatMul", a_of[blk.src], w))
+        in_ = g.const(bias.astype(dtype), f"b_{grp.layer}")
+        for product in products:
+            in_ = g.op("Add", in_, product, hint=f"in_{grp.layer}")
+        a_of[grp.layer] = activation(g, grp.activation.name, in_, dtype)
+        if grp.batch_norm:
+            affine[grp.layer] = _batch_norm(net, grp)
         if cols is not None:
-            finals.append((a, cols))
+            finals.append((a_of[grp.layer], cols))
     return _in_output_order(g, finals, len(plan.outputs))
 
 
@@ -90,14 +101,15 @@ def _out_cols(plan) -> list:
     return [next(cols) if grp.is_output else None for grp in plan.groups]
 
 
-def _batch_norm(g: Graph, net, grp, a: str) -> str:
-    # â = γ (a − μ) / √(σ² + ε) + β with the running μ, σ², in the order propagation.py uses
+def _batch_norm(net, grp) -> tuple[np.ndarray, np.ndarray]:
+    """Batch norm with the running μ, σ², ``â = γ (a − μ) / √(σ² + ε) + β``, as one affine
+    map ``a s + t`` (``s = γ / √(σ² + ε)``, ``t = β − μ s``), folded into the weights of the
+    blocks it feeds: onnxruntime's optimizer would fold a constant Mul of one neuron into
+    the next MatMul as a float32 factor."""
     gamma, beta = net.plan.gamma_beta(net.params, grp)
     mu, var = net.bn_state[grp.layer]
-    inv_std = 1.0 / np.sqrt(var + BN_EPS)
-    x_hat = g.op("Mul", g.op("Sub", a, g.const(mu.copy(), "mu")), g.const(inv_std, "inv_std"))
-    return g.op("Add", g.op("Mul", g.const(gamma.copy(), "gamma"), x_hat),
-                g.const(beta.copy(), "beta"), hint=f"out_{grp.layer}")
+    s = gamma / np.sqrt(var + BN_EPS)
+    return s, beta - mu * s
 
 
 def _in_output_order(g: Graph, finals: list[tuple[str, np.ndarray]], n_out: int) -> str:

@@ -44,7 +44,13 @@ def raw_inputs(g: Graph, pre: Any) -> str:
 
 
 def _numeric(g: Graph, pre: Any, column: Any, x: str, k: int) -> str:
-    x = g.op("Unsqueeze", x, g.const(np.array([1], np.int64), "axis"), hint=column.name)
+    # on the column (n,) first, then made (n, 1): onnxruntime's optimizer would fold a Mul
+    # or Div by one constant right before a MatMul into it, at float32 precision
+    column_2d = g.const(np.array([1], np.int64), "axis")
+    return g.op("Unsqueeze", _scaled(g, pre, column, x, k), column_2d, hint=column.name)
+
+
+def _scaled(g: Graph, pre: Any, column: Any, x: str, k: int) -> str:
     if column.fill is not None:
         x = g.op("Where", g.op("IsNaN", x), g.const(np.array(column.fill, F64), "fill"), x)
     scaler = pre.scaler_
