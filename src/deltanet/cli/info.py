@@ -98,6 +98,8 @@ def _show(doc: dict[str, Any], model: Any) -> None:
 
 
 def _show_training(out: Any, doc: dict[str, Any]) -> None:
+    from ._progress import epochs_text
+
     training, hist, rows = doc.get("training") or {}, doc.get("history") or {}, doc.get("rows")
     if training:
         out.print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
@@ -106,7 +108,8 @@ def _show_training(out: Any, doc: dict[str, Any]) -> None:
         order = sorted(rows, key=lambda k: parts.index(k) if k in parts else len(parts))
         out.print("rows: " + ", ".join(f"{rows[k]} {k}" for k in order))
     if hist.get("loss"):
-        line = f"history: {hist['epochs']} epochs, final loss {hist['loss'][-1]:.4g}"
+        line = f"history: {epochs_text(hist['epochs'], hist.get('unit', 'epoch'))}, "
+        line += f"final loss {hist['loss'][-1]:.4g}"
         if hist.get("val_loss"):
             line += f", final validation loss {hist['val_loss'][-1]:.4g}"
         if hist.get("best_epoch"):
