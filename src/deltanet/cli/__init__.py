@@ -46,13 +46,13 @@ def build_parser() -> OneLineParser:
 
     from deltanet import __version__
 
-    from . import _delegate, datasets, evaluate, export, info, predict, train
+    from . import _delegate, card, datasets, evaluate, export, info, predict, train
 
     parser = OneLineParser(prog="deltanet", description=DESCRIPTION, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"deltanet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in (train, evaluate, predict, info, datasets, export):
+    for module in (train, evaluate, predict, info, datasets, export, card):
         module.add_parser(commands)
     _delegate.add_parsers(commands)
     return parser

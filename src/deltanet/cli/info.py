@@ -124,6 +124,31 @@ def run(args: argparse.Namespace) -> int:
     doc = record(model)
     if args.json:
         print_json(doc)
-    elif not args.quiet:
+    elif args.quiet:
+        _show_plain(doc)
+    else:
         _show(doc, model)
     return 0
+
+
+def _show_plain(doc: dict[str, Any]) -> None:
+    """What the file holds as plain ``name value`` lines, without tables or colour: --quiet
+    drops the decoration, not the information asked for."""
+    net = doc["network"]
+    lines = [("model", doc["model"]), ("layers", "-".join(map(str, net["layers"]))),
+             ("activations", ",".join(g["activation"] for g in net["groups"])),
+             ("params", net["n_params"]), ("dtype", net["dtype"])]
+    pre = doc.get("preprocessing")
+    if pre:
+        lines += [("task", pre["task"]), ("target", pre["target"]),
+                  ("columns", ",".join(c["name"] for c in pre["columns"]))]
+        if pre["classes"]:
+            lines.append(("classes", ",".join(pre["classes"])))
+    lines += [(f"rows_{k}", v) for k, v in (doc.get("rows") or {}).items()]
+    if doc.get("history"):
+        lines.append(("epochs", doc["history"].get("epochs")))
+    for name, value in (doc.get("metrics") or {}).items():
+        if not isinstance(value, (list, dict)):
+            lines.append((name, value))
+    for name, value in lines:
+        print(f"{name} {value}")
