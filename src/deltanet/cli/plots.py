@@ -54,20 +54,26 @@ def loss_curves(history: dict[str, Any], path: Path) -> Path:
         ax.axvline(best, color="grey", linestyle=":",
                    label=f"lowest validation loss: epoch {best} (not saved)")
     values = [v for v in list(history["loss"]) + list(val) if v is not None]
-    name = history.get("loss_name") or "loss J"
-    if len(epochs) > 1 and values and min(values) > 0 and max(values) >= 10 * min(values):
-        ax.set_yscale("log")  # only over a decade or more: else plain numbers read better
-        name += " (log scale)"
-    else:
-        from matplotlib.ticker import ScalarFormatter
-
-        ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(name)
+    ax.set_ylabel(y_scale(ax, values, history.get("loss_name") or "loss J"))
     ax.set_title(f"Loss per epoch: {history.get('loss_name') or 'loss'}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save(fig, path)
+
+
+def y_scale(ax, values: Any, name: str) -> str:
+    """A log y axis when ``values`` (all positive) span a decade or more, else a linear one
+    with plain numbers (a log axis over less than a decade reads "6×10⁻¹ ... 2×10⁻¹");
+    returns the axis label, ``name`` with "(log scale)" when it is one."""
+    values = np.asarray([v for v in np.ravel(values) if np.isfinite(v)], dtype=float)
+    if values.size > 1 and values.min() > 0 and values.max() >= 10 * values.min():
+        ax.set_yscale("log")
+        return f"{name} (log scale)"
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+    return name
 
 
 def confusion_matrix(matrix: list[list[int]], classes: list[str], path: Path,
@@ -137,10 +143,8 @@ def gradient_norms(record: dict[str, Any], path: Path) -> Path:
                  f"{', output' if k == n_layers - 1 else ''})")
         ax.plot(epochs, np.maximum(norms[:, k], 1e-300), label=label, linewidth=1.6,
                 color=layer_color(k, n_layers), marker="o" if len(epochs) < 5 else None)
-    if np.all(norms > 0):
-        ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("gradient norm ‖∂J/∂W‖ into the layer")
+    ax.set_ylabel(y_scale(ax, norms, "gradient norm ‖∂J/∂W‖ into the layer"))
     ax.set_title("Gradient norm per depth (vanishing gradients)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
