@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from deltanet.cli import main
-from deltanet.cli import model_file
+from deltanet.cli import main, model_file
 from deltanet.cli._source import load_source
 from deltanet.io import read_model, save
 
@@ -31,7 +30,7 @@ def check_png(path: Path, min_colours: int = 8) -> None:
         b"IEND\xaeB`\x82")
     pos = 8
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, _kind = struct.unpack(">I4s", data[pos:pos + 8])
         chunk = data[pos + 4:pos + 8 + length]
         assert struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0] == \
             zlib.crc32(chunk)
@@ -154,7 +153,7 @@ def test_importance_of_raw_columns_with_bar_chart(tmp_path, capsys):
     doc = json_out(capsys, ["evaluate", str(model_path), str(tmp_path / "train.csv"),
                             "--importance", "--plots", str(tmp_path / "plots")])
     importance = doc["importance"]
-    assert list(importance)[0] == "x"  # raw columns, the most important first
+    assert next(iter(importance)) == "x"  # raw columns, the most important first
     assert set(importance) == {"x", "colour", "noise"}  # not the one-hot inputs
     assert importance["x"]["mean"] > importance["noise"]["mean"]
     check_png(tmp_path / "plots" / "importance.png")
