@@ -52,6 +52,7 @@ def test_search_plots_have_own_titles_and_count_pruned_trials(tmp_path, monkeypa
     def keep(ax, path):
         ax = ax if hasattr(ax, "get_title") else ax.flat[0]
         titles[path.name] = (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+        assert ax.get_title(loc="left") == ax.get_title(loc="right") == ""
         return str(path)
 
     monkeypatch.setattr(report, "_save", keep)

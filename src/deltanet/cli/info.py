@@ -59,6 +59,7 @@ def record(model: Any) -> dict[str, Any]:
     info = model.info
     doc["deltanet_version"] = info.get("deltanet_version")
     doc["source"] = info.get("source")
+    doc["data"] = info.get("data")  # fingerprint and split (None in older model files)
     doc["preprocessing"] = preprocessing_record(model.pre)
     doc["rows"] = info.get("rows")
     doc["training"] = info.get("training")
@@ -103,6 +104,8 @@ def _show_training(out: Any, doc: dict[str, Any]) -> None:
     training, hist, rows = doc.get("training") or {}, doc.get("history") or {}, doc.get("rows")
     if training:
         out.print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
+    if (doc.get("data") or {}).get("fingerprint"):
+        out.print(f"data: {doc['data']['n_rows']} rows, fingerprint {doc['data']['fingerprint']}")
     if rows:
         parts = ["train", "validation", "test"]
         order = sorted(rows, key=lambda k: parts.index(k) if k in parts else len(parts))

@@ -122,6 +122,8 @@ def _retitle(name: str, ax: Any, n_pruned: int) -> None:
     title, xlabel, ylabel = TITLES[name]
     if n_pruned and name != "importances":
         title += f"\n({n_pruned} pruned trial{'s' * (n_pruned != 1)} not shown: stopped early)"
+    for side in ("left", "right"):  # Optuna puts its own titles there
+        ax.set_title("", loc=side)
     ax.set_title(title, fontsize=11)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
