@@ -244,3 +244,20 @@ def test_one_numeric_column_keeps_float64_precision(tmp_path, scale):
     got = run(onnx_model, onnx_inputs(frame, onnx_model))["probabilities"]
     expected = model_file.predictions(model, frame, proba=True).to_numpy()
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_export_command_on_a_bare_network_file(tmp_path, capsys):
+    net = dn.Network.layered([3, 4, 2], hidden="tanh", output="softmax", random_state=0)
+    dn.save(net, tmp_path / "n.deltanet")
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "n.deltanet"), "--out", str(tmp_path / "n.onnx"),
+                 "--json"]) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["inputs"] == ["X"] and doc["outputs"] == ["Y"]
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    Y = run(onnx.load(tmp_path / "n.onnx"), {"X": X})["Y"]
+    np.testing.assert_allclose(Y, net.forward(X), rtol=1e-12, atol=1e-12)
+    assert main(["export", str(tmp_path / "n.deltanet"), "--out", str(tmp_path / "n.deltanet")
+                 ]) == 2  # never over the model itself
