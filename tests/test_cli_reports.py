@@ -100,7 +100,10 @@ def test_help_has_examples_and_defaults(capsys, command, wanted):
 def test_ctrl_c_on_the_playground_exits_130(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "deltanet.cli", "playground", "--port", "0",
                              "--no-browser", "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            # as from a shell: SIGINT at its default (a child inherits an
+                            # ignored SIGINT from a background parent)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = json.loads(proc.stdout.readline())["url"]
         assert url.startswith("http://127.0.0.1:")

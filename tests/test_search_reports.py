@@ -29,6 +29,12 @@ def test_search_without_out_saves_name_deltanet_and_names_the_score(tmp_path):
     assert len(progress) == 2 and all(": accuracy " in line for line in progress)
     assert " error " not in done.stderr
     assert "accuracy" in done.stdout.split("study ")[0]  # the table's column
+    # every row trained the saved network: evaluate on that table says so
+    scored = subprocess.run([sys.executable, "-m", "deltanet.cli", "evaluate", "iris.deltanet",
+                             "iris", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert scored.returncode == 0 and "n 150" in scored.stdout
+    assert "every row of this table trained the model" in scored.stderr
 
 
 def _study(n_complete: int, n_pruned: int) -> optuna.Study:

@@ -2,7 +2,8 @@
 
 ``deltanet train DATA --target COLUMN`` trains a network on a CSV/Parquet file or a bundled
 dataset with a progress bar, prints its metrics and writes the model file (with its
-preprocessing) and plots; ``evaluate``, ``predict`` and ``info`` use that file. Every
+preprocessing) and plots; ``evaluate``, ``predict``, ``info``, ``card`` (a model card) and
+``export`` (ONNX) use that file. Every
 command takes ``--json`` (one JSON document on stdout) and ``--quiet``. A problem with the
 input prints one line, ``deltanet: error: ...``, and exits with status 2.
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._common import CommandError, add_output_options, check_output_file, note, print_json
-from ._options import positive_int
+from ._options import non_negative_int, positive_int
 
 EPILOG = """\
 examples:
@@ -45,7 +45,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--bootstrap", type=positive_int, default=200, metavar="N",
                         help="bootstrap resamples for the 95%% confidence intervals "
                              "(default 200)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
                         help="seed of the bootstrap and of the importance shuffles (default 0)")
     add_output_options(parser)
     parser.set_defaults(func=run)

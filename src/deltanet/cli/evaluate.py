@@ -23,7 +23,7 @@ from ._common import (
     print_json,
     warn,
 )
-from ._options import positive_int
+from ._options import non_negative_int, positive_int
 
 DESCRIPTION = """\
 Score a model written by 'deltanet train' on DATA, which must hold the target column.
@@ -62,7 +62,7 @@ def add_parser(commands: Any) -> None:
                              "shuffled")
     parser.add_argument("--repeats", type=positive_int, default=5, metavar="N",
                         help="shuffles per column for --importance (default 5)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
                         help="seed of the shuffles of --importance (default 0)")
     parser.add_argument("--plots", metavar="DIR",
                         help="write PNG plots here: ROC and precision-recall curves, "
@@ -125,7 +125,12 @@ def rows_to_score(model: Any, frame: Any, all_rows: bool) -> tuple[Any, str, str
     if all_rows:
         return frame, "all", (f"all {n} rows, as --all-rows asks: this is the table the model "
                               "was trained on, so most rows were seen in training")
-    split = model.info["data"]["split"]
+    split = model.info["data"].get("split")
+    if split is None:  # 'deltanet search' retrains the best network on every row
+        warn("every row of this table trained the model (a search retrains its best network "
+             "on all rows), so these scores are not from held-out rows; score another table "
+             "for an honest estimate")
+        return frame, "all", f"all {n} rows, every one of which trained the model"
     settings = argparse.Namespace(test_size=split["test_size"], val_size=split["val_size"],
                                   no_stratify=not split["stratify"], seed=split["seed"])
     rows = split_rows(frame, model.pre.target, model.task, settings)["test"]

@@ -4,7 +4,10 @@ on a raw table.
 The file is an ordinary deltanet model file (:func:`deltanet.save`: JSON and NumPy arrays in
 a ZIP, never pickle). Its JSON metadata holds, under ``"cli"``, the table preprocessing
 (:meth:`deltanet.data.TablePreprocessor.to_dict`: columns, categories, fill values,
-scalers, class names), the task, the training settings and history, and the test metrics.
+scalers, class names), the task, the training settings and history, the test metrics, and
+what the model was trained on (``"data"``: a fingerprint of the table and a digest of each
+part of the split, so that ``evaluate`` can tell the training table and score its held-out
+rows; model files without it still load).
 So ``deltanet predict`` on a raw CSV applies exactly the transformation the network was
 trained on.
 """

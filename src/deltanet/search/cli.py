@@ -114,7 +114,7 @@ def parse_space(items: list[str]) -> dict[str, Any]:
 
 
 def _table(args: argparse.Namespace):
-    """The coded table: ``(X, y, preprocessor, source name)``; a numeric ``y`` in the
+    """The coded table: ``(X, y, preprocessor, source name, fingerprint)``; a numeric ``y`` in the
     target's units (not standardised), so the cross-validated mean squared error is too."""
     from deltanet.cli._source import load_source
     from deltanet.data import TablePreprocessor
@@ -127,7 +127,10 @@ def _table(args: argparse.Namespace):
                          f"(the columns are: {columns})")
     pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute)
     fit_table(pre, source.frame)
-    return pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name
+    from deltanet.cli.model_file import fingerprint
+
+    return (pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name,
+            fingerprint(source.frame))
 
 
 #: library parameter -> the flag of this command, for messages raised below it
@@ -191,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the search, save the best network, print the table (or JSON)."""
     check_options(args)
     space = parse_space(args.space)
-    X, y, pre, name = _table(args)
+    X, y, pre, name, data_fingerprint = _table(args)
     _check_classes(y, pre, args.cv)
     quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
     out = args.out or f"{name}.deltanet"  # as 'deltanet train' names its model file
@@ -204,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     from deltanet.cli._common import writing
 
     with writing(out, "--out"):
-        doc["model"] = str(_save(out, result, pre, name, len(X)))
+        doc["model"] = str(_save(out, result, pre, name, len(X), data_fingerprint))
     if getattr(args, "json", False):
         from deltanet.cli._common import print_json
 
@@ -255,12 +258,15 @@ def _progress(n_trials: int, task: str):
     return show
 
 
-def _save(path: str, result: Any, pre: Any, name: str, rows: int):
+def _save(path: str, result: Any, pre: Any, name: str, rows: int, data_fingerprint: str):
     """The best network with its preprocessing, as ``deltanet train`` writes models."""
     from deltanet.cli import model_file
 
     best = result.to_dict()["best"]
-    info = {"source": name, "task": pre.task_, "target": pre.target, "classes": pre.classes_,
+    # every row trained the saved network: no held-out part ("split": None)
+    data = {"fingerprint": data_fingerprint, "n_rows": rows, "split": None}
+    info = {"source": name, "data": data, "task": pre.task_, "target": pre.target,
+            "classes": pre.classes_,
             "features": pre.feature_names_out, "rows": {"train": rows},
             "training": {**result.best_params, "epochs": result.best_trial.user_attrs.get(
                 "best_epoch")},
