@@ -180,3 +180,10 @@ def test_quiet_still_prints_the_numbers(tmp_path, capsys):
     assert main(["evaluate", str(model_path), "iris", "--quiet"]) == 0
     lines = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
     assert {"accuracy", "balanced_accuracy", "roc_auc", "log_loss", "brier"} <= set(lines)
+
+
+def test_float32_softmax_probabilities_are_scored(tmp_path, capsys):
+    # float32 softmax rows sum to 1 only to float32 rounding; log loss still works
+    model_path = train(tmp_path, "wine", "--dtype", "float32")
+    m = json_out(capsys, ["evaluate", str(model_path), "wine"])["metrics"]
+    assert 0 < m["log_loss"] < 10 and 0 <= m["brier"] <= 2 and m["roc_auc"] is not None

@@ -68,6 +68,10 @@ def probability_metrics(y_true: np.ndarray, proba: np.ndarray, labels: list[int]
     is undefined)."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+    # softmax rows of a float32 network sum to 1 only to float32 rounding (~1e-7), and
+    # log_loss checks the sum in float64: rows are divided by their sum (a no-op in float64)
+    proba = np.asarray(proba, dtype=np.float64)
+    proba = proba / proba.sum(axis=1, keepdims=True)
     binary = len(labels) == 2
     present = np.unique(y_true).size == len(labels)
     auc = None
