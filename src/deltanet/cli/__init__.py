@@ -23,9 +23,9 @@ DESCRIPTION = """\
 deltanet: feed-forward neural networks trained by backpropagation.
 
 Train a network on a CSV/Parquet file or a bundled dataset, then evaluate it, predict
-with it and inspect it; see a worked backpropagation step, search architectures, or
-train live in the browser. Every command takes --json and --quiet; 'deltanet COMMAND
---help' shows its options."""
+with it, inspect it, write its model card or export it to ONNX; see a worked
+backpropagation step, search architectures, or train live in the browser. Every
+command takes --json and --quiet; 'deltanet COMMAND --help' shows its options."""
 
 EPILOG = """\
 examples:

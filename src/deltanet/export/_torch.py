@@ -49,7 +49,8 @@ def from_torch(module: Any) -> Network:
 
     ``Linear``'s ``weight`` is ``(out, in)``, so ``w_ij`` is ``weight[j, i]``; float64
     modules give a float64 network, float32 ones float32. ``net.forward(X)`` equals
-    ``module(X)`` in evaluation mode, to rounding.
+    ``module(X)`` in evaluation mode, to rounding (Softplus: PyTorch returns ``x`` itself
+    above its ``threshold`` of 20, where ``log(1 + e^x)`` is larger by ``e^{−x}`` < 2e-9).
 
     >>> import torch                                                     # doctest: +SKIP
     >>> seq = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(),
