@@ -378,7 +378,8 @@ def test_unseen_categories_are_warned_about(capsys, tmp_path, shop_model, quiet)
     status, out, err = cli(capsys, "evaluate", shop_model, data, *quiet)
     assert status == 0 and err == ""
     if quiet:  # what evaluate is asked for, without the tables: one "name value" per line
-        assert [line.split()[0] for line in out.splitlines()] == ["n", "accuracy", "f1_macro"]
+        assert [line.split()[0] for line in out.splitlines()] == [
+            "n", "accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "brier"]
 
 
 # --- 9. playground ----------------------------------------------------------------------------

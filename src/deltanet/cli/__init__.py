@@ -2,7 +2,8 @@
 
 ``deltanet train DATA --target COLUMN`` trains a network on a CSV/Parquet file or a bundled
 dataset with a progress bar, prints its metrics and writes the model file (with its
-preprocessing) and plots; ``evaluate``, ``predict`` and ``info`` use that file. Every
+preprocessing) and plots; ``evaluate``, ``predict``, ``info``, ``card`` (a model card) and
+``export`` (ONNX) use that file. Every
 command takes ``--json`` (one JSON document on stdout) and ``--quiet``. A problem with the
 input prints one line, ``deltanet: error: ...``, and exits with status 2.
 
@@ -16,15 +17,15 @@ import sys
 
 from ._common import OneLineParser, guarded, open_closed_streams
 
-COMMANDS = ("train", "evaluate", "predict", "info", "datasets")
+COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "export", "card")
 
 DESCRIPTION = """\
 deltanet: feed-forward neural networks trained by backpropagation.
 
 Train a network on a CSV/Parquet file or a bundled dataset, then evaluate it, predict
-with it and inspect it; see a worked backpropagation step, search architectures, or
-train live in the browser. Every command takes --json and --quiet; 'deltanet COMMAND
---help' shows its options."""
+with it, inspect it, write its model card or export it to ONNX; see a worked
+backpropagation step, search architectures, or train live in the browser. Every
+command takes --json and --quiet; 'deltanet COMMAND --help' shows its options."""
 
 EPILOG = """\
 examples:
@@ -33,6 +34,8 @@ examples:
   deltanet evaluate iris.deltanet iris
   deltanet predict iris.deltanet flowers.csv --proba
   deltanet info iris.deltanet
+  deltanet export iris.deltanet --out iris.onnx
+  deltanet card iris.deltanet iris --out card.md
 
 exit status: 0 success, 2 bad input or usage (one line on stderr), 1 a bug in deltanet,
 130 interrupted."""
@@ -44,13 +47,13 @@ def build_parser() -> OneLineParser:
 
     from deltanet import __version__
 
-    from . import _delegate, datasets, evaluate, info, predict, train
+    from . import _delegate, card, datasets, evaluate, export, info, predict, train
 
     parser = OneLineParser(prog="deltanet", description=DESCRIPTION, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"deltanet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in (train, evaluate, predict, info, datasets):
+    for module in (train, evaluate, predict, info, datasets, export, card):
         module.add_parser(commands)
     _delegate.add_parsers(commands)
     return parser
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         parser.error("a command is required: train, evaluate, predict, info, datasets, "
-                     "explain, search or playground")
+                     "export, card, explain, search or playground")
     if args.command in _delegate.DELEGATES:
         return _delegate.run(args.command, extra)
     if extra:

@@ -28,6 +28,7 @@ class Delegate:
     run: str
     help: str
     description: str
+    epilog: str = ""
 
 
 DELEGATES = {
@@ -35,7 +36,13 @@ DELEGATES = {
         "explain", "deltanet.cli.explain", "add_arguments", "run",
         "worked example of a forward/backward/update step in lecture notation",
         "Write out one step of backpropagation on a small network: every in_j, a_j, Δ_j, "
-        "gradient and update, in the lecture's notation."),
+        "gradient and update, in the lecture's notation.",
+        """examples:
+  deltanet explain --list
+  deltanet explain --example seed003-backprop --format markdown
+  deltanet explain --sizes 2,2,1 --weights 0.5 --input 1,0 --target 1 --lr 0.5
+  deltanet explain --model iris.deltanet --input 5.1,3.5,1.4,0.2 --target setosa
+  deltanet explain --exercise --seed 7 --out homework/ex7"""),
     "search": Delegate(
         "search", "deltanet.cli.search", "add_arguments", "run",
         "architecture and hyper-parameter search (Optuna; Dask for many machines)",
@@ -45,7 +52,12 @@ DELEGATES = {
         "playground", "deltanet.playground", "add_cli_arguments", "run_from_args",
         "train small networks live in the browser (local web server)",
         "Start the playground: a local web server on 127.0.0.1 and a page to train small "
-        "networks live, with the backward view of every Δ_j."),
+        "networks live, with the backward view of every Δ_j. Ctrl+C stops it (exit status "
+        "130).",
+        """examples:
+  deltanet playground                       # http://127.0.0.1:8000/ in your browser
+  deltanet playground --port 0 --no-browser # any free port; the URL is printed
+  deltanet playground --json --no-browser   # {"url": ...} for scripts"""),
 }
 
 
@@ -74,7 +86,11 @@ def build_parser(name: str) -> tuple[argparse.ArgumentParser, Any]:
     """
     d = DELEGATES[name]
     add, run = _functions(d)
-    parser = OneLineParser(prog=f"deltanet {name}", description=d.description)
+    import textwrap
+
+    parser = OneLineParser(prog=f"deltanet {name}", description=textwrap.fill(d.description, 88),
+                           epilog=d.epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     add(parser)
     add_output_options(parser)
     return parser, run

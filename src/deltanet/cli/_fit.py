@@ -23,6 +23,9 @@ from ._progress import EpochBar
 
 STOCHASTIC = ("adam", "sgd", "momentum", "nesterov", "rprop")
 SOLVERS = (*STOCHASTIC, "lbfgs")
+#: how the plots and reports name each loss of output_layer
+LOSS_NAMES = {"squared_error": "squared error (standardised target)", "log_loss": "log loss",
+              "cross_entropy": "cross-entropy"}
 #: activations a hidden layer may have (softmax normalises output groups only)
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "logistic", "softplus", "identity", "exp", "threshold")
 
@@ -130,7 +133,12 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
         raise
     if bar is not None:
         bar.close(epochs_done=hist.epochs)
-    return Fitted(net, history_record(hist))
+    record = history_record(hist)
+    # early stopping puts back the best epoch's weights; otherwise the last epoch's are kept
+    record["saved_epoch"] = hist.best_epoch if args.early_stopping and hist.best_epoch \
+        else hist.epochs
+    record["loss_name"] = LOSS_NAMES[loss]
+    return Fitted(net, record)
 
 
 def checkpoint_words(message: str) -> str:
@@ -164,7 +172,7 @@ def _resumed_at(args: argparse.Namespace) -> int:
 def history_record(hist: Any) -> dict[str, Any]:
     """What the model file keeps of a History: curves, stop reason, gradient norms."""
     record = {
-        "epochs": hist.epochs, "unit": "epochs", "updates": hist.updates,
+        "epochs": hist.epochs, "unit": "epoch", "updates": hist.updates,
         "stop_reason": hist.stop_reason,
         "best_epoch": hist.best_epoch, "metric": hist.metric, "loss": list(hist.cost),
         "val_loss": list(hist.val_cost), "val_metric": list(hist.val_metric),
@@ -211,8 +219,10 @@ def _fit_lbfgs(args: argparse.Namespace, data: Arrays, task: str,
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     reason = (f"L-BFGS converged after {est.n_iter_} iterations" if converged else
               f"L-BFGS reached {est.n_iter_} iterations without converging (raise --epochs)")
+    _, _, loss = output_layer(task, n_classes)
     record = {"epochs": int(est.n_iter_), "updates": int(est.n_iter_), "metric": "",
-              "unit": "iterations",
+              "unit": "iteration", "saved_epoch": int(est.n_iter_),
+              "loss_name": LOSS_NAMES[loss],
               "stop_reason": reason,
               "best_epoch": None, "loss": [float(v) for v in est.loss_curve_],
               "val_loss": [], "val_metric": []}

@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([asdict(i) for i in infos])
         return 0
-    if args.quiet:
+    if args.quiet:  # the list itself, without the table's decoration: one line per dataset
+        for i in infos:
+            print("\t".join([i.name, str(i.shape[0]), str(i.shape[1]), i.task,
+                             "-" if i.n_classes is None else str(i.n_classes)]))
         return 0
     table = Table(title="datasets (deltanet train NAME)", title_justify="left")
     for name, justify in (("name", "left"), ("rows", "right"), ("features", "right"),

@@ -52,8 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net = parser.add_argument_group("custom network")
     net.add_argument("--sizes", metavar="P,H,...,K", help="layer sizes, e.g. 2,3,1")
     net.add_argument("--hidden", default="logistic",
-                     help="hidden activation, or one per hidden layer: relu,tanh")
-    net.add_argument("--output", default="logistic", help="output activation")
+                     help="hidden activation, or one per hidden layer: relu,tanh "
+                          "(default logistic)")
+    net.add_argument("--output", default="logistic",
+                     help="output activation (default logistic)")
     net.add_argument("--weights", metavar="W", help="one weight for every arc, or one per arc "
                      "in net.arcs order (bias arcs (0, j) first for each neuron j)")
     net.add_argument("--bias", metavar="B", help="bias weight when --weights is one number")
@@ -71,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="with --model: --input and --target are the network's own inputs "
                            "and targets, already coded (no table preprocessing)")
     step.add_argument("--lr", default="0.1", metavar="ALPHA",
-                      help="learning rate, a decimal or a fraction such as 1/3")
+                      help="learning rate, a decimal or a fraction such as 1/3 (default 0.1)")
     step.add_argument("--l2", default="0", metavar="LAMBDA", help="weight decay λ")
     step.add_argument("--decay-bias", action="store_true",
                       help="with --l2: decay the bias arcs (0, j) too, as the lecture's "

@@ -59,6 +59,7 @@ def record(model: Any) -> dict[str, Any]:
     info = model.info
     doc["deltanet_version"] = info.get("deltanet_version")
     doc["source"] = info.get("source")
+    doc["data"] = info.get("data")  # fingerprint and split (None in older model files)
     doc["preprocessing"] = preprocessing_record(model.pre)
     doc["rows"] = info.get("rows")
     doc["training"] = info.get("training")
@@ -98,15 +99,20 @@ def _show(doc: dict[str, Any], model: Any) -> None:
 
 
 def _show_training(out: Any, doc: dict[str, Any]) -> None:
+    from ._progress import epochs_text
+
     training, hist, rows = doc.get("training") or {}, doc.get("history") or {}, doc.get("rows")
     if training:
         out.print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
+    if (doc.get("data") or {}).get("fingerprint"):
+        out.print(f"data: {doc['data']['n_rows']} rows, fingerprint {doc['data']['fingerprint']}")
     if rows:
         parts = ["train", "validation", "test"]
         order = sorted(rows, key=lambda k: parts.index(k) if k in parts else len(parts))
         out.print("rows: " + ", ".join(f"{rows[k]} {k}" for k in order))
     if hist.get("loss"):
-        line = f"history: {hist['epochs']} epochs, final loss {hist['loss'][-1]:.4g}"
+        line = f"history: {epochs_text(hist['epochs'], hist.get('unit', 'epoch'))}, "
+        line += f"final loss {hist['loss'][-1]:.4g}"
         if hist.get("val_loss"):
             line += f", final validation loss {hist['val_loss'][-1]:.4g}"
         if hist.get("best_epoch"):
@@ -121,6 +127,31 @@ def run(args: argparse.Namespace) -> int:
     doc = record(model)
     if args.json:
         print_json(doc)
-    elif not args.quiet:
+    elif args.quiet:
+        _show_plain(doc)
+    else:
         _show(doc, model)
     return 0
+
+
+def _show_plain(doc: dict[str, Any]) -> None:
+    """What the file holds as plain ``name value`` lines, without tables or colour: --quiet
+    drops the decoration, not the information asked for."""
+    net = doc["network"]
+    lines = [("model", doc["model"]), ("layers", "-".join(map(str, net["layers"]))),
+             ("activations", ",".join(g["activation"] for g in net["groups"])),
+             ("params", net["n_params"]), ("dtype", net["dtype"])]
+    pre = doc.get("preprocessing")
+    if pre:
+        lines += [("task", pre["task"]), ("target", pre["target"]),
+                  ("columns", ",".join(c["name"] for c in pre["columns"]))]
+        if pre["classes"]:
+            lines.append(("classes", ",".join(pre["classes"])))
+    lines += [(f"rows_{k}", v) for k, v in (doc.get("rows") or {}).items()]
+    if doc.get("history"):
+        lines.append(("epochs", doc["history"].get("epochs")))
+    for name, value in (doc.get("metrics") or {}).items():
+        if not isinstance(value, (list, dict)):
+            lines.append((name, value))
+    for name, value in lines:
+        print(f"{name} {value}")

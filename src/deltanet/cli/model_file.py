@@ -4,7 +4,10 @@ on a raw table.
 The file is an ordinary deltanet model file (:func:`deltanet.save`: JSON and NumPy arrays in
 a ZIP, never pickle). Its JSON metadata holds, under ``"cli"``, the table preprocessing
 (:meth:`deltanet.data.TablePreprocessor.to_dict`: columns, categories, fill values,
-scalers, class names), the task, the training settings and history, and the test metrics.
+scalers, class names), the task, the training settings and history, the test metrics, and
+what the model was trained on (``"data"``: a fingerprint of the table and a digest of each
+part of the split, so that ``evaluate`` can tell the training table and score its held-out
+rows; model files without it still load).
 So ``deltanet predict`` on a raw CSV applies exactly the transformation the network was
 trained on.
 """
@@ -210,3 +213,40 @@ def coded_example(model: Model, rows: list[list[str]], targets: list[str]
     n_classes = len(pre.classes_) if pre.classes_ else None
     _, _, loss = output_layer(pre.task_, n_classes)
     return X, network_targets(codes, pre.task_, n_classes), loss
+
+
+# --- what the model was trained on: a fingerprint of the table and of the split ----------------
+
+def fingerprint(frame: Any) -> str:
+    """SHA-256 of a table's column names and cell values (row order included): the same
+    file or dataset read again gives the same fingerprint, any changed cell another."""
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def rows_digest(rows: np.ndarray) -> str:
+    """SHA-256 of row positions, to check that a split recomputed later is the same."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()
+
+
+def data_record(frame: Any, rows: dict[str, np.ndarray], split: dict[str, Any]) -> dict:
+    """The ``"data"`` entry of a model file: the table's fingerprint and shape, and the
+    split (its settings and a digest of each part's row positions)."""
+    return {"fingerprint": fingerprint(frame), "n_rows": len(frame),
+            "columns": [str(c) for c in frame.columns],
+            "split": {**split, "digests": {k: rows_digest(v) for k, v in rows.items()}}}
+
+
+def trained_on(model: Model, frame: Any) -> bool:
+    """Whether ``frame`` is the table ``model`` was trained on (False for model files written
+    before fingerprints were recorded)."""
+    record = model.info.get("data")
+    return isinstance(record, dict) and record.get("fingerprint") == fingerprint(frame)

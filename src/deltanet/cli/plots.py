@@ -25,7 +25,8 @@ import matplotlib.pyplot as plt
 DPI = 110
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` as PNG (making the folder) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
@@ -34,24 +35,45 @@ def _save(fig, path: Path) -> Path:
 
 
 def loss_curves(history: dict[str, Any], path: Path) -> Path:
-    """Training loss (and validation loss, when recorded) against the epoch."""
+    """Training loss (and validation loss, when recorded) against the epoch, named after
+    the loss; the epoch whose weights were saved is marked, and so is the lowest validation
+    loss when that is another epoch (without early stopping the last epoch is saved)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     epochs = np.arange(1, len(history["loss"]) + 1)
-    ax.plot(epochs, history["loss"], label="training loss", color="tab:blue")
-    if history.get("val_loss"):
-        ax.plot(epochs[:len(history["val_loss"])], history["val_loss"],
-                label="validation loss", color="tab:orange")
-    if history.get("best_epoch") and history.get("val_loss"):
-        ax.axvline(history["best_epoch"], color="grey", linestyle=":", label="best epoch")
-    positive = all(v > 0 for v in history["loss"] + history.get("val_loss", []))
-    if positive and len(epochs) > 1:
-        ax.set_yscale("log")
+    marker = "o" if len(epochs) < 5 else None  # a line of one point would not show
+    ax.plot(epochs, history["loss"], label="training loss", color="tab:blue", marker=marker)
+    val = history.get("val_loss") or []
+    if val:
+        ax.plot(epochs[:len(val)], val, label="validation loss", color="tab:orange",
+                marker=marker)
+    saved, best = history.get("saved_epoch"), history.get("best_epoch")
+    if saved:
+        ax.axvline(saved, color="black", linestyle="--", linewidth=1,
+                   label=f"saved weights: epoch {saved}")
+    if best and val and best != saved:
+        ax.axvline(best, color="grey", linestyle=":",
+                   label=f"lowest validation loss: epoch {best} (not saved)")
+    values = [v for v in list(history["loss"]) + list(val) if v is not None]
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss J")
-    ax.set_title("Loss per epoch")
+    ax.set_ylabel(y_scale(ax, values, history.get("loss_name") or "loss J"))
+    ax.set_title(f"Loss per epoch: {history.get('loss_name') or 'loss'}")
     ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(fig, path)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def y_scale(ax, values: Any, name: str) -> str:
+    """A log y axis when ``values`` (all positive) span a decade or more, else a linear one
+    with plain numbers (a log axis over less than a decade reads "6×10⁻¹ ... 2×10⁻¹");
+    returns the axis label, ``name`` with "(log scale)" when it is one."""
+    values = np.asarray([v for v in np.ravel(values) if np.isfinite(v)], dtype=float)
+    if values.size > 1 and values.min() > 0 and values.max() >= 10 * values.min():
+        ax.set_yscale("log")
+        return f"{name} (log scale)"
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+    return name
 
 
 def confusion_matrix(matrix: list[list[int]], classes: list[str], path: Path,
@@ -63,18 +85,20 @@ def confusion_matrix(matrix: list[list[int]], classes: list[str], path: Path,
     fig, ax = plt.subplots(figsize=(size + 1.0, size))
     image = ax.imshow(cm, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(k), labels=classes, rotation=45 if k > 4 else 0, ha="right"
-                  if k > 4 else "center")
-    ax.set_yticks(range(k), labels=classes)
+    names = [c if len(c) <= 12 else c[:11] + "…" for c in classes]
+    font = 10 if k <= 8 else 8 if k <= 15 else 6
+    ax.set_xticks(range(k), labels=names, fontsize=font)  # horizontal: read as written
+    ax.set_yticks(range(k), labels=names, fontsize=font)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
     threshold = cm.max() / 2 if cm.size else 0
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8 if k > 8 else 10,
-                    color="white" if cm[i, j] > threshold else "black")
-    return _save(fig, path)
+            if cm[i, j]:  # empty cells stay empty: the few errors stand out
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=font,
+                        color="white" if cm[i, j] > threshold else "black")
+    return save(fig, path)
 
 
 def decision_regions(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
@@ -105,7 +129,7 @@ def decision_regions(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
     ax.set_ylabel(names[1])
     ax.set_title("Decision regions")
     ax.legend(loc="best", fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def gradient_norms(record: dict[str, Any], path: Path) -> Path:
@@ -113,21 +137,26 @@ def gradient_norms(record: dict[str, Any], path: Path) -> Path:
     norms = np.asarray(record["grad_norm"], dtype=float)  # (epochs, layers)
     epochs = np.asarray(record["epoch"])
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    cmap = plt.get_cmap("viridis")
     n_layers = norms.shape[1]
     for k in range(n_layers):
         label = (f"layer {record['layer'][k]} (depth {record['depth'][k]}"
                  f"{', output' if k == n_layers - 1 else ''})")
-        ax.plot(epochs, np.maximum(norms[:, k], 1e-300), label=label,
-                color=cmap(k / max(n_layers - 1, 1)))
-    if np.all(norms > 0):
-        ax.set_yscale("log")
+        ax.plot(epochs, np.maximum(norms[:, k], 1e-300), label=label, linewidth=1.6,
+                color=layer_color(k, n_layers), marker="o" if len(epochs) < 5 else None)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("gradient norm ‖∂J/∂W‖ into the layer")
+    ax.set_ylabel(y_scale(ax, norms, "gradient norm ‖∂J/∂W‖ into the layer"))
     ax.set_title("Gradient norm per depth (vanishing gradients)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
+
+
+def layer_color(k: int, n: int):
+    """Distinct colours that read well on white: tab10 for up to ten layers, else plasma
+    stopped before its pale yellow end."""
+    if n <= 10:
+        return plt.get_cmap("tab10")(k)
+    return plt.get_cmap("plasma")(0.85 * k / max(n - 1, 1))
 
 
 # --- the plots of one training run ------------------------------------------------------------

@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=40, metavar="E",
                         help="epochs per trial (default 40)")
     parser.add_argument("--patience", type=positive_int, metavar="P",
-                        help="end a trial after P epochs without improvement")
+                        help="end a trial after P epochs without improvement (default: "
+                             "none, every trial runs its epochs)")
     parser.add_argument("--subsample", type=open_fraction, metavar="F",
                         help="train the first third of the trials on this fraction of rows")
     parser.add_argument("--space", action="append", default=[], metavar="KEY=VALUES",
@@ -66,9 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", metavar="NAME", help="study name (default: from the data "
                                                         "and settings)")
     parser.add_argument("--jobs", type=jobs, default=1, metavar="N",
-                        help="trials in parallel on local processes (-1: every core)")
+                        help="trials in parallel on local processes (-1: every core) "
+                             "(default 1)")
     parser.add_argument("--dask", metavar="ADDRESS", help="run trials on this Dask scheduler")
-    parser.add_argument("--out", metavar="MODEL", help="save the best network here")
+    parser.add_argument("--out", metavar="MODEL",
+                        help="save the best network here (default NAME.deltanet in the "
+                             "current folder, as train)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing --out or plot file even if it is not of "
                              "the kind this command writes (refused otherwise)")
@@ -121,7 +125,7 @@ def parse_space(items: list[str]) -> dict[str, Any]:
 
 
 def _table(args: argparse.Namespace):
-    """The coded table: ``(X, y, preprocessor, source name)``; a numeric ``y`` in the
+    """The coded table: ``(X, y, preprocessor, source name, fingerprint)``; a numeric ``y`` in the
     target's units (not standardised), so the cross-validated mean squared error is too."""
     from deltanet.cli._source import load_source
     from deltanet.data import TablePreprocessor
@@ -137,7 +141,10 @@ def _table(args: argparse.Namespace):
                             drop=getattr(args, "drop", ()),
                             max_categories=getattr(args, "max_categories", 100))
     fit_table(pre, source.frame)
-    return pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name
+    from deltanet.cli.model_file import fingerprint
+
+    return (pre.transform(source.frame), pre.encode_target(source.frame), pre, source.name,
+            fingerprint(source.frame))
 
 
 #: library parameter -> the flag of this command, for messages raised below it
@@ -204,16 +211,20 @@ def run(args: argparse.Namespace) -> int:
     """Run the search, save the best network, print the table (or JSON)."""
     check_options(args)
     space = parse_space(args.space)
-    X, y, pre, name = _table(args)
+    X, y, pre, name, data_fingerprint = _table(args)
     _check_classes(y, pre, args.cv)
     quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    out = args.out or f"{name}.deltanet"  # as 'deltanet train' names its model file
+    if not args.out:
+        from deltanet.cli._common import check_output_file
+
+        check_output_file(out, "--out (default)", {"data file": args.data})
     result = _search(args, X, y, pre.task_, space, quiet)
     doc = result.to_dict()
-    if args.out:
-        from deltanet.cli._common import writing
+    from deltanet.cli._common import writing
 
-        with writing(args.out, "--out"):
-            doc["model"] = str(_save(args.out, result, pre, name, len(X)))
+    with writing(out, "--out"):
+        doc["model"] = str(_save(out, result, pre, name, len(X), data_fingerprint))
     if getattr(args, "json", False):
         from deltanet.cli._common import print_json
 
@@ -249,27 +260,30 @@ def _search(args: argparse.Namespace, X: Any, y: Any, task: str, space: dict[str
                       cv=args.cv, epochs=args.epochs, patience=args.patience,
                       storage=args.storage, study_name=args.study, n_jobs=args.jobs,
                       dask=args.dask, subsample=args.subsample, random_state=args.seed,
-                      plots=args.plots, callbacks=[] if quiet else [_progress(args.trials)])
+                      plots=args.plots, callbacks=[] if quiet else [_progress(args.trials, task)])
     except (TypeError, ValueError) as err:
         raise ValueError(flag_words(str(err))) from None
 
 
-def _progress(n_trials: int):
+def _progress(n_trials: int, task: str):
     """A line on stderr for every finished trial."""
     from ..search.report import trial_line
 
     def show(record: dict[str, Any]) -> None:
-        print(trial_line(record, n_trials), file=sys.stderr, flush=True)
+        print(trial_line(record, n_trials, task), file=sys.stderr, flush=True)
 
     return show
 
 
-def _save(path: str, result: Any, pre: Any, name: str, rows: int):
+def _save(path: str, result: Any, pre: Any, name: str, rows: int, data_fingerprint: str):
     """The best network with its preprocessing, as ``deltanet train`` writes models."""
     from deltanet.cli import model_file
 
     best = result.to_dict()["best"]
-    info = {"source": name, "task": pre.task_, "target": pre.target, "classes": pre.classes_,
+    # every row trained the saved network: no held-out part ("split": None)
+    data = {"fingerprint": data_fingerprint, "n_rows": rows, "split": None}
+    info = {"source": name, "data": data, "task": pre.task_, "target": pre.target,
+            "classes": pre.classes_,
             "features": pre.feature_names_out, "rows": {"train": rows},
             "training": {**result.best_params, "epochs": result.best_trial.user_attrs.get(
                 "best_epoch")},
@@ -285,12 +299,13 @@ def _print(result: Any, doc: dict[str, Any]) -> None:
     console = Console()
     console.print(result.table())
     counts = ", ".join(f"{n} {state}" for state, n in doc["trials"].items() if n)
-    score = "accuracy" if result.task == "classification" else "mean squared error"
+    score = "accuracy" if result.task == "classification" else "MSE"
     console.print(f"study {doc['study']} in {doc['storage']}: {counts}")
     console.print(f"best: trial {result.best_trial.number}, cross-validated {score} "
                   f"{result.best_score:.4f}, {result.best_config.describe()}")
-    for label, path in [("model", doc.get("model")), *doc["plots"].items()]:
+    console.print(f"best network, retrained on all rows, saved to {doc['model']}")
+    for label, path in doc["plots"].items():
         if path:
-            console.print(f"{label}: {path}")
+            console.print(f"{label} plot: {path}")
     for note in doc["notes"]:
         print(note, file=sys.stderr)

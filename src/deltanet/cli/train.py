@@ -154,9 +154,10 @@ def score(pre: Any, net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     from .metrics import classification_metrics, regression_metrics
 
     model = model_file.Model(net, pre, {}, {}, Path("."))
-    codes = model_file.predict_codes(model, net.predict(X.astype(net.dtype)))
+    out = net.predict(X.astype(net.dtype))
+    codes = model_file.predict_codes(model, out)
     if pre.task_ == "classification":
-        return classification_metrics(y, codes, pre.classes_)
+        return classification_metrics(y, codes, pre.classes_, model_file.probabilities(out))
     return regression_metrics(pre.decode_target(y), codes)
 
 
@@ -250,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
     """Train, score, save, plot and report."""
     from . import model_file
     from ._fit import fit
+    from ._warm_up import warm_up
 
     check_options(args)
     started = time.perf_counter()
@@ -264,10 +266,20 @@ def run(args: argparse.Namespace) -> int:
                                "give --out or another --checkpoint name")
     pre, n_classes = prep.pre, (len(prep.pre.classes_) if prep.pre.classes_ else None)
     _describe(args, prep)
+    compile_seconds = 0.0
+    if args.solver != "lbfgs":
+        show = not (args.quiet or args.json)
+        compile_seconds = warm_up(args, prep.arrays, pre.task_, n_classes, show)
+    training_started = time.perf_counter()
     fitted = fit(args, prep.arrays, pre.task_, n_classes)
+    timing = {"training": time.perf_counter() - training_started, "compile": compile_seconds}
     part, X, y = _scored_part(prep)
     metrics = {"split": part, **score(pre, fitted.net, X, y)}
-    info = {"source": prep.source.name, "task": pre.task_, "target": pre.target,
+    split = {"seed": args.seed, "test_size": args.test_size, "val_size": args.val_size,
+             "stratify": not args.no_stratify}
+    info = {"source": prep.source.name,
+            "data": model_file.data_record(prep.source.frame, prep.rows, split),
+            "task": pre.task_, "target": pre.target,
             "classes": pre.classes_, "features": pre.feature_names_out,
             "rows": {k: len(v) for k, v in prep.rows.items()}, "training": settings(args),
             "history": fitted.history, "metrics": metrics}
@@ -281,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
             plots = write_plots(Path(args.plots), prep, fitted, metrics)
         except OSError as err:
             failed = err.strerror or type(err).__name__
-    _report(args, out, plots, info, fitted.net, time.perf_counter() - started)
+    timing["total"] = time.perf_counter() - started
+    _report(args, out, plots, info, fitted.net, timing)
     if failed:
         raise CommandError(f"cannot write the plots in {args.plots!r} (--plots): {failed}; the "
                            f"model was saved to {out} and the metrics are complete, so only "
@@ -303,7 +316,9 @@ def _describe(args: argparse.Namespace, prep: Prepared) -> None:
 
 
 def _report(args: argparse.Namespace, out: Path, plots: list[Path], info: dict[str, Any],
-            net: Any, seconds: float) -> None:
+            net: Any, timing: dict[str, float]) -> None:
+    from ._progress import epochs_text
+    from ._warm_up import SLOW_SECONDS
     from .metrics import metrics_tables
 
     hist, metrics = info["history"], info["metrics"]
@@ -312,16 +327,21 @@ def _report(args: argparse.Namespace, out: Path, plots: list[Path], info: dict[s
                     "target": info["target"], "classes": info["classes"], "rows": info["rows"],
                     "network": {"layers": net.plan.layer_sizes(), "params": net.n_params},
                     "history": {k: hist[k] for k in ("epochs", "updates", "stop_reason",
-                                                     "best_epoch", "loss", "val_loss",
-                                                     "val_metric", "metric")},
+                                                     "best_epoch", "saved_epoch", "loss",
+                                                     "val_loss", "val_metric", "metric")},
                     "metrics": metrics, "plots": [str(p) for p in plots],
-                    "seconds": round(seconds, 3)})
+                    "seconds": round(timing["total"], 3),
+                    "training_seconds": round(timing["training"], 3),
+                    "warm_up_seconds": round(timing["compile"], 3)})
         return
     if args.quiet:
         return
     out_console = console()
-    out_console.print(f"network {_sizes(net)} ({net.n_params} parameters): {hist['epochs']} "
-                      f"{hist['unit']} in {seconds:.1f} s; {hist['stop_reason']}")
+    compiled = (f" (before it, the engine compiled once in {timing['compile']:.1f} s)"
+                if timing["compile"] > SLOW_SECONDS else "")
+    out_console.print(f"network {_sizes(net)} ({net.n_params} parameters): "
+                      f"{epochs_text(hist['epochs'], hist['unit'])} in "
+                      f"{timing['training']:.1f} s{compiled}; {hist['stop_reason']}")
     for table in metrics_tables(metrics, f"metrics on the {metrics['split']} rows"):
         out_console.print(table)
     out_console.print(f"model written to {out}")

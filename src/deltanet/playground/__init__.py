@@ -134,8 +134,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     except OSError as err:
         print_error(_listen_error(args.host, args.port, err))
         return 2
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # Ctrl+C: the server stopped; 130 as every command (128 + 2)
+        return 130
     return 0
 
 

@@ -244,7 +244,7 @@ def search(
     level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        hook = progress_hook(verbose, n_trials, list(callbacks))
+        hook = progress_hook(verbose, n_trials, list(callbacks), problem.task)
         study = _run(objective, url, name, settings, sampler, pruner, n_trials, n_jobs, dask,
                      random_state, hook)
     finally:

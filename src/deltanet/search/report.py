@@ -38,11 +38,21 @@ def trial_record(trial: FrozenTrial, task: str) -> dict[str, Any]:
     return record
 
 
-def trial_line(record: dict[str, Any], n_trials: int) -> str:
-    """One line for a finished trial (its record from ``runner.summary``)."""
+def score_name(task: str) -> str:
+    """What every report of a search calls the score: accuracy for classes, else MSE."""
+    return "accuracy" if task == "classification" else "MSE"
+
+
+def trial_line(record: dict[str, Any], n_trials: int, task: str = "classification") -> str:
+    """One line for a finished trial (its record from ``runner.summary``), with the score
+    named as in the table: cross-validated accuracy (classes) or MSE."""
     value = record["values"][0] if record["values"] else None
+    if value is not None and task == "classification":
+        value = 1.0 - value
     shown = "-" if value is None else f"{value:.4f}"
-    return (f"trial {record['number']} {record['state'].lower()} (of {n_trials}): error "
+    state = record["state"].lower()
+    how = " (stopped early by the pruner)" if state == "pruned" else ""
+    return (f"trial {record['number']} {state}{how} (of {n_trials}): {score_name(task)} "
             f"{shown} after {record['epochs']} epochs, {record['network']}")
 
 
@@ -64,7 +74,7 @@ def table(trials: list[FrozenTrial], task: str, title: str, fixed: dict[str, Any
     from rich.table import Table
 
     t = Table(title=title)
-    score = "accuracy" if task == "classification" else "error"
+    score = score_name(task)
     for name in ("trial", score, "params", "epochs"):
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("network")
@@ -97,9 +107,33 @@ def _save(ax: Any, path: Path) -> str:
     return str(path)
 
 
+#: title and axis labels of each search plot (Optuna's defaults name no deltanet quantity)
+TITLES = {
+    "history": ("Search history: cross-validated error of each complete trial",
+                "trial number", "cross-validated error (1 − accuracy, or MSE)"),
+    "importances": ("Which settings mattered: fANOVA importance for the error",
+                    "share of the error's variance explained", "setting"),
+    "pareto": ("Pareto front: cross-validated error against network size",
+               "cross-validated error (1 − accuracy, or MSE)", "parameters"),
+}
+
+
+def _retitle(name: str, ax: Any, n_pruned: int) -> None:
+    title, xlabel, ylabel = TITLES[name]
+    if n_pruned and name != "importances":
+        title += f"\n({n_pruned} pruned trial{'s' * (n_pruned != 1)} not shown: stopped early)"
+    for side in ("left", "right"):  # Optuna puts its own titles there
+        ax.set_title("", loc=side)
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
 def plots(study: optuna.Study, folder: str | Path) -> tuple[dict[str, str], list[str]]:
     """Write ``history.png``, ``pareto.png`` (two objectives) and ``importances.png`` to
-    ``folder``. Returns ``({name: path}, notes)``; a note says why a plot was left out."""
+    ``folder``, each with its own title and axis names; pruned trials, which Optuna leaves
+    out, are counted in the title. Returns ``({name: path}, notes)``; a note says why a plot
+    was left out."""
     _use_agg()
     from optuna.visualization import matplotlib as vis
 
@@ -116,7 +150,10 @@ def plots(study: optuna.Study, folder: str | Path) -> tuple[dict[str, str], list
     if multi:
         jobs["pareto"] = lambda: vis.plot_pareto_front(
             study, target_names=["error", "parameters"])
+    n_pruned = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,)))
     out, notes = {}, []
+    if n_pruned:
+        notes.append(f"{n_pruned} pruned trial(s) (stopped early) are not in the plots")
     for name, draw in jobs.items():
         # Optuna marks its Matplotlib plots experimental; they are only drawn to files here
         with warnings.catch_warnings():
@@ -126,5 +163,6 @@ def plots(study: optuna.Study, folder: str | Path) -> tuple[dict[str, str], list
             except (ValueError, RuntimeError, ZeroDivisionError) as err:
                 notes.append(f"{name} plot left out: {str(err).splitlines()[0]}")
                 continue
+        _retitle(name, ax if hasattr(ax, "set_title") else ax.flat[0], n_pruned)
         out[name] = _save(ax, folder / f"{name}.png")
     return out, notes

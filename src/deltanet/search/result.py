@@ -85,7 +85,8 @@ class SearchResult:
                 f"best_{name}={self.best_score:.4g}, network={self.best_config.describe()!r})")
 
 
-def progress_hook(verbose: bool, n_trials: int, callbacks: list):
+def progress_hook(verbose: bool, n_trials: int, callbacks: list,
+                  task: str = "classification"):
     """The function called with the record of every finished trial: it runs ``callbacks``
     and, when ``verbose``, prints one line per trial to stderr."""
     for cb in callbacks:
@@ -102,7 +103,7 @@ def progress_hook(verbose: bool, n_trials: int, callbacks: list):
         for cb in callbacks:
             cb(record)
         if console is not None:
-            console.print(report.trial_line(record, n_trials))
+            console.print(report.trial_line(record, n_trials, task))
 
     return hook
 
