@@ -115,10 +115,38 @@ export class Api {
   async setWeight(i, j, value) {
     return this.track(await this.call("POST", "weight", { i, j, value }));
   }
+  async setWeights(edges) {
+    return this.track(await this.call("POST", "weights", { weights: edges }));
+  }
   async backward(x, y) { return this.call("POST", "backward", { x, y }); }
-  async upload(file) {
+  async upload(csvText) {
     this.dataVersion = null;
-    return this.track(await this.call("POST", "upload", file, "text/csv"));
+    return this.track(await this.call("POST", "upload", csvText, "text/csv"));
   }
   modelUrl() { return `/api/session/${this.sid}/model`; }
+
+  // A failure as one sentence for the person at the page.
+  describe(err) {
+    if (!(err instanceof ApiError)) {
+      const text = err && err.message ? err.message : String(err);
+      if (err instanceof TypeError && /fetch/i.test(text)) {
+        return "The playground server cannot be reached: is 'deltanet playground' still " +
+          "running? Start it again and reload the page.";
+      }
+      return sentence(text);
+    }
+    if (err.status === 409) {
+      return "The server is still busy with this page's previous request; try again in a moment.";
+    }
+    if (err.status === 413) return "That file is too large for the playground (1 MB at most).";
+    if (err.status >= 500) return "The server failed on this request; press Reset and try again.";
+    return sentence(err.message);
+  }
+}
+
+// "the CSV has 2 rows; give at least 4" -> "The CSV has 2 rows; give at least 4."
+function sentence(text) {
+  const clean = String(text).trim();
+  const first = clean.charAt(0).toUpperCase() + clean.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
 }
