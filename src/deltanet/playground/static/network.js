@@ -9,8 +9,10 @@ const LABELS = { "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²",
   "sin(x1)": "sin(X₁)", "sin(x2)": "sin(X₂)" };
 const ACTS = [["tanh", "Tanh"], ["relu", "ReLU"], ["logistic", "Logistic"],
   ["softplus", "Softplus"], ["identity", "Linear"]];
-const NODE = 38, GAP = 52, TOP = 64, LEFT = 54, SVGNS = "http://www.w3.org/2000/svg";
+const NODE = 38, GAP = 52, LEFT = 54, SVGNS = "http://www.w3.org/2000/svg";
 export const MAX_NEURONS = 8;
+// Room above the neurons for the layer controls (larger for touch).
+const top = () => (matchMedia("(pointer: coarse)").matches ? 104 : 64);
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -82,6 +84,7 @@ export class NetworkView {
     const width = Math.max(this.container.clientWidth, 240);
     const step = (width - NODE - LEFT - 6) / Math.max(columns.length - 1, 1);
     const tallest = Math.max(...columns.map((c) => c.length));
+    const TOP = top();
     const height = TOP + tallest * GAP + 10;
     this.container.style.height = `${height}px`;
     this.svg.setAttribute("width", width);
@@ -250,7 +253,7 @@ export class NetworkView {
 
   gradLabel(i, j, grad) {
     const [x1, y1] = this.pos.get(i), [x2, y2] = this.pos.get(j);
-    const t = 0.35;  // near the source: labels of the arcs into one neuron stay apart
+    const t = 0.5;  // halfway: the labels of the arcs into one neuron stay apart
     const x = (x1 + NODE) * (1 - t) + x2 * t, y = (y1 + NODE / 2) * (1 - t) + (y2 + NODE / 2) * t;
     const text = svgEl("text", { x: x.toFixed(1), y: (y - 2).toFixed(1), class: "grad-label",
       "data-testid": `grad-${i}-${j}`, "data-value": String(grad) });
