@@ -10,13 +10,13 @@ export const LOSS_NAMES = { squared_error: "squared error", log_loss: "cross-ent
 const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷",
   8: "⁸", 9: "⁹" };
 
-// Significant digits for v: `digits`, or, where those would round v to a whole number it
-// is not, enough to show its distance to that number with two digits of its own.
+// Significant digits for v: `digits`, or, for a v within 0.1 % of a whole number it is
+// not, enough to show its distance to that number with two digits of its own.
 export function digitsFor(v, digits = 4) {
   if (!Number.isFinite(v) || v === 0) return digits;
   const near = Math.round(v);
   const gap = Math.abs(v - near);
-  if (near === 0 || gap === 0 || !Number.isInteger(Number(v.toPrecision(digits)))) return digits;
+  if (near === 0 || gap === 0 || gap >= 1e-3 * Math.abs(v)) return digits;
   const need = Math.floor(Math.log10(Math.abs(v))) + 1 + Math.floor(-Math.log10(gap)) + 2;
   return Math.min(Math.max(digits, need), 15);
 }
