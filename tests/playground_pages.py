@@ -11,6 +11,7 @@ fixtures with ``yield from``::
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -76,6 +77,12 @@ def fresh_page(browser, url: str, **options):
     errors = page.errors
     page.context.close()
     assert errors == []
+
+
+@contextlib.contextmanager
+def page_at(browser, url: str, **options):
+    """``with page_at(browser, url, width=400, height=800) as page``: a fresh page."""
+    yield from fresh_page(browser, url, **options)
 
 
 def wait_until(page, condition, timeout: float = 30.0, what: str = "condition"):

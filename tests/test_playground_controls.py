@@ -10,8 +10,9 @@ axes and a legend, a hovered neuron's map shown large, messages written as sente
 from __future__ import annotations
 
 import numpy as np
-import playground_pages as pages
 import pytest
+
+import playground_pages as pages
 from playground_pages import choose, server_state, steps, wait_until
 
 pytestmark = pages.MARKS
@@ -78,7 +79,7 @@ def test_k_class_sets_have_k_classes_of_equal_share(page, dataset):
     choose(page, dataset)
     for k in (3, 5):
         page.select_option("#classes", str(k))
-        wait_until(page, lambda: f"n_classes={k}" in page.url
+        wait_until(page, lambda k=k: f"n_classes={k}" in page.url
                    and len(page.query_selector_all("#legend > span")) == k, what=f"{k} classes")
         points = page.evaluate("window.playground.points")
         labels = [p[2] for p in points["train"] + points["test"]]
@@ -119,7 +120,7 @@ def test_the_model_downloaded_after_an_upload_predicts_with_the_cli(page, tmp_pa
 def test_the_neuron_plus_stops_at_eight(page):
     for size in range(5, 9):
         page.click("[data-testid=add-neuron-1]")
-        wait_until(page, lambda: f"layers={size},2" in page.url, what=f"{size} neurons")
+        wait_until(page, lambda size=size: f"layers={size},2" in page.url, what=f"{size} neurons")
     assert page.is_disabled("[data-testid=add-neuron-1]")
     assert not page.is_disabled("[data-testid=remove-neuron-1]")
 

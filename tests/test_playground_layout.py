@@ -8,8 +8,9 @@ control works by touch. The tests write the README's screenshots with ``--update
 
 from __future__ import annotations
 
-import playground_pages as pages
 import pytest
+
+import playground_pages as pages
 from playground_pages import choose, open_backward, steps, wait_until
 
 pytestmark = pages.MARKS
@@ -54,7 +55,7 @@ def boxes_overlap(boxes) -> bool:
 
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 def test_the_page_fits_with_the_backward_view_open(browser, server_url, width, height):
-    for page in pages.fresh_page(browser, server_url, width=width, height=height):
+    with pages.page_at(browser, server_url, width=width, height=height) as page:
         for _ in range(3):  # 3 hidden layers of 8 neurons
             page.click("#add-layer")
         wait_until(page, lambda: "layers=4,2,2,2" in page.url, what="four layers")
@@ -78,7 +79,7 @@ def test_the_page_fits_with_the_backward_view_open(browser, server_url, width, h
 
 
 def test_projector_screenshot_with_the_backward_view(browser, server_url, request, tmp_path):
-    for page in pages.fresh_page(browser, server_url, width=1280, height=720):
+    with pages.page_at(browser, server_url, width=1280, height=720) as page:
         choose(page, "xor")
         steps(page, 40)
         open_backward(page, 9)
@@ -94,8 +95,8 @@ def test_projector_screenshot_with_the_backward_view(browser, server_url, reques
 
 
 def test_on_a_phone_every_control_works_by_touch(browser, server_url, request, tmp_path):
-    for page in pages.fresh_page(browser, server_url, width=400, height=800, has_touch=True,
-                                 is_mobile=True):
+    with pages.page_at(browser, server_url, width=400, height=800, has_touch=True,
+                       is_mobile=True) as page:
         assert overflow(page)["page"] <= 0
         page.tap("#dataset-xor")
         wait_until(page, lambda: "dataset=xor" in page.url, what="xor by touch")
