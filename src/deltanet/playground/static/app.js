@@ -11,7 +11,7 @@ import { MAX_NEURONS, NetworkView } from "./network.js";
 const MAX_LAYERS = 6;
 const $ = (id) => document.getElementById(id);
 // Settings that only make sense together, tried as one when a link's settings are refused.
-const GROUPS = [["dataset", "task", "n_classes", "loss"], ["layers", "activations"]];
+const GROUPS = [["dataset", "task"], ["layers", "activations"]];
 
 export class App {
   constructor() {
