@@ -79,7 +79,8 @@ export class NetworkView {
   }
 
   build(state, columns) {
-    this.container.querySelectorAll(".node, .layer-controls, .col-title").forEach((n) => n.remove());
+    this.container.querySelectorAll(".node, .bias, .delta, .layer-controls, .col-title")
+      .forEach((n) => n.remove());
     this.pos.clear();
     const width = Math.max(this.container.clientWidth, 240);
     const step = (width - NODE - LEFT - 6) / Math.max(columns.length - 1, 1);
@@ -129,23 +130,22 @@ export class NetworkView {
       box.setAttribute("aria-label", `neuron ${n.id}, ${n.kind} (${n.activation}): ` +
         "show its derivation");
       box.title = `neuron ${n.id} (${n.activation}): click for its derivation`;
+      // The bias square sits at the neuron's corner, as its own control (not inside it).
       const bias = el("div", { class: "bias", "data-testid": `bias-${n.id}`, tabindex: "0",
         role: "button", "aria-label": `bias weight w0,${n.id}: edit` });
       bias.title = `bias weight w0,${n.id}`;
-      activate(bias, (e) => {
-        e.stopPropagation();
-        this.handlers.editWeight(0, n.id, e);
-      });
-      box.append(bias);
-      activate(box, (e) => {
-        if (e.target === bias) return;
-        this.handlers.selectNeuron(n.id);
-      });
+      this.place(bias, x - 7, y + NODE - 5);
+      activate(bias, (e) => this.handlers.editWeight(0, n.id, e));
+      activate(box, () => this.handlers.selectNeuron(n.id));
+      box.bias = bias;
     }
     if (n.id !== null) {
       box.append(el("canvas", { width: NODE - 2, height: NODE - 2, "data-map": n.id }));
       box.append(el("span", { class: "number", "aria-hidden": "true" }, String(n.id)));
-      box.append(el("div", { class: "delta", "data-testid": `delta-${n.id}`, hidden: "" }));
+      // Δ_j under the neuron, beside it in the page (the neuron's name carries the value)
+      box.delta = el("div", { class: "delta", "data-testid": `delta-${n.id}`, hidden: "",
+        "aria-hidden": "true", "data-neuron": String(n.id) });
+      this.place(box.delta, x - 12, y + NODE + 1);
       this.pos.set(n.id, [x, y]);
       const preview = (on) => this.handlers.previewNeuron(on ? n.id : null);
       box.addEventListener("mouseenter", () => preview(true));
@@ -154,6 +154,8 @@ export class NetworkView {
       box.addEventListener("blur", () => preview(false));
     }
     this.container.append(box);
+    if (box.bias) this.container.append(box.bias);
+    if (box.delta) this.container.append(box.delta);
   }
 
   layerControls(c, column, x, state) {
@@ -269,12 +271,16 @@ export class NetworkView {
     for (const box of this.container.querySelectorAll(".delta")) {
       const id = box.dataset.testid.slice("delta-".length);
       const n = result && result.neurons[id];
+      const neuron = this.container.querySelector(`[data-testid="neuron-${id}"]`);
+      const label = neuron.getAttribute("aria-label").replace(/, Δ = [^:]*:/, ":");
       if (n && n.delta !== undefined && !hideValues) {
         box.dataset.value = String(n.delta);
         box.textContent = `Δ ${fmt(n.delta)}`;
         box.hidden = false;
+        neuron.setAttribute("aria-label", label.replace(":", `, Δ = ${fmt(n.delta)}:`));
       } else {
         box.hidden = true;
+        neuron.setAttribute("aria-label", label);
       }
     }
     this.drawEdges(state.network.edges, this.grads);
