@@ -4,7 +4,7 @@
 // with the neurons and arcs each line uses lit in the diagram.
 import { fmt, LOSS_NAMES } from "./format.js";
 import { neuronLines, stepLines } from "./derivation.js";
-import { mathToHtml } from "./markdown.js";
+import { mathToHtml } from "./math.js";
 import { Quiz } from "./quiz-panel.js";
 
 const $ = (id) => document.getElementById(id);
