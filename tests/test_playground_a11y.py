@@ -5,8 +5,9 @@ read a neuron's derivation. axe-core is vendored in tests/vendor (never fetched)
 
 from __future__ import annotations
 
-import playground_pages as pages
 import pytest
+
+import playground_pages as pages
 from playground_pages import open_backward, steps, wait_until
 
 pytestmark = pages.MARKS

@@ -1,8 +1,7 @@
 """The playground page in a real headless Chromium (Debian's), driven by Playwright.
 
 The server runs as ``python -m deltanet.playground`` on 127.0.0.1 with a free port (see
-playground_pages.py). The XOR test takes a screenshot of the trained page; with
-``--update-docs`` it becomes ``docs/playground.png``.
+playground_pages.py). The README's screenshots come from test_playground_layout.py.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def neuron_ids(page) -> list[str]:
                   for el in page.query_selector_all("#network [data-testid^=neuron-]"))
 
 
-def test_xor_trains_below_0_05_and_screenshot(page, tmp_path, request):
+def test_xor_trains_below_0_05(page):
     choose(page, "xor")
 
     def test_loss() -> float:
@@ -62,13 +61,6 @@ def test_xor_trains_below_0_05_and_screenshot(page, tmp_path, request):
         if test_loss() < 0.05:
             break
     assert test_loss() < 0.05 and int(page.inner_text("#epoch")) > 0
-    main = page.query_selector("main").bounding_box()
-    shot = tmp_path / "playground.png"
-    page.screenshot(path=str(shot),
-                    clip={"x": 0, "y": 0, "width": 1280, "height": main["y"] + main["height"]})
-    assert shot.stat().st_size > 20_000
-    if request.config.getoption("--update-docs"):  # README's screenshot
-        (pages.DOCS / "playground.png").write_bytes(shot.read_bytes())
 
 
 def test_add_layer_and_neuron_redraws_the_network(page):

@@ -7,8 +7,9 @@ large for a link travels as a lesson file.
 from __future__ import annotations
 
 import numpy as np
-import playground_pages as pages
 import pytest
+
+import playground_pages as pages
 from playground_pages import steps, wait_until
 
 pytestmark = pages.MARKS

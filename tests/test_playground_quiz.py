@@ -4,8 +4,9 @@ at the precision it shows, and names the first slip it can identify on a wrong a
 
 from __future__ import annotations
 
-import playground_pages as pages
 import pytest
+
+import playground_pages as pages
 from playground_pages import open_backward, steps, wait_until
 
 pytestmark = pages.MARKS
