@@ -211,7 +211,8 @@ export class BackwardView {
     }
     if (this.stepping) {
       const l = this.lines()[this.line - 1];
-      this.network.highlight(l ? { neurons: l.neurons, arcs: l.arcs } : null);
+      const values = ["forward", "hidden-delta"].includes(l && l.kind) ? "w" : "grad";
+      this.network.highlight(l ? { neurons: l.neurons, arcs: l.arcs, values } : null);
     } else {
       const arcs = this.result.edges.filter((e) => e.j === this.neuron).map((e) => [e.i, e.j]);
       this.network.highlight({ neurons: [this.neuron], arcs });

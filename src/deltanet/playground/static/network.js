@@ -9,7 +9,7 @@ const LABELS = { "x1": "X₁", "x2": "X₂", "x1^2": "X₁²", "x2^2": "X₂²",
   "sin(x1)": "sin(X₁)", "sin(x2)": "sin(X₂)" };
 const ACTS = [["tanh", "Tanh"], ["relu", "ReLU"], ["logistic", "Logistic"],
   ["softplus", "Softplus"], ["identity", "Linear"]];
-const NODE = 38, GAP = 52, LEFT = 54, SVGNS = "http://www.w3.org/2000/svg";
+const NODE = 38, GAP = 54, LEFT = 54, SVGNS = "http://www.w3.org/2000/svg";
 export const MAX_NEURONS = 8;
 // Room above the neurons for the layer controls (larger for touch).
 const top = () => (matchMedia("(pointer: coarse)").matches ? 104 : 64);
@@ -145,7 +145,7 @@ export class NetworkView {
       // Δ_j under the neuron, beside it in the page (the neuron's name carries the value)
       box.delta = el("div", { class: "delta", "data-testid": `delta-${n.id}`, hidden: "",
         "aria-hidden": "true", "data-neuron": String(n.id) });
-      this.place(box.delta, x - 12, y + NODE + 1);
+      this.place(box.delta, x + 5, y + NODE + 1);
       this.pos.set(n.id, [x, y]);
       const preview = (on) => this.handlers.previewNeuron(on ? n.id : null);
       box.addEventListener("mouseenter", () => preview(true));
@@ -214,6 +214,7 @@ export class NetworkView {
   // Arcs by weight (or, in the backward view, by Δ_j a_i); the lit arcs carry a label.
   drawEdges(edges, grads) {
     this.svg.replaceChildren();
+    this.container.querySelectorAll(".arc-label").forEach((n) => n.remove());
     const scale = grads ? Math.max(...grads.map((g) => Math.abs(g.grad)), 1e-12) : 1;
     const byArc = new Map((grads || []).map((g) => [`${g.i}-${g.j}`, g]));
     const lit = new Set(((this.lit && this.lit.arcs) || []).map(([i, j]) => `${i}-${j}`));
@@ -240,7 +241,11 @@ export class NetworkView {
       group.append(title);
       activate(group, (e) => this.handlers.editWeight(i, j, e));
       this.svg.append(group);
-      if (g && on && !this.hideValues) this.gradLabel(i, j, g.grad);
+      if (on && !this.hideValues) {
+        // a lit arc is labelled with what its line uses: w_ij, or Δ_j a_i once known
+        if (g && this.lit.values !== "w") this.arcLabel(i, j, g.grad, "grad");
+        else this.arcLabel(i, j, w, "weight");
+      }
     }
   }
 
@@ -253,14 +258,13 @@ export class NetworkView {
     bias.setAttribute("aria-label", `bias weight w0,${j} = ${fmt(w)}: edit`);
   }
 
-  gradLabel(i, j, grad) {
+  arcLabel(i, j, value, kind) {
     const [x1, y1] = this.pos.get(i), [x2, y2] = this.pos.get(j);
-    const t = 0.5;  // halfway: the labels of the arcs into one neuron stay apart
-    const x = (x1 + NODE) * (1 - t) + x2 * t, y = (y1 + NODE / 2) * (1 - t) + (y2 + NODE / 2) * t;
-    const text = svgEl("text", { x: x.toFixed(1), y: (y - 2).toFixed(1), class: "grad-label",
-      "data-testid": `grad-${i}-${j}`, "data-value": String(grad) });
-    text.textContent = fmt(grad);
-    this.svg.append(text);
+    const x = (x1 + NODE + x2) / 2, y = (y1 + y2) / 2 + NODE / 2;
+    const label = el("div", { class: `arc-label ${kind}-label`, "aria-hidden": "true",
+      "data-testid": `${kind}-${i}-${j}`, "data-value": String(value) }, fmt(value));
+    this.place(label, x - 24, y - 8);
+    this.container.append(label);
   }
 
   // Show Δ_j on every processing neuron and Δ_j a_i on the arcs (null clears them);
