@@ -531,3 +531,23 @@ def test_xor_with_k_classes_gives_every_class_its_share():
         _, y = generate("xor", 2000, 0.0, k, np.random.default_rng(k))
         counts = np.bincount(y, minlength=k)
         assert len(counts) == k and counts.min() > 0.8 * 2000 / k, (k, counts)
+
+
+def test_a_model_of_a_generated_set_predicts_a_csv_of_x1_x2(client, tmp_path, capsys):
+    from deltanet.cli import main
+
+    sid, _ = new_session(client)
+    configure(client, sid, dataset="gauss", n_classes=3, loss="cross_entropy",
+              features=["x2"])
+    client.post(f"/api/session/{sid}/step", json={"epochs": 2})
+    path = tmp_path / "gauss.deltanet"
+    path.write_bytes(client.get(f"/api/session/{sid}/model").content)
+    X = np.random.default_rng(2).uniform(-6, 6, size=(20, 2))
+    data = tmp_path / "points.csv"
+    data.write_text("x1,x2\n" + "\n".join(f"{a!r},{b!r}" for a, b in X.tolist()))
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(path), str(data), "--out", str(out)]) == 0
+    capsys.readouterr()
+    predicted = np.genfromtxt(out, delimiter=",", names=True)["label"]
+    expected = np.argmax(dn.load(path).predict(X[:, 1:]), axis=1)
+    np.testing.assert_array_equal(predicted, expected)

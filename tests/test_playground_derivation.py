@@ -70,6 +70,7 @@ def test_a_clicked_neuron_shows_only_its_derivation_in_lecture_order(page):
     assert lit(page) == ({9}, {(0, 9), (7, 9), (8, 9)})
 
 
+@pytest.mark.slow
 def test_step_through_walks_the_step_one_line_per_click_lighting_what_it_uses(page):
     choose(page, "xor")
     steps(page, 3)

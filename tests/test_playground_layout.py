@@ -53,6 +53,7 @@ def boxes_overlap(boxes) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 def test_the_page_fits_with_the_backward_view_open(browser, server_url, width, height):
     with pages.page_at(browser, server_url, width=width, height=height) as page:
