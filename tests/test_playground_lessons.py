@@ -89,7 +89,8 @@ def test_a_lesson_link_reproduces_data_network_weights_and_hidden_controls(
 def test_a_large_data_set_travels_in_a_lesson_file(page, browser, tmp_path):
     make_lesson(page, tmp_path, 3000)
     page.click("#copy-lesson")
-    assert "too large for a link" in page.inner_text("#lesson-note")
+    wait_until(page, lambda: "too large for a link" in page.inner_text("#lesson-note"),
+               what="the note on the data's size")
     assert "&data=" not in page.input_value("#lesson-link")
     with page.expect_download() as download:
         page.click("#save-lesson")

@@ -78,18 +78,19 @@ export class LessonPanel {
     const field = $("lesson-link");
     field.value = url;
     field.hidden = false;
-    let note = "Lesson link copied.";
+    const note = $("lesson-note");
+    const tooLarge = this.app.config.dataset === "upload" && !this.dataFits();
+    // Said at once: the clipboard may take its time (or ask the person first).
+    note.textContent = tooLarge ? `The data set is too large for a link (${this.packed.length} ` +
+      `characters compressed, the limit is ${DATA_LINK_LIMIT}): use "Save lesson file" and ` +
+      "share the file." : "The lesson link is in the box above.";
     try {
       await navigator.clipboard.writeText(url);
+      if (!tooLarge) note.textContent = "Lesson link copied.";
     } catch (err) {
-      note = "Select the link above and copy it.";
+      if (!tooLarge) note.textContent = "Select the link above and copy it.";
       field.select();
     }
-    if (this.app.config.dataset === "upload" && !this.dataFits()) {
-      note = `The data set is too large for a link (${this.packed.length} characters ` +
-        `compressed, the limit is ${DATA_LINK_LIMIT}): use "Save lesson file" and share the file.`;
-    }
-    $("lesson-note").textContent = note;
   }
 
   save() {
