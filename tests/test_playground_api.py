@@ -149,7 +149,16 @@ def test_backward_view_equals_backprop_of_the_downloaded_model(client, tmp_path)
         assert edge["grad"] == trace.grad[i, j]
         assert edge["grad"] == pytest.approx(edge["delta_j"] * edge["a_i"], rel=1e-12)
     assert view["loss"] == trace.loss
-    assert "Delta" in view["markdown"] and "w_{0,4}" in view["markdown"]
+    for j in range(4, 9):  # tanh: g'(in_j) = 1 - a_j^2
+        n = view["neurons"][str(j)]
+        assert n["g_prime"] == pytest.approx(1 - n["a"] ** 2, rel=1e-12)
+        assert n["activation"] == "tanh" and n["bn_scale"] is None
+    stepped = net.copy()
+    stepped.step(x, np.array([0.0, 0.0, 1.0]), lr=view["lr"], loss="cross_entropy")
+    assert view["loss_after"] == stepped.backprop(x, np.array([0.0, 0.0, 1.0]),
+                                                  loss="cross_entropy").loss
+    for edge in view["edges"]:
+        assert edge["new_w"] == stepped.weights[edge["i"], edge["j"]] and edge["reg"] == 0
 
 
 def test_backward_view_with_batch_norm_and_dropout(client, tmp_path):
@@ -165,9 +174,9 @@ def test_backward_view_with_batch_norm_and_dropout(client, tmp_path):
     trace = net.backprop([-3.0, 0.5], [0.0])
     for j in range(3, 9):
         assert view["neurons"][str(j)]["delta"] == trace.delta[j]
-    # explain leaves batch normalisation out; the derivation is written from the trace
-    assert "### Backward pass" in view["markdown"]
-    assert "\\gamma_j / \\sqrt{\\sigma_j^2 + \\epsilon}" in view["markdown"]
+    for j in range(3, 8):  # hidden neurons pass on â_j = s_j-scaled, shifted a_j
+        n = view["neurons"][str(j)]
+        assert n["bn_scale"] > 0 and n["out"] == trace.out[j]
 
 
 def test_weight_edit_changes_exactly_that_arc(client):
@@ -437,8 +446,13 @@ def test_a_malformed_data_version_gets_the_parameter_message(client, value):
 def test_the_backward_view_shows_the_weight_decay_training_applies(client):
     sid, _ = new_session(client)
     configure(client, sid, regularization="l2", reg_rate=0.5, lr=0.1, layers=[2])
-    md = client.post(f"/api/session/{sid}/backward", json={"x": [1, 2], "y": 1}).json()
-    assert "lambda" in md["markdown"] and "0.5" in md["markdown"]
+    view = client.post(f"/api/session/{sid}/backward", json={"x": [1, 2], "y": 1}).json()
+    assert view["penalty"] == {"name": "l2", "lambda": 0.5}
+    for edge in view["edges"]:  # ∂J/∂w_ij = Δ_j a_i + 2λ w_ij, bias arcs not decayed
+        decay = 2 * 0.5 * edge["w"] if edge["i"] else 0.0
+        assert edge["reg"] == pytest.approx(decay, abs=1e-15)
+        assert edge["new_w"] == pytest.approx(edge["w"] - 0.1 * (edge["grad"] + decay),
+                                              rel=1e-12, abs=1e-15)
 
 
 def test_a_busy_session_does_not_hold_up_the_others(client, monkeypatch):
@@ -465,3 +479,79 @@ def test_a_busy_session_does_not_hold_up_the_others(client, monkeypatch):
         release.set()
         assert first.result().status_code == 200
         assert [w.result().status_code for w in waiting] == [200, 200]
+
+
+def test_the_weights_request_sets_every_weight_at_once(client):
+    sid, state = new_session(client)
+    rng = np.random.default_rng(5)
+    edges = [[i, j, float(rng.normal())] for i, j, _ in state["network"]["edges"]]
+    r = client.post(f"/api/session/{sid}/weights", json={"weights": edges})
+    assert r.status_code == 200, r.text
+    assert r.json()["network"]["edges"] == edges
+    for bad in (edges[:-1], [*edges[:-1], [edges[-1][0], edges[-1][1], "x"]],
+                [*edges[:-1], [0, 99, 1.0]]):
+        r = client.post(f"/api/session/{sid}/weights", json={"weights": bad})
+        assert r.status_code == 422 and "do not fit this network" in r.json()["error"]
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_model_downloaded_after_an_upload_predicts_the_raw_csv(client, tmp_path, task,
+                                                                  capsys):
+    from deltanet.cli import main
+
+    rng = np.random.default_rng(11)
+    raw = rng.uniform([100, -0.01], [300, 0.05], size=(60, 2))  # far from [-6, 6]
+    label = (raw[:, 0] > 200).astype(int) * 3 + 2 if task == "classification" \
+        else raw[:, 0] * 0.5 + 0.25
+    csv = "width,slope,kind\n" + "\n".join(f"{float(a)!r},{float(b)!r},{c.item()!r}"
+                                           for (a, b), c in zip(raw, label, strict=True))
+    sid, _ = new_session(client)
+    state = client.post(f"/api/session/{sid}/upload", content=csv.encode()).json()
+    assert state["config"]["task"] == task
+    client.post(f"/api/session/{sid}/step", json={"epochs": 3})
+    path = tmp_path / "upload.deltanet"
+    path.write_bytes(client.get(f"/api/session/{sid}/model").content)
+    data = tmp_path / "new.csv"
+    data.write_text(csv)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(path), str(data), "--out", str(out)]) == 0
+    capsys.readouterr()
+    predicted = np.genfromtxt(out, delimiter=",", names=True)["kind"]
+    # the page's own view of the same points: scaled coordinates into the same network
+    net = dn.load(path)
+    scaled = np.column_stack([(raw[:, k] - raw[:, k].min()) / np.ptp(raw[:, k]) * 12 - 6
+                              for k in range(2)])
+    outputs = net.predict(scaled)[:, 0]
+    if task == "classification":
+        np.testing.assert_array_equal(predicted, np.where(outputs > 0.5, 5, 2))
+    else:
+        low, high = label.min(), label.max()
+        np.testing.assert_allclose(predicted, outputs * (high - low) / 2 + (high + low) / 2,
+                                   rtol=1e-9)
+
+
+def test_xor_with_k_classes_gives_every_class_its_share():
+    for k in (3, 4, 5):
+        _, y = generate("xor", 2000, 0.0, k, np.random.default_rng(k))
+        counts = np.bincount(y, minlength=k)
+        assert len(counts) == k and counts.min() > 0.8 * 2000 / k, (k, counts)
+
+
+def test_a_model_of_a_generated_set_predicts_a_csv_of_x1_x2(client, tmp_path, capsys):
+    from deltanet.cli import main
+
+    sid, _ = new_session(client)
+    configure(client, sid, dataset="gauss", n_classes=3, loss="cross_entropy",
+              features=["x2"])
+    client.post(f"/api/session/{sid}/step", json={"epochs": 2})
+    path = tmp_path / "gauss.deltanet"
+    path.write_bytes(client.get(f"/api/session/{sid}/model").content)
+    X = np.random.default_rng(2).uniform(-6, 6, size=(20, 2))
+    data = tmp_path / "points.csv"
+    data.write_text("x1,x2\n" + "\n".join(f"{a!r},{b!r}" for a, b in X.tolist()))
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(path), str(data), "--out", str(out)]) == 0
+    capsys.readouterr()
+    predicted = np.genfromtxt(out, delimiter=",", names=True)["label"]
+    expected = np.argmax(dn.load(path).predict(X[:, 1:]), axis=1)
+    np.testing.assert_array_equal(predicted, expected)

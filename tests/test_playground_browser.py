@@ -1,85 +1,41 @@
 """The playground page in a real headless Chromium (Debian's), driven by Playwright.
 
-The server runs as ``python -m deltanet.playground`` on 127.0.0.1 with a free port. The
-XOR test takes a screenshot of the trained page; with ``--update-docs`` it becomes
-``docs/playground.png``, the README's screenshot.
+The server runs as ``python -m deltanet.playground`` on 127.0.0.1 with a free port (see
+playground_pages.py). The README's screenshots come from test_playground_layout.py.
 """
 
 from __future__ import annotations
-
-import re
-import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
 import deltanet as dn
+import playground_pages as pages
 from deltanet.playground.datasets import features
+from playground_pages import choose, wait_until
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "playground.png"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("playground-browser"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium (make test installs it)"),
-]
+pytestmark = pages.MARKS
 
 
 @pytest.fixture(scope="module")
 def server_url():
-    proc = subprocess.Popen([sys.executable, "-m", "deltanet.playground", "--port", "0",
-                             "--no-browser"], stdout=subprocess.PIPE, text=True)
-    try:
-        match = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
-        assert match, "the server did not print its URL"
-        yield match.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        proc.stdout.close()
+    yield from pages.serve()
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory):
-    with playwright_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
-            args=ARGS, headless=True, viewport={"width": 1600, "height": 1000})
-        yield ctx
-        ctx.close()
+def browser():
+    yield from pages.launch()
 
 
 @pytest.fixture
-def page(context, server_url):
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.goto(server_url)
-    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
-    yield page
-    page.close()
-    assert errors == []
+def page(browser, server_url):
+    yield from pages.fresh_page(browser, server_url)
 
 
-def wait_until(page, condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        page.wait_for_timeout(100)
-    raise AssertionError(f"timed out waiting for {what}")
+@pytest.fixture
+def context(page):
+    return page.context
 
 
 def neuron_ids(page) -> list[str]:
@@ -87,14 +43,8 @@ def neuron_ids(page) -> list[str]:
                   for el in page.query_selector_all("#network [data-testid^=neuron-]"))
 
 
-def choose_xor(page):
-    page.click("#dataset-xor")
-    wait_until(page, lambda: "dataset=xor" in page.url, what="the XOR data set")
-    page.wait_for_selector("#dataset-xor.selected")
-
-
-def test_xor_trains_below_0_05_and_screenshot(page, tmp_path, request):
-    choose_xor(page)
+def test_xor_trains_below_0_05(page):
+    choose(page, "xor")
 
     def test_loss() -> float:
         value = page.get_attribute("#test-loss", "data-value")
@@ -111,13 +61,6 @@ def test_xor_trains_below_0_05_and_screenshot(page, tmp_path, request):
         if test_loss() < 0.05:
             break
     assert test_loss() < 0.05 and int(page.inner_text("#epoch")) > 0
-    main = page.query_selector("main").bounding_box()
-    shot = tmp_path / "playground.png"
-    page.screenshot(path=str(shot),
-                    clip={"x": 0, "y": 0, "width": 1600, "height": main["y"] + main["height"]})
-    assert shot.stat().st_size > 20_000
-    if request.config.getoption("--update-docs"):  # README's screenshot
-        SCREENSHOT.write_bytes(shot.read_bytes())
 
 
 def test_add_layer_and_neuron_redraws_the_network(page):
@@ -179,13 +122,16 @@ def test_backward_view_shows_the_deltas_of_backprop(page, server_url, tmp_path):
     for i, j in net.arcs:
         row = page.get_attribute(f"[data-testid=grad-row-{i}-{j}]", "data-value")
         assert float(row) == trace.grad[i, j]
-        if i > 0:
-            label = page.get_attribute(f"[data-testid=grad-{i}-{j}]", "data-value")
-            assert float(label) == trace.grad[i, j]
-    # The derivation (from deltanet.explain) shows the output delta with its numbers.
+        # only the arcs into the selected neuron (the output, 10) carry a label
+        label = page.query_selector(f"[data-testid=grad-{i}-{j}]")
+        if i > 0 and j == 10:
+            assert float(label.get_attribute("data-value")) == trace.grad[i, j]
+        else:
+            assert label is None
+    # The derivation of the output neuron 10 (the default) shows its delta with its numbers.
     derivation = page.inner_text("#derivation")
-    assert "Backward" in derivation and "\\" not in derivation
-    assert "Δ10 = " in derivation and "g'(in10)" in derivation
+    assert page.inner_text("#derivation-title") == "Neuron 10" and "\\" not in derivation
+    assert "Δ10 = -2(y1 - a10) g'(in10)" in derivation
 
 
 def test_url_restores_the_same_state_in_a_new_page(page, context):

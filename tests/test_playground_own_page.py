@@ -234,7 +234,7 @@ main();
     "playground page keeps working")
 def test_a_page_of_another_site_cannot_drive_the_playground(playground, tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api")
-    from test_playground_browser import ARGS, CHROMIUM
+    from playground_pages import ARGS, CHROMIUM
 
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Debian's chromium (make test installs it)")

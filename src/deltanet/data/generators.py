@@ -59,7 +59,8 @@ def make_xor(n_samples: int = 500, noise: float = 0.0, random_state=None, n_clas
     """Four quadrants: class 1 where ``x1 · x2 >= 0`` (the label is read after the noise).
 
     Points are uniform in ``[-5, 5]²`` pushed 0.3 away from the axes. With ``n_classes``
-    ``K > 2`` the quadrants are numbered ``q = [x1 < 0] + 2 [x2 < 0]`` and labelled ``q mod K``.
+    ``K > 2`` the square is a checkerboard of ``K × K`` cells, cell ``(r, c)`` labelled
+    ``(r + c) mod K``: every class has ``K`` cells, so the classes are equally likely.
     """
     k = int(check_number("n_classes", n_classes, low=2, integer=True))
     n, noise = _check(n_samples, noise, k)
@@ -70,7 +71,8 @@ def make_xor(n_samples: int = 500, noise: float = 0.0, random_state=None, n_clas
     if k == 2:
         y = (moved[:, 0] * moved[:, 1] >= 0).astype(np.int64)
     else:
-        y = ((moved[:, 0] < 0) + 2 * (moved[:, 1] < 0)).astype(np.int64) % k
+        cells = np.clip(np.floor((moved + 5.3) / 10.6 * k), 0, k - 1).astype(np.int64)
+        y = (cells[:, 0] + cells[:, 1]) % k
     return _shuffled(X, y, rng)
 
 

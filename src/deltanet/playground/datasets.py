@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
 from deltanet.data import generators as gen
-from deltanet.data.scaling import MinMaxScaler
+from deltanet.data.scaling import MinMaxScaler, StandardScaler
+from deltanet.data.tables import TablePreprocessor
 
 DOMAIN = gen.RADIUS
 CLASSIFICATION = ("circle", "xor", "gauss", "spiral")
@@ -67,17 +69,36 @@ def split(X: np.ndarray, y: np.ndarray, ratio: float,
     return X[train], y[train], X[test], y[test]
 
 
-def parse_csv(text: str, max_rows: int) -> tuple[np.ndarray, np.ndarray, str]:
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded CSV read into playground data, with what it takes to use it again.
+
+    ``X`` are the coordinates scaled onto ``[-6, 6]``, ``y`` the labels (class indices, or
+    regression values scaled onto ``[-1, 1]``); ``text`` is the CSV as uploaded (a lesson
+    link carries it); ``preprocessing`` is the fitted ``TablePreprocessor`` that maps a raw
+    table with the same columns to the network's coordinates, so that a downloaded model
+    works with ``deltanet predict``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    text: str
+    preprocessing: TablePreprocessor
+
+    @property
+    def columns(self) -> list[str]:
+        """The two coordinate columns and the label column, as named in the CSV."""
+        return [c.name for c in self.preprocessing.columns_] + [self.preprocessing.target]
+
+
+def parse_csv(text: str, max_rows: int) -> Upload:
     """Read a CSV of two features and a label (optional header) into playground data.
 
     Features are scaled linearly onto ``[-6, 6]`` (a constant column to 0). Labels that are
     whole numbers with at most eight distinct values make a classification set (mapped to
-    ``0..K-1``); any other labels make a regression set, scaled onto ``[-1, 1]``.
-
-    Returns
-    -------
-    X, y, task
-        Scaled coordinates, labels and ``"classification"`` or ``"regression"``.
+    ``0..K-1`` in the order of their values); any other labels make a regression set,
+    scaled onto ``[-1, 1]``. Without a header the columns are named ``x1, x2, label``.
 
     Raises
     ------
@@ -86,7 +107,11 @@ def parse_csv(text: str, max_rows: int) -> tuple[np.ndarray, np.ndarray, str]:
         non-finite values.
     """
     rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    names = ["x1", "x2", "label"]
     if rows and not _is_numeric(rows[0]):
+        header = [cell.strip() for cell in rows[0]]
+        if len(header) == 3 and all(header) and len(set(header)) == 3:
+            names = header
         rows = rows[1:]  # a header line
     if len(rows) < 4:
         raise ValueError(f"the CSV has {len(rows)} data rows; give at least 4 rows of x1,x2,label")
@@ -94,20 +119,44 @@ def parse_csv(text: str, max_rows: int) -> tuple[np.ndarray, np.ndarray, str]:
         raise ValueError(f"the CSV has {len(rows)} rows; the playground takes at most {max_rows}")
     for number, row in enumerate(rows, start=1):
         if len(row) != 3 or not _is_numeric(row):
-            raise ValueError(f"data row {number} is {row[:4]!r}; every row must be three "
-                             "numbers: x1, x2, label")
+            raise ValueError(f"data row {number} is {', '.join(row[:4])!r}; every row must be "
+                             "three numbers: x1, x2, label")
     data = np.array(rows, dtype=float)
     if not np.all(np.isfinite(data)):
         raise ValueError("the CSV holds NaN or infinite values; remove them and upload again")
-    X = _scale(data[:, :2], -DOMAIN, DOMAIN)
     labels = data[:, 2]
     classes = np.unique(labels)
     if len(classes) == 1:
         raise ValueError(f"every label is {classes[0]:g}; give at least two classes (or, for "
                          "regression, labels that vary)")
-    if np.all(labels == np.round(labels)) and len(classes) <= 8:
-        return X, np.searchsorted(classes, labels).astype(int), "classification"
-    return X, _scale(labels[:, None], -1.0, 1.0)[:, 0], "regression"
+    task = ("classification" if np.all(labels == np.round(labels)) and len(classes) <= 8
+            else "regression")
+    pre = _preprocessing(data, names, task)
+    frame = _frame(data, names)
+    X = pre.transform(frame)
+    y = pre.encode_target(frame)
+    return Upload(X, y if task == "regression" else y.astype(int), task, text, pre)
+
+
+def _frame(data: np.ndarray, names: list[str]):
+    import pandas as pd
+
+    return pd.DataFrame(data, columns=names)
+
+
+def _preprocessing(data: np.ndarray, names: list[str], task: str) -> TablePreprocessor:
+    """The table preprocessing of an upload: coordinates min-max scaled onto ``[-6, 6]``;
+    regression labels onto ``[-1, 1]`` (an affine map, kept as a mean and a scale)."""
+    pre = TablePreprocessor(names[2], task=task, scale="minmax",
+                            feature_range=(-DOMAIN, DOMAIN), max_classes=8)
+    pre.fit(_frame(data, names))
+    if task == "regression":
+        to_unit = MinMaxScaler((-1.0, 1.0)).fit(data[:, 2:])
+        low, high = to_unit.data_min_[0], to_unit.data_max_[0]
+        pre.scale_target = True
+        pre.target_scaler_ = StandardScaler.from_dict(
+            {"type": "StandardScaler", "mean": [low / 2 + high / 2], "scale": [high / 2 - low / 2]})
+    return pre
 
 
 def _is_numeric(row: list[str]) -> bool:
@@ -116,9 +165,3 @@ def _is_numeric(row: list[str]) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Map each column's range linearly onto ``[low, high]`` (a constant column to the
-    middle); ranges near the float limit (±1e308) do not overflow."""
-    return MinMaxScaler((low, high)).fit_transform(values)

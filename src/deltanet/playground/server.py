@@ -12,6 +12,7 @@ Endpoints (``{sid}`` is the tab's session id; answers that carry a state take an
                                              when they pass ``STEP_SECONDS``)
 ``POST /api/session/{sid}/reset``            initial weights again, epoch 0
 ``POST /api/session/{sid}/weight``           set ``{"i": i, "j": j, "value": w}``
+``POST /api/session/{sid}/weights``          set all ``{"weights": [[i, j, w], ...]}``
 ``POST /api/session/{sid}/backward``         ``{"x": [x1, x2], "y": label}`` -> Δ_j, Δ_j a_i
 ``POST /api/session/{sid}/upload``           a CSV body of x1,x2,label (at most 1 MB)
 ``GET /api/session/{sid}/model``             the trained network as a deltanet model file
@@ -26,8 +27,8 @@ for a busy session waits without a thread (so other sessions are never held up),
 
 from __future__ import annotations
 
-import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import io as model_io
-from . import views
+from . import lessons, views
 from ._http import (
     ApiError,
     OwnPageOnly,
@@ -59,6 +59,7 @@ from ._http import (
 from .backward import backward_view, check_point
 from .config import parse_config
 from .datasets import parse_csv
+from .download import model_bytes
 from .sessions import Session, SessionStore
 
 STATIC = Path(__file__).parent / "static"
@@ -201,11 +202,11 @@ class Playground:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ApiError(422, "the CSV is not UTF-8 text; save it as UTF-8 CSV") from None
-        X, y, task = parse_csv(text, MAX_CSV_ROWS)
+        upload = parse_csv(text, MAX_CSV_ROWS)
         show = self.state(session, request)
 
         def work() -> dict:
-            session.set_upload(X, y, task)
+            session.set_upload(upload)
             return show()
         return JSONResponse(await self.locked(session, work))
 
@@ -221,15 +222,7 @@ class Playground:
         return Response(status_code=204)
 
 
-def model_file(session: Session) -> bytes:
-    """The session's network as a deltanet model file, with the playground settings."""
-    metadata = {"source": "deltanet playground", "epoch": session.epoch,
-                "features": list(session.config.features), "loss": session.loss_name,
-                "config": session.config.to_json(),
-                "inputs": "features of (x1, x2) in [-6, 6], in the order of 'features'"}
-    with tempfile.TemporaryDirectory() as folder:
-        path = model_io.save(session.net, Path(folder) / "model.deltanet", metadata)
-        return path.read_bytes()
+model_file = model_bytes  # the session's network as a model file (see download.py)
 
 
 def create_app(*, max_sessions: int = 64, session_ttl: float = 3600.0,
@@ -275,6 +268,7 @@ def create_app(*, max_sessions: int = 64, session_ttl: float = 3600.0,
         Route(base + "/step", api(pg.step), methods=["POST"]),
         Route(base + "/reset", api(pg.reset), methods=["POST"]),
         Route(base + "/weight", api(pg.weight), methods=["POST"]),
+        Route(base + "/weights", api(partial(lessons.set_weights, pg)), methods=["POST"]),
         Route(base + "/backward", api(pg.backward), methods=["POST"]),
         Route(base + "/upload", api(pg.upload), methods=["POST"]),
         Route(base + "/model", api(pg.model)),

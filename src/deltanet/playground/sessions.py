@@ -43,7 +43,7 @@ class Session:
         self.lock = threading.Lock()
         self.waiting = 0  # requests waiting for the lock (the server's count)
         self.last_used = time.monotonic()
-        self.upload: tuple[np.ndarray, np.ndarray, str] | None = None
+        self.upload: datasets.Upload | None = None
         self.data_version = 0
         self.config = config or Config()
         self._make_data()
@@ -76,10 +76,12 @@ class Session:
             if changed & (DATA_FIELDS | NET_FIELDS):
                 self._make_net()
 
-    def set_upload(self, X: np.ndarray, y: np.ndarray, task: str) -> None:
-        """Use uploaded points (already scaled) as the data set and rebuild everything."""
+    def set_upload(self, upload: datasets.Upload) -> None:
+        """Use an uploaded CSV (read by ``datasets.parse_csv``) as the data set and rebuild
+        everything."""
+        y, task = upload.y, upload.task
         with self._all_or_nothing():
-            self.upload = (X, y, task)
+            self.upload = upload
             n_classes = int(y.max()) + 1 if task == "classification" else self.config.n_classes
             loss = "squared_error" if task == "regression" else self.config.loss
             self.config = replace(self.config, dataset="upload", task=task,
@@ -99,8 +101,8 @@ class Session:
         if self.upload is None:
             raise SessionError(422, "this session has no uploaded data (got dataset='upload'); "
                                     "upload a CSV of x1,x2,label first")
-        task = self.upload[2]
-        classes = int(self.upload[1].max()) + 1 if task == "classification" else None
+        task = self.upload.task
+        classes = int(self.upload.y.max()) + 1 if task == "classification" else None
         if config.task != task or (classes and config.n_classes != classes):
             raise SessionError(422, f"the uploaded data is a {task} set"
                                     + (f" with {classes} classes" if classes else "")
@@ -111,7 +113,7 @@ class Session:
         c = self.config
         rng = np.random.default_rng(c.seed)
         if c.dataset == "upload" and self.upload is not None:
-            X, y = self.upload[0], self.upload[1]
+            X, y = self.upload.X, self.upload.y
         else:
             X, y = datasets.generate(c.dataset, c.n_samples, c.noise / 100.0, c.n_classes, rng)
         self.X_train, self.y_train, self.X_test, self.y_test = datasets.split(
@@ -208,6 +210,24 @@ class Session:
             raise SessionError(422, f"({i}, {j}) is not an arc of the network; arcs go from a "
                                     f"lower to a higher neuron number between adjacent layers")
         self.net.weights[i, j] = value
+        self.history.append((self.epoch, *self.losses()))
+
+    def set_weights(self, edges: object) -> None:
+        """Set every weight at once from ``[[i, j, w_ij], ...]`` (a lesson's weights):
+        exactly the network's arcs, each once, with finite weights of at most 1e6."""
+        arcs = set(self.net.arcs)
+        given = edges if isinstance(edges, list) else []
+        ok = isinstance(edges, list) and all(
+            isinstance(e, list) and len(e) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in e[:2])
+            and isinstance(e[2], (int, float)) and not isinstance(e[2], bool)
+            and abs(e[2]) <= 1e6 for e in given)
+        if not ok or {(e[0], e[1]) for e in given} != arcs or len(given) != len(arcs):
+            raise SessionError(422, f"the weights do not fit this network ({len(arcs)} arcs): "
+                                    "send [[i, j, w_ij], ...] with every arc once and weights "
+                                    "in [-1e6, 1e6], e.g. from the same lesson's settings")
+        for i, j, w in given:
+            self.net.weights[i, j] = float(w)
         self.history.append((self.epoch, *self.losses()))
 
 

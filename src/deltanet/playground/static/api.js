@@ -51,10 +51,23 @@ export class Api {
     return `/api/session/${this.sid}/${path}${version}`;
   }
 
-  async fetchJson(method, url, body, contentType = "application/json") {
-    // the per-launch token the server wrote into the page: without it the API refuses
+  // The per-launch token the server wrote into the page: without it the API refuses.
+  headers() {
     const token = document.querySelector('meta[name="deltanet-token"]');
-    const init = { method, headers: { "X-Deltanet-Token": token ? token.content : "" } };
+    return { "X-Deltanet-Token": token ? token.content : "" };
+  }
+
+  // The model file as a Blob and its file name (a plain link cannot send the token).
+  async modelFile() {
+    const response = await fetch(this.modelUrl(), { headers: this.headers() });
+    if (!response.ok) throw new ApiError(response.status, response.statusText);
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "playground.deltanet";
+    return { blob: await response.blob(), name };
+  }
+
+  async fetchJson(method, url, body, contentType = "application/json") {
+    const init = { method, headers: this.headers() };
     if (body !== undefined) {
       init.body = contentType === "application/json" ? JSON.stringify(body) : body;
       init.headers["Content-Type"] = contentType;
@@ -117,10 +130,38 @@ export class Api {
   async setWeight(i, j, value) {
     return this.track(await this.call("POST", "weight", { i, j, value }));
   }
+  async setWeights(edges) {
+    return this.track(await this.call("POST", "weights", { weights: edges }));
+  }
   async backward(x, y) { return this.call("POST", "backward", { x, y }); }
-  async upload(file) {
+  async upload(csvText) {
     this.dataVersion = null;
-    return this.track(await this.call("POST", "upload", file, "text/csv"));
+    return this.track(await this.call("POST", "upload", csvText, "text/csv"));
   }
   modelUrl() { return `/api/session/${this.sid}/model`; }
+
+  // A failure as one sentence for the person at the page.
+  describe(err) {
+    if (!(err instanceof ApiError)) {
+      const text = err && err.message ? err.message : String(err);
+      if (err instanceof TypeError && /fetch/i.test(text)) {
+        return "The playground server cannot be reached: is 'deltanet playground' still " +
+          "running? Start it again and reload the page.";
+      }
+      return sentence(text);
+    }
+    if (err.status === 409) {
+      return "The server is still busy with this page's previous request; try again in a moment.";
+    }
+    if (err.status === 413) return "That file is too large for the playground (1 MB at most).";
+    if (err.status >= 500) return "The server failed on this request; press Reset and try again.";
+    return sentence(err.message);
+  }
+}
+
+// "the CSV has 2 rows; give at least 4" -> "The CSV has 2 rows; give at least 4."
+function sentence(text) {
+  const clean = String(text).trim();
+  const first = clean.charAt(0).toUpperCase() + clean.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
 }

@@ -49,10 +49,12 @@ export function bindControls(app) {
     t.value = "";
   });
   $("weight-apply").addEventListener("click", () => app.submitWeight());
+  $("weight-cancel").addEventListener("click", () => app.closeEditor());
   $("weight-input").addEventListener("keydown", (event) => {
     if (event.key === "Enter") app.submitWeight();
-    if (event.key === "Escape") $("weight-editor").hidden = true;
+    if (event.key === "Escape") app.closeEditor();
   });
+  $("message-close").addEventListener("click", () => app.clearError());
 }
 
 function setSelect(select, value) {
@@ -77,6 +79,7 @@ function datasetButtons(app) {
       button.setAttribute("data-testid", `dataset-${name}`);
       button.className = "dataset";
       button.title = title;
+      button.setAttribute("aria-label", `Data set: ${title}`);
       const canvas = document.createElement("canvas");
       canvas.width = 44;
       canvas.height = 44;
@@ -89,6 +92,7 @@ function datasetButtons(app) {
   }
   for (const button of box.querySelectorAll("button")) {
     button.classList.toggle("selected", button.id === `dataset-${dataset}`);
+    button.setAttribute("aria-pressed", String(button.id === `dataset-${dataset}`));
   }
   const upload = $("dataset-upload");
   const version = app.state ? String(app.state.data_version) : "";

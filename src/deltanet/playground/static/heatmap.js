@@ -5,15 +5,16 @@
 export const DOMAIN = 6;
 export const CLASS_COLORS = ["#f59322", "#0877bd", "#2ca02c", "#9467bd", "#d62728",
   "#8c564b", "#e377c2", "#bcbd22"];
-const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
+const NEG = [245, 147, 34], POS = [8, 119, 189];
+export const MID = [232, 234, 235];
 
 function hexRgb(hex) {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
-const CLASS_RGB = CLASS_COLORS.map(hexRgb);
+export const CLASS_RGB = CLASS_COLORS.map(hexRgb);
 
-function mix(a, b, t) {
+export function mix(a, b, t) {
   return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 }
 
@@ -125,17 +126,35 @@ export function drawPoints(canvas, points, task, showTest, picked) {
   }
 }
 
-// Training (grey) and test (black) loss against the epoch.
+// Training (grey) and test (black) loss against the epoch, with axes: the epochs along
+// the bottom, the loss from 0 to its largest value up the left side.
 export function drawLossChart(canvas, history) {
   const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const W = canvas.width, H = canvas.height, left = 34, bottom = 14, top = 4;
+  ctx.clearRect(0, 0, W, H);
   const rows = history.filter((r) => r[1] !== null && r[2] !== null);
+  const peak = rows.length ? Math.max(...rows.map((r) => Math.max(r[1], r[2])), 1e-9) : 1;
+  const first = rows.length ? rows[0][0] : 0, last = rows.length ? rows[rows.length - 1][0] : 1;
+  const x = (e) => left + (e - first) / Math.max(last - first, 1) * (W - left - 4);
+  const y = (v) => H - bottom - v / peak * (H - bottom - top);
+  ctx.strokeStyle = "#555";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(left, top);
+  ctx.lineTo(left, H - bottom);
+  ctx.lineTo(W - 2, H - bottom);
+  ctx.stroke();
+  ctx.fillStyle = "#333";
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.textAlign = "right";
+  ctx.fillText(peak.toPrecision(2), left - 3, top + 8);
+  ctx.fillText("0", left - 3, H - bottom);
+  ctx.textAlign = "left";
+  ctx.fillText(`epoch ${first}`, left, H - 2);
+  ctx.textAlign = "right";
+  ctx.fillText(String(last), W - 2, H - 2);
   if (rows.length < 2) return;
-  const top = Math.max(...rows.map((r) => Math.max(r[1], r[2])), 1e-9);
-  const first = rows[0][0], last = rows[rows.length - 1][0];
-  const x = (e) => (e - first) / Math.max(last - first, 1) * (canvas.width - 2) + 1;
-  const y = (v) => canvas.height - 2 - v / top * (canvas.height - 4);
-  for (const [col, color] of [[1, "#999"], [2, "#000"]]) {
+  for (const [col, color] of [[1, "#888"], [2, "#000"]]) {
     ctx.beginPath();
     rows.forEach((r, k) => (k ? ctx.lineTo(x(r[0]), y(r[col])) : ctx.moveTo(x(r[0]), y(r[col]))));
     ctx.strokeStyle = color;
