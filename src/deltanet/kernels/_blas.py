@@ -43,10 +43,25 @@ from ._elementwise import (
     exp_nonpositive,
     kernel,
     output_loss,
+    relu,
+    relu_derivative,
     softmax_normalise,
     softmax_shift,
 )
-from ._layout import ACT, BIAS, HAS_DOWN, N_SRC, OFFSET, OUT_HI, OUT_LO, SIZE, SRC, W_OFFSET
+from ._layout import (
+    ACT,
+    BIAS,
+    HAS_DOWN,
+    N_SRC,
+    OFFSET,
+    OUT_HI,
+    OUT_LO,
+    RELU,
+    SIZE,
+    SOFTMAX,
+    SRC,
+    W_OFFSET,
+)
 from ._sgd import _apply_batch, _batch_penalty
 
 U = np.uint64
@@ -222,23 +237,22 @@ def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw,
 
 @kernel()
 def _bias_activate(act, m, n, o, params, bias, in_, a, lse, c):
-    """``in_ += b`` and ``a = g(in_)`` row by row; ReLU in one pass (constants held in
-    registers, so the loop vectorises), softmax by ``_softmax_rows``, the others through
+    """``in_ += b`` and ``a = g(in_)`` row by row; ReLU in one pass (so the loop
+    vectorises), softmax by ``_softmax_rows``, the others through
     ``_elementwise.activate``."""
-    zero = params.dtype.type(0)
     for r in range(m):
         row = o + U(r) * n
-        if act == 3:
+        if act == RELU:
             for j in range(n):
                 z = in_[row + j] + params[bias + j]
                 in_[row + j] = z
-                a[row + j] = zero if z <= zero else z  # NaN passes through
+                a[row + j] = relu(z)
         else:
             for j in range(n):
                 in_[row + j] = in_[row + j] + params[bias + j]
-            if act != 5:
+            if act != SOFTMAX:
                 lse[r] = activate(act, in_, a, row, n, c)
-    if act == 5:
+    if act == SOFTMAX:
         _softmax_rows(m, n, o, in_, a, lse, c)
 
 
@@ -281,7 +295,7 @@ def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_su
     ``with_sum`` also does ``_bias_sum`` on the way (each row added as it is made)."""
     n, o, act = U(groups[layer, SIZE]), base[layer], groups[layer, ACT]
     bias = U(groups[layer, BIAS])
-    zero, one = delta.dtype.type(0), delta.dtype.type(1)
+    zero = delta.dtype.type(0)
     if with_sum:
         for j in range(n):
             out[bias + j] = out[bias + j] * beta
@@ -290,9 +304,9 @@ def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_su
         if not groups[layer, HAS_DOWN]:
             for j in range(n):
                 delta[row + j] = zero
-        elif act == 3:  # as act_backward, with the constants in registers (vectorises)
+        elif act == RELU:  # as act_backward, without the dispatch (vectorises)
             for j in range(n):
-                delta[row + j] = (one if in_[row + j] > zero else zero) * up[row + j]
+                delta[row + j] = relu_derivative(in_[row + j], a[row + j]) * up[row + j]
         else:
             act_backward(act, in_, a, row, up, row, delta, row, n, c)
         if with_sum:
