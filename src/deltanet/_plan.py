@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import activations
 from ._validation import fail
 from .activations import Activation
 
@@ -173,7 +172,7 @@ def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> 
     offset = 0
     real = src > 0
     bias_dst = set(dst[~real].tolist())
-    for layer, ((dep, act_name, is_out), members) in enumerate(ordered, start=1):
+    for layer, ((dep, act, is_out), members) in enumerate(ordered, start=1):
         members = np.asarray(members, dtype=np.int64)
         has_bias = np.array([j in bias_dst for j in members])
         bmask = None if has_bias.all() else has_bias
@@ -198,7 +197,7 @@ def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> 
             bn_offset = offset
             offset += 2 * len(members)
             masks.append(np.ones(2 * len(members)))
-        groups.append(Group(layer, members, activations.get(act_name), dep, is_out, start,
+        groups.append(Group(layer, members, act, dep, is_out, start,
                             bmask, bn, bn_offset))
         blocks.extend(group_blocks)
 

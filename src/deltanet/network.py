@@ -20,6 +20,7 @@ from . import init as _init
 from ._memory import aligned_copy, aligned_zeros
 from ._plan import Plan, compile_plan
 from ._validation import check_number, check_random_state, fail
+from .activations import Activation
 
 
 class WeightIndex:
@@ -172,8 +173,8 @@ class Network:
     def layered(
         cls,
         sizes: Sequence[int],
-        hidden: str | Sequence[str] = "logistic",
-        output: str = "logistic",
+        hidden: str | Activation | Sequence[str | Activation] = "logistic",
+        output: str | Activation = "logistic",
         *,
         init: Any = "glorot",
         random_state: Any = None,
@@ -189,7 +190,8 @@ class Network:
             fail("layered needs at least an input and an output size", sizes,
                  "e.g. Network.layered([2, 3, 1])")
         n_hidden = len(sizes) - 2
-        acts = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
+        acts = ([hidden] * n_hidden if isinstance(hidden, (str, activations.Activation))
+                else list(hidden))
         if len(acts) != n_hidden:
             fail(f"hidden has {len(acts)} activations for {n_hidden} hidden layers", hidden,
                  "give one name, or one per hidden layer")
@@ -228,7 +230,7 @@ class Network:
         return self
 
     def _check_softmax(self) -> None:
-        soft = [j for j, a in self._act_of.items() if a == "softmax"]
+        soft = [j for j, a in self._act_of.items() if a.name == "softmax"]
         hidden = sorted(set(soft) - set(self.outputs))
         if hidden:
             fail("softmax is only supported on output neurons", hidden,
@@ -274,7 +276,7 @@ class Network:
         if j not in self._act_of:
             fail(f"neuron {j} is not a processing neuron", j,
                  f"processing neurons are {self.n_inputs + 1}..{self.n_neurons - 1}")
-        return self._act_of[j]
+        return self._act_of[j].name
 
     def incoming(self, j: int) -> list[int]:
         """Neurons ``i`` with ``(i, j) ∈ A`` (0 first when ``j`` has a bias arc)."""
@@ -392,11 +394,11 @@ def _check_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def _resolve_activations(activation: Any, n_inputs: int, n_neurons: int) -> dict[int, str]:
+def _resolve_activations(activation: Any, n_inputs: int,
+                         n_neurons: int) -> dict[int, activations.Activation]:
     processing = range(n_inputs + 1, n_neurons)
     if isinstance(activation, (str, activations.Activation)):
-        name = activations.get(activation).name
-        return dict.fromkeys(processing, name)
+        return dict.fromkeys(processing, activations.get(activation))
     if not isinstance(activation, Mapping):
         fail("activation must be a name or a {neuron: name} mapping", activation,
              f"e.g. 'logistic' or {{{n_inputs + 1}: 'relu'}}")
@@ -406,7 +408,7 @@ def _resolve_activations(activation: Any, n_inputs: int, n_neurons: int) -> dict
         fail("the activation mapping must name every processing neuron and no other",
              {"missing": missing[:8], "not processing": extra[:8]},
              f"give an activation for each of neurons {n_inputs + 1}..{n_neurons - 1}")
-    return {j: activations.get(activation[j]).name for j in processing}
+    return {j: activations.get(activation[j]) for j in processing}
 
 
 def _resolve_outputs(outputs: Any, n_inputs: int, n_neurons: int, src: np.ndarray):
