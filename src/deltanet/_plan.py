@@ -124,6 +124,25 @@ def depths(n_inputs: int, n_neurons: int, src: np.ndarray, dst: np.ndarray) -> n
     return depth
 
 
+def softmax_depths(depth: np.ndarray, src: np.ndarray, act_of: dict,
+                   outputs: set) -> dict[int, int]:
+    """Where the softmax outputs are computed: all of them form ONE group, normalised
+    together (``a_j = e^{in_j} / Σ_k e^{in_k}`` over every softmax output ``k``, whatever
+    its depth), placed at the depth of the deepest. Outputs at several depths may then feed
+    no other neuron (their value waits for the deepest one): refused otherwise."""
+    soft = [j for j, act in act_of.items() if act.name == "softmax" and j in outputs]
+    if len({int(depth[j]) for j in soft}) < 2:
+        return {}
+    feeding = sorted(set(soft) & set(src.tolist()))
+    if feeding:
+        fail("softmax outputs at different depths are normalised together, so they cannot "
+             "feed other neurons", feeding,
+             "remove the arcs out of these softmax outputs, or put every softmax output at "
+             "the same depth")
+    top = int(max(depth[j] for j in soft))
+    return dict.fromkeys(soft, top)
+
+
 def batch_norm_layers(batch_norm, hidden: list[int], n_groups: int) -> set[int]:
     """The layers ``batch_norm`` asks to normalise: every hidden layer for ``True``, none for
     ``False``, or the given layer numbers, each of which must be a hidden layer (layer 0 is
@@ -153,9 +172,10 @@ def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> 
     """Group neurons and lay out every parameter in one flat vector (see module doc)."""
     depth = depths(n_inputs, n_neurons, src, dst)
     out_set = set(outputs)
+    at = softmax_depths(depth, src, act_of, out_set)
     keys = {}
     for j in range(n_inputs + 1, n_neurons):
-        key = (int(depth[j]), act_of[j], j in out_set)
+        key = (int(at.get(j, depth[j])), act_of[j], j in out_set)
         keys.setdefault(key, []).append(j)
     ordered = sorted(keys.items(), key=lambda kv: (kv[0][0], kv[1][0]))
     layer_of = np.full(n_neurons, -1, dtype=np.int64)

@@ -237,12 +237,9 @@ class Network:
                  "use softmax for the outputs and another activation for hidden neurons")
 
     def _check_softmax_groups(self) -> None:
-        # softmax normalises over the neurons computed together: they must be one group
+        # softmax normalises over the neurons computed together: the plan makes every
+        # softmax output one group (_plan.softmax_depths), which needs two neurons or more
         groups = [g for g in self.plan.groups if g.activation.name == "softmax"]
-        if len(groups) > 1:
-            fail("softmax outputs must all be at the same depth, to be normalised together",
-                 [g.neurons.tolist() for g in groups],
-                 "give every softmax output arcs from the same layer depth")
         if groups and groups[0].size < 2:
             fail("softmax needs at least two output neurons (one per class)",
                  groups[0].neurons.tolist(),
