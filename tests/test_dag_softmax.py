@@ -88,6 +88,6 @@ def test_the_engines_agree_on_mixed_depth_softmax_dags(seed):
 
 def test_softmax_outputs_at_several_depths_that_feed_a_neuron_are_refused():
     arcs = [(1, 2), (2, 3), (1, 4), (3, 5)]
-    with pytest.raises(ValueError, match="normalised together.*feed other neurons"):
+    with pytest.raises(ValueError, match=r"normalised together.*feed other neurons"):
         dn.Network(1, arcs, {2: "tanh", 3: "softmax", 4: "softmax", 5: "identity"},
                    outputs=[3, 4, 5])

@@ -10,8 +10,8 @@ index over it, and the compiled plan (``net.plan``) views it as dense blocks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -284,51 +284,35 @@ class Network:
         return self._dst[self._src == j].tolist()
 
     # ---------------------------------------------------------------- computation
+    # The passes live in deltanet.propagation (layer 3), which binds them here when it loads
+    # (deltanet's __init__ loads it): a network cannot import them (layers go one way).
     def forward(self, X: Any, *, training: bool = False) -> np.ndarray:
-        """FORWARDPROPAGATE: the outputs ``h(x)`` for a batch ``(n, p)`` or one example."""
-        from .propagation import forward, prepare_inputs
-
-        X2, single = prepare_inputs(self, X)
-        cache = forward(self.plan, self.params, X2, bn_state=self.bn_state, training=training)
-        out = cache.outputs
-        if np.isnan(out).any():
-            fail("the outputs overflowed the floating-point range for inputs this large",
-                 float(np.abs(X2).max()), "scale the inputs first, e.g. with "
-                 "deltanet.data.MinMaxScaler, as the network was trained on")
-        return out[0] if single else out
+        """FORWARDPROPAGATE: the outputs ``h(x)`` for a batch ``(n, p)`` or one example
+        (:func:`deltanet.propagation.predict`)."""
+        return _passes().predict(self, X, training=training)
 
     predict = forward
 
     def backprop(self, X: Any, Y: Any, loss: Any = "squared_error", **kwargs: Any):
-        """BACKPROPAGATE: every ``in_j``, ``a_j``, ``Δ_j`` and ``∂J/∂w_ij`` (a Trace)."""
-        from .propagation import backprop
-
-        return backprop(self, X, Y, loss=loss, **kwargs)
+        """BACKPROPAGATE: every ``in_j``, ``a_j``, ``Δ_j`` and ``∂J/∂w_ij`` (a Trace); see
+        :func:`deltanet.propagation.backprop` (``dropout`` is applied whenever given)."""
+        return _passes().backprop(self, X, Y, loss=loss, **kwargs)
 
     def step(self, X: Any, Y: Any, lr: float = 0.1, loss: Any = "squared_error",
              **kwargs: Any):
         """One gradient-descent update ``w_ij ← w_ij − α ∂J/∂w_ij`` on the given examples.
 
         ``kwargs`` go to :meth:`backprop` (``sample_weight``, ``l2``, ``l1``, ``training``,
-        ...). With batch normalisation a step is a training step, like one update of
-        :func:`deltanet.train`: ``training`` defaults to True, so ``â`` uses the batch's
+        ``dropout``, ...). With batch normalisation a step is a training step, like one update
+        of :func:`deltanet.train`: ``training`` defaults to True, so ``â`` uses the batch's
         ``μ_B, σ²_B`` (a ValueError for a single example, which has no batch statistics),
         and the running statistics move towards them
-        (:func:`deltanet.regularization.update_bn_stats`). ``training=False`` uses the
-        running statistics and leaves them as they are.
+        (:func:`deltanet.batchnorm.update_bn_stats`). ``training=False`` uses the running
+        statistics and leaves them as they are.
 
-        Returns the Trace computed before the update.
+        Returns the Trace computed before the update (:func:`deltanet.propagation.step`).
         """
-        from .regularization import update_bn_stats
-
-        lr = check_number("lr", lr, low=0.0, low_open=True)
-        if self.bn_state:
-            kwargs.setdefault("training", True)
-        trace = self.backprop(X, Y, loss=loss, **kwargs)
-        if trace.cache.training and trace.cache.bn:
-            update_bn_stats(self.bn_state, trace.cache)
-        self.params -= (lr * trace.grad_flat).astype(self.dtype)
-        return trace
+        return _passes().step(self, X, Y, lr=lr, loss=loss, **kwargs)
 
     def copy(self) -> Network:
         """An independent copy (parameters and batch-norm statistics)."""
@@ -372,6 +356,29 @@ class Network:
         return (f"Network(n_inputs={self.n_inputs}, neurons={self.n_neurons}, "
                 f"arcs={len(self._src)}, groups={sizes}, activations={acts}, "
                 f"params={self.n_params})")
+
+
+class _Passes(NamedTuple):
+    predict: Callable
+    backprop: Callable
+    step: Callable
+
+
+_BOUND: list[_Passes] = []
+
+
+def bind_passes(predict: Callable, backprop: Callable, step: Callable) -> None:
+    """Called by :mod:`deltanet.propagation` as it loads: the functions behind
+    ``Network.forward``, ``backprop`` and ``step``."""
+    _BOUND[:] = [_Passes(predict, backprop, step)]
+
+
+def _passes() -> _Passes:
+    if not _BOUND:
+        fail("the forward and backward passes are not loaded", "deltanet.network",
+             "import deltanet (or deltanet.propagation) before running a network",
+             RuntimeError)
+    return _BOUND[0]
 
 
 def _span(neurons: np.ndarray) -> str:
