@@ -10,6 +10,7 @@ index over it, and the compiled plan (``net.plan``) views it as dense blocks.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -17,10 +18,15 @@ import numpy as np
 
 from . import activations
 from . import init as _init
-from ._memory import aligned_copy, aligned_zeros
+from ._initialize import initialize_params
+from ._memory import aligned_copy, aligned_zeros, check_fits
 from ._plan import Plan, compile_plan
 from ._validation import check_number, check_random_state, fail
 from .activations import Activation
+
+#: bytes a network holds per arc besides its weight: the arc (i, j), the weight-decay mask,
+#: and the temporaries of building it
+_BYTES_PER_ARC = 48
 
 
 class WeightIndex:
@@ -68,26 +74,36 @@ class WeightIndex:
 def _validate_arcs(n_inputs: int, arcs: Any) -> tuple[np.ndarray, np.ndarray]:
     try:
         arr = np.asarray(list(arcs) if not isinstance(arcs, np.ndarray) else arcs)
-    except TypeError:
+    except (TypeError, ValueError):
         fail("arcs must be a list of (i, j) pairs", arcs, "e.g. arcs=[(1, 3), (2, 3)]")
     if arr.size == 0:
         fail("the network has no arcs", arcs, "give at least one arc (i, j) into a neuron")
     if arr.ndim != 2 or arr.shape[1] != 2 or not np.issubdtype(arr.dtype, np.integer):
         fail("arcs must be pairs of neuron numbers", arcs, "e.g. arcs=[(1, 3), (2, 3)]")
     src, dst = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
-    for i, j in zip(src, dst, strict=True):
-        if i < 0:
-            fail("neuron numbers start at 0 (the bias unit)", (int(i), int(j)),
-                 "number the neurons 0..n")
-        if j <= n_inputs:
-            fail(f"arc ({i}, {j}) goes into an input neuron (inputs are 1..{n_inputs}, 0 is "
-                 "the bias)", (int(i), int(j)), "arcs may only end at processing neurons")
-        if i >= j:
-            fail(f"arc ({i}, {j}) goes backwards", (int(i), int(j)),
-                 "number the neurons so that every arc (i, j) has i < j")
-    pairs = set(zip(src.tolist(), dst.tolist(), strict=True))
-    if len(pairs) != len(src):
-        fail("an arc is listed twice", arcs, "list each (i, j) once")
+    checks = ((src < 0, "neuron numbers start at 0 (the bias unit)", "number the neurons 0..n"),
+              (dst <= n_inputs, "arc ({i}, {j}) goes into an input neuron (inputs are "
+               f"1..{n_inputs}, 0 is the bias)", "arcs may only end at processing neurons"),
+              (src >= dst, "arc ({i}, {j}) goes backwards",
+               "number the neurons so that every arc (i, j) has i < j"))
+    for bad, what, fix in checks:  # the first offending arc of each kind, in arc order
+        if bad.any():
+            k = int(np.argmax(bad))
+            i, j = int(src[k]), int(dst[k])
+            fail(what.format(i=i, j=j), (i, j), fix)
+    return src, dst
+
+
+def _sorted_arcs(src: np.ndarray, dst: np.ndarray, n_neurons: int):
+    """The arcs sorted by ``(j, i)`` (already sorted ones are left as they are); a ValueError
+    when one is listed twice."""
+    key = dst * n_neurons + src
+    if np.any(key[1:] <= key[:-1]):
+        order = np.argsort(key, kind="stable")
+        src, dst, key = src[order], dst[order], key[order]
+        if np.any(key[1:] == key[:-1]):
+            k = int(np.argmax(key[1:] == key[:-1]))
+            fail("an arc is listed twice", (int(src[k]), int(dst[k])), "list each (i, j) once")
     return src, dst
 
 
@@ -141,26 +157,35 @@ class Network:
         dtype: Any = np.float64,
     ) -> None:
         n_inputs = int(check_number("n_inputs", n_inputs, low=1, integer=True))
-        self.dtype = _check_dtype(dtype)
         src, dst = _validate_arcs(n_inputs, arcs)
+        self._build(n_inputs, src, dst, activation, outputs=outputs, bias=bias,
+                    batch_norm=batch_norm, init=init, random_state=random_state, dtype=dtype)
+
+    def _build(self, n_inputs: int, src: np.ndarray, dst: np.ndarray, activation: Any, *,
+               outputs: Any, bias: bool, batch_norm: Any, init: Any, random_state: Any,
+               dtype: Any) -> None:
+        """Everything after the arcs are known to be well-formed (linear in neurons + arcs)."""
+        self.dtype = _check_dtype(dtype)
         n_neurons = int(max(dst.max(), n_inputs)) + 1
-        for j in range(n_inputs + 1, n_neurons):
-            if not np.any(dst == j):
-                fail(f"processing neuron {j} has no incoming arc", j,
-                     "give it an arc, or number the neurons without gaps")
+        has_in = np.zeros(n_neurons, dtype=bool)
+        has_in[dst] = True
+        if not has_in[n_inputs + 1:].all():
+            j = n_inputs + 1 + int(np.argmin(has_in[n_inputs + 1:]))
+            fail(f"processing neuron {j} has no incoming arc", j,
+                 "give it an arc, or number the neurons without gaps")
         if bias:
-            missing = np.setdiff1d(np.arange(n_inputs + 1, n_neurons), dst[src == 0])
+            has_bias = np.zeros(n_neurons, dtype=bool)
+            has_bias[dst[src == 0]] = True
+            missing = np.flatnonzero(~has_bias[n_inputs + 1:]) + n_inputs + 1
             src = np.concatenate([src, np.zeros(len(missing), dtype=np.int64)])
             dst = np.concatenate([dst, missing])
-        order = np.lexsort((src, dst))
-        self._src, self._dst = src[order], dst[order]
+        self._src, self._dst = _sorted_arcs(src, dst, n_neurons)
         self.n_inputs = n_inputs
         self._act_of = _resolve_activations(activation, n_inputs, n_neurons)
         self.outputs = _resolve_outputs(outputs, n_inputs, n_neurons, self._src)
         self._check_softmax()
-        bn = batch_norm  # checked in compile_plan (_plan.batch_norm_layers)
         self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
-                                       self._act_of, self.outputs, bn)
+                                       self._act_of, self.outputs, batch_norm)
         self._check_softmax_groups()
         self.params = aligned_zeros(self.plan.n_params, self.dtype)
         self.bn_state: dict[int, tuple[np.ndarray, np.ndarray]] = {
@@ -195,38 +220,29 @@ class Network:
         if len(acts) != n_hidden:
             fail(f"hidden has {len(acts)} activations for {n_hidden} hidden layers", hidden,
                  "give one name, or one per hidden layer")
+        n_arcs = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+        check_fits(f"Network.layered({sizes})", n_arcs,
+                   _BYTES_PER_ARC + np.dtype(dtype).itemsize, f"{n_arcs:,} arcs",
+                   "use smaller layers")
         first = np.cumsum([1, *sizes])[:-1]  # first neuron number of each layer
-        arcs, act_map = [], {}
-        for k in range(1, len(sizes)):
+        src, dst, act_map = [], [], {}
+        for k in range(1, len(sizes)):  # arcs in (j, i) order, bias arc first: no sort
             s = np.arange(first[k - 1], first[k - 1] + sizes[k - 1])
             d = np.arange(first[k], first[k] + sizes[k])
-            arcs.append(np.stack(np.meshgrid(s, d, indexing="ij"), -1).reshape(-1, 2))
+            src.append(np.tile(np.concatenate([[0], s]), len(d)))
+            dst.append(np.repeat(d, len(s) + 1))
             name = output if k == len(sizes) - 1 else acts[k - 1]
             act_map.update(dict.fromkeys(d.tolist(), name))
-        return cls(sizes[0], np.concatenate(arcs), act_map, batch_norm=batch_norm,
-                   init=init, random_state=random_state, dtype=dtype)
+        net = cls.__new__(cls)
+        net._build(sizes[0], np.concatenate(src), np.concatenate(dst), act_map, outputs=None,
+                   bias=True, batch_norm=batch_norm, init=init, random_state=random_state,
+                   dtype=dtype)
+        return net
 
     def initialize(self, init: Any = "glorot", random_state: Any = None) -> Network:
         """Draw fresh weights (block by block, in plan order) from ``init``."""
-        initializer = _init.get(init)
-        rng = check_random_state(random_state)
-        fan_in = np.bincount(self._dst[self._src > 0], minlength=self.plan.n_neurons)
-        fan_out = np.bincount(self._src[self._src > 0], minlength=self.plan.n_neurons)
-        fan_in, fan_out = np.maximum(fan_in, 1), np.maximum(fan_out, 1)
-        p = self.params
-        for g in self.plan.groups:
-            p[g.bias_offset:g.bias_offset + g.size] = initializer.bias(rng, g.size, self.dtype)
-            for b in self.plan.blocks_in[g.layer - 1]:
-                src_neurons = (np.arange(1, self.n_inputs + 1) if b.src == 0
-                               else self.plan.groups[b.src - 1].neurons)
-                w = initializer.weights(rng, fan_in[g.neurons], fan_out[src_neurons],
-                                        self.dtype)
-                p[b.offset:b.offset + b.size] = w.reshape(-1)
-            if g.batch_norm:
-                p[g.bn_offset:g.bn_offset + g.size] = 1.0  # γ
-                p[g.bn_offset + g.size:g.bn_offset + 2 * g.size] = 0.0  # β
-        if self.plan.grad_mask is not None:
-            p *= self.plan.grad_mask.astype(self.dtype)
+        initialize_params(self.plan, self.params, self._src, self._dst, _init.get(init),
+                          check_random_state(random_state))
         return self
 
     def _check_softmax(self) -> None:
@@ -417,8 +433,9 @@ def _resolve_activations(activation: Any, n_inputs: int,
 
 def _resolve_outputs(outputs: Any, n_inputs: int, n_neurons: int, src: np.ndarray):
     if outputs is None:
-        has_out = set(src.tolist())
-        return tuple(j for j in range(n_inputs + 1, n_neurons) if j not in has_out)
+        feeds = np.zeros(n_neurons, dtype=bool)
+        feeds[src] = True
+        return tuple((np.flatnonzero(~feeds[n_inputs + 1:]) + n_inputs + 1).tolist())
     outs = tuple(int(j) for j in outputs)
     bad = [j for j in outs if not n_inputs < j < n_neurons]
     if bad or not outs or len(set(outs)) != len(outs):
