@@ -127,3 +127,15 @@ def test_explain_renders_a_step_with_a_custom_activation_and_loss():
     for out in (ex.to_markdown(), ex.to_latex(), ex.to_text()):
         assert "mish" in out and "cubic" in out
     assert r"in \tanh(\log(1+e^{in}))" in ex.to_text()
+
+
+def test_the_kernels_say_why_custom_definitions_run_on_numpy():
+    from deltanet.kernels._layout import not_compiled
+
+    net = dn.Network.layered([3, 4, 2], hidden=MISH, output="identity", random_state=0)
+    reasons = not_compiled(net.plan, CUBIC)
+    assert reasons == ["activation 'mish' (user-defined: the compiled kernels hold the "
+                       "built-in activations)", "loss 'cubic' (user-defined: the compiled "
+                       "kernels hold the built-in losses)"]
+    plain = dn.Network.layered([3, 4, 2], hidden="gelu", output="identity")
+    assert not_compiled(plain.plan, losses.get("squared_error")) == []

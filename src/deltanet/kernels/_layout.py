@@ -28,6 +28,22 @@ LOG_LOSS, CROSS_ENTROPY, PERCEPTRON = (LOSS_CODES[k] for k in
                                        ("log_loss", "cross_entropy", "perceptron"))
 
 
+def not_compiled(plan: Plan, loss) -> list[str]:
+    """Why the compiled kernels cannot run ``plan`` with ``loss``, in words; [] when they can.
+
+    The kernels are compiled from the built-in definitions (one table, cached on disk); an
+    activation or loss of your own, even one Numba could compile, runs on NumPy.
+    """
+    acts = dict.fromkeys(g.activation.name for g in plan.groups
+                         if activation_code(g.activation) is None)
+    reasons = [f"activation {name!r} (user-defined: the compiled kernels hold the built-in "
+               "activations)" for name in acts]
+    if loss.name not in LOSS_CODES:
+        reasons.append(f"loss {loss.name!r} (user-defined: the compiled kernels hold the "
+                       "built-in losses)")
+    return reasons
+
+
 def activation_code(act) -> int | None:
     """The kernels' code of ``act``: that of the built-in activation of its name (a
     user's activation cannot take a built-in name), or None."""
