@@ -139,3 +139,12 @@ def test_the_kernels_say_why_custom_definitions_run_on_numpy():
                        "kernels hold the built-in losses)"]
     plain = dn.Network.layered([3, 4, 2], hidden="gelu", output="identity")
     assert not_compiled(plain.plan, losses.get("squared_error")) == []
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "elu", "gelu"])
+def test_explain_renders_the_new_built_in_activations_with_their_formulas(name):
+    net = dn.Network.layered([2, 2, 1], hidden=name, output="identity", random_state=0)
+    ex = dn.explain(net, [0.5, -0.25], 0.3, loss="half_squared_error", lr=0.1)
+    text = ex.to_text()
+    assert f"({name}: g(in) = in" in text  # the formula beside a = g(in), by name
+    assert "g′(in" in text or "g'(in" in text
