@@ -15,6 +15,12 @@ from ._plan import Plan
 CHUNK = 1 << 22  # parameters handled per vectorised pass (bounds the temporaries)
 
 
+def _positions(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + k) for s, k in zip(starts, sizes)])``, vectorised."""
+    before = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - before, sizes)
+
+
 def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.ndarray,
                       initializer, rng: np.random.Generator) -> None:
     """Fill ``params`` from ``initializer``: weights of arc ``(i, j)`` see ``fan_in[j]`` and
@@ -24,52 +30,40 @@ def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.n
     fan_out = np.maximum(np.bincount(src[real], minlength=plan.n_neurons), 1)
     neurons = np.concatenate([np.arange(1, plan.n_inputs + 1), *(g.neurons for g in plan.groups)])
     layer_start = np.cumsum([0, *plan.layer_sizes()])
-    chunk: list = []
+    bias = np.array([(g.bias_offset, len(g.neurons)) for g in plan.groups],
+                    dtype=np.int64).reshape(-1, 2)
+    blocks = np.array([(b.offset, b.shape[0] * b.shape[1], b.shape[1], layer_start[b.src],
+                        layer_start[b.dst]) for b in plan.blocks], dtype=np.int64).reshape(-1, 5)
+    cuts = list(range(0, plan.n_params, CHUNK))
+    edges = np.searchsorted(bias[:, 0], cuts)  # chunks start at a group's bias
+    for lo_g, hi_g in zip(edges.tolist(), [*edges[1:].tolist(), len(bias)], strict=True):
+        if hi_g > lo_g:
+            lo = int(bias[lo_g, 0])
+            hi = int(bias[hi_g, 0]) if hi_g < len(bias) else plan.n_params
+            sel = (blocks[:, 0] >= lo) & (blocks[:, 0] < hi)
+            params[lo:hi] = _values(lo, hi - lo, bias[lo_g:hi_g], blocks[sel], neurons,
+                                    fan_in, fan_out, initializer, rng, params.dtype)
     for g in plan.groups:
-        chunk.append(g)
-        end = g.bn_offset + 2 * g.size if g.batch_norm else _end(plan, g)
-        if end - chunk[0].bias_offset >= CHUNK or g is plan.groups[-1]:
-            _fill(plan, params, chunk, neurons, layer_start, fan_in, fan_out, initializer,
-                  rng)
-            chunk = []
+        if g.batch_norm:
+            params[g.bn_offset:g.bn_offset + len(g.neurons)] = 1.0  # γ (β stays 0)
     if plan.grad_mask is not None:
         params *= plan.grad_mask.astype(params.dtype)
 
 
-def _end(plan: Plan, g) -> int:
-    blocks = plan.blocks_in[g.layer - 1]
-    return blocks[-1].offset + blocks[-1].size if blocks else g.bias_offset + g.size
-
-
-def _fill(plan, params, groups, neurons, layer_start, fan_in, fan_out, initializer, rng):
-    """Initialise the parameters of consecutive ``groups`` (one slice of ``params``)."""
-    lo = groups[0].bias_offset
-    last = groups[-1]
-    hi = last.bn_offset + 2 * last.size if last.batch_norm else _end(plan, last)
-    n = hi - lo
+def _values(lo, n, bias, blocks, neurons, fan_in, fan_out, initializer, rng, dtype):
+    """The initial values of ``params[lo:lo + n]``, whose biases and blocks are given as
+    rows ``(offset, size)`` and ``(offset, size, n_dst, first src, first dst)``."""
     is_weight = np.zeros(n, dtype=bool)
     fi = np.ones(n, dtype=np.int64)
     fo = np.ones(n, dtype=np.int64)
-    blocks = [b for g in groups for b in plan.blocks_in[g.layer - 1]]
-    if blocks:
-        start = np.array([b.offset - lo for b in blocks], dtype=np.int64)
-        size = np.array([b.size for b in blocks], dtype=np.int64)
-        n_dst = np.array([b.shape[1] for b in blocks], dtype=np.int64)
-        src_at = layer_start[[b.src for b in blocks]]
-        dst_at = layer_start[[b.dst for b in blocks]]
+    if len(blocks):
+        start, size, n_dst, src_at, dst_at = (blocks[:, k] for k in range(5))
+        at = _positions(start - lo, size)
         which = np.repeat(np.arange(len(blocks)), size)
-        before = np.concatenate([[0], np.cumsum(size)[:-1]])  # weights of earlier blocks
-        at = np.arange(int(size.sum())) + np.repeat(start - before, size)  # slice positions
-        local = at - start[which]
-        row, col = np.divmod(local, n_dst[which])
+        row, col = np.divmod(at - (start - lo)[which], n_dst[which])
         is_weight[at] = True
         fi[at] = fan_in[neurons[dst_at[which] + col]]
         fo[at] = fan_out[neurons[src_at[which] + row]]
     is_bias = np.zeros(n, dtype=bool)
-    for g in groups:
-        is_bias[g.bias_offset - lo:g.bias_offset - lo + g.size] = True
-    values = initializer.fill(rng, is_weight, is_bias, fi, fo, params.dtype)
-    for g in groups:
-        if g.batch_norm:
-            values[g.bn_offset - lo:g.bn_offset - lo + g.size] = 1.0  # γ (β stays 0)
-    params[lo:hi] = values
+    is_bias[_positions(bias[:, 0] - lo, bias[:, 1])] = True
+    return initializer.fill(rng, is_weight, is_bias, fi, fo, dtype)
