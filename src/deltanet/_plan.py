@@ -188,10 +188,10 @@ def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs):
     depth = depth.copy()
     for j, d in softmax_depths(depth, src, act_of, out_set).items():
         depth[j] = d
-    act_ids: dict = {}
+    act_ids: dict = {}  # by identity: hashing an Activation hashes all of its fields
     proc = np.arange(n_inputs + 1, n_neurons)
-    act_code = np.array([act_ids.setdefault(act_of[j], len(act_ids)) for j in proc.tolist()],
-                        dtype=np.int64)
+    act_code = np.array([act_ids.setdefault(id(act_of[j]), len(act_ids))
+                         for j in proc.tolist()], dtype=np.int64)
     is_out = np.zeros(n_neurons, dtype=np.int64)
     is_out[list(out_set)] = 1
     key = (depth[proc] * len(act_ids) + act_code) * 2 + is_out[proc]
@@ -206,9 +206,13 @@ def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs):
     layer_of[1:n_inputs + 1] = 0
     pos_of[1:n_inputs + 1] = np.arange(n_inputs)
     layer_of[proc] = group + 1
-    members = [proc[order[starts[k]:starts[k + 1]]] for k in range(len(first))]
-    pos_of[proc[order]] = np.arange(len(proc)) - np.repeat(starts[:-1], np.diff(starts))
-    keys = [(int(depth[m[0]]), act_of[int(m[0])], bool(is_out[m[0]])) for m in members]
+    ordered = proc[order]
+    members = [ordered[a:b] for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(),
+                                            strict=True)]
+    pos_of[ordered] = np.arange(len(proc)) - np.repeat(starts[:-1], np.diff(starts))
+    heads = ordered[starts[:-1]]  # the first neuron of every group
+    keys = list(zip(depth[heads].tolist(), [act_of[j] for j in heads.tolist()],
+                    is_out[heads].astype(bool).tolist(), strict=True))
     return layer_of, pos_of, members, keys
 
 
@@ -228,13 +232,13 @@ def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
     n_src = layer_size[sl]
     dense = hi - lo == n_src * layer_size[dl]  # arcs are distinct: all of them present
     by_layer: dict[int, list] = {}
-    for k in range(len(lo)):
-        mask = None
-        if not dense[k]:
-            mask = np.zeros((int(n_src[k]), int(layer_size[dl[k]])), dtype=bool)
-            arcs = order[lo[k]:hi[k]]
-            mask[pos_of[src[real][arcs]], pos_of[dst[real][arcs]]] = True
-        by_layer.setdefault(int(dl[k]), []).append((int(sl[k]), int(n_src[k]), mask))
+    masks = dict.fromkeys(np.flatnonzero(~dense).tolist())
+    for k in masks:  # sparse blocks only
+        masks[k] = np.zeros((int(n_src[k]), int(layer_size[dl[k]])), dtype=bool)
+        arcs = order[lo[k]:hi[k]]
+        masks[k][pos_of[src[real][arcs]], pos_of[dst[real][arcs]]] = True
+    for k, (d, s, n) in enumerate(zip(dl.tolist(), sl.tolist(), n_src.tolist(), strict=True)):
+        by_layer.setdefault(d, []).append((s, n, masks.get(k)))
     return by_layer
 
 
