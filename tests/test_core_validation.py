@@ -143,7 +143,9 @@ def test_nan_cost_stops_training_naming_the_epoch():
 
 
 def test_softmax_outputs_must_form_one_group_of_two_or_more():
-    with pytest.raises(ValueError, match="softmax outputs must all be at the same depth"):
+    # outputs at several depths form one group, so none of them may feed another neuron
+    with pytest.raises(ValueError, match="softmax outputs at different depths are normalised "
+                                         "together, so they cannot feed other neurons"):
         dn.Network(2, [(1, 3), (1, 4), (1, 5), (3, 5)], "softmax", outputs=[3, 4, 5])
     with pytest.raises(ValueError, match=r"softmax needs at least two output neurons.*log_loss"):
         dn.Network.layered([2, 1], output="softmax")

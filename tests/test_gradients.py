@@ -15,7 +15,7 @@ import deltanet as dn
 from conftest import random_dag
 
 SALT = ""
-SMOOTH = ["identity", "logistic", "tanh", "softplus", "relu"]
+SMOOTH = ["identity", "logistic", "tanh", "softplus", "relu", "leaky_relu", "elu", "gelu"]
 # output activation -> losses it pairs with (targets must suit the output's range)
 PAIRS = [
     ("identity", "squared_error"), ("identity", "half_squared_error"),

@@ -178,7 +178,8 @@ def _sparse_dag(acts: dict) -> dn.Network:
     return dn.Network(4, arcs, activation, random_state=3)
 
 
-@pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp"])
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp",
+                                    "leaky_relu", "elu", "gelu"])
 def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
     check_sparse_dag(hidden, 1, 5)
 

@@ -71,7 +71,8 @@ def test_sample_weights_and_a_logistic_output(momentum):
     check_engines(net, X, y, "log_loss", 16, optimizers.sgd(0.3, momentum=momentum), sw=sw)
 
 
-@pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp"])
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "logistic", "softplus", "identity", "exp",
+                                    "leaky_relu", "elu", "gelu"])
 def test_sparse_dag_with_skip_arcs_and_several_output_groups(hidden):
     test_kernels.check_sparse_dag(hidden, 5, 8)
 

@@ -63,6 +63,10 @@ _LAZY: dict[str, str] = {
 }
 
 
+# the passes behind Network.forward/backprop/step (NumPy only, like the network itself)
+from . import propagation as _propagation  # noqa: E402,F401
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

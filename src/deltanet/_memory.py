@@ -9,9 +9,12 @@ therefore allocated at 64-byte boundaries (a cache line, and one AVX-512 registe
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
+
+from ._validation import fail
 
 ALIGNMENT = 64  # bytes
 
@@ -29,3 +32,20 @@ def aligned_copy(a: np.ndarray, dtype: Any = None) -> np.ndarray:
     out = aligned_zeros(a.shape[0], a.dtype if dtype is None else dtype)
     out[:] = a
     return out
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits(what: str, count: int, bytes_each: int, counted: str, fix: str) -> None:
+    """Refuse, before anything is allocated, to build ``what`` when ``count`` items of
+    ``bytes_each`` bytes would not fit in this machine's physical memory."""
+    total, need = physical_memory(), count * bytes_each
+    if total is not None and need > total:
+        fail(f"{what} would need about {need / 2**30:,.1f} GiB of memory ({counted}), more "
+             f"than this machine's {total / 2**30:,.1f} GiB", counted, fix)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import activations
 from ._validation import fail
 from .activations import Activation
 
@@ -112,17 +111,48 @@ class Plan:
 
 
 def depths(n_inputs: int, n_neurons: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Depth of every neuron: inputs 0, ``depth(j) = 1 + max depth(i)`` over ``(i, j) ∈ A``."""
-    depth = np.zeros(n_neurons, dtype=np.int64)
+    """Depth of every neuron: inputs 0, ``depth(j) = 1 + max depth(i)`` over ``(i, j) ∈ A``.
+
+    One pass in neuron order (every arc has ``i < j``, so ``depth(i)`` is known when ``j``
+    comes): linear in neurons plus arcs.
+    """
     real = src > 0
-    order = np.argsort(dst[real], kind="stable")
-    s, d = src[real][order], dst[real][order]
-    starts = np.searchsorted(d, np.arange(n_neurons))
-    ends = np.searchsorted(d, np.arange(n_neurons), side="right")
+    s, d = src[real], dst[real]
+    if len(d) and np.any(d[1:] < d[:-1]):
+        order = np.argsort(d, kind="stable")
+        s, d = s[order], d[order]
+    bounds = np.searchsorted(d, np.arange(n_neurons + 1)).tolist()
+    depth = [0] * n_neurons
+    if len(s) <= 8 * n_neurons:  # few arcs per neuron: plain Python is fastest
+        sources = s.tolist()
+        for j in range(n_inputs + 1, n_neurons):
+            lo, hi = bounds[j], bounds[j + 1]
+            depth[j] = 1 + (max(map(depth.__getitem__, sources[lo:hi])) if hi > lo else 0)
+        return np.array(depth, dtype=np.int64)
+    out = np.zeros(n_neurons, dtype=np.int64)  # many arcs per neuron: one NumPy max each
     for j in range(n_inputs + 1, n_neurons):
-        incoming = s[starts[j]:ends[j]]
-        depth[j] = 1 + (depth[incoming].max() if incoming.size else 0)
-    return depth
+        lo, hi = bounds[j], bounds[j + 1]
+        out[j] = 1 + (out[s[lo:hi]].max() if hi > lo else 0)
+    return out
+
+
+def softmax_depths(depth: np.ndarray, src: np.ndarray, act_of: dict,
+                   outputs: set) -> dict[int, int]:
+    """Where the softmax outputs are computed: all of them form ONE group, normalised
+    together (``a_j = e^{in_j} / Σ_k e^{in_k}`` over every softmax output ``k``, whatever
+    its depth), placed at the depth of the deepest. Outputs at several depths may then feed
+    no other neuron (their value waits for the deepest one): refused otherwise."""
+    soft = [j for j, act in act_of.items() if act.name == "softmax" and j in outputs]
+    if len({int(depth[j]) for j in soft}) < 2:
+        return {}
+    feeding = sorted(set(soft) & set(src.tolist()))
+    if feeding:
+        fail("softmax outputs at different depths are normalised together, so they cannot "
+             "feed other neurons", feeding,
+             "remove the arcs out of these softmax outputs, or put every softmax output at "
+             "the same depth")
+    top = int(max(depth[j] for j in soft))
+    return dict.fromkeys(soft, top)
 
 
 def batch_norm_layers(batch_norm, hidden: list[int], n_groups: int) -> set[int]:
@@ -150,66 +180,127 @@ def batch_norm_layers(batch_norm, hidden: list[int], n_groups: int) -> set[int]:
     return chosen
 
 
-def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
-    """Group neurons and lay out every parameter in one flat vector (see module doc)."""
+def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs):
+    """Key every processing neuron by (depth, activation, output?) and number the groups in
+    the order (depth, first neuron); returns (layer_of, pos_of, members per group, keys)."""
     depth = depths(n_inputs, n_neurons, src, dst)
     out_set = set(outputs)
-    keys = {}
-    for j in range(n_inputs + 1, n_neurons):
-        key = (int(depth[j]), act_of[j], j in out_set)
-        keys.setdefault(key, []).append(j)
-    ordered = sorted(keys.items(), key=lambda kv: (kv[0][0], kv[1][0]))
+    depth = depth.copy()
+    for j, d in softmax_depths(depth, src, act_of, out_set).items():
+        depth[j] = d
+    act_ids: dict = {}  # by identity: hashing an Activation hashes all of its fields
+    proc = np.arange(n_inputs + 1, n_neurons)
+    act_code = np.array([act_ids.setdefault(id(act_of[j]), len(act_ids))
+                         for j in proc.tolist()], dtype=np.int64)
+    is_out = np.zeros(n_neurons, dtype=np.int64)
+    is_out[list(out_set)] = 1
+    key = (depth[proc] * len(act_ids) + act_code) * 2 + is_out[proc]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.lexsort((first, depth[proc][first]))] = np.arange(len(first))
+    group = rank[inverse.reshape(-1)]  # group (layer − 1) of every processing neuron
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(len(first) + 1))
     layer_of = np.full(n_neurons, -1, dtype=np.int64)
     pos_of = np.zeros(n_neurons, dtype=np.int64)
     layer_of[1:n_inputs + 1] = 0
     pos_of[1:n_inputs + 1] = np.arange(n_inputs)
-    for layer, (_, members) in enumerate(ordered, start=1):
-        layer_of[members] = layer
-        pos_of[members] = np.arange(len(members))
+    layer_of[proc] = group + 1
+    ordered = proc[order]
+    members = [ordered[a:b] for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(),
+                                            strict=True)]
+    pos_of[ordered] = np.arange(len(proc)) - np.repeat(starts[:-1], np.diff(starts))
+    heads = ordered[starts[:-1]]  # the first neuron of every group
+    keys = list(zip(depth[heads].tolist(), [act_of[j] for j in heads.tolist()],
+                    is_out[heads].astype(bool).tolist(), strict=True))
+    return layer_of, pos_of, members, keys
 
-    hidden = [layer for layer, (key, _) in enumerate(ordered, start=1) if not key[2]]
-    bn_layers = batch_norm_layers(batch_norm, hidden, len(ordered))
-    groups, blocks, masks = [], [], []
-    offset = 0
+
+def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
+    """The arcs grouped into blocks ``(src layer, dst layer)``: per destination layer, a list
+    of ``(src layer, n_src, mask or None)`` in source order (a mask only where arcs are
+    missing)."""
     real = src > 0
-    bias_dst = set(dst[~real].tolist())
-    for layer, ((dep, act_name, is_out), members) in enumerate(ordered, start=1):
-        members = np.asarray(members, dtype=np.int64)
-        has_bias = np.array([j in bias_dst for j in members])
-        bmask = None if has_bias.all() else has_bias
-        bn = layer in bn_layers
-        group_blocks = []
-        start = offset
-        offset += len(members)
-        masks.append(np.ones(len(members)) if bmask is None else bmask.astype(float))
-        into = real & (layer_of[dst] == layer)
-        for s_layer in sorted(set(layer_of[src[into]].tolist())):
-            sel = into & (layer_of[src] == s_layer)
-            n_src = n_inputs if s_layer == 0 else len(ordered[s_layer - 1][1])
-            mask = np.zeros((n_src, len(members)), dtype=bool)
-            mask[pos_of[src[sel]], pos_of[dst[sel]]] = True
-            blk = Block(s_layer, layer, offset, (n_src, len(members)),
-                        None if mask.all() else mask)
-            offset += blk.size
-            masks.append(mask.reshape(-1).astype(float))
-            group_blocks.append(blk)
-        bn_offset = -1
-        if bn:
-            bn_offset = offset
-            offset += 2 * len(members)
-            masks.append(np.ones(2 * len(members)))
-        groups.append(Group(layer, members, activations.get(act_name), dep, is_out, start,
-                            bmask, bn, bn_offset))
-        blocks.extend(group_blocks)
+    n_layers = len(sizes) + 1
+    key = layer_of[dst[real]] * n_layers + layer_of[src[real]]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    cut = np.flatnonzero(np.diff(key)) + 1
+    lo, hi = np.concatenate([[0], cut]), np.concatenate([cut, [len(key)]])
+    dl, sl = np.divmod(key[lo], n_layers)
+    layer_size = np.array([n_inputs, *sizes], dtype=np.int64)
+    n_src = layer_size[sl]
+    dense = hi - lo == n_src * layer_size[dl]  # arcs are distinct: all of them present
+    by_layer: dict[int, list] = {}
+    masks = dict.fromkeys(np.flatnonzero(~dense).tolist())
+    for k in masks:  # sparse blocks only
+        masks[k] = np.zeros((int(n_src[k]), int(layer_size[dl[k]])), dtype=bool)
+        arcs = order[lo[k]:hi[k]]
+        masks[k][pos_of[src[real][arcs]], pos_of[dst[real][arcs]]] = True
+    for k, (d, s, n) in enumerate(zip(dl.tolist(), sl.tolist(), n_src.tolist(), strict=True)):
+        by_layer.setdefault(d, []).append((s, n, masks.get(k)))
+    return by_layer
 
-    grad_mask = np.concatenate(masks) if masks else np.zeros(0)
-    decay = np.zeros(offset)
-    for b in blocks:
-        decay[b.offset:b.offset + b.size] = 1.0
-    decay *= grad_mask
+
+def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
+    """Group neurons and lay out every parameter in one flat vector (see module doc):
+    linear in neurons plus arcs (plus the padding of sparse blocks)."""
+    layer_of, pos_of, members, keys = _group_neurons(n_inputs, n_neurons, src, dst, act_of,
+                                                     outputs)
+    sizes = [len(m) for m in members]
+    hidden = [layer for layer, key in enumerate(keys, start=1) if not key[2]]
+    bn_layers = batch_norm_layers(batch_norm, hidden, len(keys))
+    no_bias = np.ones(n_neurons, dtype=bool)
+    no_bias[dst[src == 0]] = False
+    short = set(layer_of[no_bias & (layer_of > 0)].tolist())  # groups missing a bias arc
+    by_layer = _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes)
+    groups, blocks, holes, spans = [], [], [], []  # spans: weight blocks (start, length)
+    offset = 0
+    for layer, (key, neurons, size) in enumerate(zip(keys, members, sizes, strict=True),
+                                                 start=1):
+        bmask = ~no_bias[neurons] if layer in short else None
+        if bmask is not None:
+            holes.append((offset, ~bmask))
+        start, offset = offset, offset + size
+        for sl, n_src, mask in by_layer.get(layer, ()):
+            if mask is not None:
+                holes.append((offset, ~mask.reshape(-1)))
+            blk = Block(sl, layer, offset, (n_src, size), mask)
+            spans.append((offset, n_src * size))
+            offset += n_src * size
+            blocks.append(blk)
+        bn_offset = -1
+        if layer in bn_layers:
+            bn_offset, offset = offset, offset + 2 * size
+        groups.append(Group(layer, neurons, key[1], key[0], key[2], start, bmask,
+                            layer in bn_layers, bn_offset))
+    return _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, offset, layer_of,
+                        pos_of, holes, spans)
+
+
+def _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params, layer_of, pos_of,
+                 holes, spans) -> Plan:
+    """The masks of the flat vector (gradient and weight decay) and the block indexes."""
+    grad_mask = None
+    if holes:
+        grad_mask = np.ones(n_params)
+        for start, missing in holes:
+            grad_mask[start:start + len(missing)][missing] = 0.0
+    decay = np.zeros(n_params)
+    if spans:
+        start, length = (np.array(c, dtype=np.int64) for c in zip(*spans, strict=True))
+        edges = np.zeros(n_params + 1, dtype=np.int64)  # +1 where a block starts, −1 after it
+        np.add.at(edges, start, 1)
+        np.add.at(edges, start + length, -1)
+        decay[:] = np.cumsum(edges[:-1]) > 0
+    if grad_mask is not None:
+        decay *= grad_mask
     out_index = {j: k for k, j in enumerate(outputs)}
-    out_cols = tuple(np.array([out_index[j] for j in g.neurons]) for g in groups if g.is_output)
-    blocks_in = tuple(tuple(b for b in blocks if b.dst == g.layer) for g in groups)
-    return Plan(n_inputs, n_neurons, tuple(groups), tuple(blocks), tuple(outputs), offset,
-                layer_of, pos_of, None if grad_mask.all() else grad_mask, decay, out_cols,
-                blocks_in, {(b.src, b.dst): b for b in blocks})
+    out_cols = tuple(np.array([out_index[j] for j in g.neurons.tolist()])
+                     for g in [g for g in groups if g.is_output])
+    blocks_in: list[list[Block]] = [[] for _ in groups]
+    for b in blocks:
+        blocks_in[b.dst - 1].append(b)
+    return Plan(n_inputs, n_neurons, tuple(groups), tuple(blocks), tuple(outputs), n_params,
+                layer_of, pos_of, grad_mask, decay, out_cols,
+                tuple(tuple(bs) for bs in blocks_in), {(b.src, b.dst): b for b in blocks})

@@ -41,6 +41,31 @@ class Initializer:
             limit = np.broadcast_to(np.sqrt(6.0 / fan_in)[None, :], shape)
         return (rng.uniform(-1.0, 1.0, size=shape) * limit).astype(dtype)
 
+    def fill(self, rng, is_weight: np.ndarray, is_bias: np.ndarray, fan_in: np.ndarray,
+             fan_out: np.ndarray, dtype) -> np.ndarray:
+        """``weights`` and ``bias`` for a whole slice of parameters at once: the same values
+        and the same random numbers, drawn in slice order, as calling them one block at a
+        time. ``fan_in``/``fan_out`` are given per weight; other entries come back 0."""
+        out = np.zeros(len(is_weight))
+        if self.kind == "constant":
+            out[is_weight] = self.value
+            out[is_bias] = self.value if self.bias_value is None else self.bias_value
+            return out.astype(dtype)
+        drawn = is_weight | is_bias if self.kind == "rand" else is_weight
+        u = rng.random(int(drawn.sum()))  # uniform(low, high) is low + (high − low) u
+        if self.kind == "rand":
+            w_lim = np.full(len(out), self.eps)
+        elif self.kind == "glorot":
+            w_lim = np.sqrt(6.0 / (fan_in + fan_out))
+        else:  # he
+            w_lim = np.sqrt(6.0 / fan_in)
+        draws = np.zeros(len(out))
+        draws[drawn] = u
+        out[is_weight] = (-1.0 + 2.0 * draws[is_weight]) * w_lim[is_weight]
+        if self.kind == "rand":
+            out[is_bias] = -self.eps + (self.eps - -self.eps) * draws[is_bias]
+        return out.astype(dtype)
+
     def bias(self, rng, n: int, dtype) -> np.ndarray:
         if self.kind == "constant":
             b = self.value if self.bias_value is None else self.bias_value

@@ -10,84 +10,24 @@ index over it, and the compiled plan (``net.plan``) views it as dense blocks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import activations
 from . import init as _init
-from ._memory import aligned_copy, aligned_zeros
+from ._arcs import WeightIndex, sorted_arcs, validate_arcs
+from ._initialize import initialize_params
+from ._memory import aligned_copy, aligned_zeros, check_fits
 from ._plan import Plan, compile_plan
 from ._validation import check_number, check_random_state, fail
+from .activations import Activation
 
-
-class WeightIndex:
-    """``net.weights[i, j]`` reads and writes ``w_ij`` by lecture numbers."""
-
-    def __init__(self, net: Network) -> None:
-        self._net = net
-
-    def _index(self, key: Any) -> int:
-        if not (isinstance(key, tuple) and len(key) == 2) or not all(
-                isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in key):
-            fail("weights are indexed by an arc of two neuron numbers", key,
-                 "use net.weights[i, j] with integers i < j")
-        i, j = (int(k) for k in key)
-        idx = self._net.plan.flat_index(i, j)
-        if idx is None:
-            fail(f"({i}, {j}) is not an arc of this network", key,
-                 "list the arcs with net.arcs (bias arcs are (0, j))", KeyError)
-        return idx
-
-    def __getitem__(self, key: Any) -> float:
-        return float(self._net.params[self._index(key)])
-
-    def __setitem__(self, key: Any, value: float) -> None:
-        self._net.params[self._index(key)] = check_number(f"w{key}", value)
-
-    def __iter__(self):
-        return iter(self._net.arcs)
-
-    def __len__(self) -> int:
-        return len(self._net.arcs)
-
-    def items(self) -> list[tuple[tuple[int, int], float]]:
-        return [((i, j), self[i, j]) for i, j in self._net.arcs]
-
-    def to_dict(self) -> dict[tuple[int, int], float]:
-        return dict(self.items())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"w{i},{j}={w:.4g}" for (i, j), w in self.items()[:12])
-        more = "" if len(self) <= 12 else f", ... ({len(self)} arcs)"
-        return f"Weights({shown}{more})"
-
-
-def _validate_arcs(n_inputs: int, arcs: Any) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        arr = np.asarray(list(arcs) if not isinstance(arcs, np.ndarray) else arcs)
-    except TypeError:
-        fail("arcs must be a list of (i, j) pairs", arcs, "e.g. arcs=[(1, 3), (2, 3)]")
-    if arr.size == 0:
-        fail("the network has no arcs", arcs, "give at least one arc (i, j) into a neuron")
-    if arr.ndim != 2 or arr.shape[1] != 2 or not np.issubdtype(arr.dtype, np.integer):
-        fail("arcs must be pairs of neuron numbers", arcs, "e.g. arcs=[(1, 3), (2, 3)]")
-    src, dst = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
-    for i, j in zip(src, dst, strict=True):
-        if i < 0:
-            fail("neuron numbers start at 0 (the bias unit)", (int(i), int(j)),
-                 "number the neurons 0..n")
-        if j <= n_inputs:
-            fail(f"arc ({i}, {j}) goes into an input neuron (inputs are 1..{n_inputs}, 0 is "
-                 "the bias)", (int(i), int(j)), "arcs may only end at processing neurons")
-        if i >= j:
-            fail(f"arc ({i}, {j}) goes backwards", (int(i), int(j)),
-                 "number the neurons so that every arc (i, j) has i < j")
-    pairs = set(zip(src.tolist(), dst.tolist(), strict=True))
-    if len(pairs) != len(src):
-        fail("an arc is listed twice", arcs, "list each (i, j) once")
-    return src, dst
+#: bytes a network holds per arc besides its weight: the arc (i, j), the weight-decay mask,
+#: and the temporaries of building it
+_BYTES_PER_ARC = 48
 
 
 class Network:
@@ -140,26 +80,35 @@ class Network:
         dtype: Any = np.float64,
     ) -> None:
         n_inputs = int(check_number("n_inputs", n_inputs, low=1, integer=True))
+        src, dst = validate_arcs(n_inputs, arcs)
+        self._build(n_inputs, src, dst, activation, outputs=outputs, bias=bias,
+                    batch_norm=batch_norm, init=init, random_state=random_state, dtype=dtype)
+
+    def _build(self, n_inputs: int, src: np.ndarray, dst: np.ndarray, activation: Any, *,
+               outputs: Any, bias: bool, batch_norm: Any, init: Any, random_state: Any,
+               dtype: Any) -> None:
+        """Everything after the arcs are known to be well-formed (linear in neurons + arcs)."""
         self.dtype = _check_dtype(dtype)
-        src, dst = _validate_arcs(n_inputs, arcs)
         n_neurons = int(max(dst.max(), n_inputs)) + 1
-        for j in range(n_inputs + 1, n_neurons):
-            if not np.any(dst == j):
-                fail(f"processing neuron {j} has no incoming arc", j,
-                     "give it an arc, or number the neurons without gaps")
+        has_in = np.zeros(n_neurons, dtype=bool)
+        has_in[dst] = True
+        if not has_in[n_inputs + 1:].all():
+            j = n_inputs + 1 + int(np.argmin(has_in[n_inputs + 1:]))
+            fail(f"processing neuron {j} has no incoming arc", j,
+                 "give it an arc, or number the neurons without gaps")
         if bias:
-            missing = np.setdiff1d(np.arange(n_inputs + 1, n_neurons), dst[src == 0])
+            has_bias = np.zeros(n_neurons, dtype=bool)
+            has_bias[dst[src == 0]] = True
+            missing = np.flatnonzero(~has_bias[n_inputs + 1:]) + n_inputs + 1
             src = np.concatenate([src, np.zeros(len(missing), dtype=np.int64)])
             dst = np.concatenate([dst, missing])
-        order = np.lexsort((src, dst))
-        self._src, self._dst = src[order], dst[order]
+        self._src, self._dst = sorted_arcs(src, dst, n_neurons)
         self.n_inputs = n_inputs
         self._act_of = _resolve_activations(activation, n_inputs, n_neurons)
         self.outputs = _resolve_outputs(outputs, n_inputs, n_neurons, self._src)
         self._check_softmax()
-        bn = batch_norm  # checked in compile_plan (_plan.batch_norm_layers)
         self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
-                                       self._act_of, self.outputs, bn)
+                                       self._act_of, self.outputs, batch_norm)
         self._check_softmax_groups()
         self.params = aligned_zeros(self.plan.n_params, self.dtype)
         self.bn_state: dict[int, tuple[np.ndarray, np.ndarray]] = {
@@ -172,8 +121,8 @@ class Network:
     def layered(
         cls,
         sizes: Sequence[int],
-        hidden: str | Sequence[str] = "logistic",
-        output: str = "logistic",
+        hidden: str | Activation | Sequence[str | Activation] = "logistic",
+        output: str | Activation = "logistic",
         *,
         init: Any = "glorot",
         random_state: Any = None,
@@ -189,58 +138,47 @@ class Network:
             fail("layered needs at least an input and an output size", sizes,
                  "e.g. Network.layered([2, 3, 1])")
         n_hidden = len(sizes) - 2
-        acts = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
+        acts = ([hidden] * n_hidden if isinstance(hidden, (str, activations.Activation))
+                else list(hidden))
         if len(acts) != n_hidden:
             fail(f"hidden has {len(acts)} activations for {n_hidden} hidden layers", hidden,
                  "give one name, or one per hidden layer")
+        n_arcs = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+        check_fits(f"Network.layered({sizes})", n_arcs,
+                   _BYTES_PER_ARC + np.dtype(dtype).itemsize, f"{n_arcs:,} arcs",
+                   "use smaller layers")
         first = np.cumsum([1, *sizes])[:-1]  # first neuron number of each layer
-        arcs, act_map = [], {}
-        for k in range(1, len(sizes)):
+        src, dst, act_map = [], [], {}
+        for k in range(1, len(sizes)):  # arcs in (j, i) order, bias arc first: no sort
             s = np.arange(first[k - 1], first[k - 1] + sizes[k - 1])
             d = np.arange(first[k], first[k] + sizes[k])
-            arcs.append(np.stack(np.meshgrid(s, d, indexing="ij"), -1).reshape(-1, 2))
+            src.append(np.tile(np.concatenate([[0], s]), len(d)))
+            dst.append(np.repeat(d, len(s) + 1))
             name = output if k == len(sizes) - 1 else acts[k - 1]
             act_map.update(dict.fromkeys(d.tolist(), name))
-        return cls(sizes[0], np.concatenate(arcs), act_map, batch_norm=batch_norm,
-                   init=init, random_state=random_state, dtype=dtype)
+        net = cls.__new__(cls)
+        net._build(sizes[0], np.concatenate(src), np.concatenate(dst), act_map, outputs=None,
+                   bias=True, batch_norm=batch_norm, init=init, random_state=random_state,
+                   dtype=dtype)
+        return net
 
     def initialize(self, init: Any = "glorot", random_state: Any = None) -> Network:
         """Draw fresh weights (block by block, in plan order) from ``init``."""
-        initializer = _init.get(init)
-        rng = check_random_state(random_state)
-        fan_in = np.bincount(self._dst[self._src > 0], minlength=self.plan.n_neurons)
-        fan_out = np.bincount(self._src[self._src > 0], minlength=self.plan.n_neurons)
-        fan_in, fan_out = np.maximum(fan_in, 1), np.maximum(fan_out, 1)
-        p = self.params
-        for g in self.plan.groups:
-            p[g.bias_offset:g.bias_offset + g.size] = initializer.bias(rng, g.size, self.dtype)
-            for b in self.plan.blocks_in[g.layer - 1]:
-                src_neurons = (np.arange(1, self.n_inputs + 1) if b.src == 0
-                               else self.plan.groups[b.src - 1].neurons)
-                w = initializer.weights(rng, fan_in[g.neurons], fan_out[src_neurons],
-                                        self.dtype)
-                p[b.offset:b.offset + b.size] = w.reshape(-1)
-            if g.batch_norm:
-                p[g.bn_offset:g.bn_offset + g.size] = 1.0  # γ
-                p[g.bn_offset + g.size:g.bn_offset + 2 * g.size] = 0.0  # β
-        if self.plan.grad_mask is not None:
-            p *= self.plan.grad_mask.astype(self.dtype)
+        initialize_params(self.plan, self.params, self._src, self._dst, _init.get(init),
+                          check_random_state(random_state))
         return self
 
     def _check_softmax(self) -> None:
-        soft = [j for j, a in self._act_of.items() if a == "softmax"]
+        soft = [j for j, a in self._act_of.items() if a.name == "softmax"]
         hidden = sorted(set(soft) - set(self.outputs))
         if hidden:
             fail("softmax is only supported on output neurons", hidden,
                  "use softmax for the outputs and another activation for hidden neurons")
 
     def _check_softmax_groups(self) -> None:
-        # softmax normalises over the neurons computed together: they must be one group
+        # softmax normalises over the neurons computed together: the plan makes every
+        # softmax output one group (_plan.softmax_depths), which needs two neurons or more
         groups = [g for g in self.plan.groups if g.activation.name == "softmax"]
-        if len(groups) > 1:
-            fail("softmax outputs must all be at the same depth, to be normalised together",
-                 [g.neurons.tolist() for g in groups],
-                 "give every softmax output arcs from the same layer depth")
         if groups and groups[0].size < 2:
             fail("softmax needs at least two output neurons (one per class)",
                  groups[0].neurons.tolist(),
@@ -274,7 +212,7 @@ class Network:
         if j not in self._act_of:
             fail(f"neuron {j} is not a processing neuron", j,
                  f"processing neurons are {self.n_inputs + 1}..{self.n_neurons - 1}")
-        return self._act_of[j]
+        return self._act_of[j].name
 
     def incoming(self, j: int) -> list[int]:
         """Neurons ``i`` with ``(i, j) ∈ A`` (0 first when ``j`` has a bias arc)."""
@@ -285,51 +223,35 @@ class Network:
         return self._dst[self._src == j].tolist()
 
     # ---------------------------------------------------------------- computation
+    # The passes live in deltanet.propagation (layer 3), which binds them here when it loads
+    # (deltanet's __init__ loads it): a network cannot import them (layers go one way).
     def forward(self, X: Any, *, training: bool = False) -> np.ndarray:
-        """FORWARDPROPAGATE: the outputs ``h(x)`` for a batch ``(n, p)`` or one example."""
-        from .propagation import forward, prepare_inputs
-
-        X2, single = prepare_inputs(self, X)
-        cache = forward(self.plan, self.params, X2, bn_state=self.bn_state, training=training)
-        out = cache.outputs
-        if np.isnan(out).any():
-            fail("the outputs overflowed the floating-point range for inputs this large",
-                 float(np.abs(X2).max()), "scale the inputs first, e.g. with "
-                 "deltanet.data.MinMaxScaler, as the network was trained on")
-        return out[0] if single else out
+        """FORWARDPROPAGATE: the outputs ``h(x)`` for a batch ``(n, p)`` or one example
+        (:func:`deltanet.propagation.predict`)."""
+        return _passes().predict(self, X, training=training)
 
     predict = forward
 
     def backprop(self, X: Any, Y: Any, loss: Any = "squared_error", **kwargs: Any):
-        """BACKPROPAGATE: every ``in_j``, ``a_j``, ``Δ_j`` and ``∂J/∂w_ij`` (a Trace)."""
-        from .propagation import backprop
-
-        return backprop(self, X, Y, loss=loss, **kwargs)
+        """BACKPROPAGATE: every ``in_j``, ``a_j``, ``Δ_j`` and ``∂J/∂w_ij`` (a Trace); see
+        :func:`deltanet.propagation.backprop` (``dropout`` is applied whenever given)."""
+        return _passes().backprop(self, X, Y, loss=loss, **kwargs)
 
     def step(self, X: Any, Y: Any, lr: float = 0.1, loss: Any = "squared_error",
              **kwargs: Any):
         """One gradient-descent update ``w_ij ← w_ij − α ∂J/∂w_ij`` on the given examples.
 
         ``kwargs`` go to :meth:`backprop` (``sample_weight``, ``l2``, ``l1``, ``training``,
-        ...). With batch normalisation a step is a training step, like one update of
-        :func:`deltanet.train`: ``training`` defaults to True, so ``â`` uses the batch's
+        ``dropout``, ...). With batch normalisation a step is a training step, like one update
+        of :func:`deltanet.train`: ``training`` defaults to True, so ``â`` uses the batch's
         ``μ_B, σ²_B`` (a ValueError for a single example, which has no batch statistics),
         and the running statistics move towards them
-        (:func:`deltanet.regularization.update_bn_stats`). ``training=False`` uses the
-        running statistics and leaves them as they are.
+        (:func:`deltanet.batchnorm.update_bn_stats`). ``training=False`` uses the running
+        statistics and leaves them as they are.
 
-        Returns the Trace computed before the update.
+        Returns the Trace computed before the update (:func:`deltanet.propagation.step`).
         """
-        from .regularization import update_bn_stats
-
-        lr = check_number("lr", lr, low=0.0, low_open=True)
-        if self.bn_state:
-            kwargs.setdefault("training", True)
-        trace = self.backprop(X, Y, loss=loss, **kwargs)
-        if trace.cache.training and trace.cache.bn:
-            update_bn_stats(self.bn_state, trace.cache)
-        self.params -= (lr * trace.grad_flat).astype(self.dtype)
-        return trace
+        return _passes().step(self, X, Y, lr=lr, loss=loss, **kwargs)
 
     def copy(self) -> Network:
         """An independent copy (parameters and batch-norm statistics)."""
@@ -375,6 +297,29 @@ class Network:
                 f"params={self.n_params})")
 
 
+class _Passes(NamedTuple):
+    predict: Callable
+    backprop: Callable
+    step: Callable
+
+
+_BOUND: list[_Passes] = []
+
+
+def bind_passes(predict: Callable, backprop: Callable, step: Callable) -> None:
+    """Called by :mod:`deltanet.propagation` as it loads: the functions behind
+    ``Network.forward``, ``backprop`` and ``step``."""
+    _BOUND[:] = [_Passes(predict, backprop, step)]
+
+
+def _passes() -> _Passes:
+    if not _BOUND:
+        fail("the forward and backward passes are not loaded", "deltanet.network",
+             "import deltanet (or deltanet.propagation) before running a network",
+             RuntimeError)
+    return _BOUND[0]
+
+
 def _span(neurons: np.ndarray) -> str:
     n = neurons.tolist()
     if len(n) > 2 and n == list(range(n[0], n[-1] + 1)):
@@ -392,11 +337,11 @@ def _check_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def _resolve_activations(activation: Any, n_inputs: int, n_neurons: int) -> dict[int, str]:
+def _resolve_activations(activation: Any, n_inputs: int,
+                         n_neurons: int) -> dict[int, activations.Activation]:
     processing = range(n_inputs + 1, n_neurons)
     if isinstance(activation, (str, activations.Activation)):
-        name = activations.get(activation).name
-        return dict.fromkeys(processing, name)
+        return dict.fromkeys(processing, activations.get(activation))
     if not isinstance(activation, Mapping):
         fail("activation must be a name or a {neuron: name} mapping", activation,
              f"e.g. 'logistic' or {{{n_inputs + 1}: 'relu'}}")
@@ -406,13 +351,14 @@ def _resolve_activations(activation: Any, n_inputs: int, n_neurons: int) -> dict
         fail("the activation mapping must name every processing neuron and no other",
              {"missing": missing[:8], "not processing": extra[:8]},
              f"give an activation for each of neurons {n_inputs + 1}..{n_neurons - 1}")
-    return {j: activations.get(activation[j]).name for j in processing}
+    return {j: activations.get(activation[j]) for j in processing}
 
 
 def _resolve_outputs(outputs: Any, n_inputs: int, n_neurons: int, src: np.ndarray):
     if outputs is None:
-        has_out = set(src.tolist())
-        return tuple(j for j in range(n_inputs + 1, n_neurons) if j not in has_out)
+        feeds = np.zeros(n_neurons, dtype=bool)
+        feeds[src] = True
+        return tuple((np.flatnonzero(~feeds[n_inputs + 1:]) + n_inputs + 1).tolist())
     outs = tuple(int(j) for j in outputs)
     bad = [j for j in outs if not n_inputs < j < n_neurons]
     if bad or not outs or len(set(outs)) != len(outs):

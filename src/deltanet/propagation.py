@@ -7,54 +7,45 @@ Vectorised over the neurons of a group and the examples of a batch::
     gradient  ∂J/∂W = out_srcᵀ @ Δ_g / |B|                ∂J/∂b = mean(Δ_g)
 
 which is the lecture's ``Δ_j = g'(in_j) Σ_{j'} w_{j,j'} Δ_{j'}`` and ``∂J/∂w_ij = Δ_j a_i``.
-Hidden groups may batch-normalise and drop out their outputs ``a_g`` before they are fed
-downstream (``out_g``); both are undone in the same order on the way back.
+Hidden groups may batch-normalise (:mod:`deltanet.batchnorm`) and drop out
+(:mod:`deltanet.dropout`) their outputs ``a_g`` before they are fed downstream (``out_g``);
+both are undone in the same order on the way back. :func:`predict`, :func:`backprop` and
+:func:`step` are ``Network.forward``, ``Network.backprop`` and ``Network.step``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import losses as _losses
+from . import network as _network
+from ._inputs import normalize_sample_weight, prepare_inputs, prepare_targets
 from ._plan import Plan
-from ._validation import check_array, check_number, fail
+from ._validation import check_number, check_random_state, fail
+from .batchnorm import BN_EPS, normalise, normalise_backward, update_bn_stats
+from .dropout import drop, resolve_dropout
+from .trace import Cache, Trace
 
-BN_EPS = 1e-5
-
-
-@dataclass
-class Cache:
-    """Everything one forward pass computed, per layer (layer 0 = the inputs)."""
-
-    plan: Plan
-    in_: list  # net inputs in_g (None for layer 0)
-    a: list  # activations a_g = g(in_g) (layer 0: x)
-    out: list  # what layer g feeds downstream (after batch norm and dropout)
-    bn: dict = field(default_factory=dict)  # layer -> (x_hat, inv_std, mu, var)
-    drop: dict = field(default_factory=dict)  # layer -> scaled keep mask
-    training: bool = False  # batch statistics (True) or running statistics
-
-    @property
-    def outputs(self) -> np.ndarray:
-        """Network outputs ``(n, K)`` in the order of ``plan.outputs``."""
-        n = self.a[0].shape[0]
-        groups = [g for g in self.plan.groups if g.is_output]
-        out = np.empty((n, len(self.plan.outputs)), dtype=self.a[0].dtype)
-        for g, cols in zip(groups, self.plan.out_cols, strict=True):
-            out[:, cols] = self.a[g.layer]
-        return out
+__all__ = ["BN_EPS", "Cache", "GradCheck", "Trace", "backprop", "backward", "decay_mask",
+           "forward", "gradcheck", "normalize_sample_weight", "predict", "prepare_inputs",
+           "prepare_targets", "regularization", "step"]
 
 
 def forward(plan: Plan, params: np.ndarray, X: np.ndarray, *, training: bool = False,
             bn_state: dict | None = None, dropout: dict | None = None,
             rng: np.random.Generator | None = None) -> Cache:
-    """FORWARDPROPAGATE a batch ``X`` (n, p); returns the Cache of every ``in_j``, ``a_j``."""
+    """FORWARDPROPAGATE a batch ``X`` (n, p); returns the Cache of every ``in_j``, ``a_j``.
+
+    ``training``: batch normalisation uses the batch's statistics (else the running ones).
+    ``dropout`` (``{layer: rate}``) drops units with masks drawn from ``rng`` whenever it is
+    given; prediction passes none.
+    """
     cache = Cache(plan, [None], [X], [X], training=training)
-    if training and dropout and dropout.get(0):
-        cache.out[0] = _drop(cache, 0, X, dropout[0], rng)
+    if dropout and dropout.get(0):
+        cache.out[0], cache.drop[0] = drop(X, dropout[0], rng)
     for g in plan.groups:
         in_ = np.tile(plan.bias(params, g), (X.shape[0], 1))
         with np.errstate(over="ignore", invalid="ignore"):
@@ -65,9 +56,9 @@ def forward(plan: Plan, params: np.ndarray, X: np.ndarray, *, training: bool = F
         a = g.activation.value(in_)
         out = a
         if g.batch_norm:
-            out = _bn_forward(cache, plan, params, g, a, training, bn_state)
-        if training and dropout and dropout.get(g.layer):
-            out = _drop(cache, g.layer, out, dropout[g.layer], rng)
+            out = normalise(cache, plan, params, g, a, training, bn_state)
+        if dropout and dropout.get(g.layer):
+            out, cache.drop[g.layer] = drop(out, dropout[g.layer], rng)
         cache.in_.append(in_)
         cache.a.append(a)
         cache.out.append(out)
@@ -89,30 +80,6 @@ def _scaled_net_input(cache: Cache, plan: Plan, params: np.ndarray, g) -> np.nda
         for o, b in zip(sources, plan.blocks_in[g.layer - 1], strict=True):
             in_ += (o / s) @ plan.W(params, b)
         return in_ * s
-
-
-def _drop(cache: Cache, layer: int, a: np.ndarray, rate: float, rng) -> np.ndarray:
-    # Dropout (seed 002, 07-5a): drop each unit with probability `rate` and rescale the
-    # survivors by 1/(1 − rate), so the expected output is unchanged.
-    keep = (rng.random(a.shape) >= rate).astype(a.dtype) / a.dtype.type(1.0 - rate)
-    cache.drop[layer] = keep
-    return a * keep
-
-
-def _bn_forward(cache, plan, params, g, a, training, bn_state):
-    # Batch normalisation (seed 002, 07-5b): â = γ (a − μ)/√(ε + σ²) + β
-    gamma, beta = plan.gamma_beta(params, g)
-    if training:
-        if a.shape[0] < 2:
-            fail("batch normalisation needs batches of at least 2 examples in training",
-                 a.shape[0], "use batch_size >= 2 (or None) or turn batch_norm off")
-        mu, var = a.mean(axis=0), a.var(axis=0)
-    else:
-        mu, var = bn_state[g.layer]
-    inv_std = 1.0 / np.sqrt(var + BN_EPS)
-    x_hat = (a - mu) * inv_std
-    cache.bn[g.layer] = (x_hat, inv_std, mu, var)
-    return gamma * x_hat + beta
 
 
 def backward(plan: Plan, params: np.ndarray, cache: Cache, Y: np.ndarray, loss,
@@ -145,7 +112,7 @@ def _backward(plan, params, cache, Y, loss, weights, mean=True):
             if g.layer in cache.drop:
                 d_out = d_out * cache.drop[g.layer]
             if g.batch_norm:
-                d_out = _bn_backward(plan, params, grad, cache, g, d_out)
+                d_out = normalise_backward(cache, plan, params, grad, g, d_out)
             delta = g.activation.backward(in_, a, d_out)
         if cols is not None:
             y = Y[:, cols]
@@ -165,63 +132,6 @@ def _backward(plan, params, cache, Y, loss, weights, mean=True):
     if plan.grad_mask is not None:
         grad *= plan.grad_mask
     return grad, deltas, per_example
-
-
-def _bn_backward(plan, params, grad, cache, g, d_out):
-    # out = γ x̂ + β, x̂ = (a − μ)/√(σ² + ε) with μ, σ² from this batch.
-    x_hat, inv_std, _, _ = cache.bn[g.layer]
-    gamma, _ = plan.gamma_beta(params, g)
-    o, k = g.bn_offset, g.size
-    grad[o:o + k] = np.sum(d_out * x_hat, axis=0)  # ∂/∂γ
-    grad[o + k:o + 2 * k] = np.sum(d_out, axis=0)  # ∂/∂β
-    d_xhat = d_out * gamma
-    m = d_out.shape[0]
-    if not cache.training:
-        return d_xhat * inv_std  # running statistics: a fixed affine map
-    return (inv_std / m) * (m * d_xhat - d_xhat.sum(axis=0)
-                            - x_hat * np.sum(d_xhat * x_hat, axis=0))
-
-
-# ------------------------------------------------------------------ inputs and targets
-def prepare_inputs(net, X: Any, finite: bool = True) -> tuple[np.ndarray, bool]:
-    """Validate ``X`` as a batch ``(n, p)`` or one example ``(p,)``; return 2-D and a flag.
-    ``finite=False`` leaves the NaN/infinity check to the caller."""
-    arr = check_array("X", X, ndim=(1, 2), n_cols=net.n_inputs, dtype=net.dtype,
-                      finite=finite)
-    single = arr.ndim == 1
-    if single:
-        if arr.shape[0] != net.n_inputs:
-            fail(f"one example must have {net.n_inputs} values", arr.shape,
-                 f"pass {net.n_inputs} inputs, or a 2-D batch of shape (n, {net.n_inputs})")
-        arr = arr.reshape(1, -1)
-    return arr, single
-
-
-def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
-    """Validate ``Y`` against the outputs: ``(n, K)``; ``(n,)`` or a scalar when K = 1."""
-    K = net.n_outputs
-    arr = check_array("Y", Y, ndim=(0, 1, 2), dtype=net.dtype)
-    if arr.ndim == 1 and K > 1 and arr.shape[0] == n and n != K:
-        fail(f"Y has one label per example but the network has {K} outputs", arr.shape,
-             "one-hot encode class labels: Y, classes = deltanet.one_hot(y)")
-    if arr.size != n * K:
-        fail(f"Y does not fit the outputs: expected {n} x {K} values", arr.shape,
-             f"pass targets of shape ({n}, {K})" + (" or (n,)" if K == 1 else ""))
-    if arr.ndim == 2 and arr.shape != (n, K):
-        fail(f"Y has shape {arr.shape} but the network needs ({n}, {K})", arr.shape,
-             "pass one row per example and one column per output neuron")
-    arr = arr.reshape(n, K)
-    name = loss.name
-    if name in ("log_loss", "perceptron") and ((arr < 0) | (arr > 1)).any():
-        fail(f"{name} needs targets in [0, 1]", float(arr[(arr < 0) | (arr > 1)][0]),
-             "use 0/1 labels (or probabilities) for a logistic or threshold output")
-    if name == "cross_entropy" and K == 1:
-        fail("cross_entropy needs one output per class (softmax outputs)", K,
-             "for one 0/1 output use loss='log_loss'")
-    if name == "cross_entropy" and (arr < 0).any():
-        fail("cross_entropy needs non-negative targets (one-hot or probabilities)",
-             float(arr.min()), "one-hot encode the labels")
-    return arr
 
 
 def decay_mask(plan: Plan, decay_bias: bool, dtype: Any) -> np.ndarray:
@@ -247,100 +157,38 @@ def regularization(plan: Plan, params: np.ndarray, l2: float, l1: float,
     return cost, (2.0 * l2) * w + l1 * np.sign(w)
 
 
-# ------------------------------------------------------------------ the trace
-class _NeuronValues:
-    """``trace.in_[j]`` / ``trace.a[j]`` / ``trace.delta[j]`` by lecture number."""
-
-    def __init__(self, trace: Trace, kind: str) -> None:
-        self._t, self._kind = trace, kind
-
-    def __getitem__(self, j: int):
-        t, plan = self._t, self._t.plan
-        j = int(j)
-        if not 0 <= j < plan.n_neurons:
-            fail("no such neuron", j, f"neurons are numbered 0..{plan.n_neurons - 1}")
-        layer = int(plan.layer_of[j])
-        if layer < 1 and self._kind != "a":
-            fail(f"neuron {j} is an input; {self._kind} is defined for processing neurons",
-                 j, f"use neurons {plan.n_inputs + 1}..{plan.n_neurons - 1}")
-        if j == 0:
-            col = np.ones(t.n)
-        else:
-            source = {"in_": t.cache.in_, "a": t.cache.a, "delta": t.deltas,
-                      "out": t.cache.out}[self._kind]
-            col = source[layer][:, plan.pos_of[j]]
-        return float(col[0]) if t.single else col.copy()
-
-
-class _ArcValues:
-    def __init__(self, trace: Trace) -> None:
-        self._t = trace
-
-    def __getitem__(self, key):
-        i, j = key
-        idx = self._t.plan.flat_index(int(i), int(j))
-        if idx is None:
-            fail(f"({i}, {j}) is not an arc of this network", key, "list arcs with net.arcs",
-                 KeyError)
-        return float(self._t.grad_flat[idx])
-
-
-@dataclass
-class Trace:
-    """One BACKPROPAGATE: ``in_[j]``, ``a[j]``, ``delta[j]``, ``grad[i, j]`` and the cost.
-
-    Values are scalars for one example and arrays over the batch otherwise; ``grad`` is
-    ``∂J/∂w_ij``, the mean over the batch of ``Δ_j a_i`` (plus weight decay when set).
-    """
-
-    plan: Plan
-    cache: Cache
-    deltas: list
-    grad_flat: np.ndarray
-    losses: np.ndarray  # ℓ_e per example
-    loss: float  # J: mean loss (+ regularisation)
-    single: bool
-
-    @property
-    def n(self) -> int:
-        return self.cache.a[0].shape[0]
-
-    @property
-    def in_(self) -> _NeuronValues:
-        return _NeuronValues(self, "in_")
-
-    @property
-    def a(self) -> _NeuronValues:
-        return _NeuronValues(self, "a")
-
-    @property
-    def out(self) -> _NeuronValues:
-        return _NeuronValues(self, "out")
-
-    @property
-    def delta(self) -> _NeuronValues:
-        return _NeuronValues(self, "delta")
-
-    @property
-    def grad(self) -> _ArcValues:
-        return _ArcValues(self)
-
-    @property
-    def outputs(self) -> np.ndarray:
-        out = self.cache.outputs
-        return out[0] if self.single else out
+def predict(net, X: Any, *, training: bool = False) -> np.ndarray:
+    """FORWARDPROPAGATE: the outputs ``h(x)`` for a batch ``(n, p)`` or one example
+    (``Network.forward``)."""
+    X2, single = prepare_inputs(net, X)
+    cache = forward(net.plan, net.params, X2, bn_state=net.bn_state, training=training)
+    out = cache.outputs
+    if np.isnan(out).any():
+        fail("the outputs overflowed the floating-point range for inputs this large",
+             float(np.abs(X2).max()), "scale the inputs first, e.g. with "
+             "deltanet.data.MinMaxScaler, as the network was trained on")
+    return out[0] if single else out
 
 
 def backprop(net, X: Any, Y: Any, loss: Any = "squared_error", *, sample_weight=None,
              l2: float = 0.0, l1: float = 0.0, decay_bias: bool = False,
-             training: bool = False, dropout: dict | None = None, rng=None) -> Trace:
-    """Run FORWARDPROPAGATE and BACKPROPAGATE on ``(X, Y)`` and return the Trace."""
+             training: bool = False, dropout: Any = None, rng: Any = None) -> Trace:
+    """Run FORWARDPROPAGATE and BACKPROPAGATE on ``(X, Y)`` and return the Trace
+    (``Network.backprop``).
+
+    ``training`` makes batch normalisation use the batch's statistics. ``dropout`` (a rate
+    for every hidden layer, or ``{layer: rate}``, layer 0 = the inputs) is applied whenever
+    it is given, with masks drawn from ``rng`` (a seed or ``numpy.random.Generator``; the
+    same seed gives the same masks), and the gradient is that of the dropped network.
+    """
     loss = _losses.get(loss)
     X2, single = prepare_inputs(net, X)
     Y2 = prepare_targets(net, Y, X2.shape[0], single, loss)
     l2 = check_number("l2", l2, low=0.0)
     l1 = check_number("l1", l1, low=0.0)
     weights = normalize_sample_weight(sample_weight, X2.shape[0], net.dtype)
+    dropout = resolve_dropout(net, dropout)
+    rng = check_random_state(rng) if dropout else None
     cache = forward(net.plan, net.params, X2, training=training, bn_state=net.bn_state,
                     dropout=dropout, rng=rng)
     grad, deltas, per_example = backward(net.plan, net.params, cache, Y2, loss, weights)
@@ -351,26 +199,25 @@ def backprop(net, X: Any, Y: Any, loss: Any = "squared_error", *, sample_weight=
     return Trace(net.plan, cache, deltas, grad, per_example, J + reg_cost, single)
 
 
-def normalize_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
-    """Sample weights scaled to mean 1, so ``J = Σ s_e ℓ_e / Σ s_e``.
+def step(net, X: Any, Y: Any, lr: float = 0.1, loss: Any = "squared_error",
+         **kwargs: Any) -> Trace:
+    """One gradient-descent update ``w_ij ← w_ij − α ∂J/∂w_ij`` (``Network.step``).
 
-    Only ratios matter: weights whose sum overflows (or that are subnormal) are first
-    divided by the largest, so that equal weights are all 1 however large they are.
+    ``kwargs`` go to :func:`backprop`. With batch normalisation ``training`` defaults to
+    True (the batch's statistics, and the running statistics move towards them). Returns
+    the Trace computed before the update.
     """
-    if sample_weight is None:
-        return None
-    s = check_array("sample_weight", sample_weight, ndim=1, dtype=dtype)
-    if s.shape[0] != n:
-        fail(f"sample_weight has {s.shape[0]} entries for {n} examples", s.shape,
-             "give one weight per example")
-    if (s < 0).any() or not s.max() > 0:
-        fail("sample_weight must be non-negative with a positive sum", float(s.min()),
-             "use weights >= 0, not all zero")
-    with np.errstate(over="ignore"):
-        total = s.sum()
-    if not np.isfinite(total) or s.max() < np.finfo(s.dtype).tiny:
-        s = s / s.max()  # ordinary weights skip this, so their results keep every bit
-    return s / s.mean()
+    lr = check_number("lr", lr, low=0.0, low_open=True)
+    if net.bn_state:
+        kwargs.setdefault("training", True)
+    trace = backprop(net, X, Y, loss=loss, **kwargs)
+    if trace.cache.training and trace.cache.bn:
+        update_bn_stats(net.bn_state, trace.cache)
+    net.params -= (lr * trace.grad_flat).astype(net.dtype)
+    return trace
+
+
+_network.bind_passes(predict, backprop, step)
 
 
 # ------------------------------------------------------------------ gradient check
@@ -422,7 +269,8 @@ def gradcheck(net, X: Any, Y: Any, loss: Any = "squared_error", *, h: float = 1e
     error about 1e-16·J/h). The relative error is ``|g − ĝ| / max(|g|, |ĝ|, floor)``:
     gradients smaller than ``floor`` are compared absolutely. ``kwargs`` go to backprop
     (``l2``, ``l1``, ``sample_weight``, ``training``, ``dropout``); dropout masks are drawn
-    from ``seed`` afresh for every evaluation, so they stay fixed.
+    from ``seed`` afresh for every evaluation, so they stay fixed (``training`` is not
+    needed for dropout; it selects batch statistics for batch normalisation).
 
     Where the points ``w ± h, w ± 2h`` lie on both sides of a kink (a ReLU or threshold
     unit's ``in_j = 0``, a perceptron-loss output's, or ``w = 0`` under L1) the difference

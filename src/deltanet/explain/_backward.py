@@ -9,6 +9,7 @@ closed forms, ``Δ_j = a_j − y`` (logistic + log loss, seed 004) and ``Δ_j = 
 
 from __future__ import annotations
 
+from ..losses import NAMES as LOSS_NAMES
 from ._context import StepContext
 from ._expr import (
     Add,
@@ -47,9 +48,17 @@ def loss_expr(ctx: StepContext) -> Expr:
                      for k in outs))
     if name == "cross_entropy":
         return Neg(add(*(mul(ctx.y(k), Call("log", (ctx.a(k),))) for k in outs)))
+    if name != "perceptron":  # your own loss: ℓ = Σ_k f(y_k, a_k)
+        return add(*(Call("f", (ctx.y(k), ctx.a(k))) for k in outs))
     # perceptron: ℓπ = max{0, (1 − 2y) in_j}
     return add(*(Call("max", (Const(0.0), mul(Sub(ONE, mul(TWO, ctx.y(k))), ctx.in_(k))), "{}")
                  for k in outs))
+
+
+def _loss_note(loss) -> str:
+    if loss.name in LOSS_NAMES:
+        return loss.name.replace("_", " ")
+    return f"{loss.name}: {loss.formula}"
 
 
 def loss_lines(ctx: StepContext, symbols: bool = True) -> list[Line]:
@@ -58,7 +67,7 @@ def loss_lines(ctx: StepContext, symbols: bool = True) -> list[Line]:
     suffix = "_new" if ctx.new else ""
     expr = loss_expr(ctx)
     lines = [Line(Sym("ell", None, sup), expr if symbols else None, expr, ctx.loss_value(),
-                  (f"loss{suffix}",), note=ctx.loss.name.replace("_", " "))]
+                  (f"loss{suffix}",), note=_loss_note(ctx.loss))]
     if ctx.l2:
         formula = add(Sym("ell"), mul(Sym("lambda"), SumOver(
             r"(i,j) \in A", "i,j", Pow(Sym("w", "i,j"), TWO))))
@@ -85,10 +94,15 @@ def gp_line(ctx: StepContext, j: int) -> Line:
         "exp": Pow(E, in_),
     }
     notes = {"relu": "1 if in > 0, else 0", "softplus": "σ(in)", "identity": "identity",
+             "leaky_relu": "1 if in > 0, else 0.01", "elu": "1 if in > 0, else a + 1",
              "exp": "exp is its own derivative: g′(in) = a",
              "threshold": "the threshold function has derivative 0 where it is defined"}
     expr = forms.get(name)
-    return Line(lhs, expr, expr, value, ("gp", j), note=notes.get(name, ""))
+    note = notes.get(name, "" if name in _OWN_FORM else f"the derivative of {name}")
+    return Line(lhs, expr, expr, value, ("gp", j), note=note)
+
+
+_OWN_FORM = ("logistic", "tanh", "softmax")
 
 
 # ---------------------------------------------------------------------- Δ_j
@@ -127,7 +141,9 @@ def _dl_expr(ctx: StepContext, j: int) -> Expr:
         return Sub(a, y)
     if name == "log_loss":
         return Add((Neg(Frac(y, a)), Frac(Sub(ONE, y), Sub(ONE, a))))
-    return Neg(Frac(y, a))  # cross_entropy
+    if name == "cross_entropy":
+        return Neg(Frac(y, a))
+    return Call("f'", (y, a))  # your own loss: its ∂f/∂a
 
 
 def _dl_line(ctx: StepContext, j: int, expr: Expr | None = None) -> Line:

@@ -56,12 +56,15 @@ def activation_line(ctx: StepContext, j: int, symbols: bool = True) -> Line:
         "exp": (Pow(E, in_sym), Pow(E, in_)),
         "threshold": (Call("", (Op(">=", in_, Const(0.0)),), "[]"),) * 2,
     }
+    note = {"threshold": "1 if in ≥ 0, else 0"}.get(name, name)
     if name == "softmax":
         form = Frac(Pow(E, in_), add(*(Pow(E, ctx.in_(k)) for k in ctx.group_of(j))))
         symbolic, substituted = form, form
-    else:
+    elif name in exprs:
         symbolic, substituted = exprs[name]
-    note = {"threshold": "1 if in ≥ 0, else 0"}.get(name, name)
+    else:  # leaky ReLU, ELU, GELU, your own: g by name, its formula in the note
+        symbolic, substituted = Call("g", (in_sym,)), Call("g", (in_,))
+        note = f"{name}: {ctx.activation(j).formula}"
     a = ctx.a(j)
     return Line(a.sym, symbolic if symbols else None, substituted, a.value, a.ref, note=note)
 

@@ -28,8 +28,6 @@ buffers allocated once per ``train()`` call.
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import math
 
 import numpy as np
@@ -43,86 +41,31 @@ from ._elementwise import (
     exp_nonpositive,
     kernel,
     output_loss,
+    relu,
+    relu_derivative,
     softmax_normalise,
     softmax_shift,
 )
-from ._layout import ACT, BIAS, HAS_DOWN, N_SRC, OFFSET, OUT_HI, OUT_LO, SIZE, SRC, W_OFFSET
+from ._gemm import N_, T_, _gemm, _product, gemm_function, scipy_gemm
+from ._layout import (
+    ACT,
+    BIAS,
+    HAS_DOWN,
+    N_SRC,
+    OFFSET,
+    OUT_HI,
+    OUT_LO,
+    RELU,
+    SIZE,
+    SOFTMAX,
+    SRC,
+    W_OFFSET,
+)
 from ._sgd import _apply_batch, _batch_penalty
 
+__all__ = ["blas_epoch", "buffers", "gemm_function", "scipy_gemm"]
+
 U = np.uint64
-N_, T_ = 0, 1  # positions of 'N' and 'T' in the character scratch
-
-# Fortran symbols of ?gemm, with the width of their integers (ILP64 builds end in 64_)
-_SYMBOLS = (("scipy_{}gemm_64_", np.int64), ("{}gemm_64_", np.int64),
-            ("scipy_{}gemm_", np.int32), ("{}gemm_", np.int32))
-
-
-_PROTOTYPE = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)  # Fortran: every argument by address
-
-
-def _prefix(dtype) -> str:
-    return "s" if np.dtype(dtype) == np.float32 else "d"
-
-
-@functools.cache
-def _numpy_core() -> tuple[ctypes.CDLL | None, str | None]:
-    """NumPy's compiled core as a library, and which ``?gemm`` symbol pattern it exports."""
-    try:
-        from numpy._core import _multiarray_umath as core
-
-        lib = ctypes.CDLL(core.__file__)
-    except (ImportError, OSError):
-        return None, None
-    for pattern, _ in _SYMBOLS:
-        if hasattr(lib, pattern.format("d")):
-            return lib, pattern
-    return lib, None
-
-
-@functools.cache
-def gemm_function(dtype) -> tuple[object, type, str]:
-    """``(?gemm as a ctypes function, its integer type, where it came from)`` for ``dtype``.
-
-    NumPy's BLAS is looked up through NumPy's compiled core (``dlsym`` searches the
-    libraries it was linked with), so the products are the ones ``np.matmul`` computes;
-    SciPy's ``cython_blas`` is the fallback that always exists.
-    """
-    prefix = _prefix(dtype)
-    lib, pattern = _numpy_core()
-    if pattern is not None:
-        name = pattern.format(prefix)
-        address = ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
-        return _PROTOTYPE(address), dict(_SYMBOLS)[pattern], f"numpy ({name})"
-    return (*scipy_gemm(dtype), f"scipy.linalg.cython_blas ({prefix}gemm)")
-
-
-@functools.cache
-def scipy_gemm(dtype) -> tuple[object, type]:
-    """SciPy's ``cython_blas`` ``?gemm`` for ``dtype`` and its integer type."""
-    from numba.extending import get_cython_function_address
-
-    address = get_cython_function_address("scipy.linalg.cython_blas", f"{_prefix(dtype)}gemm")
-    return _PROTOTYPE(address), np.int32
-
-
-@kernel(inline="always")
-def _gemm(f, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, ch, iw, fw):
-    """Column-major ``C ← alpha · op(A) op(B) + beta · C`` (``op`` by ``ta``/``tb``: 0 for
-    'N', 1 for 'T''); ``A``, ``B``, ``C`` are addresses, the rest goes through scratch;
-    ``f`` is the ``?gemm`` of :func:`gemm_function`."""
-    iw[0], iw[1], iw[2], iw[3], iw[4], iw[5] = m, n, k, lda, ldb, ldc
-    fw[0], fw[1] = alpha, beta
-    p, q, s = U(iw.ctypes.data), U(fw.ctypes.data), U(ch.ctypes.data)
-    w, v = U(iw.itemsize), U(fw.itemsize)
-    f(s + U(ta), s + U(tb), p, p + w, p + 2 * w, q, A, p + 3 * w, B, p + 4 * w, q + v, C, p + 5 * w)
-
-
-@kernel(inline="always")
-def _product(f, A, lda, B, ldb, C, m, n, k, beta, ch, iw, fw, one):
-    """Row-major ``C (m×n) ← A (m×k) @ B (k×n) + beta · C``: column-major ``Cᵀ = Bᵀ Aᵀ``."""
-    _gemm(f, N_, N_, n, m, k, one, B, ldb, A, lda, beta, C, n, ch, iw, fw)
-
-
 @kernel(inline="always")
 def _finite_row(x):
     """Whether every value of ``x`` is finite."""
@@ -222,23 +165,22 @@ def _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw,
 
 @kernel()
 def _bias_activate(act, m, n, o, params, bias, in_, a, lse, c):
-    """``in_ += b`` and ``a = g(in_)`` row by row; ReLU in one pass (constants held in
-    registers, so the loop vectorises), softmax by ``_softmax_rows``, the others through
+    """``in_ += b`` and ``a = g(in_)`` row by row; ReLU in one pass (so the loop
+    vectorises), softmax by ``_softmax_rows``, the others through
     ``_elementwise.activate``."""
-    zero = params.dtype.type(0)
     for r in range(m):
         row = o + U(r) * n
-        if act == 3:
+        if act == RELU:
             for j in range(n):
                 z = in_[row + j] + params[bias + j]
                 in_[row + j] = z
-                a[row + j] = zero if z <= zero else z  # NaN passes through
+                a[row + j] = relu(z)
         else:
             for j in range(n):
                 in_[row + j] = in_[row + j] + params[bias + j]
-            if act != 5:
+            if act != SOFTMAX:
                 lse[r] = activate(act, in_, a, row, n, c)
-    if act == 5:
+    if act == SOFTMAX:
         _softmax_rows(m, n, o, in_, a, lse, c)
 
 
@@ -281,7 +223,7 @@ def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_su
     ``with_sum`` also does ``_bias_sum`` on the way (each row added as it is made)."""
     n, o, act = U(groups[layer, SIZE]), base[layer], groups[layer, ACT]
     bias = U(groups[layer, BIAS])
-    zero, one = delta.dtype.type(0), delta.dtype.type(1)
+    zero = delta.dtype.type(0)
     if with_sum:
         for j in range(n):
             out[bias + j] = out[bias + j] * beta
@@ -290,9 +232,9 @@ def _delta_rows(layer, m, groups, base, a, in_, up, delta, c, out, beta, with_su
         if not groups[layer, HAS_DOWN]:
             for j in range(n):
                 delta[row + j] = zero
-        elif act == 3:  # as act_backward, with the constants in registers (vectorises)
+        elif act == RELU:  # as act_backward, without the dispatch (vectorises)
             for j in range(n):
-                delta[row + j] = (one if in_[row + j] > zero else zero) * up[row + j]
+                delta[row + j] = relu_derivative(in_[row + j], a[row + j]) * up[row + j]
         else:
             act_backward(act, in_, a, row, up, row, delta, row, n, c)
         if with_sum:

@@ -1,7 +1,14 @@
-"""Activations and losses of one layer, for the compiled kernel (``_sgd``).
+"""Activations and losses of one layer, for the compiled kernels (``_sgd``, ``_dense``, ``_blas``).
 
-The same formulas as ``deltanet.activations`` and ``deltanet.losses`` (fused forms
-included), on one example. A layer is ``(array, offset, size)`` inside a work vector.
+No formula is written here: each activation's ``g`` and ``g'`` and each loss's ``f``,
+``∂f/∂a`` and fused form are the scalar definitions in ``deltanet.activations`` and
+``deltanet.losses``, compiled by ``numba.njit`` and dispatched by the codes of
+``_layout`` (one table: the built-in names, in their order). Only the group operations live
+here: softmax (``e^{in − max}``, normalised over the group, and its Jacobian) and the fused
+softmax + cross-entropy, which need sums over the group. The scalar primitives the
+definitions call (``exp_nonpositive``, ``clip_probability``, ``floor_probability``) get
+compiled forms typed like the parameters (float32 stays float32). A layer is ``(array,
+offset, size)`` inside a work vector.
 
 Offsets and sizes are unsigned (``uint64``): Numba then emits no negative-index wraparound,
 so LLVM sees plain consecutive accesses and vectorises the loops; and no array views are
@@ -20,9 +27,19 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload, register_jitable
 
+from .. import activations, losses
 from ..losses import clip_bounds
+from ._layout import (
+    ACTIVATION_CODES,
+    CROSS_ENTROPY,
+    LOG_LOSS,
+    LOGISTIC,
+    LOSS_CODES,
+    PERCEPTRON,
+    SOFTMAX,
+)
 
 ZERO, ONE, TWO, HALF, TINY, ALMOST_ONE, LN2 = range(7)
 
@@ -97,58 +114,6 @@ def exp_nonpositive(x, c):
 
 
 @kernel(inline="always")
-def logistic(z, c):
-    """σ(in) = 1/(1 + e^{−in}) for in >= 0 and e^{in}/(1 + e^{in}) otherwise (no overflow);
-    both share t = e^{−|in|}, so this is a select, not a branch."""
-    t = exp_nonpositive(-abs(z), c)
-    return (c[ONE] if z >= c[ZERO] else t) / (c[ONE] + t)
-
-
-@kernel(inline="always")
-def softplus(z, c):
-    """log(1 + e^{in}) = logaddexp(0, in), in NumPy's branch order."""
-    if z == c[ZERO]:
-        return c[LN2]
-    if -z > c[ZERO]:
-        return math.log1p(math.exp(z))
-    return z + math.log1p(math.exp(-z))
-
-
-@kernel(inline="always")
-def activate(code, in_, a, o, n, c):
-    """``a = g(in_)`` on ``[o, o + n)``; returns log Σ e^{in} for softmax (the fused
-    cross-entropy needs it), else 0. Codes as in ``_layout.ACTIVATION_CODES``."""
-    if code == 0:
-        for j in range(n):
-            a[o + j] = in_[o + j]
-    elif code == 1:
-        for j in range(n):
-            a[o + j] = logistic(in_[o + j], c)
-    elif code == 2:
-        for j in range(n):
-            a[o + j] = math.tanh(in_[o + j])
-    elif code == 3:
-        for j in range(n):
-            z = in_[o + j]
-            a[o + j] = c[ZERO] if z <= c[ZERO] else z  # NaN passes through
-    elif code == 4:
-        for j in range(n):
-            a[o + j] = softplus(in_[o + j], c)
-    elif code == 5:  # e^{in_j − max} / Σ_k e^{in_k − max}
-        top = softmax_shift(in_, a, o, n)
-        for j in range(n):
-            a[o + j] = exp_nonpositive(a[o + j], c)
-        return top + softmax_normalise(a, o, n, c)
-    elif code == 6:
-        for j in range(n):
-            a[o + j] = c[ONE] if in_[o + j] >= c[ZERO] else c[ZERO]
-    else:
-        for j in range(n):
-            a[o + j] = math.exp(in_[o + j])
-    return c[ZERO]
-
-
-@kernel(inline="always")
 def softmax_shift(in_, a, o, n):
     """First pass of a softmax row: ``a = in − max(in)`` on ``[o, o + n)``; returns the max."""
     top = in_[o]
@@ -171,67 +136,162 @@ def softmax_normalise(a, o, n, c):
     return math.log(total)
 
 
+_CONSTANTS = {types.float64: constants(np.float64), types.float32: constants(np.float32)}
+
+
+def _typed(build):
+    """An ``overload`` body for a scalar primitive: ``build(c)`` with the constants of the
+    argument's float type (a float64 table for anything else)."""
+    def typing(x):
+        return build(_CONSTANTS.get(x, _CONSTANTS[types.float64]))
+    return typing
+
+
+overload(activations.exp_nonpositive, inline="always")(
+    _typed(lambda c: lambda x: exp_nonpositive(x, c)))
+overload(losses.clip_probability, inline="always")(
+    _typed(lambda c: lambda x: min(max(x, c[TINY]), c[ALMOST_ONE])))
+overload(losses.floor_probability, inline="always")(
+    _typed(lambda c: lambda x: max(x, c[TINY])))
+
+
+def _compiled(fn):
+    """``fn`` (a plain scalar definition) compiled, and callable from other definitions."""
+    register_jitable(fn)
+    return njit(inline="always")(fn)
+
+
+def _unused(*args):
+    return 0.0
+
+
+def _table(attribute: str, registry: dict, codes: dict) -> tuple:
+    """The compiled ``attribute`` of every built-in definition, in code order."""
+    table = [_unused] * len(codes)
+    for name, code in codes.items():
+        fn = getattr(registry[name], attribute)
+        table[code] = _unused if fn is None else fn
+    return tuple(_compiled(fn) if fn is not _unused else njit(_unused) for fn in table)
+
+
+_ACTS = activations.ACTIVATIONS
+(_g0, _g1, _g2, _g3, _g4, _g5, _g6, _g7, _g8, _g9, _g10) = _table(
+    "scalar_value", _ACTS, ACTIVATION_CODES)
+(_d0, _d1, _d2, _d3, _d4, _d5, _d6, _d7, _d8, _d9, _d10) = _table(
+    "scalar_derivative", _ACTS, ACTIVATION_CODES)
+(_f0, _f1, _f2, _f3, _f4) = _table("scalar_f", losses.LOSSES, LOSS_CODES)
+(_df0, _df1, _df2, _df3, _df4) = _table("scalar_df_da", losses.LOSSES, LOSS_CODES)
+(_fused0, _fused1, _fused2, _fused3, _fused4) = _table("scalar_fused", losses.LOSSES,
+                                                       LOSS_CODES)
+#: ``g`` of ReLU, for the loops of ``_blas`` that fuse it with the bias
+relu = (_g0, _g1, _g2, _g3, _g4, _g5, _g6, _g7, _g8, _g9, _g10)[ACTIVATION_CODES["relu"]]
+relu_derivative = (_d0, _d1, _d2, _d3, _d4, _d5, _d6, _d7, _d8, _d9,
+                   _d10)[ACTIVATION_CODES["relu"]]
+
+
+@kernel(inline="always")
+def activate(code, in_, a, o, n, c):
+    """``a = g(in_)`` on ``[o, o + n)``; returns log Σ e^{in} for softmax (the fused
+    cross-entropy needs it), else 0. ``g`` is ``activations``' scalar definition of ``code``
+    (``_layout.ACTIVATION_CODES``)."""
+    if code == SOFTMAX:  # e^{in_j − max} / Σ_k e^{in_k − max}
+        top = softmax_shift(in_, a, o, n)
+        for j in range(n):
+            a[o + j] = exp_nonpositive(a[o + j], c)
+        return top + softmax_normalise(a, o, n, c)
+    for j in range(n):
+        a[o + j] = _value(code, in_[o + j])
+    return c[ZERO]
+
+
+@kernel(inline="always")
+def _value(code, z):
+    # one branch per code; LLVM hoists the test out of the caller's loop (it is invariant)
+    if code == 0:
+        return _g0(z)
+    if code == 1:
+        return _g1(z)
+    if code == 2:
+        return _g2(z)
+    if code == 3:
+        return _g3(z)
+    if code == 4:
+        return _g4(z)
+    if code == 5:
+        return _g5(z)
+    if code == 6:
+        return _g6(z)
+    if code == 7:
+        return _g7(z)
+    if code == 8:
+        return _g8(z)
+    if code == 9:
+        return _g9(z)
+    return _g10(z)
+
+
+@kernel(inline="always")
+def _slope(code, z, a):
+    if code == 0:
+        return _d0(z, a)
+    if code == 1:
+        return _d1(z, a)
+    if code == 2:
+        return _d2(z, a)
+    if code == 3:
+        return _d3(z, a)
+    if code == 4:
+        return _d4(z, a)
+    if code == 5:
+        return _d5(z, a)
+    if code == 6:
+        return _d6(z, a)
+    if code == 7:
+        return _d7(z, a)
+    if code == 8:
+        return _d8(z, a)
+    if code == 9:
+        return _d9(z, a)
+    return _d10(z, a)
+
+
 @kernel(inline="always")
 def act_backward(code, in_, a, o, g, go, d, do, n, c):
     """``Δ = g'(in) ⊙ ∂J/∂a`` (softmax: its Jacobian, ``a ⊙ (∂J/∂a − Σ a ∂J/∂a)``).
 
     ``in_, a`` at ``o``; the gradient ``g`` at ``go``; the result ``d`` at ``do``.
     """
-    if code == 0:
-        for j in range(n):
-            d[do + j] = c[ONE] * g[go + j]
-    elif code == 1:
-        for j in range(n):
-            a_j = a[o + j]
-            d[do + j] = (a_j * (c[ONE] - a_j)) * g[go + j]
-    elif code == 2:
-        for j in range(n):
-            a_j = a[o + j]
-            d[do + j] = (c[ONE] - a_j * a_j) * g[go + j]
-    elif code == 3:
-        for j in range(n):
-            d[do + j] = (c[ONE] if in_[o + j] > c[ZERO] else c[ZERO]) * g[go + j]
-    elif code == 4:
-        for j in range(n):
-            d[do + j] = logistic(in_[o + j], c) * g[go + j]
-    elif code == 5:
+    if code == SOFTMAX:
         s = c[ZERO]
         for j in range(n):
             s += a[o + j] * g[go + j]
         for j in range(n):
             d[do + j] = a[o + j] * (g[go + j] - s)
-    elif code == 6:
-        for j in range(n):
-            d[do + j] = c[ZERO] * g[go + j]
-    else:
-        for j in range(n):
-            d[do + j] = a[o + j] * g[go + j]
+        return
+    for j in range(n):
+        d[do + j] = _slope(code, in_[o + j], a[o + j]) * g[go + j]
 
 
 @kernel(inline="always")
-def _unfused(loss, y, yo, a, o, n, c):
-    """``∂ℓ/∂a`` of an unfused loss (``losses.py``'s df_da) into ``y[yo + n:yo + 2n]``;
-    returns ℓ."""
-    value = c[ZERO]
-    for k in range(n):
-        y_k, a_k = y[yo + k], a[o + k]
-        if loss == 0:
-            r = y_k - a_k
-            value += r * r
-            y[yo + n + k] = -c[TWO] * r
-        elif loss == 1:
-            r = y_k - a_k
-            value += c[HALF] * (r * r)
-            y[yo + n + k] = a_k - y_k
-        elif loss == 2:
-            ac = min(max(a_k, c[TINY]), c[ALMOST_ONE])
-            value += -(y_k * math.log(ac) + (c[ONE] - y_k) * math.log1p(-ac))
-            y[yo + n + k] = -y_k / ac + (c[ONE] - y_k) / (c[ONE] - ac)
-        else:
-            ac = max(a_k, c[TINY])
-            value += -y_k * math.log(ac)
-            y[yo + n + k] = -y_k / ac
-    return value
+def _loss_terms(loss, y, a):
+    """``(f, ∂f/∂a)`` of an unfused loss, ``losses``' scalar definitions."""
+    if loss == 0:
+        return _f0(y, a), _df0(y, a)
+    if loss == 1:
+        return _f1(y, a), _df1(y, a)
+    if loss == 2:
+        return _f2(y, a), _df2(y, a)
+    if loss == 3:
+        return _f3(y, a), _df3(y, a)
+    return _f4(y, a), _df4(y, a)
+
+
+@kernel(inline="always")
+def _fused_terms(loss, y, z, a):
+    """``(f, Δ)`` of a loss in its fused form (``losses``' ``scalar_fused``)."""
+    if loss == 2:
+        return _fused2(y, z, a)
+    return _fused4(y, z, a)
 
 
 @kernel(inline="always")
@@ -242,18 +302,12 @@ def output_loss(loss, act, in_, a, o, n, y, yo, d, lse, w, c):
     log Σ e^{in} of a softmax group (from ``activate``).
     """
     value = c[ZERO]
-    if loss == 4:  # perceptron: ℓ = max{0, (1 − 2y) in}, slope (1 − 2y) when misclassified
+    if loss == PERCEPTRON or (loss == LOG_LOSS and act == LOGISTIC):
         for k in range(n):
-            z, slope = in_[o + k], c[ONE] - c[TWO] * y[yo + k]
-            value += max(c[ZERO], slope * z)
-            wrong = (z >= c[ZERO]) != (y[yo + k] > c[HALF])
-            d[o + k] = d[o + k] + (slope if wrong else c[ZERO]) * w
-    elif loss == 2 and act == 1:  # logistic + log loss, from logits: Δ = a − y
-        for k in range(n):
-            z, y_k = in_[o + k], y[yo + k]
-            value += softplus(z, c) - y_k * z
-            d[o + k] = d[o + k] + (a[o + k] - y_k) * w
-    elif loss == 3 and act == 5:  # softmax + cross-entropy: Δ = p Σy − y
+            f, delta = _fused_terms(loss, y[yo + k], in_[o + k], a[o + k])
+            value += f
+            d[o + k] = d[o + k] + delta * w
+    elif loss == CROSS_ENTROPY and act == SOFTMAX:  # Δ = p Σy − y
         y_sum = c[ZERO]
         for k in range(n):
             y_sum += y[yo + k]
@@ -262,7 +316,10 @@ def output_loss(loss, act, in_, a, o, n, y, yo, d, lse, w, c):
             value += -y_k * (in_[o + k] - lse)
             d[o + k] = d[o + k] + (a[o + k] * y_sum - y_k) * w
     else:
-        value = _unfused(loss, y, yo, a, o, n, c)
+        for k in range(n):
+            f, df = _loss_terms(loss, y[yo + k], a[o + k])
+            value += f
+            y[yo + n + k] = df
         act_backward(act, in_, a, o, y, yo + n, y, yo + n, n, c)
         for k in range(n):
             d[o + k] = d[o + k] + y[yo + n + k] * w

@@ -2,10 +2,10 @@
 
 Each replaces a handful of ufunc calls (and their passes over the batch) with one loop:
 
-* ``bias_relu``: ``in_ ← in_ + b``, ``a = max(in_, 0)`` (NaN passes through, as
-  ``np.maximum``); ``relu_backward``: ``Δ = up · [in_ > 0]`` and the bias gradient
-  ``Σ_rows Δ``, summed row after row as ``np.sum(Δ, axis=0)`` does. Element for element the
-  same operations as the ufuncs.
+* ``bias_relu``: ``in_ ← in_ + b``, ``a = max(in_, 0)``; ``relu_backward``:
+  ``Δ = up · [in_ > 0]`` and the bias gradient ``Σ_rows Δ``, summed row after row as
+  ``np.sum(Δ, axis=0)`` does. ReLU's ``g`` and ``g'`` are its scalar definitions in
+  ``deltanet.activations``: element for element the same operations as the ufuncs.
 * ``bias_softmax`` and ``softmax_cross_entropy``: ``a = softmax(in_ + b)``, keeping
   ``log Σ e^{in}`` per row, then ``ℓ = −Σ_k y_k (in_k − log Σ e^{in})`` and
   ``Δ = (a Σy − y) · w · scale``: the formulas of ``_minibatch``, with sums over a row in
@@ -18,27 +18,28 @@ import math
 
 from numba import njit
 
+from ._elementwise import relu, relu_derivative
+
 
 @njit(cache=True)
 def bias_relu(in_, b, a):
     """``in_ += b``; ``a = max(in_, 0)``, rows of ``in_`` and ``a`` of shape (m, n)."""
-    zero = b.dtype.type(0)
     for r in range(in_.shape[0]):
         for j in range(in_.shape[1]):
             z = in_[r, j] + b[j]
             in_[r, j] = z
-            a[r, j] = zero if z <= zero else z
+            a[r, j] = relu(z)
 
 
 @njit(cache=True)
 def relu_backward(in_, up, d, grad_b):
     """``d = up · [in_ > 0]`` and ``grad_b = Σ_rows d``."""
-    zero, one = grad_b.dtype.type(0), grad_b.dtype.type(1)
+    zero = grad_b.dtype.type(0)
     for j in range(d.shape[1]):
         grad_b[j] = zero
     for r in range(d.shape[0]):
         for j in range(d.shape[1]):
-            v = up[r, j] * (one if in_[r, j] > zero else zero)
+            v = up[r, j] * relu_derivative(in_[r, j], in_[r, j])
             d[r, j] = v
             grad_b[j] += v
 

@@ -16,14 +16,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import activations, losses
 from .._plan import Plan
 
-#: activation name -> code used inside the kernels
-ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "softplus": 4,
-                    "softmax": 5, "threshold": 6, "exp": 7}
-#: loss name -> code used inside the kernels
-LOSS_CODES = {"squared_error": 0, "half_squared_error": 1, "log_loss": 2, "cross_entropy": 3,
-              "perceptron": 4}
+#: built-in activation name -> code used inside the kernels (their order in ``activations``)
+ACTIVATION_CODES = {name: code for code, name in enumerate(activations.NAMES)}
+#: built-in loss name -> code used inside the kernels
+LOSS_CODES = {name: code for code, name in enumerate(losses.NAMES)}
+RELU, SOFTMAX, LOGISTIC = (ACTIVATION_CODES[k] for k in ("relu", "softmax", "logistic"))
+LOG_LOSS, CROSS_ENTROPY, PERCEPTRON = (LOSS_CODES[k] for k in
+                                       ("log_loss", "cross_entropy", "perceptron"))
+
+
+def not_compiled(plan: Plan, loss) -> list[str]:
+    """Why the compiled kernels cannot run ``plan`` with ``loss``, in words; [] when they can.
+
+    The kernels are compiled from the built-in definitions (one table, cached on disk); an
+    activation or loss of your own, even one Numba could compile, runs on NumPy.
+    """
+    acts = dict.fromkeys(g.activation.name for g in plan.groups
+                         if activation_code(g.activation) is None)
+    reasons = [f"activation {name!r} (user-defined: the compiled kernels hold the built-in "
+               "activations)" for name in acts]
+    if loss.name not in LOSS_CODES:
+        reasons.append(f"loss {loss.name!r} (user-defined: the compiled kernels hold the "
+                       "built-in losses)")
+    return reasons
+
+
+def activation_code(act) -> int | None:
+    """The kernels' code of ``act``: that of the built-in activation of its name (a
+    user's activation cannot take a built-in name), or None."""
+    return ACTIVATION_CODES.get(act.name)
 
 # columns of the group table
 SIZE, OFFSET, ACT, BIAS, OUT_LO, OUT_HI, HAS_DOWN = range(7)
@@ -54,7 +78,7 @@ def build_layout(plan: Plan) -> Layout:
         lo = len(cols)
         if g.is_output:
             cols.extend(int(c) for c in next(out_cols))
-        groups[g.layer, :HAS_DOWN] = (g.size, offset, ACTIVATION_CODES[g.activation.name],
+        groups[g.layer, :HAS_DOWN] = (g.size, offset, activation_code(g.activation),
                                       g.bias_offset, lo, len(cols))
         offset += g.size
     blocks = np.array([(b.src, b.dst, b.offset, b.shape[0], b.shape[1]) for b in plan.blocks],

@@ -17,8 +17,8 @@ added to the weights by the gradient GEMM itself (``W ← 1·W + aᵀΔ``, BLAS 
 β = 1), so neither a gradient vector nor an update pass is needed. ReLU layers and the
 softmax/cross-entropy output run as compiled row passes (:mod:`._fused`). Otherwise the
 arithmetic is the reference's, operation for operation (the same bits on the same BLAS;
-the softmax pass equal to rounding). Activations and losses without an in-place form here
-fall back to their ``activations``/``losses`` functions.
+the softmax pass equal to rounding). Every other activation and loss is computed by its own
+definition in ``activations``/``losses``.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class Workspace:
         self.grad = np.empty_like(params)
         self.per_example = np.empty(size, dt)
         self.rows = np.empty((size, 1), dt)
-        self.rows2 = np.empty((size, 1), dt)
         # log Σ e^{in} per example of every softmax group, between forward and backward
         self.lse, self.no_weights = np.empty((len(plan.groups), size), dt), np.empty(0, dt)
         self.grad_mask = None if plan.grad_mask is None else plan.grad_mask.astype(dt)
@@ -106,44 +105,9 @@ def _in_place_gemm(ws: Workspace):
 
 
 # ------------------------------------------------------------------ forward
-def _logistic_into(in_: np.ndarray, out: np.ndarray, scratch: np.ndarray, pos) -> None:
-    # σ(in) as activations._logistic computes it: 1/(1 + e^{−in}) for in >= 0,
-    # e^{in}/(1 + e^{in}) otherwise; both branches share t = e^{−|in|}.
-    np.greater_equal(in_, 0, out=pos)
-    np.abs(in_, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    np.add(out, 1.0, out=scratch)
-    np.copyto(out, 1.0, where=pos)
-    np.divide(out, scratch, out=out)
-
-
-def _activate(L: _Layer, m: int, ws: Workspace) -> None:
-    in_, a, name = L.in_[:m], L.a[:m], L.group.activation.name
-    if name == "relu":
-        np.maximum(in_, 0.0, out=a)
-    elif name == "logistic":
-        _logistic_into(in_, a, L.extra[:m], L.mask[:m])
-    elif name == "tanh":
-        np.tanh(in_, out=a)
-    elif name == "identity":
-        np.copyto(a, in_)
-    elif name == "softplus":
-        np.logaddexp(0.0, in_, out=a)
-    elif name == "exp":
-        np.exp(in_, out=a)
-    elif name == "softmax":
-        rows = ws.rows[:m]
-        np.max(in_, axis=1, keepdims=True, out=rows)
-        np.subtract(in_, rows, out=a)
-        np.exp(a, out=a)
-        np.sum(a, axis=1, keepdims=True, out=rows)
-        np.divide(a, rows, out=a)
-    elif name == "threshold":
-        np.greater_equal(in_, 0, out=L.mask[:m])
-        np.copyto(a, L.mask[:m])
-    else:
-        a[...] = L.group.activation.value(in_)
+def _activate(L: _Layer, m: int) -> None:
+    """a = g(in_), by the activation's own definition (``deltanet.activations``)."""
+    np.copyto(L.a[:m], L.group.activation.value(L.in_[:m]))
 
 
 def forward(ws: Workspace, m: int) -> None:
@@ -166,60 +130,14 @@ def forward(ws: Workspace, m: int) -> None:
         elif fused:
             _fused.bias_softmax(in_, L.b, L.a[:m], ws.lse[L.group.layer - 1, :m])
         else:
-            _activate(L, m, ws)
+            _activate(L, m)
 
 
 # ------------------------------------------------------------------ backward
-def _act_backward(L: _Layer, m: int, ws: Workspace) -> None:
-    """Δ = g'(in) ⊙ up (softmax: its Jacobian), into L.delta."""
-    in_, a, up, d = L.in_[:m], L.a[:m], L.up[:m], L.delta[:m]
-    name = L.group.activation.name
-    if name == "relu":
-        np.greater(in_, 0, out=L.mask[:m])
-        np.multiply(up, L.mask[:m], out=d)
-    elif name == "logistic":
-        np.subtract(1.0, a, out=d)
-        np.multiply(a, d, out=d)  # a (1 − a)
-        d *= up
-    elif name == "tanh":
-        np.multiply(a, a, out=d)
-        np.subtract(1.0, d, out=d)
-        d *= up
-    elif name == "identity":
-        np.copyto(d, up)
-    elif name == "softplus":
-        _logistic_into(in_, d, L.extra[:m], L.mask[:m])
-        d *= up
-    elif name == "exp":
-        np.multiply(a, up, out=d)
-    else:
-        d[...] = L.group.activation.backward(in_, a, up)
-
-
-def _softmax_cross_entropy(in_, a, y, value, target, t, rows, rows2) -> None:
-    # ℓ = −Σ_k y_k (in_k − log Σ_j e^{in_j}) from the logits;  Δ = p Σy − y
-    np.max(in_, axis=1, keepdims=True, out=rows)
-    np.subtract(in_, rows, out=t)
-    np.exp(t, out=t)
-    np.sum(t, axis=1, keepdims=True, out=rows2)
-    np.log(rows2, out=rows2)
-    rows2 += rows
-    np.subtract(in_, rows2, out=t)
-    np.multiply(y, t, out=t)
-    np.sum(t, axis=1, out=value)
-    np.negative(value, out=value)
-    np.sum(y, axis=1, keepdims=True, out=rows)
-    np.multiply(a, rows, out=target)
-    target -= y
-
-
-def _logistic_log_loss(in_, a, y, value, target, t) -> None:
-    # ℓ = Σ_k log(1 + e^{in_k}) − y_k in_k from the logits;  Δ = a − y
-    np.logaddexp(0.0, in_, out=t)
-    np.multiply(y, in_, out=target)
-    t -= target
-    np.sum(t, axis=1, out=value)
-    np.subtract(a, y, out=target)
+def _act_backward(L: _Layer, m: int) -> None:
+    """Δ = g'(in) ⊙ up (softmax: its Jacobian), into L.delta, by the activation's own
+    definition."""
+    np.copyto(L.delta[:m], L.group.activation.backward(L.in_[:m], L.a[:m], L.up[:m]))
 
 
 def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool, value: np.ndarray,
@@ -240,13 +158,8 @@ def _output_delta(L: _Layer, m: int, ws: Workspace, loss, fresh: bool, value: np
         _fused.softmax_cross_entropy(in_, a, y, ws.lse[L.group.layer - 1, :m], w, scale,
                                      value, d)
         return value
-    if fused and act.name == "softmax":
-        _softmax_cross_entropy(in_, a, y, value, target, t, ws.rows[:m], ws.rows2[:m])
-    elif fused and act.name == "logistic":
-        _logistic_log_loss(in_, a, y, value, target, t)
-    else:
-        value = loss.value(y, a, in_, act)
-        np.copyto(target, loss.delta(y, a, in_, act))
+    value = loss.value(y, a, in_, act)
+    np.copyto(target, loss.delta(y, a, in_, act))
     if ws.w is not None:
         target *= ws.w[:m, None]
     if scale is not None:
@@ -275,7 +188,7 @@ def backward(ws: Workspace, m: int, loss, scale=None, in_place: bool = False) ->
         if summed:  # Δ and Σ_rows Δ in one pass
             _fused.relu_backward(L.in_[:m], L.up[:m], d, L.grad_b)
         elif L.up is not None:
-            _act_backward(L, m, ws)
+            _act_backward(L, m)
         if L.group.is_output:
             first = per_example is None
             value = _output_delta(L, m, ws, loss, L.up is None,

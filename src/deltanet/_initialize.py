@@ -1,0 +1,69 @@
+"""Drawing a network's initial weights in one pass over the flat parameter vector.
+
+The values are those of drawing block by block in plan order (each group's bias, then its
+blocks: ``init.Initializer.weights`` and ``bias``), the same random numbers in the same
+order, but computed for many groups at once: a chain of a million neurons (a million
+one-weight blocks) is initialised in a few vectorised passes, not a million small ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._plan import Plan
+
+CHUNK = 1 << 22  # parameters handled per vectorised pass (bounds the temporaries)
+
+
+def _positions(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + k) for s, k in zip(starts, sizes)])``, vectorised."""
+    before = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - before, sizes)
+
+
+def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                      initializer, rng: np.random.Generator) -> None:
+    """Fill ``params`` from ``initializer``: weights of arc ``(i, j)`` see ``fan_in[j]`` and
+    ``fan_out[i]``; γ = 1, β = 0; absent arcs of sparse blocks stay 0."""
+    real = src > 0
+    fan_in = np.maximum(np.bincount(dst[real], minlength=plan.n_neurons), 1)
+    fan_out = np.maximum(np.bincount(src[real], minlength=plan.n_neurons), 1)
+    neurons = np.concatenate([np.arange(1, plan.n_inputs + 1), *(g.neurons for g in plan.groups)])
+    layer_start = np.cumsum([0, *plan.layer_sizes()])
+    bias = np.array([(g.bias_offset, len(g.neurons)) for g in plan.groups],
+                    dtype=np.int64).reshape(-1, 2)
+    blocks = np.array([(b.offset, b.shape[0] * b.shape[1], b.shape[1], layer_start[b.src],
+                        layer_start[b.dst]) for b in plan.blocks], dtype=np.int64).reshape(-1, 5)
+    cuts = list(range(0, plan.n_params, CHUNK))
+    edges = np.searchsorted(bias[:, 0], cuts)  # chunks start at a group's bias
+    for lo_g, hi_g in zip(edges.tolist(), [*edges[1:].tolist(), len(bias)], strict=True):
+        if hi_g > lo_g:
+            lo = int(bias[lo_g, 0])
+            hi = int(bias[hi_g, 0]) if hi_g < len(bias) else plan.n_params
+            sel = (blocks[:, 0] >= lo) & (blocks[:, 0] < hi)
+            params[lo:hi] = _values(lo, hi - lo, bias[lo_g:hi_g], blocks[sel], neurons,
+                                    fan_in, fan_out, initializer, rng, params.dtype)
+    for g in plan.groups:
+        if g.batch_norm:
+            params[g.bn_offset:g.bn_offset + len(g.neurons)] = 1.0  # γ (β stays 0)
+    if plan.grad_mask is not None:
+        params *= plan.grad_mask.astype(params.dtype)
+
+
+def _values(lo, n, bias, blocks, neurons, fan_in, fan_out, initializer, rng, dtype):
+    """The initial values of ``params[lo:lo + n]``, whose biases and blocks are given as
+    rows ``(offset, size)`` and ``(offset, size, n_dst, first src, first dst)``."""
+    is_weight = np.zeros(n, dtype=bool)
+    fi = np.ones(n, dtype=np.int64)
+    fo = np.ones(n, dtype=np.int64)
+    if len(blocks):
+        start, size, n_dst, src_at, dst_at = (blocks[:, k] for k in range(5))
+        at = _positions(start - lo, size)
+        which = np.repeat(np.arange(len(blocks)), size)
+        row, col = np.divmod(at - (start - lo)[which], n_dst[which])
+        is_weight[at] = True
+        fi[at] = fan_in[neurons[dst_at[which] + col]]
+        fo[at] = fan_out[neurons[src_at[which] + row]]
+    is_bias = np.zeros(n, dtype=bool)
+    is_bias[_positions(bias[:, 0] - lo, bias[:, 1])] = True
+    return initializer.fill(rng, is_weight, is_bias, fi, fo, dtype)
