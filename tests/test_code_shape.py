@@ -20,18 +20,6 @@ MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 60
 COMPILERS = {"njit", "jit", "kernel", "intrinsic"}
 
-#: Files and functions still over the limits, outside the training and engine work (the
-#: engine core's files, which that work rewrites): path or "path:function" -> lines. To the
-#: lead: remove these entries once that work is merged; a test fails while one is not needed.
-KNOWN_LONG: dict[str, int] = {
-    "network.py": 421,
-    "propagation.py": 470,
-    "_plan.py:compile_plan": 62,
-    "kernels/_blas.py": 413,
-    "explain/_expr.py": 401,
-}
-
-
 def _decorator_name(node: ast.expr) -> str:
     if isinstance(node, ast.Call):
         node = node.func
@@ -89,14 +77,7 @@ def too_long(src: Path = SRC) -> dict[str, int]:
 
 
 def test_no_file_or_function_is_too_long():
-    unexpected = {k: v for k, v in too_long().items() if k not in KNOWN_LONG}
-    assert unexpected == {}
-
-
-def test_the_known_long_units_are_still_long():
-    # an allowance that is no longer needed must go, so that the list stays true
-    found = too_long()
-    assert [k for k in KNOWN_LONG if k not in found] == []
+    assert too_long() == {}
 
 
 def test_the_checker_measures_functions_and_exempts_kernels():

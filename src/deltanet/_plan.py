@@ -242,6 +242,17 @@ def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
     return by_layer
 
 
+def parameter_count(n_inputs, n_neurons, src, dst, act_of, outputs) -> int:
+    """How many biases and block weights :func:`compile_plan` lays out for these arcs
+    (batch norm aside), worked out from the groups alone: no block or mask is built, so a
+    file can be checked against what it declares before anything large is allocated."""
+    layer_of, _, members, _ = _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs)
+    size = np.array([n_inputs, *[len(m) for m in members]], dtype=np.int64)
+    real = src > 0
+    pairs = np.unique(layer_of[dst[real]] * len(size) + layer_of[src[real]])
+    return int(size[1:].sum() + np.sum(size[pairs // len(size)] * size[pairs % len(size)]))
+
+
 def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
     """Group neurons and lay out every parameter in one flat vector (see module doc):
     linear in neurons plus arcs (plus the padding of sparse blocks)."""

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from . import activations
+
 # the archive format is shared with checkpoints; its names stay part of this module
 from ._archive import (  # noqa: F401
     FORMAT,
@@ -32,6 +34,7 @@ from ._archive import (  # noqa: F401
     pack,
 )
 from ._archive import unpack as _unpack
+from ._plan import parameter_count
 
 MAX_NEURONS = 10_000_000
 #: the most parameters a model file may declare (bounds memory before anything is built)
@@ -135,11 +138,10 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
 def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
                          outputs: list[int], n_stored: int) -> None:
     """Refuse, before any network is built, arcs that do not form one, or an architecture
-    whose compiled blocks (``n_src × n_dst`` per pair of groups joined by an arc) need more
-    parameters than the file stores: its parameter vector, bounded by the decompression
-    budget, is what the file declares, so building can never allocate beyond it."""
-    from ._plan import depths
-
+    whose compiled blocks (``n_src × n_dst`` per pair of groups joined by an arc, counted by
+    :func:`deltanet._plan.parameter_count`) need more parameters than the file stores: its
+    parameter vector, bounded by the decompression budget, is what the file declares, so
+    building can never allocate beyond it."""
     src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
     n_neurons = int(max(dst.max(initial=0), n_inputs)) + 1
     proc = np.arange(n_inputs + 1, n_neurons)
@@ -151,17 +153,12 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
     # quick lower bound first: a neuron fed by an input is a column of a block of n_inputs rows
     fed = np.unique(dst[(src > 0) & (src <= n_inputs)]).size
     _refuse_beyond(name, n_inputs * fed + proc.size, n_stored)
-    depth = depths(n_inputs, n_neurons, src, dst)[proc]
-    _, act_code = np.unique(np.array([acts[j] for j in proc.tolist()]), return_inverse=True)
-    is_out = np.isin(proc, [j for j in outputs if 0 <= j < n_neurons])
-    keys = np.stack([depth, act_code.reshape(-1), is_out.astype(np.int64)], axis=1)
-    _, group = np.unique(keys, axis=0, return_inverse=True)
-    layer_of = np.zeros(n_neurons, dtype=np.int64)
-    layer_of[proc] = 1 + group.reshape(-1)
-    sizes = np.bincount(layer_of[1:], minlength=2)  # layer 0: the n_inputs inputs
-    real = src > 0
-    pairs = np.unique(layer_of[src[real]] * len(sizes) + layer_of[dst[real]])
-    needed = int(np.sum(sizes[pairs // len(sizes)] * sizes[pairs % len(sizes)])) + proc.size
+    try:
+        act_of = {j: activations.get(v) for j, v in acts.items()}
+    except ValueError as err:
+        raise ModelFileError(f"{name}: {err}") from None
+    needed = parameter_count(n_inputs, n_neurons, src, dst, act_of,
+                             [j for j in outputs if n_inputs < j < n_neurons])
     _refuse_beyond(name, needed, n_stored)
 
 

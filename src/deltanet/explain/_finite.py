@@ -12,7 +12,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from ._expr import Deriv, Expr, ExprRenderer, Sym
+from ._expr import Deriv, Expr, Sym
+from ._render_expr import ExprRenderer
 
 # where each quantity appears in the derivation
 _PARTS = {"forward": "the forward pass", "loss": "the loss", "backward": "the backward pass",

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._expr import ExprRenderer, latex_escape
 from ._numbers import is_exact
+from ._render_expr import ExprRenderer, latex_escape
 from .model import Derivation, Line, Para, Section, Step
 
 T = TypeVar("T")

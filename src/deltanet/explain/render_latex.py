@@ -6,8 +6,8 @@ Each line of a derivation is one ``align*`` row ``lhs &= formula``, followed by 
 
 from __future__ import annotations
 
-from ._expr import InlineRenderer
 from ._lines import LATEX_RELATIONS, chain, example, latex_text, line_latex, steps_and_notes
+from ._render_expr import InlineRenderer
 from .model import Derivation, Line, Para, Section, Step
 
 PREAMBLE = r"""\documentclass[11pt]{article}

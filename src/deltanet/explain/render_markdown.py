@@ -6,8 +6,8 @@ Every formula is inline math on its own list item; prose is escaped so that no `
 
 from __future__ import annotations
 
-from ._expr import InlineRenderer
 from ._lines import example, line_latex, steps_and_notes
+from ._render_expr import InlineRenderer
 from .model import Derivation, Para, Section, Step
 
 _ESCAPE = {c: "\\" + c for c in "\\`*_$<>[]|"}

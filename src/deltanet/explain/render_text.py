@@ -13,8 +13,8 @@ from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
 
-from ._expr import InlineRenderer
 from ._lines import TEXT_RELATIONS, chain, example, steps_and_notes
+from ._render_expr import InlineRenderer
 from .model import Derivation, Line, Para, Section, Step
 
 
