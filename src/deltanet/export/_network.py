@@ -13,11 +13,13 @@ groups' ``a_g`` put in the order of ``net.outputs``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from .._validation import fail
+from ..activations import LEAK
 from ..propagation import BN_EPS
 from ._graph import Graph, elem
 
@@ -34,6 +36,54 @@ def _softplus(g: Graph, in_: str, dtype: np.dtype) -> str:
     one = g.const(np.ones((), dtype), "one")
     tail = g.op("Log", g.op("Add", one, g.op("Exp", g.op("Neg", g.op("Abs", in_)))))
     return g.op("Add", g.op("Relu", in_), tail, hint="a")
+
+
+def _leaky_relu(g: Graph, in_: str, dtype: np.dtype) -> str:
+    # in if in > 0 else 0.01 in (onnxruntime's LeakyRelu is float32 only)
+    zero, leak = g.const(np.zeros((), dtype), "zero"), g.const(np.array(LEAK, dtype), "leak")
+    return g.op("Where", g.op("Greater", in_, zero), in_, g.op("Mul", in_, leak), hint="a")
+
+
+def _elu(g: Graph, in_: str, dtype: np.dtype) -> str:
+    # in if in > 0 else e^{in} − 1 (α = 1; onnxruntime's Elu is float32 only)
+    zero, one = g.const(np.zeros((), dtype), "zero"), g.const(np.ones((), dtype), "one")
+    tail = g.op("Sub", g.op("Exp", g.op("Min", in_, zero)), one)
+    return g.op("Where", g.op("Greater", in_, zero), in_, tail, hint="a")
+
+
+#: terms of erf's series below: enough for |z| <= 6, beyond which erf(z) = ±1 in float64
+ERF_TERMS = 150
+
+
+def _erf64(g: Graph, z: str, dtype: np.dtype) -> str:
+    # onnxruntime's Erf is float32 only. In float64, the series with positive terms
+    #   erf(z) = 2/√π e^{−z²} Σ_n 2^n z^{2n+1} / (2n+1)!!
+    # (|z| clipped at 6), its terms as exp(n log(2z²) − log (2n+1)!!), summed over a last
+    # axis of ERF_TERMS terms: within 2e-14 of scipy.special.erf
+    n = np.arange(ERF_TERMS)
+    log_dfact = np.array([math.lgamma(2 * k + 2) - k * math.log(2) - math.lgamma(k + 1)
+                          for k in n.tolist()])
+    c = {k: g.const(np.array(v, dtype), k) for k, v in
+         (("six", 6.0), ("tiny", 1e-300), ("log2", math.log(2)), ("two_sqrt_pi",
+          2 / math.sqrt(math.pi)))}
+    az = g.op("Min", g.op("Abs", z), c["six"])
+    z2 = g.op("Mul", az, az)
+    log_t = g.op("Add", g.op("Log", g.op("Max", z2, c["tiny"])), c["log2"])
+    last = g.const(np.array([-1], np.int64), "last")
+    terms = g.op("Exp", g.op("Sub", g.op("Mul", g.op("Unsqueeze", log_t, last),
+                                         g.const(n.astype(dtype), "n")),
+                             g.const(log_dfact.astype(dtype), "log_dfact")))
+    series = g.op("ReduceSum", terms, last, keepdims=0)
+    scale = g.op("Mul", g.op("Mul", c["two_sqrt_pi"], g.op("Exp", g.op("Neg", z2))), az)
+    return g.op("Mul", g.op("Sign", z), g.op("Mul", scale, series))
+
+
+def _gelu(g: Graph, in_: str, dtype: np.dtype) -> str:
+    # in Φ(in) = ½ in (1 + erf(in/√2)), the exact form
+    z = g.op("Mul", in_, g.const(np.array(1 / math.sqrt(2), dtype), "inv_sqrt2"))
+    erf = g.op("Erf", z) if dtype == np.float32 else _erf64(g, z, dtype)
+    one, half = g.const(np.ones((), dtype), "one"), g.const(np.array(0.5, dtype), "half")
+    return g.op("Mul", g.op("Mul", half, in_), g.op("Add", one, erf), hint="a")
 
 
 def _unary(op_type: str, **attrs) -> Callable[[Graph, str, np.dtype], str]:
@@ -53,6 +103,9 @@ ACTIVATIONS: dict[str, Callable[[Graph, str, np.dtype], str]] = {
     "softplus": _softplus,
     "exp": _unary("Exp"),
     "softmax": _unary("Softmax", axis=-1),
+    "leaky_relu": _leaky_relu,
+    "elu": _elu,
+    "gelu": _gelu,
 }
 
 

@@ -20,6 +20,9 @@ MODULES: dict[str, str | None] = {
     "Tanh": "tanh",
     "Softplus": "softplus",
     "Softmax": "softmax",
+    "ELU": "elu",
+    "GELU": "gelu",
+    "LeakyReLU": "leaky_relu",
     "Identity": None,
     "Dropout": None,  # off at prediction
 }
@@ -36,6 +39,13 @@ def _activation_of(module: Any) -> str | None:
     if kind == "Softplus" and (module.beta != 1 or module.threshold < 20):
         fail("from_torch converts Softplus with beta=1 (log(1 + e^x))", repr(module),
              "use nn.Softplus() with its defaults")
+    if kind == "LeakyReLU" and module.negative_slope != _activations.LEAK:
+        fail(f"from_torch converts LeakyReLU with negative_slope={_activations.LEAK}",
+             repr(module), f"use nn.LeakyReLU({_activations.LEAK})")
+    if kind == "ELU" and module.alpha != 1.0:
+        fail("from_torch converts ELU with alpha=1", repr(module), "use nn.ELU()")
+    if kind == "GELU" and module.approximate != "none":
+        fail("from_torch converts the exact GELU", repr(module), "use nn.GELU()")
     if kind == "Softmax" and module.dim not in (-1, 1):
         fail("from_torch converts a Softmax over the outputs of a row (dim=-1 or dim=1)",
              repr(module), "use nn.Softmax(dim=-1)")
