@@ -8,15 +8,25 @@ validation, same ``RandomState`` draws in the same order), so with the same
 
 from __future__ import annotations
 
+import pickle
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .. import activations
+from .._validation import fail
+from ..activations import Activation
+from ..losses import Loss
 from ..network import Network
 from ..regularization import copy_bn_stats
 from ._lbfgs import fit_lbfgs
@@ -33,7 +43,9 @@ from ._objective import predict_outputs
 from ._pickling import NetworkPickling
 from ._stochastic import fit_stochastic
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "softplus")
+#: scikit-learn's five hidden activations, then deltanet's other elementwise built-ins
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "softplus", "leaky_relu", "elu",
+                      "gelu")
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
@@ -42,7 +54,7 @@ class BaseMLP(NetworkPickling, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), "array-like"],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), Activation, "array-like"],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -81,23 +93,35 @@ class BaseMLP(NetworkPickling, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(s) for s in sizes]
 
-    def _hidden_activations(self, n_hidden: int) -> list[str]:
-        if isinstance(self.activation, str):
-            return [self.activation] * n_hidden
-        acts = list(self.activation)
-        bad = [a for a in acts if a not in HIDDEN_ACTIVATIONS]
-        if len(acts) != n_hidden or bad:
-            raise ValueError(
-                f"activation must be one name or a list of {n_hidden} names (one per hidden "
-                f"layer) among {HIDDEN_ACTIVATIONS}; got {self.activation!r}.")
+    def _hidden_activations(self, n_hidden: int) -> list[str | Activation]:
+        """One activation per hidden layer: a name of ``HIDDEN_ACTIVATIONS`` or an
+        elementwise ``Activation`` (built-in or ``activations.custom``)."""
+        if isinstance(self.activation, (str, Activation)):
+            acts = [self.activation] * n_hidden
+        else:
+            acts = list(self.activation)
+            if len(acts) != n_hidden:
+                fail(f"activation must be one name or Activation, or a list of {n_hidden} "
+                     "names or Activation objects (one per hidden layer)", self.activation,
+                     "give one entry per hidden layer")
+        for a in acts:
+            if isinstance(a, Activation) and not a.elementwise:
+                fail("a hidden activation must be elementwise", a,
+                     "use softmax as output_activation, not in a hidden layer")
+            if not isinstance(a, Activation) and a not in HIDDEN_ACTIVATIONS:
+                fail("unknown hidden activation", a,
+                     f"use one of {', '.join(HIDDEN_ACTIVATIONS)} or an Activation object "
+                     "(deltanet.activations.custom(...) or activations.get(name))")
         return acts
 
-    def _init_activations(self, hidden_acts: list[str]) -> list[str]:
+    def _init_activations(self, hidden_acts: list[str | Activation]) -> list[str]:
         # scikit-learn uses the hidden activation for every layer's Glorot factor,
-        # the output layer included; with a list, each layer uses its own
-        if isinstance(self.activation, str):
-            return [self.activation] * (len(hidden_acts) + 1)
-        return [*hidden_acts, hidden_acts[-1] if hidden_acts else "relu"]
+        # the output layer included; with a list, each layer uses its own. The factor
+        # (init_uniform) is 2 for logistic and 6 for every other activation.
+        if isinstance(self.activation, (str, Activation)):
+            return [_name(self.activation)] * (len(hidden_acts) + 1)
+        names = [_name(a) for a in hidden_acts]
+        return [*names, names[-1] if names else "relu"]
 
     def _dropout_layers(self) -> dict[int, float] | None:
         n_hidden = self.n_layers_ - 2
@@ -109,12 +133,30 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         layers = {k + 1: r for k, r in enumerate(rates) if r > 0}
         return layers or None
 
-    def _output_loss(self):
+    def _output_loss(self) -> Loss:
+        if isinstance(self.loss, Loss):
+            return _check_loss(self.loss)
         return output_loss(self._loss_name(), self.out_activation_)
+
+    def _custom_definitions(self) -> list[str]:
+        """The user-defined activations and loss of this estimator, in words."""
+        acts = self.activation if isinstance(self.activation, (list, tuple)) else [
+            self.activation]
+        found = [f"activation {a.name!r}" for a in acts
+                 if isinstance(a, Activation) and not a.builtin]
+        if isinstance(self.loss, Loss) and not self.loss.builtin:
+            found.append(f"loss {self.loss.name!r}")
+        return found
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
         hidden = self._hidden_sizes()
+        if isinstance(self.loss, Loss):
+            _check_loss(self.loss)
+        if self.engine == "numba" and self._custom_definitions():
+            fail("engine='numba' runs the built-in activations and losses only; this "
+                 f"estimator has {', '.join(self._custom_definitions())}", self.engine,
+                 "use engine='auto' (it runs them on NumPy) or engine='numpy'")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, Y, labels, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         out_activation = self._out_activation()
@@ -203,7 +245,7 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         net = self.network_
         hidden_acts = self._hidden_activations(len(layer_units) - 2)
         fitted = [g.activation.name for g in net.plan.groups]
-        if fitted == [*hidden_acts, out_activation]:
+        if fitted == [*map(_name, hidden_acts), out_activation]:
             return
         new = build_network(layer_units, hidden_acts, out_activation,
                             skip=bool(skip_blocks(net)), batch_norm=bool(net.bn_state),
@@ -288,6 +330,10 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         return score_function(y, y_pred, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        _check_picklable(self)
+        return super().__getstate__()
+
     def _restored(self, net: Network) -> Network:
         """Logistic units compute with ``expit`` again, as after ``fit``."""
         return use_expit(net)
@@ -296,6 +342,37 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _name(act: str | Activation) -> str:
+    return act if isinstance(act, str) else act.name
+
+
+def _check_loss(loss: Loss) -> Loss:
+    if loss.name == "perceptron" and loss.builtin:
+        fail("the perceptron loss works on threshold units, not on an MLP's outputs", loss,
+             "use the estimator's loss names or a loss of deltanet.losses.custom(...)",
+             InvalidParameterError)
+    return loss
+
+
+def _check_picklable(est: Any) -> None:
+    """An estimator pickles its activations by name: a user's activation must be
+    registered (here and where the pickle is loaded); a user's loss must pickle."""
+    acts = est.activation if isinstance(est.activation, (list, tuple)) else [est.activation]
+    for a in acts:
+        if isinstance(a, Activation) and activations.ACTIVATIONS.get(a.name) is not a:
+            fail(f"an estimator with your own activation {a.name!r} pickles it by name", a,
+                 "call deltanet.activations.register(...) on it before pickling and before "
+                 "unpickling", pickle.PicklingError)
+    if isinstance(est.loss, Loss):
+        try:
+            pickle.dumps(est.loss)
+        except (pickle.PicklingError, AttributeError, TypeError) as err:
+            fail(f"the loss {est.loss.name!r} cannot be pickled ({err})", est.loss,
+                 "define f and df_da as module-level functions (not lambdas), or "
+                 "deltanet.losses.register(...) it before pickling and before unpickling",
+                 pickle.PicklingError)
 
 
 def _assign(views: list[np.ndarray], values: Any, name: str) -> None:

@@ -3,9 +3,16 @@
 COMMON_PARAMETERS = """\
 hidden_layer_sizes : array-like of int, default=(100,)
     Neurons in each hidden layer (``()`` for no hidden layer).
-activation : {'identity', 'logistic', 'tanh', 'relu', 'softplus'} or list, default='relu'
-    Activation ``g`` of the hidden neurons: one name, or a list with one name per hidden
-    layer (deltanet extension; 'softplus' too).
+activation : {'identity', 'logistic', 'tanh', 'relu', 'softplus', 'leaky_relu', 'elu', \
+'gelu'}, Activation or list, default='relu'
+    Activation ``g`` of the hidden neurons: one name, an elementwise
+    ``deltanet.activations.Activation`` (a built-in one, or your own from
+    ``activations.custom(name, g, dg)``), or a list with one of these per hidden layer
+    (deltanet extensions: everything but scikit-learn's five names). The Glorot-uniform
+    start draws ``U(−r, r)``, ``r = √(f / (fan_in + fan_out))``, with scikit-learn's
+    factor ``f = 2`` for 'logistic' and ``f = 6`` for every other activation (the uniform
+    Glorot bound), your own included. An estimator with your own activation pickles only
+    when it is registered (``activations.register``) where it is pickled and loaded.
 solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
     'lbfgs' minimises the full-batch cost with SciPy's L-BFGS-B; 'sgd' and 'adam' make one
     update per mini-batch with ``deltanet.optimizers.sgd``/``adam``.
@@ -71,8 +78,10 @@ engine : {'auto', 'numpy', 'numba'}, default='auto'
     kernels of ``deltanet.kernels`` (same updates as scikit-learn to rounding; many times
     faster for single examples and small batches, and without Python between the BLAS
     products of larger batches); 'auto' does so when the kernels support the settings (no
-    sample weights, batch_norm, dropout, sparse input or Poisson loss); 'numpy' always runs
-    scikit-learn's loop on the NumPy passes (in float64, the same weights bit for bit)."""
+    sample weights, batch_norm, dropout, sparse input, Poisson loss, or an activation or
+    loss of your own: those run on NumPy, and ``engine_reason_`` says why); 'numpy'
+    always runs scikit-learn's loop on the NumPy passes (in float64, the same weights bit
+    for bit). 'numba' with an activation or loss of your own is an error."""
 
 ATTRIBUTES = """\
 coefs_ : list of ndarray
@@ -98,6 +107,9 @@ validation_loss_curve_ : list of float
     when there is any: the early-stopping split or ``fit(..., validation_data=...)``.
 engine_ : {'numpy', 'numba'}
     The engine the last fit ran on (see ``engine``).
+engine_reason_ : str
+    Why the last fit ran on NumPy (e.g. "activation 'mish' (user-defined: ...)",
+    "engine='numpy'", "solver='lbfgs' ..."); '' when it ran on the compiled engine.
 t_ : int
     Training samples seen by the stochastic solvers.
 n_iter_ : int
@@ -130,9 +142,12 @@ logistic output per label for multilabel targets, as in scikit-learn.
 Parameters
 ----------
 {COMMON_PARAMETERS}
-loss : {{None, 'log_loss', 'squared_error'}}, default=None
+loss : {{None, 'log_loss', 'squared_error'}} or Loss, default=None
     None and 'log_loss' give scikit-learn's log loss; 'squared_error' is
-    ``½ Σ_k (y_k − a_k)²`` on the probabilities.
+    ``½ Σ_k (y_k − a_k)²`` on the probabilities; a ``deltanet.losses.Loss`` (your own
+    from ``losses.custom(name, f, df_da)``, or a built-in one) is used as it is, on the
+    output probabilities ``a`` (``Δ_j = g'(in_j) ∂ℓ/∂a_j``, fused only where the Loss
+    itself is). The perceptron loss is refused (it needs threshold units).
 output_activation : {{None, 'logistic', 'softmax'}}, default=None
     None chooses as scikit-learn does; 'logistic' for several classes trains one
     independent logistic unit per class, 'softmax' for two classes uses two units.
@@ -164,8 +179,10 @@ REGRESSOR_DOC = f"""Multi-layer perceptron regressor, scikit-learn compatible.
 
 Parameters
 ----------
-loss : {{'squared_error', 'poisson'}}, default='squared_error'
-    Half squared error (identity output) or half Poisson deviance (exp output).
+loss : {{'squared_error', 'poisson'}} or Loss, default='squared_error'
+    Half squared error (identity output) or half Poisson deviance (exp output); or a
+    ``deltanet.losses.Loss`` (your own from ``losses.custom(name, f, df_da)``, or a
+    built-in one) used as it is on the outputs (identity unless ``output_activation``).
 {COMMON_PARAMETERS}
 output_activation : {{None, 'identity', 'logistic', 'tanh', 'relu', 'softplus', 'exp'}}
     Activation of the outputs; None: 'identity', or 'exp' for the Poisson loss.

@@ -3,12 +3,14 @@
 With ``engine='auto'`` an estimator hands each epoch of Adam or of plain, momentum or
 Nesterov SGD to the compiled engine whenever it computes the same updates as scikit-learn
 (to rounding): no sample or class weights, batch normalisation, dropout, sparse input,
-Poisson loss, or squared error over several outputs. The engine picks its per-example
-kernel for small updates and its BLAS batch loop for larger ones. scikit-learn divides the
-penalty by each batch's size (``α/(2·|B|) Σ w²``), so the runner is built with
-``l2 = α/2`` and ``penalty_over_batch``. ``engine='numba'`` insists and names what stands
-in the way; ``engine='numpy'`` never uses it, and runs scikit-learn's own loop (in
-float64, bit for bit).
+Poisson loss, squared error over several outputs, or an activation or loss of your own
+(``kernels._layout.not_compiled``); ``engine_reason_`` records which stood in the way.
+The engine picks its per-example kernel for small updates and its BLAS batch loop for
+larger ones. scikit-learn divides the penalty by each batch's size
+(``α/(2·|B|) Σ w²``), so the runner is built with ``l2 = α/2`` and
+``penalty_over_batch``. ``engine='numba'`` insists and names what stands in the way;
+``engine='numpy'`` never uses it, and runs scikit-learn's own loop (in float64, bit for
+bit).
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ import numpy as np
 
 from .. import losses
 from ..kernels import make_runner
+from ..kernels._layout import not_compiled
+from ..losses import Loss
 from ._objective import reduction
 
 
-def _kernel_loss(est: Any) -> str | None:
+def _kernel_loss(est: Any) -> str | Loss | None:
+    if isinstance(est.loss, Loss):  # a Loss object: the kernels hold the built-in ones
+        return est.loss if est.loss.builtin else None
     name = est._loss_name()
     if name == "squared_error":
         return "half_squared_error"
@@ -44,7 +50,10 @@ def _obstacles(est: Any, X, sample_weight, dropout, batch_size: int) -> list[str
         reasons.append("dropout")
     if hasattr(X, "toarray"):
         reasons.append("sparse X")
-    if _kernel_loss(est) is None:
+    custom = isinstance(est.loss, Loss) and not est.loss.builtin
+    # the activations' reasons, and a user-defined loss's (a placeholder loss otherwise)
+    reasons += not_compiled(est.network_.plan, est.loss if custom else HALF_SQUARED)
+    if _kernel_loss(est) is None and not custom:
         reasons.append(f"loss={est._loss_name()!r}")
     if reduction(est):
         reasons.append("several outputs with loss='squared_error' (scikit-learn reports it "
@@ -52,16 +61,20 @@ def _obstacles(est: Any, X, sample_weight, dropout, batch_size: int) -> list[str
     return reasons
 
 
+HALF_SQUARED = losses.get("half_squared_error")
+
+
 def use_kernel(est: Any, X, sample_weight, dropout, batch_size: int) -> bool:
-    """Whether the epochs of this fit run on the compiled kernel (see module docstring)."""
+    """Whether the epochs of this fit run on the compiled kernel (see module docstring);
+    records why not in ``est.engine_reason_`` ('' when they do)."""
     if est.engine == "numpy":
+        est.engine_reason_ = "engine='numpy'"
         return False
     reasons = _obstacles(est, X, sample_weight, dropout, batch_size)
-    if est.engine == "numba":
-        if reasons:
-            raise ValueError(f"engine='numba' does not support {', '.join(reasons)}; use "
-                             "engine='auto' or 'numpy'")
-        return True
+    if est.engine == "numba" and reasons:
+        raise ValueError(f"engine='numba' does not support {', '.join(reasons)}; use "
+                         "engine='auto' or 'numpy'")
+    est.engine_reason_ = "; ".join(reasons)
     return not reasons
 
 

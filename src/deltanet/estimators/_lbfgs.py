@@ -46,6 +46,7 @@ def fit_lbfgs(est: Any, X, Y, sw, validation) -> None:
     params = net.params
     order = sklearn_order(net)
     est.engine_ = "numpy"
+    est.engine_reason_ = "solver='lbfgs' (SciPy's L-BFGS-B on the NumPy passes)"
     batch_norm = any(g.batch_norm for g in net.plan.groups)
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:

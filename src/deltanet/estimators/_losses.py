@@ -86,10 +86,15 @@ class _DeltaOnly(Loss):
         return np.zeros(y.shape[0], dtype=a.dtype)
 
 
-_DELTA_ONLY = {loss.name: _DeltaOnly(**{f: getattr(loss, f) for f in loss.__dataclass_fields__})
+def _skipping_value(loss: Loss) -> Loss:
+    return _DeltaOnly(**{f: getattr(loss, f) for f in loss.__dataclass_fields__})
+
+
+_DELTA_ONLY = {id(loss): _skipping_value(loss)
                for loss in (HALF_SQUARED_ERROR, BINARY_LOG_LOSS, LOG_LOSS, HALF_POISSON_DEVIANCE)}
 
 
 def delta_only(loss: Loss) -> Loss:
-    """``loss`` with its per-example value skipped (see ``_DeltaOnly``)."""
-    return _DELTA_ONLY[loss.name]
+    """``loss`` with its per-example value skipped (see ``_DeltaOnly``); a loss given as
+    ``loss=`` (a ``Loss`` object, e.g. your own) is used as it is."""
+    return _DELTA_ONLY.get(id(loss), loss)

@@ -42,7 +42,8 @@ def use_expit(net: Network) -> Network:
     return net
 
 
-def build_network(layer_units: Sequence[int], hidden_acts: Sequence[str], out_act: str, *,
+def build_network(layer_units: Sequence[int], hidden_acts: Sequence[str | Activation],
+                  out_act: str, *,
                   skip: bool = False, batch_norm: bool = False, dtype: Any = np.float64
                   ) -> Network:
     """A fully connected feed-forward network over ``layer_units``.
@@ -89,8 +90,10 @@ def init_uniform(net: Network, init_acts: Sequence[str], random_state: np.random
     """scikit-learn's Glorot-uniform draw, in its order: per layer the weights, then the bias.
 
     ``W, b ~ U(−r, r)`` with ``r = √(f / (fan_in + fan_out))``, ``f = 2`` for a logistic
-    layer and 6 otherwise; ``init_acts[i]`` names the activation that decides ``f`` for
-    the weights into layer ``i + 1``. Skip blocks are drawn afterwards in the same way.
+    layer and 6 otherwise (scikit-learn's rule for its names; every other activation,
+    leaky ReLU, ELU, GELU and your own, gets the uniform Glorot bound, ``f = 6``);
+    ``init_acts[i]`` names the activation that decides ``f`` for the weights into layer
+    ``i + 1``. Skip blocks are drawn afterwards in the same way.
     """
     units = net.plan.layer_sizes()
 

@@ -157,6 +157,8 @@ class SklearnEpochs:
             accumulated = self.kernel.run(order, opt)
             if accumulated is None:  # a non-finite cost: on as scikit-learn goes on
                 self.kernel, est.engine_ = None, "numpy"
+                est.engine_reason_ = ("a non-finite cost (the compiled loops stop there; "
+                                      "scikit-learn's loop trains on)")
         if accumulated is None:
             accumulated = _epoch(est, self.X, self.Y, self.sw, order, self.batches,
                                  self.drop, self.rng)

@@ -21,6 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ..losses import Loss
 from ._base import STOCHASTIC_SOLVERS, BaseMLP
 from ._docs import CLASSIFIER_DOC, REGRESSOR_DOC
 
@@ -35,7 +36,7 @@ def _check_solver(est: BaseMLP) -> bool:
 class MLPClassifier(ClassifierMixin, BaseMLP):
     _parameter_constraints: ClassVar[dict] = {
         **BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"log_loss", "squared_error"}), None],
+        "loss": [StrOptions({"log_loss", "squared_error"}), Loss, None],
         "output_activation": [StrOptions({"logistic", "softmax"}), None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
@@ -82,6 +83,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # ------------------------------------------------------------------ targets
     def _loss_name(self) -> str:
+        if isinstance(self.loss, Loss):
+            return repr(self.loss)
         return "squared_error" if self.loss == "squared_error" else "log_loss"
 
     def _out_activation(self) -> str:
@@ -221,7 +224,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 class MLPRegressor(RegressorMixin, BaseMLP):
     _parameter_constraints: ClassVar[dict] = {
         **BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson"}), Loss],
         "output_activation": [
             StrOptions({"identity", "logistic", "tanh", "relu", "softplus", "exp"}), None],
     }
@@ -266,7 +269,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.engine = engine
 
     def _loss_name(self) -> str:
-        return self.loss
+        return repr(self.loss) if isinstance(self.loss, Loss) else self.loss
 
     def _out_activation(self) -> str:
         if self.output_activation is None:
