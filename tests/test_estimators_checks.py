@@ -2,9 +2,10 @@
 
 The instances use the settings scikit-learn uses for its own estimators of the same name in
 these checks (``max_iter=100`` for the MLPs, ``max_iter=5`` for the Perceptron). The
-deltanet extensions (skip connections, per-layer activations, batch normalisation, dropout)
-are checked as well. ConvergenceWarning is ignored, as scikit-learn's ``test_common`` does:
-a few epochs are enough for the contract, not for convergence.
+deltanet extensions (skip connections, per-layer activations, batch normalisation, dropout,
+GELU, your own activation and loss) are checked as well. ConvergenceWarning is ignored, as
+scikit-learn's ``test_common`` does: a few epochs are enough for the contract, not for
+convergence.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deltanet import MLPClassifier, MLPRegressor, Perceptron
+from deltanet import MLPClassifier, MLPRegressor, Perceptron, activations, losses
 
 _NOT_REPETITION = {
     "Perceptron": (
@@ -45,6 +47,28 @@ def _expected_failures(estimator) -> dict[str, str]:
             "check_sample_weight_equivalence_on_sparse_data": reason}
 
 
+def _softsign(x):
+    return x / (1.0 + np.abs(x))
+
+
+def _softsign_derivative(x):
+    return 1.0 / (1.0 + np.abs(x)) ** 2
+
+
+def _log_cosh(y, a):
+    return np.logaddexp(a - y, y - a) - np.log(2.0)
+
+
+def _log_cosh_da(y, a):
+    return np.tanh(a - y)
+
+
+# your own definitions: a registered activation (it pickles by name) and a loss of
+# module-level functions
+SOFTSIGN = activations.register(activations.custom("checks_softsign", _softsign,
+                                                   _softsign_derivative))
+LOG_COSH = losses.custom("checks_log_cosh", _log_cosh, _log_cosh_da)
+
 DEFAULTS = [MLPClassifier(max_iter=100), MLPRegressor(max_iter=100), Perceptron(max_iter=5)]
 EXTENSIONS = [
     MLPClassifier(max_iter=100, skip_connections=True, hidden_layer_sizes=(50, 20),
@@ -53,6 +77,8 @@ EXTENSIONS = [
                  activation=["tanh", "relu"]),
     MLPClassifier(max_iter=100, dropout=0.1),
     MLPRegressor(max_iter=100, batch_norm=True),
+    MLPClassifier(max_iter=100, activation="gelu"),
+    MLPRegressor(max_iter=100, activation=SOFTSIGN, loss=LOG_COSH),
 ]
 
 
