@@ -48,7 +48,7 @@ from .stream_sources import (
 DEFAULT_MEMORY_FRACTION = 0.25
 #: the share of the budget the shuffle buffer takes (the engine's copy of the window, the
 #: pieces read ahead and the reader's own buffers take the rest)
-BUFFER_SHARE = 0.25
+BUFFER_SHARE = 0.2
 
 def default_memory() -> int:
     """``DEFAULT_MEMORY_FRACTION`` of the machine's RAM, in bytes."""
@@ -245,27 +245,28 @@ class Stream:
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The windows of one epoch: up to ``shuffle_buffer`` rows each, filled from the
         pieces in an order drawn from ``rng`` (in table order when one window holds
-        everything, or without ``shuffle``)."""
-        whole = self.shuffle_buffer >= sum(self.rows)
+        everything, or without ``shuffle``). The window's arrays are one buffer filled
+        again for the next window: use (or copy) them before asking for the next."""
+        total = sum(self.rows)
+        whole = self.shuffle_buffer >= total
         order = rng.permutation(len(self.pieces)) if shuffle and not whole else None
-        held: list = []
+        # one buffer, filled again for every window: the caller is done with a window
+        # when it asks for the next, so memory holds one window, not two
+        size = min(self.shuffle_buffer, total)
+        bx = np.empty((size, self.n_features))
+        by = np.empty((size, self.n_targets))
         count = 0
         for X, Y in self.chunks(order):
-            held.append((X, Y))
-            count += X.shape[0]
-            while count >= self.shuffle_buffer:
-                Xs, Ys = _concat(held)
-                cut = self.shuffle_buffer
-                yield Xs[:cut], Ys[:cut]
-                held, count = [(Xs[cut:], Ys[cut:])], count - cut
+            at = 0
+            while at < X.shape[0]:
+                take = min(size - count, X.shape[0] - at)
+                bx[count:count + take], by[count:count + take] = X[at:at + take], Y[at:at + take]
+                count, at = count + take, at + take
+                if count == size:
+                    yield bx, by
+                    count = 0
         if count:
-            yield _concat(held)
-
-
-def _concat(held: list) -> tuple[np.ndarray, np.ndarray]:
-    if len(held) == 1:
-        return held[0]
-    return (np.concatenate([x for x, _ in held]), np.concatenate([y for _, y in held]))
+            yield bx[:count], by[:count]
 
 
 def _read_ahead(read: Callable, order: Any, depth: int) -> Iterator:
