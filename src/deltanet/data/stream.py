@@ -19,8 +19,10 @@ pieces stay in table order) and step (2) is the in-memory permutation itself: th
 run then gives bit for bit the weights of the in-memory run with the same seed.
 
 **Reading overlaps computing.** Pieces are read by a thread into a queue of at most
-``prefetch`` pieces while the engine trains on the current window (pyarrow and NumPy
-release the GIL while they read and convert).
+``prefetch`` pieces, and a second thread fills the next window's buffer while the engine
+trains on the current one (pyarrow, NumPy and the compiled engine release the GIL). The
+memory held is two buffers of ``shuffle_buffer`` rows (each ``BUFFER_SHARE`` of the budget
+by default), the engine's view of one, and the pieces read ahead.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ from .stream_sources import (
 
 #: the default memory budget: this fraction of the machine's RAM
 DEFAULT_MEMORY_FRACTION = 0.25
-#: the share of the budget the shuffle buffer takes (the engine's copy of the window, the
-#: pieces read ahead and the reader's own buffers take the rest)
-BUFFER_SHARE = 0.2
+#: the share of the budget each of the two window buffers takes (the engine's copy of the
+#: window, the pieces read ahead and the reader's own buffers take the rest)
+BUFFER_SHARE = 0.1
 
 def default_memory() -> int:
     """``DEFAULT_MEMORY_FRACTION`` of the machine's RAM, in bytes."""
@@ -245,20 +247,30 @@ class Stream:
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The windows of one epoch: up to ``shuffle_buffer`` rows each, filled from the
         pieces in an order drawn from ``rng`` (in table order when one window holds
-        everything, or without ``shuffle``). The window's arrays are one buffer filled
-        again for the next window: use (or copy) them before asking for the next."""
+        everything, or without ``shuffle``). Two buffers take turns (a thread fills one
+        while the caller trains on the other; one when a window holds everything): use
+        (or copy) a window's arrays before asking for the window after the next."""
         total = sum(self.rows)
-        whole = self.shuffle_buffer >= total
-        order = rng.permutation(len(self.pieces)) if shuffle and not whole else None
-        # one buffer, filled again for every window: the caller is done with a window
-        # when it asks for the next, so memory holds one window, not two
         size = min(self.shuffle_buffer, total)
-        bx = np.empty((size, self.n_features))
-        by = np.empty((size, self.n_targets))
-        count = 0
+        if size == total:  # one window: the pieces in table order, nothing to overlap
+            yield from self._fill(None, [_buffer(size, self)], None, None)
+            return
+        order = rng.permutation(len(self.pieces)) if shuffle else None
+        yield from _fill_ahead(self._fill, order, [_buffer(size, self) for _ in range(2)])
+
+    def _fill(self, order: Any, bufs: list, free: Any, stop: Any) -> Iterator:
+        """Fill the buffers in turn with the rows of the pieces in ``order``; a buffer is
+        taken (``free``, a semaphore, when given) before its first row is written."""
+        size, k, count = bufs[0][0].shape[0], 0, 0
+        bx = by = None
         for X, Y in self.chunks(order):
             at = 0
             while at < X.shape[0]:
+                if count == 0:
+                    if free is not None and not _acquire(free, stop):
+                        return
+                    bx, by = bufs[k % len(bufs)]
+                    k += 1
                 take = min(size - count, X.shape[0] - at)
                 bx[count:count + take], by[count:count + take] = X[at:at + take], Y[at:at + take]
                 count, at = count + take, at + take
@@ -267,6 +279,47 @@ class Stream:
                     count = 0
         if count:
             yield bx[:count], by[:count]
+
+
+def _buffer(rows: int, stream: Stream) -> tuple[np.ndarray, np.ndarray]:
+    return np.empty((rows, stream.n_features)), np.empty((rows, stream.n_targets))
+
+
+def _acquire(free: threading.Semaphore, stop: threading.Event) -> bool:
+    while not free.acquire(timeout=0.1):
+        if stop.is_set():
+            return False
+    return not stop.is_set()
+
+
+def _fill_ahead(fill: Callable, order: Any, bufs: list) -> Iterator:
+    """The windows of ``fill``, made by a thread: it fills one buffer while the caller
+    trains on the other (a buffer is free again when the caller asks for the next)."""
+    free, stop, box = threading.Semaphore(len(bufs)), threading.Event(), queue.Queue()
+
+    def work() -> None:
+        try:
+            for window in fill(order, bufs, free, stop):
+                box.put(("ok", window))
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the caller, raised there
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+            free.release()  # the caller is done with this window
+    finally:
+        stop.set()
+        free.release()
+        thread.join()
 
 
 def _read_ahead(read: Callable, order: Any, depth: int) -> Iterator:
