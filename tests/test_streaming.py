@@ -73,14 +73,20 @@ def test_windows_hold_at_most_the_buffer_and_the_piece_order_is_drawn():
 def test_parquet_csv_and_dask_sources_read_the_same_rows(tmp_path):
     X, y = _data(3, n=1000)
     frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y})
-    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "t.parquet", row_group_size=128)
+    (tmp_path / "dir").mkdir()
+    for i, (a, b) in enumerate([(0, 600), (600, 1000)]):  # a directory of two files
+        pq.write_table(pa.Table.from_pandas(frame.iloc[a:b], preserve_index=False),
+                       tmp_path / "dir" / f"part{i}.parquet", row_group_size=128)
     frame.to_csv(tmp_path / "t.csv", index=False)
     dd = pytest.importorskip("dask.dataframe")
-    streams = [Stream.from_parquet(tmp_path / "t.parquet", target="y"),
+    streams = [Stream.from_parquet(tmp_path / "dir", target="y"),
                Stream.from_csv(tmp_path / "t.csv", target="y", chunk_rows=97),
                Stream.from_dask(dd.from_pandas(frame, npartitions=7), target="y")]
-    assert len(streams[0].pieces) == 8 and len(streams[1].pieces) == 11
+    assert len(streams[0].pieces) == 5 + 4 and len(streams[1].pieces) == 11
     for stream in streams:
+        assert sum(stream.rows) == 1000 and stream.n_rows == 1000
+        halves = stream.split(validation=0.5, random_state=3)
+        assert halves[0].n_rows + halves[1].n_rows == 1000
         Xs, ys = _rows(stream)
         assert np.array_equal(Xs, X) and np.array_equal(ys[:, 0], y)
         part = np.random.default_rng(0).permutation(len(stream.pieces))

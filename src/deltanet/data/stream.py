@@ -122,7 +122,7 @@ class Stream:
         pieces, rows = [], []
         for fragment in dataset.get_fragments():
             for group in fragment.split_by_row_group():
-                n = group.metadata.num_rows if group.metadata else group.count_rows()
+                n = sum(rg.num_rows for rg in group.row_groups)
                 pieces.append(arrow_piece(group, feats, targets))
                 rows.append(n)
         return cls._make(tuple(pieces), tuple(rows), len(feats), len(targets), memory,
