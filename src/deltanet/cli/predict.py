@@ -46,6 +46,10 @@ def add_parser(commands: Any) -> None:
                         help="write the predictions to FILE (.csv, .json or .parquet) "
                              "instead of stdout; an existing FILE must hold predictions "
                              "with the same columns")
+    parser.add_argument("--memory", metavar="SIZE",
+                        help="memory budget, e.g. 2GB (default: a quarter of the RAM); a "
+                             "Parquet DATA larger than it is predicted batch by batch into "
+                             "a .parquet or .csv --out")
     add_force_option(parser)
     add_reading_options(parser.add_argument_group("data"))
     add_output_options(parser)
@@ -121,25 +125,34 @@ def _write(table: Any, out: str, force: bool = False) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import model_file
+    from . import _stream_predict, model_file
     from ._source import load_source
 
     if args.out:
         check_out(args)
     model = model_file.read(args.model)
     model.require_table()
+    if _stream_predict.should_stream(args.data, args.out, args.memory):
+        n, cols = _stream_predict.predict_stream(model, args.data, args.out, args.proba,
+                                                 args.memory)
+        return _written(args, Path(args.out), n, cols)
     frame = load_source(args.data, args.encoding, args.decimal_comma).frame
     table = model_file.predictions(model, frame, proba=args.proba)
     if args.out:
-        path = _write(table, args.out, args.force)
-        if args.json:
-            print_json({"out": str(path), "rows": len(table), "columns": list(table.columns)})
-        elif not args.quiet:
-            print(f"{len(table)} predictions written to {path}", file=sys.stderr)
+        return _written(args, _write(table, args.out, args.force), len(table),
+                        list(table.columns))
     elif args.json:
         print_json({"model": str(args.model), "target": model.pre.target,
                     "columns": list(table.columns),
                     "predictions": table.to_dict(orient="records")})
     else:
         sys.stdout.write(table.to_csv(index=False))
+    return 0
+
+
+def _written(args: argparse.Namespace, path: Path, rows: int, columns: list) -> int:
+    if args.json:
+        print_json({"out": str(path), "rows": rows, "columns": columns})
+    elif not args.quiet:
+        print(f"{rows} predictions written to {path}", file=sys.stderr)
     return 0

@@ -28,6 +28,7 @@ from deltanet.data.scaling import (
     one_hot,
     scaler_from_dict,
 )
+from deltanet.data.stream import Stream
 
 #: names that need pandas, imported from their module on first use
 _LAZY = {
@@ -40,6 +41,7 @@ _LAZY = {
 
 __all__ = [
     "DataError", "Dataset", "DatasetInfo", "MinMaxScaler", "OneHotEncoder", "StandardScaler",
+    "Stream",
     "dataset_names", "list_datasets", "load_dataset", "make_blobs", "make_circles",
     "make_gaussian_regression", "make_gaussians", "make_moons", "make_plane", "make_spirals",
     "make_xor", "one_hot", "scaler_from_dict", *_LAZY,

@@ -113,6 +113,22 @@ class MinMaxScaler(_Scaler):
         self.data_max_ = arr.max(axis=0)
         return self
 
+    def reset(self) -> None:
+        """Forget what was fitted (before a new series of ``partial_fit``)."""
+        self.data_min_ = self.data_max_ = None
+
+    def partial_fit(self, X: Any) -> MinMaxScaler:
+        """Fold one chunk of rows into ``min`` and ``max`` (a pass over a stream gives
+        exactly the in-memory ``fit``)."""
+        arr, _ = _as_table("X", X)
+        if arr.shape[0] == 0:
+            return self
+        if self.data_min_ is None:
+            return self.fit(arr)
+        self.data_min_ = np.minimum(self.data_min_, arr.min(axis=0))
+        self.data_max_ = np.maximum(self.data_max_, arr.max(axis=0))
+        return self
+
     def transform(self, X: Any) -> np.ndarray:
         """Map each column from ``[min, max]`` to ``[lo, hi]`` (1-D ``X`` is one column)."""
         arr, flat = self._prepare(X)
@@ -184,6 +200,34 @@ class StandardScaler(_Scaler):
         var = std * std
         constant = var <= n * eps * var + (n * self.mean_ * eps) ** 2
         self.scale_ = np.where(constant, 1.0, std)
+        return self
+
+    def reset(self) -> None:
+        """Forget what was fitted (before a new series of ``partial_fit``)."""
+        self.mean_ = self.scale_ = None
+        self._n, self._m2 = 0, None
+
+    def partial_fit(self, X: Any) -> StandardScaler:
+        """Fold one chunk of rows into the mean and variance (Chan et al.'s merge of
+        ``n``, mean and ``M2 = Σ (x − mean)²``); equal to the in-memory ``fit`` to rounding."""
+        arr, _ = _as_table("X", X)
+        n_b = arr.shape[0]
+        if n_b == 0:
+            return self
+        mean_b = arr.mean(axis=0)
+        m2_b = ((arr - mean_b) ** 2).sum(axis=0)
+        n_a = getattr(self, "_n", 0) if self.mean_ is not None else 0
+        if n_a == 0:
+            n, mean, m2 = n_b, mean_b, m2_b
+        else:
+            n = n_a + n_b
+            d = mean_b - self.mean_
+            mean = self.mean_ + d * (n_b / n)
+            m2 = self._m2 + m2_b + d * d * (n_a * n_b / n)
+        self._n, self._m2, self.mean_ = n, m2, mean
+        var, eps = m2 / n, np.finfo(np.float64).eps
+        constant = var <= n * eps * var + (n * mean * eps) ** 2
+        self.scale_ = np.where(constant, 1.0, np.sqrt(var))
         return self
 
     def transform(self, X: Any) -> np.ndarray:

@@ -7,16 +7,18 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from .._validation import fail
 from .history import History
 from .loop import neural_net_train
 from .run import prepare
 from .settings import Settings
+from .streaming import is_source, prepare_stream
 
 
 def train(
     net,
     X: Any,
-    Y: Any,
+    Y: Any = None,
     *,
     loss: Any = "squared_error",
     lr: float = 0.1,
@@ -52,6 +54,9 @@ def train(
     engine: str = "auto",
 ) -> History:
     """Train ``net`` in place with NEURALNETTRAIN and return its History.
+
+    ``X`` may be a ``deltanet.data.Stream`` (then ``Y`` is left out): the rows are read
+    window by window in bounded memory (see :mod:`deltanet.training.streaming`).
 
     Parameters
     ----------
@@ -135,6 +140,14 @@ def train(
     """
     settings = Settings.build(net, **{k: v for k, v in locals().items()
                                       if k not in ("net", "X", "Y")})
+    if is_source(X):  # a deltanet.data.Stream: read window by window
+        if Y is not None:
+            fail("a stream holds its targets; Y must be left out", type(Y).__name__,
+                 "call train(net, stream, ...) with the target named in the stream")
+        return neural_net_train(prepare_stream(net, X, settings))
+    if Y is None:
+        fail("Y is missing", None, "pass the targets: train(net, X, Y, ...), or a "
+             "deltanet.data.Stream in place of X")
     return neural_net_train(prepare(net, X, Y, settings))
 
 

@@ -54,8 +54,7 @@ def neural_net_train(run: Run) -> History:
                 seconds = (time.perf_counter() - tick) / span
                 continue
             run.epoch_start, bn_start = net.params.copy(), copy_bn_stats(net.bn_state)
-            n = run.X.shape[0]
-            order = run.rng.permutation(n) if s.shuffle else np.arange(n)  # π
+            order = _order(run)  # π
             base = hist.updates
             try:
                 # the batches of π: BACKPROPAGATE and the update, on the engine; overflow
@@ -76,6 +75,15 @@ def neural_net_train(run: Run) -> History:
             progress.close()
     finish(run, run.stop or f"reached the epoch limit ({s.epochs})")
     return hist
+
+
+def _order(run: Run) -> np.ndarray | None:
+    """π for the epoch; None for an engine over a stream, which draws it window by window
+    (:mod:`.streaming`)."""
+    if getattr(run.engine, "source", None) is not None:
+        return None
+    n = run.X.shape[0]
+    return run.rng.permutation(n) if run.settings.shuffle else np.arange(n)
 
 
 def _after_batch(run: Run, epoch: int, base: int):
