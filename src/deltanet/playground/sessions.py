@@ -192,8 +192,8 @@ class Session:
         for _ in range(epochs):
             try:
                 train(self.net, X, Y, loss=self.loss_name, lr=c.lr, batch_size=c.batch_size,
-                      epochs=1, random_state=Prng(c.seed, EPOCHS + self.epoch), dropout=c.dropout or None,
-                      **reg)
+                      epochs=1, random_state=Prng(c.seed, EPOCHS + self.epoch),
+                      dropout=c.dropout or None, **reg)
             except TrainingError as err:
                 raise SessionError(422, f"training stopped at epoch {self.epoch + 1}: {err}; "
                                         "press reset to start again") from err
