@@ -1,0 +1,190 @@
+"""The exported static playground (``deltanet playground --export DIR``) in Debian's Chromium:
+opened from ``file://`` and served by ``python -m http.server``, with every request outside
+the site blocked and recorded (none may be made). Lessons on XOR, circles and a 3-class set
+with each activation, loss and regulariser the page offers (and dropout, batch norm) train
+100 epochs in the page; the weights equal those of deltanet's Python session on the same
+lesson to 1e-12. A model downloaded from the page loads in ``deltanet info`` and predicts
+what the page shows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+
+import deltanet
+from deltanet.playground.config import HIDDEN_ACTIVATIONS, LOSSES, REGULARIZATIONS, parse_config
+from deltanet.playground.export import export
+from deltanet.playground.sessions import Session
+
+import playground_pages as pages
+
+pytestmark = pages.MARKS
+EPOCHS = 100
+
+
+def lessons() -> list[dict]:
+    """Each data set (XOR, circles, 3 gaussians) with every hidden activation; losses and
+    regularisers cycle so each meets each data set; then dropout and batch norm."""
+    out = []
+    sets = [{"dataset": "xor"}, {"dataset": "circle"}, {"dataset": "gauss", "n_classes": 3}]
+    for d, data in enumerate(sets):
+        for a, act in enumerate(HIDDEN_ACTIVATIONS):
+            reg = REGULARIZATIONS[(a + d) % 3]
+            out.append({**data, "n_samples": 200, "activations": [act, act],
+                        "loss": LOSSES[(a + d) % 2], "regularization": reg,
+                        "reg_rate": 0 if reg == "none" else 0.003, "seed": 3 + a})
+    out.append({"dataset": "xor", "n_samples": 200, "dropout": 0.2, "loss": "cross_entropy"})
+    out.append({"dataset": "gauss", "n_classes": 3, "n_samples": 200, "batch_norm": True,
+                "loss": "cross_entropy", "activations": ["relu", "softplus"]})
+    return out
+
+
+_PYTHON: dict[str, np.ndarray] = {}
+
+
+def python_weights(lesson: dict) -> np.ndarray:
+    key = str(sorted(lesson.items()))
+    if key not in _PYTHON:
+        session = Session("static", parse_config(lesson))
+        session.train(EPOCHS)
+        _PYTHON[key] = np.array([[i, j, session.net.weights[i, j]] for i, j in session.net.arcs])
+    return _PYTHON[key]
+
+
+def lesson_hash(lesson: dict) -> str:
+    text = {k: ",".join(map(str, v)) if isinstance(v, list) else
+            ("1" if v is True else "0" if v is False else str(v)) for k, v in lesson.items()}
+    return "#" + urlencode(text).replace("%2C", ",")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    return export(tmp_path_factory.mktemp("site")).parent
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from pages.launch()
+
+
+@pytest.fixture(scope="module")
+def http_url(site):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                             "127.0.0.1", "--directory", str(site)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def open_site(browser, base: str, **options):
+    """The site's page with every request outside ``base`` blocked; ``page.outside`` lists
+    those requests."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
+    page = context.new_page()
+    page.outside, page.errors = [], []
+
+    def route(r):
+        if r.request.url.startswith(base) or r.request.url.startswith("blob:"):
+            r.continue_()
+        else:
+            page.outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("pageerror", lambda err: page.errors.append(str(err)))
+    page.goto(base + "index.html")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    return page
+
+
+def train_in_page(page, lesson: dict) -> np.ndarray:
+    page.evaluate("(h) => { location.hash = h; }", lesson_hash(lesson))
+    page.wait_for_function(
+        "(want) => Object.entries(want).every(([k, v]) => JSON.stringify("
+        "window.playground.api.session.config[k]) === JSON.stringify(v))", arg=lesson)
+    edges = page.evaluate("""async (epochs) => {
+        const api = window.playground.api;
+        await api.reset();
+        let state = null;
+        while (api.session.epoch < epochs) state = await api.step(epochs - api.session.epoch);
+        return state.network.edges;
+    }""", EPOCHS)
+    return np.array(edges)
+
+
+def check_lessons(page) -> None:
+    for lesson in lessons():
+        got, want = train_in_page(page, lesson), python_weights(lesson)
+        assert got.shape == want.shape and (got[:, :2] == want[:, :2]).all(), lesson
+        np.testing.assert_allclose(got[:, 2], want[:, 2], rtol=0, atol=1e-12, err_msg=str(lesson))
+    assert page.outside == [] and page.errors == []
+
+
+@pytest.mark.slow
+def test_lessons_from_file_train_to_pythons_weights_with_no_outside_request(browser, site):
+    page = open_site(browser, site.as_uri() + "/")
+    check_lessons(page)
+
+
+@pytest.mark.slow
+def test_lessons_over_http_server_train_to_pythons_weights(browser, http_url):
+    page = open_site(browser, http_url)
+    check_lessons(page)
+
+
+def test_site_is_html_css_js_under_500_kb_compressed_and_paints_within_1_s(browser, site):
+    files = sorted(p.name for p in site.iterdir())
+    assert {Path(f).suffix for f in files} <= {".html", ".css", ".js", ".svg"}, files
+    packed = sum(len(gzip.compress(p.read_bytes())) for p in site.iterdir())
+    assert packed < 500_000, packed
+    page = open_site(browser, site.as_uri() + "/")
+    paint = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime")
+    assert paint < 1000, paint
+    assert page.outside == [] and page.errors == []
+
+
+def test_downloaded_model_loads_in_deltanet_and_predicts_what_the_page_shows(browser, site,
+                                                                            tmp_path):
+    page = open_site(browser, site.as_uri() + "/", accept_downloads=True)
+    lesson = {"dataset": "gauss", "n_classes": 3, "n_samples": 200, "batch_norm": True,
+              "loss": "cross_entropy", "features": ["x1", "x2", "sin(x1)"]}
+    train_in_page(page, lesson)
+    page.evaluate("async () => window.playground.render(await window.playground.api.state())")
+    with page.expect_download() as download:
+        page.click("#download-model")
+    path = tmp_path / "model.deltanet"
+    download.value.save_as(path)
+    info = subprocess.run([sys.executable, "-m", "deltanet", "info", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0, info.stderr
+    net = deltanet.load(path)
+    points = [[1.5, -2.0], [-3.0, 0.25], [0.0, 4.0]]
+    for x in points:
+        shown = page.evaluate("async (x) => (await window.playground.api.backward(x, 0)).outputs",
+                              x)
+        inputs = np.array([[x[0], x[1], np.sin(x[0])]])
+        np.testing.assert_allclose(net.forward(inputs)[0], shown, rtol=0, atol=1e-12)
+    assert page.outside == [] and page.errors == []
