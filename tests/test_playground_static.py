@@ -22,11 +22,10 @@ import numpy as np
 import pytest
 
 import deltanet
+import playground_pages as pages
 from deltanet.playground.config import HIDDEN_ACTIVATIONS, LOSSES, REGULARIZATIONS, parse_config
 from deltanet.playground.export import export
 from deltanet.playground.sessions import Session
-
-import playground_pages as pages
 
 pytestmark = pages.MARKS
 EPOCHS = 100
