@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deltanet.playground import datasets
 from deltanet.playground._prng import Prng
 from deltanet.playground.config import HIDDEN_ACTIVATIONS, parse_config
 from deltanet.playground.sessions import Session
@@ -115,3 +116,23 @@ def test_data_and_initial_weights_equal_deltanets(dataset, task, classes):
     [got] = run_js([{"config": config.to_json(), "epochs": 0}])
     np.testing.assert_allclose(np.array(got["arcs"]), python_arcs(session), rtol=0, atol=0)
     np.testing.assert_allclose(got["history"], session.history[-1], rtol=0, atol=1e-12)
+
+
+def test_csv_read_in_the_page_gives_the_servers_points():
+    rng = np.random.default_rng(5)
+    for task, labels in (("classification", rng.integers(3, 7, 40).astype(float)),
+                         ("regression", rng.normal(2.0, 3.0, 40))):
+        X = rng.uniform(-30, 80, size=(40, 2))
+        rows = [f"{float(a)!r},{float(b)!r},{float(y)!r}"
+                for (a, b), y in zip(X, labels, strict=True)]
+        text = "a,b,target\n" + "\n".join(rows)
+        script = (f'import {{ parseCsv }} from "{STATIC.as_uri()}/csv.js";\n'
+                  f"const u = parseCsv({json.dumps(text)}, 2000);"
+                  "console.log(JSON.stringify([u.X, u.y, u.task, u.names]));")
+        done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
+                              text=True, check=True, timeout=60)
+        X_js, y_js, task_js, names = json.loads(done.stdout)
+        upload = datasets.parse_csv(text, 2000)
+        assert task_js == upload.task == task and names == upload.columns
+        np.testing.assert_allclose(X_js, upload.X, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(y_js, upload.y, rtol=0, atol=1e-12)
