@@ -187,3 +187,16 @@ def test_downloaded_model_loads_in_deltanet_and_predicts_what_the_page_shows(bro
         inputs = np.array([[x[0], x[1], np.sin(x[0])]])
         np.testing.assert_allclose(net.forward(inputs)[0], shown, rtol=0, atol=1e-12)
     assert page.outside == [] and page.errors == []
+
+
+def test_static_page_checks_settings_as_the_server_does(browser, site):
+    page = open_site(browser, site.as_uri() + "/")
+    page.evaluate("(h) => { location.hash = h; }", "#dataset=xor&layers=9,2&lr=0.1")
+    page.wait_for_function("window.playground.api.session.config.dataset === 'xor'")
+    config = page.evaluate("window.playground.api.session.config")
+    assert config["layers"] == [4, 2] and config["lr"] == 0.1
+    refused = page.evaluate("""async () => {
+        try { await window.playground.api.configure({ batch_size: 0 }); return null; }
+        catch (err) { return [err.status, err.message]; } }""")
+    assert refused[0] == 422 and "batch_size" in refused[1]
+    assert page.outside == [] and page.errors == []

@@ -8,6 +8,7 @@ import { ACTIVATIONS } from "./formulas.js";
 import { LocalSession } from "./local-session.js";
 import { modelFile } from "./model-file.js";
 import { parseCsv } from "./csv.js";
+import { checkConfig } from "./local-config.js";
 
 const NEURON_GRID = 24;
 const OUTPUT_GRID = 60;
@@ -97,11 +98,10 @@ export class LocalApi {
 
   async configure(body) {
     const s = this.session;
-    const config = { ...s.config, ...body };
-    if (body.layers && !body.activations) {
-      const acts = config.activations.slice(0, config.layers.length);
-      while (acts.length < config.layers.length) acts.push(acts.at(-1) || "tanh");
-      config.activations = acts;
+    const { config, error } = checkConfig(body, s.config);
+    if (error) throw new LocalApiError(422, error);
+    if (config.dataset === "upload" && !s.upload) {
+      throw new LocalApiError(422, "this page has no uploaded data; upload a CSV of x1,x2,label first");
     }
     const changed = (names) => names.some((k) => JSON.stringify(config[k]) !== JSON.stringify(s.config[k]));
     const dataChanged = changed(DATA_FIELDS);
@@ -112,7 +112,6 @@ export class LocalApi {
     return this.state(false);
   }
 
-  async state_() { return this.state(false); }
   async step(epochs) {
     try {
       this.session.train(epochs, 0.25);
