@@ -10,6 +10,7 @@ what the page shows.
 from __future__ import annotations
 
 import gzip
+import re
 import socket
 import subprocess
 import sys
@@ -200,3 +201,18 @@ def test_static_page_checks_settings_as_the_server_does(browser, site):
         catch (err) { return [err.status, err.message]; } }""")
     assert refused[0] == 422 and "batch_size" in refused[1]
     assert page.outside == [] and page.errors == []
+
+
+def test_cli_exports_the_site_and_refuses_a_file_in_one_line(tmp_path):
+    folder = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "deltanet", "playground", "--export",
+                           str(folder)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["favicon.svg", "index.html",
+                                                       "playground.js", "style.css"]
+    script = (folder / "playground.js").read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(import|export)\s", script, re.M)  # a classic script
+    (tmp_path / "file").write_text("x")
+    bad = subprocess.run([sys.executable, "-m", "deltanet", "playground", "--export",
+                          str(tmp_path / "file")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is a file" in bad.stderr

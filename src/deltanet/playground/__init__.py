@@ -128,9 +128,12 @@ def run_from_args(args: argparse.Namespace) -> int:
 
         try:
             index = export(args.export)
-        except (OSError, ValueError) as err:
-            print_error(f"cannot write the static playground to {args.export!r}: {err}; "
-                        "give a folder you can write to")
+        except ValueError as err:
+            print_error(f"cannot write the static playground: {err}")
+            return 2
+        except OSError as err:
+            print_error(f"cannot write the static playground to {args.export!r}: "
+                        f"{err.strerror or err}; give a folder you can write to")
             return 2
         print(f"static playground written: open {index} or publish {index.parent}")
         return 0
