@@ -216,3 +216,40 @@ def test_cli_exports_the_site_and_refuses_a_file_in_one_line(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "deltanet", "playground", "--export",
                           str(tmp_path / "file")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is a file" in bad.stderr
+
+
+def test_backward_view_in_the_page_gives_the_servers_numbers(browser, site):
+    from deltanet.playground.backward import backward_view
+
+    page = open_site(browser, site.as_uri() + "/")
+    for lesson in ({"dataset": "gauss", "n_classes": 3, "n_samples": 100, "loss": "cross_entropy",
+                    "regularization": "l2", "reg_rate": 0.01, "batch_norm": True},
+                   {"dataset": "xor", "n_samples": 100, "activations": ["relu", "softplus"],
+                    "regularization": "l1", "reg_rate": 0.003}):
+        page.evaluate("(h) => { location.hash = h; }", lesson_hash(lesson))
+        page.wait_for_function(
+            "(want) => Object.entries(want).every(([k, v]) => JSON.stringify("
+            "window.playground.api.session.config[k]) === JSON.stringify(v))", arg=lesson)
+        got = page.evaluate("""async () => {
+            const api = window.playground.api;
+            await api.reset();
+            while (api.session.epoch < 10) await api.step(10 - api.session.epoch);
+            return api.backward([1.25, -2.5], 1);
+        }""")
+        session = Session("view", parse_config(lesson))
+        session.train(10)
+        want = backward_view(session, [1.25, -2.5], 1)
+        for key in ("inputs", "target", "outputs", "loss", "loss_after"):
+            np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-12, err_msg=key)
+        assert got["output_ids"] == want["output_ids"] and got["penalty"] == want["penalty"]
+        for j, neuron in want["neurons"].items():
+            for key, value in neuron.items():
+                if isinstance(value, float):
+                    assert got["neurons"][j][key] == pytest.approx(value, abs=1e-12), (j, key)
+                else:
+                    assert got["neurons"][j][key] == value, (j, key)
+        assert len(got["edges"]) == len(want["edges"])
+        for g, w in zip(got["edges"], want["edges"], strict=True):
+            for key, value in w.items():
+                assert g[key] == pytest.approx(value, abs=1e-12), (w["i"], w["j"], key)
+    assert page.outside == [] and page.errors == []

@@ -140,7 +140,7 @@ export function backward(net, cache, Y, lossName) {
     } else {
       let dOut = upstream;
       if (cache.drop[l]) dOut = dOut.map((row, e) => row.map((v, k) => v * cache.drop[l][e][k]));
-      if (layer.bn) dOut = bnBackward(cache.bn[l], layer, grad, dOut);
+      if (layer.bn) dOut = bnBackward(cache.bn[l], layer, grad, dOut, cache.training);
       delta = g.backward(in_, a, dOut);             // Δ_j = g'(in_j) · Σ_j' w_jj' Δ_j'
     }
     deltas[l] = delta;
@@ -171,7 +171,7 @@ export function backward(net, cache, Y, lossName) {
 }
 
 // ∂/∂γ = Σ_e ∂J/∂â · x̂, ∂/∂β = Σ_e ∂J/∂â, and ∂J/∂a through the batch statistics.
-function bnBackward(bn, layer, grad, dOut) {
+function bnBackward(bn, layer, grad, dOut, training) {
   const k = layer.b.length;
   const m = dOut.length;
   grad.gamma = new Float64Array(k);
@@ -181,6 +181,8 @@ function bnBackward(bn, layer, grad, dOut) {
     grad.beta[c] += v;
   }));
   const dX = dOut.map((row) => row.map((v, c) => v * layer.gamma[c]));
+  // running statistics (prediction mode): a fixed affine map
+  if (!training) return dX.map((row) => row.map((v, c) => v * bn.invStd[c]));
   const sum = new Float64Array(k);
   const dot = new Float64Array(k);
   dX.forEach((row, e) => row.forEach((v, c) => { sum[c] += v; dot[c] += v * bn.xHat[e][c]; }));
