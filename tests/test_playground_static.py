@@ -253,3 +253,26 @@ def test_backward_view_in_the_page_gives_the_servers_numbers(browser, site):
             for key, value in w.items():
                 assert g[key] == pytest.approx(value, abs=1e-12), (w["i"], w["j"], key)
     assert page.outside == [] and page.errors == []
+
+
+def test_model_of_raw_coordinates_predicts_a_csv_with_the_cli(browser, site, tmp_path):
+    page = open_site(browser, site.as_uri() + "/", accept_downloads=True)
+    lesson = {"dataset": "gauss", "n_classes": 3, "n_samples": 200, "loss": "cross_entropy"}
+    train_in_page(page, lesson)
+    page.evaluate("async () => window.playground.render(await window.playground.api.state())")
+    with page.expect_download() as download:
+        page.click("#download-model")
+    path = tmp_path / "model.deltanet"
+    download.value.save_as(path)
+    points = [[1.5, -2.0], [-3.0, 0.25], [0.0, 4.0], [2.5, 2.5]]
+    (tmp_path / "points.csv").write_text("x1,x2\n" + "\n".join(f"{a},{b}" for a, b in points))
+    done = subprocess.run([sys.executable, "-m", "deltanet", "predict", "--proba", str(path),
+                           str(tmp_path / "points.csv")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(",") for line in done.stdout.strip().splitlines()[1:]]
+    for x, row in zip(points, rows, strict=True):
+        shown = page.evaluate("async (x) => (await window.playground.api.backward(x, 0)).outputs",
+                              x)
+        np.testing.assert_allclose([float(v) for v in row], shown, rtol=0, atol=1e-12)
+    assert page.outside == [] and page.errors == []

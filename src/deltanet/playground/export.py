@@ -10,6 +10,7 @@ and requests nothing outside its own files.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -76,8 +77,20 @@ def page() -> str:
     if script not in html:
         raise ValueError("static/index.html no longer loads /static/app.js as a module; "
                          "update deltanet.playground.export")
-    return html.replace(script, "<script>window.DELTANET_STATIC = true;</script>\n"
+    return html.replace(script, f"<script>window.DELTANET_STATIC = true;\n"
+                                f"window.DELTANET_MODEL_FORMAT = {json.dumps(_model_format())};"
+                                "</script>\n"
                                 '<script defer src="playground.js"></script>')
+
+
+def _model_format() -> dict:
+    """What the page needs to write a table model file that ``deltanet predict`` reads."""
+    from .. import __version__
+    from ..cli.model_file import KIND, VERSION
+    from ..data.tables import FORMAT_VERSION
+
+    return {"kind": KIND, "version": VERSION, "deltanet_version": __version__,
+            "table_version": FORMAT_VERSION}
 
 
 def export(folder: str | Path) -> Path:

@@ -79,10 +79,38 @@ export function flatParams(net) {
   return out;
 }
 
+// A generated set's table preprocessing (as download.py's): the coordinates x1, x2 as they
+// are, the target "label" (classes 0..K-1, or values), so `deltanet predict` reads a CSV.
+function generatedPreprocessing(config, table) {
+  const classes = config.task === "classification"
+    ? Array.from({ length: Math.max(config.n_classes, 2) }, (_, k) => String(k)) : null;
+  return {
+    type: "TablePreprocessor", version: table, target: "label", task: config.task, scale: "none",
+    impute: null, feature_range: [-1, 1], max_classes: 8, scale_target: false,
+    columns: config.features.map((name) => ({ name, kind: "numeric", categories: null, fill: null })),
+    scaler: null, classes, target_scaler: null,
+  };
+}
+
+// The metadata: a table model (like `deltanet train` writes) when the inputs are the raw
+// coordinates of a generated set and the page knows the format (the export writes it into
+// window.DELTANET_MODEL_FORMAT); otherwise the network alone with its features listed.
+function metadata(session) {
+  const c = session.config;
+  const about = { source: "deltanet playground", epoch: session.epoch, features: c.features.slice(),
+    loss: session.lossName, config: { ...c } };
+  const format = globalThis.DELTANET_MODEL_FORMAT;
+  if (format && c.dataset !== "upload" && c.features.every((f) => f === "x1" || f === "x2")) {
+    return { cli: { kind: format.kind, version: format.version, deltanet_version: format.deltanet_version,
+      preprocessing: generatedPreprocessing(c, format.table_version), source: "deltanet playground",
+      playground: about } };
+  }
+  return { ...about, inputs: "features of (x1, x2) in [-6, 6], in the order of 'features'" };
+}
+
 // The session's network as the bytes of a .deltanet file.
 export function modelFile(session) {
   const net = session.net;
-  const c = session.config;
   const activations = {};
   net.layers.forEach((layer) => layer.b.forEach((_, k) => { activations[layer.first + k] = layer.g; }));
   const last = net.layers.at(-1);
@@ -91,9 +119,7 @@ export function modelFile(session) {
     format: "deltanet-model", version: 1,
     network: { activations, batch_norm: bnLayers, dtype: "float64", n_inputs: net.sizes[0],
       outputs: Array.from(last.b, (_, k) => last.first + k) },
-    metadata: { source: "deltanet playground", epoch: session.epoch, features: c.features.slice(),
-      loss: session.lossName, config: { ...c },
-      inputs: "features of (x1, x2) in [-6, 6], in the order of 'features'" },
+    metadata: metadata(session),
   };
   const arcs = net.arcs();
   const params = flatParams(net);
