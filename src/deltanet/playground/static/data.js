@@ -11,8 +11,11 @@ const FEATURE = {
 };
 
 // Sizes that differ by at most one: n // K + (k < n % K).
-const counts = (n, k) => Array.from({ length: k }, (_, c) => Math.floor(n / k) + (c < n % k ? 1 : 0));
-const pairs = (rng, n, low, high) => Array.from({ length: n }, () => [rng.uniform(low, high), rng.uniform(low, high)]);
+const counts = (n, k) => Array.from({ length: k },
+  (_, c) => Math.floor(n / k) + (c < n % k ? 1 : 0));
+// n points [x1, x2], each coordinate uniform in [low, high), drawn x1 then x2.
+const pairs = (rng, n, low, high) => Array.from({ length: n },
+  () => [rng.uniform(low, high), rng.uniform(low, high)]);
 
 function shuffled(X, y, rng) {
   const order = rng.permutation(X.length);
@@ -73,10 +76,12 @@ function spiral(n, noise, k, rng) {
     }
   });
   const shift = pairs(rng, n, -1, 1);
-  return shuffled(X.map((p, e) => [p[0] + shift[e][0] * noise, p[1] + shift[e][1] * noise]), y, rng);
+  const moved = X.map((p, e) => [p[0] + shift[e][0] * noise, p[1] + shift[e][1] * noise]);
+  return shuffled(moved, y, rng);
 }
 
-const BUMPS = [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]];
+const BUMPS = [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1],
+  [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]];
 
 function regression(label) {
   return (n, noise, k, rng) => {
@@ -113,7 +118,8 @@ export function makeData(config, upload = null) {
       config.n_classes, rng);
   }
   const order = rng.permutation(X.length);
-  const nTrain = Math.min(Math.max(1, roundHalfEven(X.length * (config.ratio / 100))), X.length - 1);
+  const share = roundHalfEven(X.length * (config.ratio / 100));
+  const nTrain = Math.min(Math.max(1, share), X.length - 1);
   const pick = (idx) => [idx.map((i) => X[i]), idx.map((i) => y[i])];
   const [xTrain, yTrain] = pick(order.slice(0, nTrain));
   const [xTest, yTest] = pick(order.slice(nTrain));

@@ -87,7 +87,8 @@ export function forward(net, X, { training = false, dropout = 0, rng = null } = 
     if (layer.bn) out = bnForward(cache, layer, l, a, training);
     if (training && dropout > 0 && !layer.isOutput) {
       // Dropout: keep each unit with probability 1 − rate, survivors scaled by 1/(1 − rate).
-      const keep = out.map((row) => row.map(() => (rng.random() >= dropout ? 1 : 0) / (1 - dropout)));
+      const keep = out.map((row) => row.map(
+        () => (rng.random() >= dropout ? 1 : 0) / (1 - dropout)));
       cache.drop[l + 1] = keep;
       out = out.map((row, e) => row.map((v, k) => v * keep[e][k]));
     }
@@ -217,12 +218,15 @@ export function applyUpdate(net, grads, lr) {
   });
 }
 
-// Running statistics for prediction: μ ← (1 − m) μ + m μ_B, σ² ← (1 − m) σ² + m σ²_B |B|/(|B| − 1).
+// Running statistics for prediction:
+//   μ ← (1 − m) μ + m μ_B        σ² ← (1 − m) σ² + m σ²_B |B|/(|B| − 1)
 function updateBnStats(net, cache, size) {
   net.layers.forEach((layer, l) => {
     const bn = cache.bn[l + 1];
     if (!bn) return;
-    layer.runMu.forEach((v, k) => { layer.runMu[k] = v * (1 - BN_MOMENTUM) + BN_MOMENTUM * bn.mu[k]; });
+    layer.runMu.forEach((v, k) => {
+      layer.runMu[k] = v * (1 - BN_MOMENTUM) + BN_MOMENTUM * bn.mu[k];
+    });
     layer.runVar.forEach((v, k) => {
       layer.runVar[k] = v * (1 - BN_MOMENTUM)
         + BN_MOMENTUM * bn.variance[k] * (size / Math.max(size - 1, 1));

@@ -24,7 +24,8 @@ function elementwise(value, derivative) {
   return {
     value: (in_) => map(in_, value),
     // Δ = g'(in) · ∂J/∂a
-    backward: (in_, a, gradA) => in_.map((row, e) => row.map((v, k) => derivative(v, a[e][k]) * gradA[e][k])),
+    backward: (in_, a, gradA) => in_.map((row, e) => row.map(
+      (v, k) => derivative(v, a[e][k]) * gradA[e][k])),
   };
 }
 
@@ -61,7 +62,8 @@ export const LOSSES = {
   },
   // ℓ = −[y log a + (1 − y) log(1 − a)] from the logit: log(1 + e^in) − y in; Δ = a − y.
   log_loss: {
-    value: (Y, a, in_) => sumRows(in_.map((row, e) => row.map((v, k) => logaddexp(0, v) - Y[e][k] * v))),
+    value: (Y, a, in_) => sumRows(in_.map((row, e) => row.map(
+      (v, k) => logaddexp(0, v) - Y[e][k] * v))),
     delta: (Y, a) => a.map((row, e) => row.map((v, k) => v - Y[e][k])),
   },
   // ℓ = −Σ_k y_k log p_k with log p_k = in_k − log Σ_j e^in_j; Δ_j = p_j Σ_k y_k − y_j.

@@ -78,7 +78,8 @@ export class LocalSession {
     }
     const settings = {
       lr: c.lr, batchSize: c.batch_size, loss: this.lossName, dropout: c.dropout,
-      l2: c.regularization === "l2" ? c.reg_rate : 0, l1: c.regularization === "l1" ? c.reg_rate : 0,
+      l2: c.regularization === "l2" ? c.reg_rate : 0,
+      l1: c.regularization === "l1" ? c.reg_rate : 0,
       seed: c.seed,
     };
     for (let n = 0; n < epochs; n += 1) {
