@@ -37,7 +37,10 @@ function grid(size) {
 
 // Bytes 0..255 over [lo, hi] (their own range unless given), base64.
 function encode(values, lo = null, hi = null) {
-  const v = values.map((x) => (Number.isFinite(x) ? x : (Number.isNaN(x) ? 0 : Math.sign(x) * 1e300)));
+  const v = values.map((x) => {
+    if (Number.isFinite(x)) return x;
+    return Number.isNaN(x) ? 0 : Math.sign(x) * 1e300;
+  });
   const low = lo === null ? Math.min(...v) : lo;
   const high = hi === null ? Math.max(...v) : hi;
   const span = high > low ? high - low : 1;
@@ -61,9 +64,11 @@ export class LocalApi {
     const s = this.session;
     const net = s.net;
     const last = s.history[s.history.length - 1];
-    const columns = [s.config.features.map((name, k) => ({ id: k + 1, label: name, kind: "input" }))];
+    const columns = [s.config.features.map((name, k) => ({
+      id: k + 1, label: name, kind: "input" }))];
     net.layers.forEach((layer) => columns.push(Array.from(layer.b, (_, k) => ({
-      id: layer.first + k, label: String(layer.first + k), kind: layer.isOutput ? "output" : "hidden",
+      id: layer.first + k, label: String(layer.first + k),
+      kind: layer.isOutput ? "output" : "hidden",
       activation: layer.g,
     }))));
     const X = s.inputs(grid(NEURON_GRID));
@@ -84,7 +89,8 @@ export class LocalApi {
       history: thin(s.history).map(([e, tr, te]) => [e, finite(tr), finite(te)]),
       network: { columns, edges: net.arcs(), batch_norm: s.config.batch_norm },
       heatmaps: { size: NEURON_GRID, neurons },
-      output: { size: OUTPUT_GRID, maps: Array.from(out[0], (_, k) => encode(out.map((row) => row[k]), ...fixed)) },
+      output: { size: OUTPUT_GRID,
+        maps: Array.from(out[0], (_, k) => encode(out.map((row) => row[k]), ...fixed)) },
       data_version: s.dataVersion,
     };
     if (sendPoints || this.dataVersion !== s.dataVersion) {
@@ -101,9 +107,11 @@ export class LocalApi {
     const { config, error } = checkConfig(body, s.config);
     if (error) throw new LocalApiError(422, error);
     if (config.dataset === "upload" && !s.upload) {
-      throw new LocalApiError(422, "this page has no uploaded data; upload a CSV of x1,x2,label first");
+      throw new LocalApiError(422, "this page has no uploaded data; "
+        + "upload a CSV of x1,x2,label first");
     }
-    const changed = (names) => names.some((k) => JSON.stringify(config[k]) !== JSON.stringify(s.config[k]));
+    const changed = (names) => names.some(
+      (k) => JSON.stringify(config[k]) !== JSON.stringify(s.config[k]));
     const dataChanged = changed(DATA_FIELDS);
     const netChanged = dataChanged || changed(NET_FIELDS);
     s.config = config;
@@ -116,14 +124,18 @@ export class LocalApi {
     try {
       this.session.train(epochs, 0.25);
     } catch (err) {
-      throw new LocalApiError(422, `training stopped at epoch ${this.session.epoch + 1}: ${err.message}; press reset to start again`);
+      throw new LocalApiError(422, `training stopped at epoch ${this.session.epoch + 1}: `
+        + `${err.message}; press reset to start again`);
     }
     return this.state(false);
   }
 
   async reset() { this.session.reset(); return this.state(false); }
 
-  async setWeight(i, j, value) { return this.setWeights(this.session.net.arcs().map(([a, b, w]) => [a, b, a === i && b === j ? value : w])); }
+  async setWeight(i, j, value) {
+    const edges = this.session.net.arcs();
+    return this.setWeights(edges.map(([a, b, w]) => [a, b, a === i && b === j ? value : w]));
+  }
 
   async setWeights(edges) {
     const net = this.session.net;
@@ -148,7 +160,8 @@ export class LocalApi {
       throw new LocalApiError(422, err.message);
     }
     const s = this.session;
-    const nClasses = upload.task === "classification" ? Math.max(...upload.y) + 1 : s.config.n_classes;
+    const nClasses = upload.task === "classification" ? Math.max(...upload.y) + 1
+      : s.config.n_classes;
     s.upload = upload;
     s.config = { ...s.config, dataset: "upload", task: upload.task, n_classes: nClasses,
       loss: upload.task === "regression" ? "squared_error" : s.config.loss };
@@ -161,7 +174,8 @@ export class LocalApi {
 
   modelUrl() {
     if (this.modelHref) URL.revokeObjectURL(this.modelHref);
-    this.modelHref = URL.createObjectURL(new Blob([modelFile(this.session)], { type: "application/zip" }));
+    const file = new Blob([modelFile(this.session)], { type: "application/zip" });
+    this.modelHref = URL.createObjectURL(file);
     return this.modelHref;
   }
 
@@ -174,7 +188,8 @@ export class LocalApi {
 
 function thin(rows, most = 400) {
   if (rows.length <= most) return rows;
-  const pick = new Set(Array.from({ length: most }, (_, k) => Math.floor((k * (rows.length - 1)) / (most - 1))));
+  const pick = new Set(Array.from({ length: most },
+    (_, k) => Math.floor((k * (rows.length - 1)) / (most - 1))));
   return [...pick].map((k) => rows[k]);
 }
 
@@ -203,7 +218,7 @@ function backwardView(s, x, y) {
     const inj = cache.in_[l + 1][0][k];
     const aj = cache.a[l + 1][0][k];
     const gPrime = ACTIVATIONS[layer.g].backward([[inj]], [[aj]], [[1]])[0][0];
-    neurons[j] = { in: inj, a: aj, delta: deltas[l + 1][0][k], g_prime: layer.g === "softmax" ? aj * (1 - aj) : gPrime,
+    neurons[j] = { in: inj, a: aj, delta: deltas[l + 1][0][k], g_prime: gPrime,
       activation: layer.g, out: cache.out[l + 1][0][k],
       bn_scale: layer.bn ? layer.gamma[k] / Math.sqrt(layer.runVar[k] + 1e-5) : null };
   }));

@@ -21,16 +21,25 @@ function checkField(key, v) {
     const [low, high] = BOUNDS[key];
     const ok = typeof v === "number" && Number.isFinite(v) && v >= low && v <= high
       && (!INTEGERS.has(key) || Number.isInteger(v)) && !(key === "lr" && v === 0);
-    return ok ? null : `${key} must be ${INTEGERS.has(key) ? "a whole number" : "a number"} in [${low}, ${high}]${key === "lr" ? " above 0" : ""} (got ${v})`;
+    const kind = INTEGERS.has(key) ? "a whole number" : "a number";
+    const above = key === "lr" ? " above 0" : "";
+    return ok ? null : `${key} must be ${kind} in [${low}, ${high}]${above} (got ${v})`;
   }
-  if (key in CHOICES) return CHOICES[key].includes(v) ? null : `${key} must be one of ${CHOICES[key].join(", ")} (got ${v})`;
-  if (key === "batch_norm") return typeof v === "boolean" ? null : `batch_norm must be true or false (got ${v})`;
+  if (key in CHOICES) {
+    return CHOICES[key].includes(v) ? null
+      : `${key} must be one of ${CHOICES[key].join(", ")} (got ${v})`;
+  }
+  if (key === "batch_norm") {
+    return typeof v === "boolean" ? null : `batch_norm must be true or false (got ${v})`;
+  }
   if (key === "features") {
-    return Array.isArray(v) && v.length >= 1 && v.every((f) => FEATURES.includes(f)) && new Set(v).size === v.length
+    return Array.isArray(v) && v.length >= 1 && v.every((f) => FEATURES.includes(f))
+      && new Set(v).size === v.length
       ? null : `features must list 1 to 7 of ${FEATURES.join(", ")}, each once (got ${v})`;
   }
   if (key === "layers") {
-    return Array.isArray(v) && v.length <= 6 && v.every((n) => Number.isInteger(n) && n >= 1 && n <= 8)
+    return Array.isArray(v) && v.length <= 6
+      && v.every((n) => Number.isInteger(n) && n >= 1 && n <= 8)
       ? null : `layers must be 0 to 6 layers of 1 to 8 neurons (got ${v})`;
   }
   if (key === "activations") {
@@ -53,10 +62,23 @@ export function checkConfig(body, base) {
     while (acts.length < config.layers.length) acts.push(acts.at(-1) || "tanh");
     config.activations = acts;
   }
-  if (config.activations.length !== config.layers.length) return { error: "give one activation per hidden layer" };
-  if (CLASSIFICATION.includes(config.dataset) && config.task !== "classification") return { error: `data set '${config.dataset}' is a classification set; set task to 'classification'` };
-  if (REGRESSION.includes(config.dataset) && config.task !== "regression") return { error: `data set '${config.dataset}' is a regression set; set task to 'regression'` };
-  if (config.task === "regression" && config.loss !== "squared_error") return { error: "regression trains with the squared error; set loss to 'squared_error'" };
-  if (config.batch_norm && config.batch_size < 2) return { error: "batch normalisation needs batches of at least 2 examples; raise the batch size or turn batch norm off" };
+  const refuse = (error) => ({ error });
+  if (config.activations.length !== config.layers.length) {
+    return refuse("give one activation per hidden layer");
+  }
+  if (CLASSIFICATION.includes(config.dataset) && config.task !== "classification") {
+    return refuse(`data set '${config.dataset}' is a classification set; `
+      + "set task to 'classification'");
+  }
+  if (REGRESSION.includes(config.dataset) && config.task !== "regression") {
+    return refuse(`data set '${config.dataset}' is a regression set; set task to 'regression'`);
+  }
+  if (config.task === "regression" && config.loss !== "squared_error") {
+    return refuse("regression trains with the squared error; set loss to 'squared_error'");
+  }
+  if (config.batch_norm && config.batch_size < 2) {
+    return refuse("batch normalisation needs batches of at least 2 examples; raise the batch "
+      + "size or turn batch norm off");
+  }
   return { config };
 }

@@ -31,6 +31,10 @@ export function npy(values, shape, descr = "<f8") {
   return out;
 }
 
+// A little-endian field of 2 or 4 bytes.
+const put = (view, at, v, size) => (size === 4 ? view.setUint32(at, v, true)
+  : view.setUint16(at, v, true));
+
 // A ZIP archive of stored members {name: bytes}.
 export function zip(members) {
   const enc = new TextEncoder();
@@ -43,11 +47,11 @@ export function zip(members) {
     const local = new DataView(new ArrayBuffer(30));
     [[0, 0x04034b50, 4], [4, 20, 2], [12, 0x21, 2], [14, crc, 4], [18, data.length, 4],
       [22, data.length, 4], [26, fileName.length, 2]]
-      .forEach(([at, v, size]) => (size === 4 ? local.setUint32(at, v, true) : local.setUint16(at, v, true)));
+      .forEach(([at, v, size]) => put(local, at, v, size));
     const entry = new DataView(new ArrayBuffer(46));
     [[0, 0x02014b50, 4], [4, 20, 2], [6, 20, 2], [14, 0x21, 2], [16, crc, 4], [20, data.length, 4],
       [24, data.length, 4], [28, fileName.length, 2], [42, offset, 4]]
-      .forEach(([at, v, size]) => (size === 4 ? entry.setUint32(at, v, true) : entry.setUint16(at, v, true)));
+      .forEach(([at, v, size]) => put(entry, at, v, size));
     parts.push(new Uint8Array(local.buffer), fileName, data);
     central.push(new Uint8Array(entry.buffer), fileName);
     offset += 30 + fileName.length + data.length;
@@ -87,7 +91,8 @@ function generatedPreprocessing(config, table) {
   return {
     type: "TablePreprocessor", version: table, target: "label", task: config.task, scale: "none",
     impute: null, feature_range: [-1, 1], max_classes: 8, scale_target: false,
-    columns: config.features.map((name) => ({ name, kind: "numeric", categories: null, fill: null })),
+    columns: config.features.map((name) => ({
+      name, kind: "numeric", categories: null, fill: null })),
     scaler: null, classes, target_scaler: null,
   };
 }
@@ -101,7 +106,8 @@ function metadata(session) {
     loss: session.lossName, config: { ...c } };
   const format = globalThis.DELTANET_MODEL_FORMAT;
   if (format && c.dataset !== "upload" && c.features.every((f) => f === "x1" || f === "x2")) {
-    return { cli: { kind: format.kind, version: format.version, deltanet_version: format.deltanet_version,
+    return { cli: { kind: format.kind, version: format.version,
+      deltanet_version: format.deltanet_version,
       preprocessing: generatedPreprocessing(c, format.table_version), source: "deltanet playground",
       playground: about } };
   }
@@ -112,7 +118,9 @@ function metadata(session) {
 export function modelFile(session) {
   const net = session.net;
   const activations = {};
-  net.layers.forEach((layer) => layer.b.forEach((_, k) => { activations[layer.first + k] = layer.g; }));
+  net.layers.forEach((layer) => layer.b.forEach((_, k) => {
+    activations[layer.first + k] = layer.g;
+  }));
   const last = net.layers.at(-1);
   const bnLayers = net.layers.flatMap((layer, l) => (layer.bn ? [l + 1] : []));
   const header = {
