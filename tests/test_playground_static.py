@@ -276,3 +276,34 @@ def test_model_of_raw_coordinates_predicts_a_csv_with_the_cli(browser, site, tmp
                               x)
         np.testing.assert_allclose([float(v) for v in row], shown, rtol=0, atol=1e-12)
     assert page.outside == [] and page.errors == []
+
+
+def test_uploaded_csv_trains_in_the_page_to_pythons_weights(browser, site):
+    from deltanet.playground.datasets import parse_csv
+
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-20, 50, size=(60, 2))
+    y = (X[:, 0] + X[:, 1] > 30).astype(int) + (X[:, 0] > 35)
+    text = "u,v,kind\n" + "\n".join(f"{a!r},{b!r},{c}" for a, b, c in
+                                   zip(X[:, 0].tolist(), X[:, 1].tolist(), y.tolist(),
+                                       strict=True))
+    page = open_site(browser, site.as_uri() + "/")
+    page.set_input_files("#upload-csv", files=[{"name": "points.csv",
+                                                     "mimeType": "text/csv",
+                                                     "buffer": text.encode()}])
+    page.wait_for_function("window.playground.api.session.config.dataset === 'upload'")
+    config = page.evaluate("window.playground.api.session.config")
+    assert config["n_classes"] == 3 and config["task"] == "classification"
+    got = np.array(page.evaluate("""async () => {
+        const api = window.playground.api;
+        let state = null;
+        while (api.session.epoch < 50) state = await api.step(50 - api.session.epoch);
+        return state.network.edges;
+    }"""))
+    session = Session("upload", parse_config({k: v for k, v in config.items()
+                                              if k != "dataset"}))
+    session.set_upload(parse_csv(text, 2000))
+    session.train(50)
+    want = np.array([[i, j, session.net.weights[i, j]] for i, j in session.net.arcs])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    assert page.outside == [] and page.errors == []
