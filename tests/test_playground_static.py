@@ -307,3 +307,20 @@ def test_uploaded_csv_trains_in_the_page_to_pythons_weights(browser, site):
     want = np.array([[i, j, session.net.weights[i, j]] for i, j in session.net.arcs])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     assert page.outside == [] and page.errors == []
+
+
+def test_lesson_link_from_the_static_page_gives_the_same_network_elsewhere(browser, site):
+    page = open_site(browser, site.as_uri() + "/")
+    train_in_page(page, {"dataset": "spiral", "n_samples": 100, "activations": ["relu", "tanh"]})
+    page.evaluate("async () => window.playground.render(await window.playground.api.state())")
+    page.click("summary:has-text('Lesson link')")
+    page.click("#copy-lesson")
+    page.wait_for_function("document.getElementById('lesson-link').value.includes('w=')")
+    link = page.input_value("#lesson-link")
+    edges = page.evaluate("window.playground.api.session.net.arcs()")
+    other = open_site(browser, site.as_uri() + "/")
+    other.goto(link)
+    other.wait_for_function("window.playground.api.session.config.dataset === 'spiral'")
+    other.wait_for_function("(w) => JSON.stringify(window.playground.api.session.net.arcs())"
+                            " === JSON.stringify(w)", arg=edges, timeout=10_000)
+    assert page.outside == other.outside == [] and page.errors == other.errors == []
