@@ -23,6 +23,7 @@ import uvicorn
 
 import deltanet as dn
 from deltanet.playground import create_app, server
+from deltanet.playground._prng import DATA, EPOCHS, WEIGHTS, Prng
 from deltanet.playground.datasets import features, generate, split
 from deltanet.playground.sessions import Session
 
@@ -84,7 +85,8 @@ def test_initial_weights_are_the_engines_from_the_seed(client):
     sid, _ = new_session(client)
     state = configure(client, sid, dataset="xor", layers=[3], activations=["relu"],
                       features=["x1", "x2", "x1*x2"], seed=7)
-    net = dn.Network.layered([3, 3, 1], hidden=["relu"], output="logistic", random_state=7)
+    net = dn.Network.layered([3, 3, 1], hidden=["relu"], output="logistic",
+                             random_state=Prng(7, WEIGHTS))
     got = {(i, j): w for i, j, w in state["network"]["edges"]}
     assert got == net.weights.to_dict()
     assert [n["label"] for n in state["network"]["columns"][0]] == ["x1", "x2", "x1*x2"]
@@ -99,14 +101,15 @@ def test_step_trains_exactly_like_deltanet_train(client):
     state = r.json()
     assert state["epoch"] == 2 and len(state["history"]) == 3
     # The same data, network and calls through the library give the same weights.
-    rng = np.random.default_rng(3)
+    rng = Prng(3, DATA)
     X, y = generate("gauss", 500, 0.10, 2, rng)
     X_train, y_train, _, _ = split(X, y, 0.5, rng)
-    net = dn.Network.layered([2, 4, 2, 1], hidden="tanh", output="logistic", random_state=3)
+    net = dn.Network.layered([2, 4, 2, 1], hidden="tanh", output="logistic",
+                             random_state=Prng(3, WEIGHTS))
     for epoch in range(2):
         dn.train(net, features(X_train, ["x1", "x2"]), y_train.astype(float),
                  loss="squared_error", lr=0.1, batch_size=7, epochs=1,
-                 random_state=[3, epoch], l2=0.001)
+                 random_state=Prng(3, EPOCHS + epoch), l2=0.001)
     got = {(i, j): w for i, j, w in state["network"]["edges"]}
     assert got == pytest.approx(net.weights.to_dict(), rel=1e-12, abs=1e-15)
     assert state["loss"]["train"] == pytest.approx(

@@ -101,7 +101,7 @@ def _announce(how: str, url: str, open_host: str | None) -> None:
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--host``, ``--port``, ``--no-browser`` and ``--max-sessions`` to ``parser``."""
+    """Add ``--host``, ``--port``, ``--no-browser``, ``--max-sessions`` and ``--export``."""
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=None,
@@ -109,6 +109,9 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument("--max-sessions", type=int, default=64,
                         help="most browser tabs served at once (default 64)")
+    parser.add_argument("--export", metavar="DIR", default=None,
+                        help="write the playground as a static site into DIR (works from "
+                             "file:// and any static host, no server) and exit")
     return parser
 
 
@@ -120,6 +123,20 @@ def run_from_args(args: argparse.Namespace) -> int:
     """
     from ..cli._common import print_error
 
+    if getattr(args, "export", None):
+        from .export import export
+
+        try:
+            index = export(args.export)
+        except ValueError as err:
+            print_error(f"cannot write the static playground: {err}")
+            return 2
+        except OSError as err:
+            print_error(f"cannot write the static playground to {args.export!r}: "
+                        f"{err.strerror or err}; give a folder you can write to")
+            return 2
+        print(f"static playground written: open {index} or publish {index.parent}")
+        return 0
     if args.port is not None and not 0 <= args.port <= 65535:
         print_error(f"--port must be 0..65535 (got {args.port}); 0 picks a free port")
         return 2

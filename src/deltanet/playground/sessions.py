@@ -22,6 +22,7 @@ import numpy as np
 from ..network import Network
 from ..training import TrainingError, train
 from . import datasets
+from ._prng import DATA, EPOCHS, WEIGHTS, Prng
 from .config import DATA_FIELDS, NET_FIELDS, Config
 
 MAX_HISTORY = 4000
@@ -111,7 +112,7 @@ class Session:
 
     def _make_data(self) -> None:
         c = self.config
-        rng = np.random.default_rng(c.seed)
+        rng = Prng(c.seed, DATA)
         if c.dataset == "upload" and self.upload is not None:
             X, y = self.upload.X, self.upload.y
         else:
@@ -127,7 +128,8 @@ class Session:
             output = "identity"
         sizes = [len(c.features), *c.layers, self.n_outputs]
         self.net = Network.layered(sizes, hidden=list(c.activations), output=output,
-                                   random_state=c.seed, batch_norm=c.batch_norm)
+                                   random_state=Prng(c.seed, WEIGHTS),
+                                   batch_norm=c.batch_norm)
         self.epoch = 0
         self.history: list[tuple[int, float, float]] = []
         self._record()
@@ -190,8 +192,8 @@ class Session:
         for _ in range(epochs):
             try:
                 train(self.net, X, Y, loss=self.loss_name, lr=c.lr, batch_size=c.batch_size,
-                      epochs=1, random_state=[c.seed, self.epoch], dropout=c.dropout or None,
-                      **reg)
+                      epochs=1, random_state=Prng(c.seed, EPOCHS + self.epoch),
+                      dropout=c.dropout or None, **reg)
             except TrainingError as err:
                 raise SessionError(422, f"training stopped at epoch {self.epoch + 1}: {err}; "
                                         "press reset to start again") from err

@@ -2,6 +2,8 @@
 // A session the server no longer knows (restart, expiry) is replaced transparently: a new
 // one is created and the page's settings are sent again before the request is retried.
 
+import { LocalApi } from "./local-api.js";
+
 const KEY = "deltanet-session";
 
 export class ApiError extends Error {
@@ -13,6 +15,8 @@ export class ApiError extends Error {
 
 export class Api {
   constructor(getConfig) {
+    // The static export has no server: the page's own engine answers the same requests.
+    if (globalThis.DELTANET_STATIC) return new LocalApi(getConfig);
     this.getConfig = getConfig;     // () => the page's current settings (for recovery)
     this.sid = sessionStorage.getItem(KEY);
     this.dataVersion = null;        // version of the points the page holds

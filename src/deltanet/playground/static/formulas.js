@@ -1,0 +1,81 @@
+// Each activation g with g'(in), and each loss ℓ with its output delta Δ_j = ∂ℓ/∂in_j, as
+// deltanet/activations.py and deltanet/losses.py compute them (same stable forms, same
+// order of operations). Values work on batches: arrays of rows.
+
+const map = (rows, f) => rows.map((row) => row.map(f));
+
+// σ(in) = 1 / (1 + e^−in), written without overflow: e^in / (1 + e^in) for in < 0.
+const logistic = (v) => {
+  if (v >= 0) return 1 / (1 + Math.exp(-v));
+  const e = Math.exp(v);
+  return e / (1 + e);
+};
+
+// log(e^x + e^y) as NumPy's logaddexp.
+const logaddexp = (x, y) => {
+  if (x === y) return x + Math.LN2;
+  const t = x - y;
+  if (t > 0) return x + Math.log1p(Math.exp(-t));
+  if (t <= 0) return y + Math.log1p(Math.exp(t));
+  return x + y;
+};
+
+function elementwise(value, derivative) {
+  return {
+    value: (in_) => map(in_, value),
+    // Δ = g'(in) · ∂J/∂a
+    backward: (in_, a, gradA) => in_.map((row, e) => row.map(
+      (v, k) => derivative(v, a[e][k]) * gradA[e][k])),
+  };
+}
+
+export const ACTIVATIONS = {
+  identity: elementwise((v) => v, () => 1),
+  logistic: elementwise(logistic, (v, a) => a * (1 - a)),
+  tanh: elementwise(Math.tanh, (v, a) => 1 - a * a),
+  relu: elementwise((v) => Math.max(v, 0), (v) => (v > 0 ? 1 : 0)),
+  softplus: elementwise((v) => logaddexp(0, v), (v) => logistic(v)),
+  softmax: {
+    // p_k = e^(in_k − max) / Σ_j e^(in_j − max)
+    value: (in_) => in_.map((row) => {
+      const top = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - top));
+      const sum = e.reduce((s, v) => s + v, 0);
+      return e.map((v) => v / sum);
+    }),
+    // ∂a_k/∂in_j = a_k (δ_kj − a_j)  ⇒  Δ_j = a_j (grad_j − Σ_k a_k grad_k)
+    backward: (in_, a, gradA) => a.map((row, e) => {
+      const dot = row.reduce((s, v, k) => s + v * gradA[e][k], 0);
+      return row.map((v, k) => v * (gradA[e][k] - dot));
+    }),
+  },
+};
+
+const sumRows = (rows) => rows.map((row) => row.reduce((s, v) => s + v, 0));
+
+export const LOSSES = {
+  // ℓ = Σ_k (y_k − a_k)², ∂ℓ/∂a_k = −2 (y_k − a_k), then through g'.
+  squared_error: {
+    value: (Y, a) => sumRows(a.map((row, e) => row.map((v, k) => (Y[e][k] - v) ** 2))),
+    delta: (Y, a, in_, g) => ACTIVATIONS[g].backward(in_, a,
+      a.map((row, e) => row.map((v, k) => -2 * (Y[e][k] - v)))),
+  },
+  // ℓ = −[y log a + (1 − y) log(1 − a)] from the logit: log(1 + e^in) − y in; Δ = a − y.
+  log_loss: {
+    value: (Y, a, in_) => sumRows(in_.map((row, e) => row.map(
+      (v, k) => logaddexp(0, v) - Y[e][k] * v))),
+    delta: (Y, a) => a.map((row, e) => row.map((v, k) => v - Y[e][k])),
+  },
+  // ℓ = −Σ_k y_k log p_k with log p_k = in_k − log Σ_j e^in_j; Δ_j = p_j Σ_k y_k − y_j.
+  cross_entropy: {
+    value: (Y, a, in_) => sumRows(in_.map((row, e) => {
+      const top = Math.max(...row);
+      const lse = top + Math.log(row.reduce((s, v) => s + Math.exp(v - top), 0));
+      return row.map((v, k) => -Y[e][k] * (v - lse));
+    })),
+    delta: (Y, a) => a.map((row, e) => {
+      const total = Y[e].reduce((s, v) => s + v, 0);
+      return row.map((v, k) => v * total - Y[e][k]);
+    }),
+  },
+};

@@ -1,0 +1,138 @@
+"""The page's own engine (static/engine.js) gives deltanet's numbers: the same data, initial
+weights and, after 100 epochs of training, the same weights to 1e-12, for generated lessons
+over every data set, activation, loss and regulariser the page offers, dropout and batch norm.
+
+Mini-batches of 10 or more (the page's default is 10): per-example SGD on XOR and batch
+norm over batches of 5 are chaotic enough that the last-bit differences between V8's and
+glibc's tanh/exp grow past 1e-12 within 100 epochs (measured: 3e-10 and 3e-11).
+
+The engine runs under Node here (the same file the exported page loads); the browser tests of
+the exported site repeat the comparison in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deltanet.playground import datasets
+from deltanet.playground._prng import Prng
+from deltanet.playground.config import HIDDEN_ACTIVATIONS, parse_config
+from deltanet.playground.sessions import Session
+
+NODE = shutil.which("node")
+RUNNER = Path(__file__).resolve().parent / "playground_engine.mjs"
+STATIC = Path(__file__).resolve().parents[1] / "src" / "deltanet" / "playground" / "static"
+pytestmark = pytest.mark.skipif(NODE is None, reason="needs Node.js (Debian's nodejs)")
+
+
+def run_js(runs: list[dict]) -> list[dict]:
+    done = subprocess.run([NODE, str(RUNNER)], input=json.dumps(runs), capture_output=True,
+                          text=True, check=True, timeout=600)
+    return json.loads(done.stdout)
+
+
+def node_eval(code: str) -> object:
+    script = f'import * as m from "{STATIC.as_uri()}/prng.js";\n{code}'
+    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
+                          text=True, check=True, timeout=60)
+    return json.loads(done.stdout)
+
+
+def python_arcs(session: Session) -> np.ndarray:
+    return np.array([[i, j, session.net.weights[i, j]] for i, j in session.net.arcs])
+
+
+def lessons(count: int, seed: int) -> list[dict]:
+    """Generated lessons: each data set with its class counts, activations, losses,
+    regularisers, dropout and batch norm drawn from a seeded generator."""
+    pick = random.Random(seed)
+    out = []
+    for k in range(count):
+        dataset, classes = [("xor", 2), ("circle", 2), ("gauss", 3), ("spiral", 3),
+                            ("xor", 3), ("circle", 4)][k % 6]
+        layers = [pick.randint(1, 5) for _ in range(pick.randint(1, 3))]
+        reg = ["none", "l1", "l2"][k % 3]
+        out.append({
+            "dataset": dataset, "n_classes": classes, "n_samples": 120, "seed": pick.randint(0, 99),
+            "noise": pick.choice([0, 10, 35]), "layers": layers,
+            "activations": [HIDDEN_ACTIVATIONS[(k + n) % 5] for n in range(len(layers))],
+            "loss": ["cross_entropy", "squared_error"][(k // 3) % 2],
+            "regularization": reg, "reg_rate": 0.0 if reg == "none" else 0.003,
+            "dropout": [0.0, 0.0, 0.25][k % 3 - 1 if k % 4 else 2],
+            "batch_norm": k % 5 == 4, "batch_size": pick.choice([10, 16, 25]),
+            "features": pick.choice([["x1", "x2"], ["x1", "x2", "x1^2", "sin(x2)"],
+                                     ["x1*x2", "x2^2"]]),
+        })
+    return out
+
+
+def test_generator_draws_the_same_numbers_in_python_and_javascript():
+    js = node_eval("const p = new m.Prng(2026, 7); const q = new m.Prng(0);"
+                   "console.log(JSON.stringify([[0,1,2].map(() => p.uint32()),"
+                   " [0,1,2,3].map(() => p.random()), p.permutation(9), p.normal(1, 2),"
+                   " p.uniform(-5, 5), q.uint32()]))")
+    p, q = Prng(2026, 7), Prng(0)
+    py = [[p.uint32() for _ in range(3)], list(p.random(4)), p.permutation(9).tolist(),
+          p.normal(1, 2), p.uniform(-5, 5), q.uint32()]
+    assert js == py
+
+
+def test_generator_refuses_draws_it_does_not_define():
+    with pytest.raises(AttributeError, match="integers"):
+        Prng(1).integers(3)
+
+
+def test_weights_after_100_epochs_equal_deltanets_to_1e_12():
+    configs = [parse_config(c) for c in lessons(12, seed=24)]
+    js = run_js([{"config": c.to_json(), "epochs": 100} for c in configs])
+    for config, got in zip(configs, js, strict=True):
+        session = Session("engine", config)
+        start = python_arcs(session)
+        session.train(100)
+        want, arcs = python_arcs(session), np.array(got["arcs"])
+        assert arcs.shape == want.shape and (arcs[:, :2] == want[:, :2]).all(), config
+        assert not np.allclose(start[:, 2], want[:, 2]), "training changed no weight"
+        np.testing.assert_allclose(arcs[:, 2], want[:, 2], rtol=0, atol=1e-12,
+                                   err_msg=str(config))
+        np.testing.assert_allclose(got["history"], session.history[-1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dataset, task, classes", [
+    ("circle", "classification", 2), ("xor", "classification", 5),
+    ("gauss", "classification", 3), ("spiral", "classification", 4),
+    ("plane", "regression", 2), ("reg-gauss", "regression", 2)])
+def test_data_and_initial_weights_equal_deltanets(dataset, task, classes):
+    config = parse_config({"dataset": dataset, "task": task, "n_classes": classes,
+                           "noise": 30, "seed": 11, "layers": [3, 2],
+                           "loss": "squared_error"})
+    session = Session("data", config)
+    [got] = run_js([{"config": config.to_json(), "epochs": 0}])
+    np.testing.assert_allclose(np.array(got["arcs"]), python_arcs(session), rtol=0, atol=0)
+    np.testing.assert_allclose(got["history"], session.history[-1], rtol=0, atol=1e-12)
+
+
+def test_csv_read_in_the_page_gives_the_servers_points():
+    rng = np.random.default_rng(5)
+    for task, labels in (("classification", rng.integers(3, 7, 40).astype(float)),
+                         ("regression", rng.normal(2.0, 3.0, 40))):
+        X = rng.uniform(-30, 80, size=(40, 2))
+        rows = [f"{float(a)!r},{float(b)!r},{float(y)!r}"
+                for (a, b), y in zip(X, labels, strict=True)]
+        text = "a,b,target\n" + "\n".join(rows)
+        script = (f'import {{ parseCsv }} from "{STATIC.as_uri()}/csv.js";\n'
+                  f"const u = parseCsv({json.dumps(text)}, 2000);"
+                  "console.log(JSON.stringify([u.X, u.y, u.task, u.names]));")
+        done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
+                              text=True, check=True, timeout=60)
+        X_js, y_js, task_js, names = json.loads(done.stdout)
+        upload = datasets.parse_csv(text, 2000)
+        assert task_js == upload.task == task and names == upload.columns
+        np.testing.assert_allclose(X_js, upload.X, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(y_js, upload.y, rtol=0, atol=1e-12)
