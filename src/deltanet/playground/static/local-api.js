@@ -172,11 +172,10 @@ export class LocalApi {
 
   async backward(x, y) { return backwardView(this.session, x, y); }
 
-  modelUrl() {
-    if (this.modelHref) URL.revokeObjectURL(this.modelHref);
-    const file = new Blob([modelFile(this.session)], { type: "application/zip" });
-    this.modelHref = URL.createObjectURL(file);
-    return this.modelHref;
+  // The model file as a Blob and its file name, as the server's Api gives it.
+  async modelFile() {
+    const blob = new Blob([modelFile(this.session)], { type: "application/zip" });
+    return { blob, name: `playground-${this.session.config.dataset}.deltanet` };
   }
 
   describe(err) {
