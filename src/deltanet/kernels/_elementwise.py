@@ -199,60 +199,36 @@ def activate(code, in_, a, o, n, c):
         for j in range(n):
             a[o + j] = exp_nonpositive(a[o + j], c)
         return top + softmax_normalise(a, o, n, c)
-    for j in range(n):
-        a[o + j] = _value(code, in_[o + j])
+    # one loop per code with its definition fixed, so that LLVM can vectorise the loop
+    if code == 0:
+        _apply(_g0, in_, a, o, n)
+    elif code == 1:
+        _apply(_g1, in_, a, o, n)
+    elif code == 2:
+        _apply(_g2, in_, a, o, n)
+    elif code == 3:
+        _apply(_g3, in_, a, o, n)
+    elif code == 4:
+        _apply(_g4, in_, a, o, n)
+    elif code == 5:
+        _apply(_g5, in_, a, o, n)
+    elif code == 6:
+        _apply(_g6, in_, a, o, n)
+    elif code == 7:
+        _apply(_g7, in_, a, o, n)
+    elif code == 8:
+        _apply(_g8, in_, a, o, n)
+    elif code == 9:
+        _apply(_g9, in_, a, o, n)
+    else:
+        _apply(_g10, in_, a, o, n)
     return c[ZERO]
 
 
 @kernel(inline="always")
-def _value(code, z):
-    # one branch per code; LLVM hoists the test out of the caller's loop (it is invariant)
-    if code == 0:
-        return _g0(z)
-    if code == 1:
-        return _g1(z)
-    if code == 2:
-        return _g2(z)
-    if code == 3:
-        return _g3(z)
-    if code == 4:
-        return _g4(z)
-    if code == 5:
-        return _g5(z)
-    if code == 6:
-        return _g6(z)
-    if code == 7:
-        return _g7(z)
-    if code == 8:
-        return _g8(z)
-    if code == 9:
-        return _g9(z)
-    return _g10(z)
-
-
-@kernel(inline="always")
-def _slope(code, z, a):
-    if code == 0:
-        return _d0(z, a)
-    if code == 1:
-        return _d1(z, a)
-    if code == 2:
-        return _d2(z, a)
-    if code == 3:
-        return _d3(z, a)
-    if code == 4:
-        return _d4(z, a)
-    if code == 5:
-        return _d5(z, a)
-    if code == 6:
-        return _d6(z, a)
-    if code == 7:
-        return _d7(z, a)
-    if code == 8:
-        return _d8(z, a)
-    if code == 9:
-        return _d9(z, a)
-    return _d10(z, a)
+def _apply(g, in_, a, o, n):
+    for j in range(n):
+        a[o + j] = g(in_[o + j])
 
 
 @kernel(inline="always")
@@ -268,8 +244,35 @@ def act_backward(code, in_, a, o, g, go, d, do, n, c):
         for j in range(n):
             d[do + j] = a[o + j] * (g[go + j] - s)
         return
+    # one loop per code, as in activate
+    if code == 0:
+        _apply_slope(_d0, in_, a, o, g, go, d, do, n)
+    elif code == 1:
+        _apply_slope(_d1, in_, a, o, g, go, d, do, n)
+    elif code == 2:
+        _apply_slope(_d2, in_, a, o, g, go, d, do, n)
+    elif code == 3:
+        _apply_slope(_d3, in_, a, o, g, go, d, do, n)
+    elif code == 4:
+        _apply_slope(_d4, in_, a, o, g, go, d, do, n)
+    elif code == 5:
+        _apply_slope(_d5, in_, a, o, g, go, d, do, n)
+    elif code == 6:
+        _apply_slope(_d6, in_, a, o, g, go, d, do, n)
+    elif code == 7:
+        _apply_slope(_d7, in_, a, o, g, go, d, do, n)
+    elif code == 8:
+        _apply_slope(_d8, in_, a, o, g, go, d, do, n)
+    elif code == 9:
+        _apply_slope(_d9, in_, a, o, g, go, d, do, n)
+    else:
+        _apply_slope(_d10, in_, a, o, g, go, d, do, n)
+
+
+@kernel(inline="always")
+def _apply_slope(dg, in_, a, o, g, go, d, do, n):
     for j in range(n):
-        d[do + j] = _slope(code, in_[o + j], a[o + j]) * g[go + j]
+        d[do + j] = dg(in_[o + j], a[o + j]) * g[go + j]
 
 
 @kernel(inline="always")
