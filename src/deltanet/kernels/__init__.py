@@ -27,6 +27,17 @@ back to a user cache directory when that is read-only), so only the first proces
 machine pays the compilation (some 6 s of CPU per kernel and float dtype); later processes
 load it in a fraction of a second. Numba is imported only when a fast engine runs.
 
+Second compiled variants of the passes, each kept for a measured gain (µs per update or
+per example, one thread, the command that measures it):
+
+* per-example kernel (:mod:`._sgd`) vs BLAS batch loop (:mod:`._blas`): the BLAS loop for
+  batches of 64-32-10 at 32 with Adam, 0.80 against 1.63 (2.0×), and of 784-64-10 at 4,
+  5.5 against 15.7 (2.9×); the per-example kernel for XOR's four examples, 0.37 against
+  3.74 (10×) (``bench/engine_crossover.py``; ``blas_batches`` encodes the rule);
+* dense layered per-example SGD (:mod:`._dense`) vs the general kernel: on XOR 2-2-1, 0.566 against
+  0.827 (1.46×; 64-32-10 logistic 1.23×, 784-64-10 ReLU 1.23×; AMD EPYC, this version)
+  (``bench/kernel_variants.py``).
+
 The compiled batch loop calls the ``?gemm`` of NumPy's own BLAS, so its products are those
 of ``np.matmul``; deltanet never loads a second BLAS or changes the process environment.
 """
