@@ -559,5 +559,8 @@ def test_settings_describe_chains_part_by_part():
 
 
 def test_a_transform_of_ones_own_without_functions_says_what_is_missing():
-    with pytest.raises(NotImplementedError, match="needs init"):
-        opt_mod.GradientTransformation().init(np.zeros(1))
+    # refused when it is built, naming both functions, not later inside training
+    with pytest.raises(ValueError, match=r"needs both functions \(got 'missing: init, update'"):
+        opt_mod.GradientTransformation()
+    with pytest.raises(ValueError, match=r"needs both functions \(got 'missing: update'"):
+        opt_mod.GradientTransformation(init=lambda params: None)

@@ -42,16 +42,27 @@ class GradientTransformation:
 
     def __init__(self, init: Callable[[Array], Any] | None = None,
                  update: Callable[..., tuple[Array, Any]] | None = None) -> None:
+        if type(self) is GradientTransformation and (init is None or update is None):
+            fail("a GradientTransformation of your own needs both functions",
+                 "missing: " + ", ".join(name for name, fn in (("init", init),
+                                                               ("update", update))
+                                         if fn is None),
+                 "pass init(params) -> state and update(grad, state, params) -> "
+                 "(updates, state), or use one of deltanet.optimizers")
         if init is not None:  # a transform of one's own: the functions shadow the methods
             self.init = init
         if update is not None:
             self.update = update
 
     def init(self, params: Array) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} needs init(params)")
+        """The transform's first state for ``params`` (each subclass defines it)."""
+        raise TypeError(f"{type(self).__name__} defines no init(params): define it, or pass "
+                        "init= to GradientTransformation")
 
     def update(self, grad: Array, state: Any, params: Array | None = None) -> tuple[Array, Any]:
-        raise NotImplementedError(f"{type(self).__name__} needs update(grad, state, params)")
+        """``(updates, new state)`` for ``grad`` (each subclass defines it)."""
+        raise TypeError(f"{type(self).__name__} defines no update(grad, state, params): "
+                        "define it, or pass update= to GradientTransformation")
 
     @property
     def settings(self) -> list | None:
@@ -136,7 +147,8 @@ class _Stateless(GradientTransformation):
         return self.apply(grad, params), state
 
     def apply(self, grad: Array, params: Array | None) -> Array:
-        raise NotImplementedError
+        """``fn(grad, params)``, the updates (each stateless transform defines it)."""
+        raise TypeError(f"{type(self).__name__} defines no apply(grad, params): define it")
 
 
 class Scale(_Stateless):
