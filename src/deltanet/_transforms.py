@@ -44,9 +44,8 @@ class GradientTransformation:
                  update: Callable[..., tuple[Array, Any]] | None = None) -> None:
         if type(self) is GradientTransformation and (init is None or update is None):
             fail("a GradientTransformation of your own needs both functions",
-                 "missing: " + ", ".join(name for name, fn in (("init", init),
-                                                               ("update", update))
-                                         if fn is None),
+                 "missing: " + ", ".join(n for n, f in [("init", init), ("update", update)]
+                                         if f is None),
                  "pass init(params) -> state and update(grad, state, params) -> "
                  "(updates, state), or use one of deltanet.optimizers")
         if init is not None:  # a transform of one's own: the functions shadow the methods
@@ -147,7 +146,6 @@ class _Stateless(GradientTransformation):
         return self.apply(grad, params), state
 
     def apply(self, grad: Array, params: Array | None) -> Array:
-        """``fn(grad, params)``, the updates (each stateless transform defines it)."""
         raise TypeError(f"{type(self).__name__} defines no apply(grad, params): define it")
 
 
