@@ -157,8 +157,10 @@ def _row_names(path: Path, encoding: str, n_columns: int) -> bool:
 def _read(path: Path, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
     try:
         if kind == "parquet":
+            # One thread: Arrow's pool reading through a Python handle can abort the
+            # interpreter's exit ("terminate called without an active exception").
             with _open(path) as handle:
-                return pd.read_parquet(handle)
+                return pd.read_parquet(handle, use_threads=False)
         return _read_csv(path, encoding, decimal)
     except DataError:
         raise
