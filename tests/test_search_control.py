@@ -1,4 +1,4 @@
-"""Search fixes: Ctrl-C in a parallel search, resuming a subsampled search with more trials,
+"""Controlling a search: Ctrl-C in a parallel search, resuming a subsampled search with more trials,
 regression errors in the target's units, in-memory SQLite URLs, a grid without repeated
 points, and class names in messages."""
 

@@ -1,4 +1,4 @@
-"""Reviewed estimator bugs, one test each: early stopping with batch norm and with
+"""The estimators as scikit-learn users expect them: early stopping with batch norm and with
 validation data, unknown validation labels, Perceptron.partial_fit's classes, and warm
 starts that change the network's architecture."""
 
