@@ -65,6 +65,23 @@ def test_fit_on_a_stream_in_one_window_gives_the_weights_of_fit_on_arrays(seed, 
         assert np.array_equal(mem.classes_, streamed.classes_)
 
 
+@pytest.mark.parametrize("weights", ["balanced", {0: 1.0, 1: 3.0, 2: 0.5}, {1: 2.0}])
+def test_class_weights_on_a_stream_in_one_window_weigh_rows_as_in_memory(weights):
+    rng = np.random.default_rng(len(str(weights)))
+    X, y = _table(9, 420, 3, 3)
+    y[rng.random(420) < 0.5] = 0.0  # unbalanced classes
+    params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=1, class_weight=weights)
+    mem = _fit(MLPClassifier(**params), X, y)
+    streamed = _fit(MLPClassifier(**params), Stream.from_arrays(X, y, chunk_rows=70))
+    assert np.array_equal(mem.network_.params, streamed.network_.params)
+    # validation data given are scored without class weights, as in memory
+    train, val, _ = Stream.from_arrays(X, y, chunk_rows=70).split(validation=0.3,
+                                                                  random_state=2)
+    est = _fit(MLPClassifier(**params, early_stopping=True, n_iter_no_change=2), train,
+               validation_data=val)
+    assert est.best_validation_score_ == est.score(val)
+
+
 def test_fit_with_a_small_buffer_trains_window_by_window_and_learns(monkeypatch):
     from deltanet.estimators import _streamed
 

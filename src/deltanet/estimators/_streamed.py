@@ -21,6 +21,8 @@ When one window holds the whole table the epoch is the in-memory epoch, draw for
 fitted weights are bit for bit those of ``fit(X, y)`` on the same rows (without early
 stopping, whose in-memory split is scikit-learn's stratified one). L-BFGS needs every row
 at every iteration and is refused; so are sample weights, which a stream does not hold.
+``class_weight`` weighs each window's rows as in memory (``'balanced'`` from the class
+counts of the pass that finds the labels).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from ._stochastic import (
     train_epochs,
 )
 
-Encode = Callable[[np.ndarray, str], tuple[np.ndarray, np.ndarray]]
+#: a chunk's target columns -> (the network's targets, the labels, the class weights or None)
+Encode = Callable[[np.ndarray, str], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 
 
 def fit_stream(est: Any, stream: Any, y: Any, sample_weight: Any, classes: Any,
@@ -85,11 +88,15 @@ def _class_targets(est: Any, stream: Any, classes: Any, first_pass: bool) -> Enc
     """The label binarizer (fitted on ``classes`` or on the labels of a pass over the
     stream) and the function that codes a chunk's target columns for the network."""
     k = stream.n_targets
+    if k > 1 and est.class_weight is not None:
+        fail("class_weight weighs one label per row; a stream with several target "
+             "columns is multilabel", est.class_weight,
+             "drop class_weight, or give the stream one label column")
     if k > 1:  # multilabel: one 0/1 column per label
         found = np.arange(k)
         fitted_on = np.vstack([np.eye(k, dtype=int), 1 - np.eye(k, dtype=int)])
     else:
-        found = _labels(stream) if classes is None else np.unique(np.asarray(classes))
+        found, counts = _labels(stream, classes, est.class_weight == "balanced")
         fitted_on = found
     if not first_pass and not np.array_equal(found, est.classes_):
         fail("warm_start continues a fit with the same classes", found.tolist(),
@@ -98,8 +105,9 @@ def _class_targets(est: Any, stream: Any, classes: Any, first_pass: bool) -> Enc
     lb = LabelBinarizer().fit(fitted_on)
     est._label_binarizer, est.classes_ = lb, lb.classes_
     known = set(found.tolist())
+    weights = None if est.class_weight is None else _class_weights(est, found, counts)
 
-    def encode(Y: np.ndarray, out_activation: str) -> tuple[np.ndarray, np.ndarray]:
+    def encode(Y: np.ndarray, out_activation: str) -> tuple:
         y = Y[:, 0] if k == 1 else Y
         if k > 1 and not np.all((Y == 0) | (Y == 1)):
             fail("multilabel targets must be 0 or 1", np.unique(Y[(Y != 0) & (Y != 1)])[:3],
@@ -110,13 +118,36 @@ def _class_targets(est: Any, stream: Any, classes: Any, first_pass: bool) -> Enc
                  f"pass classes= with every label (now {found.tolist()})")
         Y = est._output_targets(lb.transform(y.astype(int) if k > 1 else y).astype(bool),
                                 out_activation)
-        return Y, y
+        return Y, y, None if weights is None else weights[np.searchsorted(found, y)]
     return encode
 
 
-def _labels(stream: Any) -> np.ndarray:
-    """The class labels of a stream's target column, in one pass."""
-    found = np.unique(np.concatenate([np.unique(Y[:, 0]) for _, Y in stream.chunks()]))
+def _class_weights(est: Any, found: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    """The weight of each class, as ``sklearn.utils.compute_sample_weight`` gives it:
+    ``'balanced'``: ``n / (n_classes · n_c)`` from the counts of the pass; a dict: its
+    weights (1 for a class it omits)."""
+    if est.class_weight == "balanced":  # over the classes present, as scikit-learn
+        present = counts > 0
+        return np.where(present, counts.sum() / (present.sum() * np.maximum(
+            counts, 1).astype(np.float64)), 1.0)
+    return np.array([float(est.class_weight.get(c, est.class_weight.get(int(c), 1.0)))
+                     for c in found.tolist()])
+
+
+def _labels(stream: Any, classes: Any, count: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The class labels of a stream's target column (``classes``, else found in one pass)
+    and, when ``count``, the rows of each (also a pass)."""
+    if classes is not None and not count:
+        return np.unique(np.asarray(classes)), None
+    seen: dict = {}
+    for _, Y in stream.chunks():
+        labels, n = np.unique(Y[:, 0], return_counts=True)
+        for c, m in zip(labels.tolist(), n.tolist(), strict=True):
+            seen[c] = seen.get(c, 0) + m
+    found = np.array(sorted(seen)) if classes is None else np.unique(np.asarray(classes))
+    counts = np.array([seen.get(c, 0) for c in found.tolist()], dtype=np.int64)
+    if classes is not None:
+        return found, counts
     if not np.all(np.isfinite(found)) or not np.array_equal(found, np.round(found)):
         fail("a classifier needs class labels, and the target column holds other numbers",
              found[~np.isfinite(found) | (found != np.round(found))][:3].tolist(),
@@ -124,15 +155,15 @@ def _labels(stream: Any) -> np.ndarray:
     if len(found) < 2:
         fail("a classifier needs at least two classes", found.tolist(),
              "check the target column, or pass classes= with every label")
-    return found
+    return found, counts
 
 
 def _real_targets(est: Any) -> Encode:
-    def encode(Y: np.ndarray, out_activation: str) -> tuple[np.ndarray, np.ndarray]:
+    def encode(Y: np.ndarray, out_activation: str) -> tuple:
         if est.loss == "poisson" and np.any(Y < 0):
             raise ValueError("loss='poisson' needs non-negative targets y (counts or "
                              f"rates); the smallest is {Y.min()}")
-        return Y, Y
+        return Y, Y, None
     return encode
 
 
@@ -140,8 +171,8 @@ def _parts(est: Any, stream: Any, validation_data: Any, encode: Encode, dtype):
     """The training stream and the validation rows (arrays, or a stream read chunk by
     chunk), or None."""
     if validation_data is not None:
-        if is_source(validation_data):
-            return stream, StreamValidation(validation_data, encode, dtype)
+        if is_source(validation_data):  # scored without class weights, as arrays are
+            return stream, StreamValidation(validation_data, encode, dtype, weighted=False)
         return stream, est._validation_set(validation_data, dtype)
     if not est.early_stopping:
         return stream, None
@@ -177,8 +208,10 @@ class StreamEpochs:
         first = True
         for Xw, Yw, pos in self.source.windows(est._random_state, bool(est.shuffle)):
             X = Xw.astype(self.dtype, copy=False)
-            Y = self.encode(Yw, est.out_activation_)[0].astype(self.dtype)
-            epochs = SklearnEpochs(est, X, Y, None, self.batch_size, self.drop, self.rng)
+            Y, _, sw = self.encode(Yw, est.out_activation_)
+            sw = None if sw is None else sw.astype(self.dtype)
+            epochs = SklearnEpochs(est, X, Y.astype(self.dtype), sw, self.batch_size,
+                                   self.drop, self.rng)
             res = epochs.run(self._order(X.shape[0], first and pos.at_end), state)
             state, first = res.state, False
             total, seen, updates = total + res.total, seen + res.seen, updates + res.updates
@@ -199,21 +232,28 @@ class StreamEpochs:
 class StreamValidation:
     """Validation rows read chunk by chunk: the loss and the score of the current fit."""
 
-    def __init__(self, stream: Any, encode: Encode, dtype) -> None:
-        self.stream, self.encode, self.dtype = stream, encode, dtype
+    def __init__(self, stream: Any, encode: Encode, dtype, weighted: bool = True) -> None:
+        self.stream, self.encode, self.dtype, self.weighted = stream, encode, dtype, weighted
 
     def loss(self, est: Any) -> float:
-        total, count = 0.0, 0
+        """The mean loss (weighted by the class weights, if any) over the chunks."""
+        total, count = 0.0, 0.0
         for X, Yr in self.stream.chunks():
             if X.shape[0]:
-                Y = self.encode(Yr, est.out_activation_)[0].astype(self.dtype)
-                total += data_loss(est, X.astype(self.dtype), Y, None,
-                                   as_reported=True) * X.shape[0]
-                count += X.shape[0]
+                Y, _, sw = self.encode(Yr, est.out_activation_)
+                sw = sw if self.weighted else None
+                share = X.shape[0] if sw is None else float(sw.sum())
+                total += data_loss(est, X.astype(self.dtype), Y.astype(self.dtype), sw,
+                                   as_reported=True) * share
+                count += share
         return total / count
 
     def score(self, est: Any) -> float:
-        return score_stream(est, self.stream)
+        """Accuracy (weighted by the class weights, if any) or R²."""
+        if not self.weighted:
+            return score_stream(est, self.stream)
+        return score_stream(est, self.stream, weigh=lambda Y: self.encode(
+            Y, est.out_activation_)[2])
 
 
 def predict_stream(stream: Any, predict: Callable) -> np.ndarray:
@@ -224,9 +264,11 @@ def predict_stream(stream: Any, predict: Callable) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def score_stream(est: Any, stream: Any, y: Any = None, sample_weight: Any = None) -> float:
+def score_stream(est: Any, stream: Any, y: Any = None, sample_weight: Any = None,
+                 weigh: Callable | None = None) -> float:
     """Accuracy (classifiers) or R² (regressors, averaged over the outputs) of ``est`` on
-    ``stream``, accumulated chunk by chunk."""
+    ``stream``, accumulated chunk by chunk (``weigh``: a chunk's targets -> the weights of
+    its rows, or None)."""
     if y is not None or sample_weight is not None:
         fail("a stream holds its targets; y and sample_weight must be left out",
              type(y if y is not None else sample_weight).__name__, "call score(stream)")
@@ -236,7 +278,7 @@ def score_stream(est: Any, stream: Any, y: Any = None, sample_weight: Any = None
             pred = est._predict(X)
             if np.issubdtype(pred.dtype, np.floating) and not np.isfinite(pred).all():
                 return np.nan
-            acc.add(Y, pred)
+            acc.add(Y, pred, None if weigh is None else weigh(Y))
     return acc.value()
 
 
@@ -244,13 +286,14 @@ class _Accuracy:
     """The share of rows whose predicted label (or label set) is right."""
 
     def __init__(self) -> None:
-        self.right, self.n = 0, 0
+        self.right, self.n = 0.0, 0.0
 
-    def add(self, Y: np.ndarray, pred: np.ndarray) -> None:
+    def add(self, Y: np.ndarray, pred: np.ndarray, w: np.ndarray | None) -> None:
         y = Y[:, 0] if Y.shape[1] == 1 else Y
         same = pred == y
-        self.right += int(np.sum(same if same.ndim == 1 else same.all(axis=1)))
-        self.n += Y.shape[0]
+        same = same if same.ndim == 1 else same.all(axis=1)
+        self.right += float(np.sum(same if w is None else same * w))
+        self.n += Y.shape[0] if w is None else float(w.sum())
 
     def value(self) -> float:
         return self.right / self.n
@@ -264,7 +307,7 @@ class _R2:
     def __init__(self) -> None:
         self.n, self.mean, self.m2, self.ss_res = 0, 0.0, 0.0, 0.0
 
-    def add(self, Y: np.ndarray, pred: np.ndarray) -> None:
+    def add(self, Y: np.ndarray, pred: np.ndarray, w: None = None) -> None:
         pred = pred.reshape(Y.shape)
         nc, mc = Y.shape[0], Y.mean(axis=0)
         m2c = ((Y - mc) ** 2).sum(axis=0)
