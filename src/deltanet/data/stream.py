@@ -20,9 +20,14 @@ run then gives bit for bit the weights of the in-memory run with the same seed.
 
 **Reading overlaps computing.** Pieces are read by a thread into a queue of at most
 ``prefetch`` pieces, and a second thread fills the next window's buffer while the engine
-trains on the current one (pyarrow, NumPy and the compiled engine release the GIL). The
-memory held is two buffers of ``shuffle_buffer`` rows (each ``BUFFER_SHARE`` of the budget
-by default), the engine's view of one, and the pieces read ahead.
+trains on the current one (pyarrow, NumPy and the compiled engine release the GIL; the
+threads are :mod:`.stream_threads`). The memory held is two buffers of ``shuffle_buffer``
+rows (each ``BUFFER_SHARE`` of the budget by default), the engine's view of one, and the
+pieces read ahead.
+
+**Positions.** Every window comes with the :class:`Position` of the next one (the epoch's
+piece order, the piece and the row in it); ``windows(..., start=position)`` goes on from
+there, which is how training resumes from a checkpoint written in the middle of an epoch.
 """
 
 from __future__ import annotations
