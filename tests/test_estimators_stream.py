@@ -6,6 +6,10 @@ does not, stops by scikit-learn's rules on a hash-split validation part, and ``p
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -194,3 +198,49 @@ def test_what_a_stream_cannot_do_is_refused_with_what_to_do(call, message):
     X, y = _table(0, 60, 2, 2)
     with pytest.raises(ValueError, match=message):
         call(Stream.from_arrays(X, y, chunk_rows=16))
+
+
+# the child: kernels compiled and the peak reset (clear_refs 5) before the measured fit
+MEMORY_CHILD = textwrap.dedent("""
+    import json, sys, warnings
+    import numpy as np
+    from deltanet.data import Stream
+    from deltanet.estimators import MLPClassifier
+
+    def peak_and_now():
+        fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        return (int(fields["VmHWM"].split()[0]) * 1024, int(fields["VmRSS"].split()[0]) * 1024)
+
+    warnings.simplefilter("ignore")
+    warm = np.random.default_rng(0).normal(size=(400, 3))
+    MLPClassifier((8,), max_iter=2).fit(Stream.from_arrays(warm, warm[:, 0] > 0))
+    stream = Stream.from_parquet(sys.argv[1], target="y", memory="20MB")
+    open("/proc/self/clear_refs", "w").write("5")
+    base = peak_and_now()[1]
+    est = MLPClassifier((8,), max_iter=1, early_stopping=True, random_state=0).fit(stream)
+    score = est.score(stream)
+    print(json.dumps({"growth": peak_and_now()[0] - base, "t": est.t_, "score": score}))
+""")
+
+
+@pytest.mark.slow
+def test_fit_and_score_of_a_parquet_stream_stay_in_bounded_memory(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.parquet"
+    with pq.ParquetWriter(path, pa.schema([(c, pa.float64()) for c in "abcy"]),
+                          compression="none", use_dictionary=False) as writer:
+        for _ in range(64):  # 64 row groups of 250,000 rows x 4 columns: 512 MB
+            X = rng.normal(size=(250_000, 3))
+            y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(float)
+            writer.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}))
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    print(got)  # shown with -s: the measured growth
+    assert got["growth"] < 200e6, got  # the table is 512 MB; the windows 2 MB each
+    assert 0.85 * 16e6 < got["t"] < 0.95 * 16e6  # one epoch of the training part
+    assert got["score"] > 0.6
