@@ -1,7 +1,7 @@
 """The MLP estimators on a deltanet.data.Stream: ``fit(stream)`` gives bit for bit the
 weights of ``fit(X, y)`` when one window holds the table, trains window by window when it
 does not, stops by scikit-learn's rules on a hash-split validation part, and ``predict``,
-``predict_proba`` and ``score`` read a stream chunk by chunk."""
+``predict_proba`` and ``score`` read a stream chunk by chunk, in bounded memory."""
 
 from __future__ import annotations
 
@@ -84,6 +84,22 @@ def test_class_weights_on_a_stream_in_one_window_weigh_rows_as_in_memory(weights
     est = _fit(MLPClassifier(**params, early_stopping=True, n_iter_no_change=2), train,
                validation_data=val)
     assert est.best_validation_score_ == est.score(val)
+
+
+def test_fit_on_a_parquet_file_gives_the_weights_of_fit_on_its_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, y = _table(6, 900, 3, 3)
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": y}),
+                   tmp_path / "t.parquet", row_group_size=128)
+    stream = Stream.from_parquet(tmp_path / "t.parquet", target="label")
+    params = dict(hidden_layer_sizes=(6,), max_iter=4, random_state=2)
+    mem = _fit(MLPClassifier(**params), X, y)
+    streamed = _fit(MLPClassifier(**params), stream)
+    assert len(stream.pieces) == 8
+    assert np.array_equal(mem.network_.params, streamed.network_.params)
+    assert np.array_equal(streamed.predict(stream), mem.predict(X))
 
 
 def test_fit_with_a_small_buffer_trains_window_by_window_and_learns(monkeypatch):
