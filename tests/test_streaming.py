@@ -61,12 +61,12 @@ def test_small_buffer_trains_on_every_row_each_epoch_and_learns():
 def test_windows_hold_at_most_the_buffer_and_the_piece_order_is_drawn():
     X, y = _data(2, n=500)
     stream = Stream.from_arrays(X, y, chunk_rows=40, shuffle_buffer=90)
-    wins = [(w.copy(), v.copy()) for w, v in stream.windows(np.random.default_rng(0))]
+    wins = [(w.copy(), v.copy()) for w, v, _ in stream.windows(np.random.default_rng(0))]
     assert all(w.shape[0] <= 90 for w, _ in wins)
     got = np.concatenate([w for w, _ in wins])
     assert got.shape == X.shape and not np.array_equal(got, X)
     assert np.array_equal(np.sort(got, axis=0), np.sort(X, axis=0))
-    in_order = [w.copy() for w, _ in stream.windows(None, False)]
+    in_order = [w.copy() for w, _, _ in stream.windows(None, False)]
     assert np.array_equal(np.concatenate(in_order), X)
 
 

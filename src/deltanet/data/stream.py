@@ -20,16 +20,19 @@ run then gives bit for bit the weights of the in-memory run with the same seed.
 
 **Reading overlaps computing.** Pieces are read by a thread into a queue of at most
 ``prefetch`` pieces, and a second thread fills the next window's buffer while the engine
-trains on the current one (pyarrow, NumPy and the compiled engine release the GIL). The
-memory held is two buffers of ``shuffle_buffer`` rows (each ``BUFFER_SHARE`` of the budget
-by default), the engine's view of one, and the pieces read ahead.
+trains on the current one (pyarrow, NumPy and the compiled engine release the GIL; the
+threads are :mod:`.stream_threads`). The memory held is two buffers of ``shuffle_buffer``
+rows (each ``BUFFER_SHARE`` of the budget by default), the engine's view of one, and the
+pieces read ahead.
+
+**Positions.** Every window comes with the :class:`Position` of the next one (the epoch's
+piece order, the piece and the row in it); ``windows(..., start=position)`` goes on from
+there, which is how training resumes from a checkpoint written in the middle of an epoch.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +48,7 @@ from .stream_sources import (
     frame_piece,
     parse_bytes,
 )
+from .stream_threads import acquire, fill_ahead, read_ahead
 
 #: the default memory budget: this fraction of the machine's RAM
 DEFAULT_MEMORY_FRACTION = 0.25
@@ -241,33 +245,47 @@ class Stream:
         """``(X, Y)`` of each piece, in ``order`` (default: table order), read ahead by a
         thread into a queue of ``prefetch`` pieces."""
         order = range(len(self.pieces)) if order is None else order
-        return _read_ahead(self._read, order, self.prefetch)
+        return read_ahead(self._read, order, self.prefetch)
 
-    def windows(self, rng: np.random.Generator, shuffle: bool = True
-                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The windows of one epoch: up to ``shuffle_buffer`` rows each, filled from the
-        pieces in an order drawn from ``rng`` (in table order when one window holds
-        everything, or without ``shuffle``). Two buffers take turns (a thread fills one
-        while the caller trains on the other; one when a window holds everything): use
-        (or copy) a window's arrays before asking for the window after the next."""
+    def windows(self, rng: np.random.Generator | None, shuffle: bool = True,
+                start: Position | None = None
+                ) -> Iterator[tuple[np.ndarray, np.ndarray, Position]]:
+        """The windows of one epoch, each ``(X, Y, position)``: up to ``shuffle_buffer``
+        rows, filled from the pieces in an order drawn from ``rng`` (in table order when
+        one window holds everything, or without ``shuffle``), and the :class:`Position`
+        where the next window begins. From ``start`` (a position handed out before), the
+        epoch goes on there, without drawing its order again. Two buffers take turns (a
+        thread fills one while the caller trains on the other; one when a window holds
+        everything): be done with a window's arrays (or copy them) before asking for the
+        next."""
         total = sum(self.rows)
         size = min(self.shuffle_buffer, total)
-        if size == total:  # one window: the pieces in table order, nothing to overlap
-            yield from self._fill(None, [_buffer(size, self)], None, None)
+        if start is not None:
+            order = start.order
+        elif size == total or not shuffle:  # one window: the pieces in table order
+            order = np.arange(len(self.pieces))
+        else:
+            order = rng.permutation(len(self.pieces))
+        start = start or Position(order, 0, 0)
+        if size == total:  # one window: nothing to overlap
+            yield from self._fill(start, [_buffer(size, self)], None, None)
             return
-        order = rng.permutation(len(self.pieces)) if shuffle else None
-        yield from _fill_ahead(self._fill, order, [_buffer(size, self) for _ in range(2)])
+        bufs = [_buffer(size, self) for _ in range(2)]
+        yield from fill_ahead(lambda free, stop: self._fill(start, bufs, free, stop),
+                              len(bufs))
 
-    def _fill(self, order: Any, bufs: list, free: Any, stop: Any) -> Iterator:
-        """Fill the buffers in turn with the rows of the pieces in ``order``; a buffer is
-        taken (``free``, a semaphore, when given) before its first row is written."""
+    def _fill(self, start: Position, bufs: list, free: Any, stop: Any) -> Iterator:
+        """Fill the buffers in turn with the rows of the pieces in ``start.order`` from
+        ``start`` on; a buffer is taken (``free``, a semaphore, when given) before its first
+        row is written."""
         size, k, count = bufs[0][0].shape[0], 0, 0
         bx = by = None
-        for X, Y in self.chunks(order):
-            at = 0
+        order = start.order
+        for piece, (X, Y) in enumerate(self.chunks(order[start.piece:]), start.piece):
+            at = start.row if piece == start.piece else 0
             while at < X.shape[0]:
                 if count == 0:
-                    if free is not None and not _acquire(free, stop):
+                    if free is not None and not acquire(free, stop):
                         return
                     bx, by = bufs[k % len(bufs)]
                     k += 1
@@ -275,84 +293,28 @@ class Stream:
                 bx[count:count + take], by[count:count + take] = X[at:at + take], Y[at:at + take]
                 count, at = count + take, at + take
                 if count == size:
-                    yield bx, by
                     count = 0
+                    yield bx, by, (Position(order, piece, at) if at < X.shape[0]
+                                   else Position(order, piece + 1, 0))
         if count:
-            yield bx[:count], by[:count]
+            yield bx[:count], by[:count], Position(order, len(order), 0)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a window of an epoch begins: ``order``, the epoch's order of the pieces (the
+    first level of the shuffle); ``piece``, the index in ``order`` of the piece the window
+    starts in; ``row``, the row of that piece (after the split) it starts at.
+    ``piece == len(order)`` is the end of the epoch."""
+
+    order: np.ndarray
+    piece: int
+    row: int
+
+    @property
+    def at_end(self) -> bool:
+        return self.piece >= len(self.order)
 
 
 def _buffer(rows: int, stream: Stream) -> tuple[np.ndarray, np.ndarray]:
     return np.empty((rows, stream.n_features)), np.empty((rows, stream.n_targets))
-
-
-def _acquire(free: threading.Semaphore, stop: threading.Event) -> bool:
-    while not free.acquire(timeout=0.1):
-        if stop.is_set():
-            return False
-    return not stop.is_set()
-
-
-def _fill_ahead(fill: Callable, order: Any, bufs: list) -> Iterator:
-    """The windows of ``fill``, made by a thread: it fills one buffer while the caller
-    trains on the other (a buffer is free again when the caller asks for the next)."""
-    free, stop, box = threading.Semaphore(len(bufs)), threading.Event(), queue.Queue()
-
-    def work() -> None:
-        try:
-            for window in fill(order, bufs, free, stop):
-                box.put(("ok", window))
-            box.put(("end", None))
-        except BaseException as exc:  # handed to the caller, raised there
-            box.put(("error", exc))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, item = box.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
-            free.release()  # the caller is done with this window
-    finally:
-        stop.set()
-        free.release()
-        thread.join()
-
-
-def _read_ahead(read: Callable, order: Any, depth: int) -> Iterator:
-    """``read(i)`` for each ``i`` of ``order``, done by a thread at most ``depth`` ahead."""
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for i in order:
-                item = ("ok", read(int(i)))
-                while not stop.is_set():
-                    try:
-                        box.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            box.put(("error", exc))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, item = box.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()

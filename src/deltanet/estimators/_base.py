@@ -8,7 +8,6 @@ validation, same ``RandomState`` draws in the same order), so with the same
 
 from __future__ import annotations
 
-import pickle
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -23,7 +22,6 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import activations
 from .._validation import fail
 from ..activations import Activation
 from ..losses import Loss
@@ -40,7 +38,7 @@ from ._network import (
     use_expit,
 )
 from ._objective import predict_outputs
-from ._pickling import NetworkPickling
+from ._pickling import NetworkPickling, check_picklable
 from ._stochastic import fit_stochastic
 
 #: scikit-learn's five hidden activations, then deltanet's other elementwise built-ins
@@ -149,21 +147,24 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         return found
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
-        hidden = self._hidden_sizes()
+    def _check_definitions(self) -> None:
+        """The hidden sizes; the loss and the engine's name fit the activations and loss
+        given."""
+        self._hidden_sizes()
         if isinstance(self.loss, Loss):
             _check_loss(self.loss)
         if self.engine == "numba" and self._custom_definitions():
             fail("engine='numba' runs the built-in activations and losses only; this "
                  f"estimator has {', '.join(self._custom_definitions())}", self.engine,
                  "use engine='auto' (it runs them on NumPy) or engine='numpy'")
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
+        self._check_definitions()
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, Y, labels, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         out_activation = self._out_activation()
         Y = self._output_targets(Y, out_activation)
-        if not first_pass:
-            self._check_fitted_architecture()
-        dtype = np.dtype(self.dtype or X.dtype) if first_pass else self.network_.dtype
+        dtype = self._setup_dtype(first_pass, X.dtype)
         X, Y = X.astype(dtype, copy=False), Y.astype(dtype)
         sw = None
         if sample_weight is not None:
@@ -173,17 +174,7 @@ class BaseMLP(NetworkPickling, BaseEstimator):
         if self.batch_norm and X.shape[0] < 2:
             raise ValueError("batch_norm needs at least 2 samples for batch statistics; got "
                              f"n_samples = {X.shape[0]}")
-        self.n_outputs_ = Y.shape[1]
-        layer_units = [X.shape[1], *hidden, Y.shape[1]]
-        self._random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(layer_units, dtype, out_activation)
-        elif self.network_.plan.layer_sizes() != layer_units:
-            raise ValueError(f"the fitted network has layer sizes "
-                             f"{self.network_.plan.layer_sizes()} but this call needs "
-                             f"{layer_units}; fit again without warm_start")
-        else:
-            self._use_activations(layer_units, out_activation)
+        self._setup_network(first_pass, X.shape[1], Y.shape[1], dtype, out_activation)
         validation = self._validation_set(validation_data, dtype)
         if self.solver in STOCHASTIC_SOLVERS:
             self._check_stochastic_state()
@@ -194,6 +185,10 @@ class BaseMLP(NetworkPickling, BaseEstimator):
                                  "not change between evaluations); use solver='adam' or "
                                  "'sgd', or dropout=0")
             fit_lbfgs(self, X, Y, sw, validation)
+        return self._check_finite_weights()
+
+    def _check_finite_weights(self):
+        """``self``, unless training left a weight NaN or infinite."""
         if not np.all(np.isfinite(self.network_.params)):
             bad = [k + 1 for k, v in enumerate(self.loss_curve_) if not np.isfinite(v)]
             raise ValueError("Solver produced non-finite parameter weights"
@@ -201,6 +196,30 @@ class BaseMLP(NetworkPickling, BaseEstimator):
                              + ". The input data may contain large values and need to be "
                              "preprocessed.")
         return self
+
+    def _setup_dtype(self, first_pass: bool, data_dtype) -> np.dtype:
+        """The network's precision: ``dtype``, else the data's; a continued fit keeps the
+        fitted network's (after checking that its architecture is still the one asked)."""
+        if not first_pass:
+            self._check_fitted_architecture()
+            return self.network_.dtype
+        return np.dtype(self.dtype or data_dtype)
+
+    def _setup_network(self, first_pass: bool, n_features: int, n_outputs: int, dtype,
+                       out_activation: str) -> None:
+        """A new network drawn from ``random_state`` (first pass), or the fitted one with
+        the current activations (warm start, partial fit)."""
+        self.n_outputs_ = n_outputs
+        layer_units = [n_features, *self._hidden_sizes(), n_outputs]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layer_units, dtype, out_activation)
+        elif self.network_.plan.layer_sizes() != layer_units:
+            raise ValueError(f"the fitted network has layer sizes "
+                             f"{self.network_.plan.layer_sizes()} but this call needs "
+                             f"{layer_units}; fit again without warm_start")
+        else:
+            self._use_activations(layer_units, out_activation)
 
     def _initialize(self, layer_units: list[int], dtype, out_activation: str) -> None:
         self.n_iter_ = 0
@@ -331,7 +350,7 @@ class BaseMLP(NetworkPickling, BaseEstimator):
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        _check_picklable(self)
+        check_picklable(self)
         return super().__getstate__()
 
     def _restored(self, net: Network) -> Network:
@@ -354,25 +373,6 @@ def _check_loss(loss: Loss) -> Loss:
              "use the estimator's loss names or a loss of deltanet.losses.custom(...)",
              InvalidParameterError)
     return loss
-
-
-def _check_picklable(est: Any) -> None:
-    """An estimator pickles its activations by name: a user's activation must be
-    registered (here and where the pickle is loaded); a user's loss must pickle."""
-    acts = est.activation if isinstance(est.activation, (list, tuple)) else [est.activation]
-    for a in acts:
-        if isinstance(a, Activation) and activations.ACTIVATIONS.get(a.name) is not a:
-            fail(f"an estimator with your own activation {a.name!r} pickles it by name", a,
-                 "call deltanet.activations.register(...) on it before pickling and before "
-                 "unpickling", pickle.PicklingError)
-    if isinstance(est.loss, Loss):
-        try:
-            pickle.dumps(est.loss)
-        except (pickle.PicklingError, AttributeError, TypeError) as err:
-            fail(f"the loss {est.loss.name!r} cannot be pickled ({err})", est.loss,
-                 "define f and df_da as module-level functions (not lambdas), or "
-                 "deltanet.losses.register(...) it before pickling and before unpickling",
-                 pickle.PicklingError)
 
 
 def _assign(views: list[np.ndarray], values: Any, name: str) -> None:

@@ -7,9 +7,16 @@ network on unpickling, checking every field as a model file is checked.
 
 from __future__ import annotations
 
+import pickle
+from typing import Any
+
 import numpy as np
 
+from .. import activations
+from .._validation import fail
+from ..activations import Activation
 from ..io import network_from_parts, network_to_parts
+from ..losses import Loss
 from ..network import Network
 
 
@@ -39,3 +46,22 @@ class NetworkPickling:
     def _restored(self, net: Network) -> Network:
         """The network rebuilt from a pickle, as the estimator uses it (here: unchanged)."""
         return net
+
+
+def check_picklable(est: Any) -> None:
+    """An estimator pickles its activations by name: a user's activation must be
+    registered (here and where the pickle is loaded); a user's loss must pickle."""
+    acts = est.activation if isinstance(est.activation, (list, tuple)) else [est.activation]
+    for a in acts:
+        if isinstance(a, Activation) and activations.ACTIVATIONS.get(a.name) is not a:
+            fail(f"an estimator with your own activation {a.name!r} pickles it by name", a,
+                 "call deltanet.activations.register(...) on it before pickling and before "
+                 "unpickling", pickle.PicklingError)
+    if isinstance(est.loss, Loss):
+        try:
+            pickle.dumps(est.loss)
+        except (pickle.PicklingError, AttributeError, TypeError) as err:
+            fail(f"the loss {est.loss.name!r} cannot be pickled ({err})", est.loss,
+                 "define f and df_da as module-level functions (not lambdas), or "
+                 "deltanet.losses.register(...) it before pickling and before unpickling",
+                 pickle.PicklingError)

@@ -187,31 +187,49 @@ class SklearnStopping(Callback):
 
 def fit_stochastic(est: Any, X, Y, sw, y_labels, incremental: bool, validation) -> None:
     """Train ``est.network_`` in place (see module docstring)."""
-    if not incremental or not hasattr(est, "_optimizer_state"):
-        _start_optimizer(est)
-    if est.early_stopping and incremental:
-        raise ValueError("partial_fit does not support early_stopping=True")
+    begin(est, incremental)
     if est.early_stopping and validation is None:
         (X, Y, sw), validation = _split(est, X, Y, sw, y_labels)
     n = X.shape[0]
     batch_size = _batch_size(est, n)
     drop = est._dropout_layers()
-    rng = np.random.default_rng(est._random_state.randint(2**31 - 1)) if drop else None
-    engine = SklearnEpochs(est, X, Y, sw, batch_size, drop, rng)
+    engine = SklearnEpochs(est, X, Y, sw, batch_size, drop, dropout_rng(est, drop))
+    train_epochs(est, engine, (X, Y), SklearnOrder(est._random_state, n), n, validation,
+                 batch_size, incremental)
+
+
+def begin(est: Any, incremental: bool) -> None:
+    """A new optimizer state unless a partial fit goes on with the one it has."""
+    if not incremental or not hasattr(est, "_optimizer_state"):
+        _start_optimizer(est)
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+
+
+def dropout_rng(est: Any, drop) -> np.random.Generator | None:
+    """The generator of the dropout masks, seeded from the estimator's ``RandomState``."""
+    return np.random.default_rng(est._random_state.randint(2**31 - 1)) if drop else None
+
+
+def train_epochs(est: Any, engine: Any, data: tuple, order: Any, n: int, validation,
+                 batch_size: int, incremental: bool) -> None:
+    """NEURALNETTRAIN's loop over ``engine``'s epochs (``order``: the loop's π, or None
+    when the engine draws its own), with scikit-learn's stopping policy; ``n`` examples
+    train. With early stopping, the best epoch's weights are put back."""
     stopping = SklearnStopping(est, n, validation)
     settings = settings_for(est.network_, epochs=1 if incremental else est.max_iter,
                             batch_size=batch_size, shuffle=bool(est.shuffle))
-    run = run_for(est.network_, X, Y, settings, engine, est._optimizer_state,
-                  SklearnOrder(est._random_state, n), [stopping])
+    run = run_for(est.network_, *data, settings, engine, est._optimizer_state, order,
+                  [stopping])
     est.n_iter_ = 0
     try:
         neural_net_train(run)
         if not incremental and not stopping.stopped and est.n_iter_ == est.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
                           "reached and the optimization hasn't converged yet.",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", stacklevel=3)
+        warnings.warn("Training interrupted by user.", stacklevel=4)
     if est.early_stopping:
         est.network_.params[:] = est._best_params
         put_bn_stats(est.network_.bn_state, est._best_bn)
@@ -236,16 +254,25 @@ def _end_epoch(est: Any, loss: float, n: int, validation) -> bool:
 
 
 def _record_validation(est: Any, validation) -> None:
-    if validation is not None:
-        X_val, Y_val, _, sw_val = validation
-        est.validation_loss_curve_.append(data_loss(est, X_val, Y_val, sw_val,
-                                                    as_reported=True))
+    if validation is None:
+        return
+    if hasattr(validation, "loss"):  # rows read chunk by chunk (a stream's)
+        est.validation_loss_curve_.append(validation.loss(est))
+        return
+    X_val, Y_val, _, sw_val = validation
+    est.validation_loss_curve_.append(data_loss(est, X_val, Y_val, sw_val, as_reported=True))
+
+
+def _validation_score(est: Any, validation) -> float:
+    if hasattr(validation, "score"):  # rows read chunk by chunk (a stream's)
+        return validation.score(est)
+    X_val, _, labels, sw_val = validation
+    return est._score(X_val, labels, sample_weight=sw_val)
 
 
 def _update_no_improvement_count(est: Any, validation) -> None:
     if est.early_stopping:
-        X_val, _, labels, sw_val = validation
-        score = est._score(X_val, labels, sample_weight=sw_val)
+        score = _validation_score(est, validation)
         est.validation_scores_.append(score)
         if est.verbose:
             print(f"Validation score: {score:f}")

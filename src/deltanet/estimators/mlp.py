@@ -21,9 +21,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._validation import fail
 from ..losses import Loss
+from ..training.streaming import is_source
 from ._base import STOCHASTIC_SOLVERS, BaseMLP
 from ._docs import CLASSIFIER_DOC, REGRESSOR_DOC
+from ._streamed import fit_stream, predict_stream, score_stream
 
 
 def _check_solver(est: BaseMLP) -> bool:
@@ -148,23 +151,32 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # ------------------------------------------------------------------ API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the network to ``X`` and class labels ``y``.
+    def fit(self, X, y=None, sample_weight=None, *, validation_data=None, classes=None):
+        """Fit the network to ``X`` and class labels ``y``, or to a stream.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a
+            ``deltanet.data.Stream`` (then ``y`` is left out: the stream holds the labels;
+            the rows are read window by window, see ``estimators._streamed``)
         y : array-like of shape (n_samples,) or (n_samples, n_labels) for multilabel
         sample_weight : array-like of shape (n_samples,), default=None
-        validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)
-            Recorded in ``validation_loss_curve_`` after every epoch or iteration. With
-            ``early_stopping=True`` these data are the ones monitored (in
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), or a
+            stream. Recorded in ``validation_loss_curve_`` after every epoch or iteration.
+            With ``early_stopping=True`` these data are the ones monitored (in
             ``validation_scores_``) and no ``validation_fraction`` is held out.
+        classes : array-like, default=None
+            With a stream: every class label (saves the pass that finds them).
 
         Returns
         -------
         self : MLPClassifier
         """
+        if is_source(X):
+            return fit_stream(self, X, y, sample_weight, classes, validation_data)
+        if classes is not None:
+            fail("classes= is for fitting on a stream; fit(X, y) takes the classes of y",
+                 classes, "leave classes out (or use partial_fit(X, y, classes=...))")
         return self._fit(X, y, sample_weight, incremental=False,
                          validation_data=validation_data)
 
@@ -194,13 +206,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(out)
 
     def predict(self, X):
-        """The predicted class of every row of ``X`` (label sets for multilabel)."""
+        """The predicted class of every row of ``X`` (label sets for multilabel); of a
+        stream, chunk by chunk."""
         check_is_fitted(self)
+        if is_source(X):
+            return predict_stream(X, self._predict)
         return self._predict(X)
 
     def predict_proba(self, X):
-        """Class probabilities ``(n_samples, n_classes)`` in the order of ``classes_``."""
+        """Class probabilities ``(n_samples, n_classes)`` in the order of ``classes_``; of a
+        stream, chunk by chunk."""
         check_is_fitted(self)
+        if is_source(X):
+            return predict_stream(X, self.predict_proba)
         out = self._forward(X)
         if out.shape[1] == 1:
             out = out.ravel()
@@ -211,6 +229,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """``log(predict_proba(X))``."""
         proba = self.predict_proba(X)
         return np.log(proba, out=proba)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean accuracy on ``(X, y)``, or on a stream (accumulated chunk by chunk)."""
+        if is_source(X):
+            return score_stream(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(X, y, sample_weight, accuracy_score)
@@ -299,23 +323,27 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return Y, Y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the network to ``X`` and real targets ``y``.
+    def fit(self, X, y=None, sample_weight=None, *, validation_data=None):
+        """Fit the network to ``X`` and real targets ``y``, or to a stream.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or a
+            ``deltanet.data.Stream`` (then ``y`` is left out: the stream holds the
+            targets; the rows are read window by window, see ``estimators._streamed``)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
-        validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)
-            Recorded in ``validation_loss_curve_`` after every epoch or iteration. With
-            ``early_stopping=True`` these data are the ones monitored (in
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), or a
+            stream. Recorded in ``validation_loss_curve_`` after every epoch or iteration.
+            With ``early_stopping=True`` these data are the ones monitored (in
             ``validation_scores_``) and no ``validation_fraction`` is held out.
 
         Returns
         -------
         self : MLPRegressor
         """
+        if is_source(X):
+            return fit_stream(self, X, y, sample_weight, None, validation_data)
         return self._fit(X, y, sample_weight, incremental=False,
                          validation_data=validation_data)
 
@@ -330,9 +358,18 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return out.ravel() if out.shape[1] == 1 else out
 
     def predict(self, X):
-        """The predicted targets, ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        """The predicted targets, ``(n_samples,)`` or ``(n_samples, n_outputs)``; of a
+        stream, chunk by chunk."""
         check_is_fitted(self)
+        if is_source(X):
+            return predict_stream(X, self._predict)
         return self._predict(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """R² on ``(X, y)``, or on a stream (accumulated chunk by chunk)."""
+        if is_source(X):
+            return score_stream(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(X, y, sample_weight, r2_score)

@@ -98,7 +98,9 @@ def train(
         ``on_batch_end(update, logs)``; raising or returning ``StopTraining`` stops.
     verbose : show a progress bar on stderr (epoch, loss, validation metric, time left).
     checkpoint, checkpoint_every : write everything needed to continue to this file, every
-        N epochs and when training ends (atomically).
+        N epochs (``N`` or ``"N epochs"``) and when training ends (atomically); on a
+        stream also ``"N windows"``: after every N-th window of an epoch, with the
+        position in the epoch (:mod:`deltanet.training.streaming`).
     resume : True to continue from ``checkpoint`` if the file exists (else start afresh),
         or the path of a checkpoint. A resumed run ends with bit-for-bit the weights of an
         uninterrupted one; a different network, data or setting is refused. ``epochs`` may

@@ -30,12 +30,42 @@ import numpy as np
 
 from .. import _archive as _io
 from .. import optimizers
+from .._validation import check_number, fail
 from .history import History
 
 FORMAT = "deltanet-checkpoint"
 VERSION = 1
 #: the arrays a checkpoint holds (no other member of the file is read)
-ARRAYS = re.compile(r"(best/)?(params|bn\d{1,6}_(mean|var))|val_idx|opt/[\w./-]{1,200}")
+ARRAYS = re.compile(r"(best/)?(params|bn\d{1,6}_(mean|var))|val_idx|opt/[\w./-]{1,200}"
+                    r"|position/order")
+#: ``checkpoint_every`` given with a unit: ``"3 epochs"``, ``"10 windows"``
+EVERY = re.compile(r"\s*(\d{1,12})\s*(epochs?|windows?)\s*")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """``checkpoint_every="N windows"``: a checkpoint after every N-th window of an epoch
+    read from a stream (counted from the epoch's start), and at the end of every epoch. An
+    in-memory run is one window per epoch: a checkpoint at the end of every epoch."""
+
+    count: int
+
+
+def parse_every(value: Any) -> int | Windows:
+    """``checkpoint_every``: a number of epochs, ``"N epochs"`` or ``"N windows"``."""
+    if isinstance(value, str):
+        found = EVERY.fullmatch(value)
+        if found is None or int(found[1]) < 1:
+            fail("checkpoint_every must be a number of epochs or windows", value,
+                 "e.g. checkpoint_every=1, '2 epochs' or '10 windows' (windows of a stream)")
+        n = int(found[1])
+        return Windows(n) if found[2].startswith("window") else n
+    return int(check_number("checkpoint_every", value, low=1, integer=True))
+
+
+def epoch_due(every: int | Windows, epoch: int) -> bool:
+    """Whether a checkpoint is due at the end of ``epoch``."""
+    return isinstance(every, Windows) or epoch % every == 0
 
 
 @dataclass
@@ -207,8 +237,10 @@ def _bn_arrays(prefix: str, bn_state: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def save_run(run, finished: bool = False) -> Path:
-    """Write the state of a ``train()`` run after its epoch ``run.epoch``."""
+def save_run(run, finished: bool = False, position: dict | None = None) -> Path:
+    """Write the state of a ``train()`` run after its epoch ``run.epoch``, or, with
+    ``position``, in the epoch after it: where in that epoch (JSON-able entries, and the
+    epoch's piece order as ``position["order"]``; see :mod:`.streaming`)."""
     net, best = run.net, run.best
     opt_scalars, opt_arrays = state_parts("opt/", run.state)
     arrays = {"params": net.params, **_bn_arrays("", net.bn_state), **opt_arrays}
@@ -226,6 +258,9 @@ def save_run(run, finished: bool = False) -> Path:
               "history": run.hist.to_dict(), "optimizer_state": opt_scalars,
               "plateau_state": plateau,
               "best": {"value": best.value, "epoch": best.epoch, "wait": best.wait}}
+    if position is not None:
+        header["position"] = {k: v for k, v in position.items() if k != "order"}
+        arrays["position/order"] = position["order"]
     return write(run.settings.checkpoint, header, arrays)
 
 

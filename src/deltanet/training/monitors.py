@@ -123,10 +123,12 @@ class CostTolerance(RunCallback):
 
 
 class Checkpointing(RunCallback):
-    """Write a checkpoint every ``checkpoint_every`` epochs (the last one at the end)."""
+    """Write a checkpoint every ``checkpoint_every`` epochs (every epoch with ``"N windows"``;
+    the last one at the end)."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        if not logs["stop"] and epoch % self.run.settings.checkpoint_every == 0:
+        if not logs["stop"] and checkpoints.epoch_due(self.run.settings.checkpoint_every,
+                                                      epoch):
             checkpoints.save_run(self.run)
 
 

@@ -20,6 +20,7 @@ from .._archive import cannot_create_in
 from .._validation import check_choice, check_number, fail
 from ..losses import Loss
 from ..regularization import resolve_dropout
+from .checkpoints import Windows, parse_every
 
 ENGINES = ("auto", "numpy", "numba")
 FLAGS = ("shuffle", "decay_bias", "early_stopping", "restore_best", "train_metric",
@@ -63,7 +64,7 @@ class Settings:
     callbacks: Any
     verbose: bool
     checkpoint: Path | None
-    checkpoint_every: int
+    checkpoint_every: int | Windows
     resume: Path | None
     resume_required: bool
     diagnostics: bool
@@ -91,8 +92,7 @@ class Settings:
             patience=int(check_number("patience", kw["patience"], low=1, integer=True)),
             min_delta=check_number("min_delta", kw["min_delta"], low=0.0),
             metric=kw["metric"], callbacks=kw["callbacks"], checkpoint=checkpoint,
-            checkpoint_every=int(check_number("checkpoint_every", kw["checkpoint_every"],
-                                              low=1, integer=True)),
+            checkpoint_every=parse_every(kw["checkpoint_every"]),
             resume=resume, resume_required=required,
             engine=check_choice("engine", kw["engine"], ENGINES))
 
