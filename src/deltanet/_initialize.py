@@ -10,15 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._plan import Plan
+from ._plan import Plan, positions
 
 CHUNK = 1 << 22  # parameters handled per vectorised pass (bounds the temporaries)
-
-
-def _positions(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(s, s + k) for s, k in zip(starts, sizes)])``, vectorised."""
-    before = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    return np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - before, sizes)
 
 
 def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.ndarray,
@@ -58,12 +52,12 @@ def _values(lo, n, bias, blocks, neurons, fan_in, fan_out, initializer, rng, dty
     fo = np.ones(n, dtype=np.int64)
     if len(blocks):
         start, size, n_dst, src_at, dst_at = (blocks[:, k] for k in range(5))
-        at = _positions(start - lo, size)
+        at = positions(start - lo, size)
         which = np.repeat(np.arange(len(blocks)), size)
         row, col = np.divmod(at - (start - lo)[which], n_dst[which])
         is_weight[at] = True
         fi[at] = fan_in[neurons[dst_at[which] + col]]
         fo[at] = fan_out[neurons[src_at[which] + row]]
     is_bias = np.zeros(n, dtype=bool)
-    is_bias[_positions(bias[:, 0] - lo, bias[:, 1])] = True
+    is_bias[positions(bias[:, 0] - lo, bias[:, 1])] = True
     return initializer.fill(rng, is_weight, is_bias, fi, fo, dtype)
