@@ -9,6 +9,7 @@ group: exactly a dense layer. All parameters live in one flat vector; every bloc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -236,40 +237,47 @@ def batch_norm_layers(batch_norm, hidden: list[int], n_groups: int) -> set[int]:
     return chosen
 
 
-def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs):
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: ``np.unique`` by sorting (NumPy 2's hashing ``unique``
+    takes seconds on a million integers)."""
+    v = np.sort(values)
+    return v[np.concatenate([[True], v[1:] != v[:-1]])] if len(v) else v
+
+
+def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs, depth=None):
     """Key every processing neuron by (depth, activation, output?) and number the groups in
-    the order (depth, first neuron); returns (layer_of, pos_of, members per group, keys)."""
-    depth = depths(n_inputs, n_neurons, src, dst)
+    the order (depth, first neuron); returns ``layer_of``, ``pos_of``, the processing
+    neurons group after group, where each group starts among them (and where the last
+    ends), and the depth and output flag of every neuron. Vectorised but for one look-up
+    of each neuron's activation."""
+    if depth is None:
+        depth = depths(n_inputs, n_neurons, src, dst)
     out_set = set(outputs)
-    depth = depth.copy()
     for j, d in softmax_depths(depth, src, act_of, out_set).items():
         depth[j] = d
-    act_ids: dict = {}  # by identity: hashing an Activation hashes all of its fields
     proc = np.arange(n_inputs + 1, n_neurons)
-    act_code = np.array([act_ids.setdefault(id(act_of[j]), len(act_ids))
-                         for j in proc.tolist()], dtype=np.int64)
+    acts = [act_of[j] for j in proc.tolist()] if len(proc) else []
+    # by identity: hashing an Activation hashes all of its fields
+    _, act_code = np.unique(np.fromiter(map(id, acts), np.int64, len(acts)),
+                            return_inverse=True)
     is_out = np.zeros(n_neurons, dtype=np.int64)
     is_out[list(out_set)] = 1
-    key = (depth[proc] * len(act_ids) + act_code) * 2 + is_out[proc]
+    key = (depth[proc] * (int(act_code.max(initial=0)) + 1) + act_code.reshape(-1)) * 2 \
+        + is_out[proc]
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.lexsort((first, depth[proc][first]))] = np.arange(len(first))
     group = rank[inverse.reshape(-1)]  # group (layer − 1) of every processing neuron
     order = np.argsort(group, kind="stable")
-    starts = np.searchsorted(group[order], np.arange(len(first) + 1))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(first)))])
     layer_of = np.full(n_neurons, -1, dtype=np.int64)
     pos_of = np.zeros(n_neurons, dtype=np.int64)
     layer_of[1:n_inputs + 1] = 0
     pos_of[1:n_inputs + 1] = np.arange(n_inputs)
     layer_of[proc] = group + 1
     ordered = proc[order]
-    members = [ordered[a:b] for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(),
-                                            strict=True)]
     pos_of[ordered] = np.arange(len(proc)) - np.repeat(starts[:-1], np.diff(starts))
-    heads = ordered[starts[:-1]]  # the first neuron of every group
-    keys = list(zip(depth[heads].tolist(), [act_of[j] for j in heads.tolist()],
-                    is_out[heads].astype(bool).tolist(), strict=True))
-    return layer_of, pos_of, members, keys
+    return layer_of, pos_of, ordered, starts, depth, is_out
 
 
 def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
@@ -298,23 +306,37 @@ def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
     return by_layer
 
 
-def parameter_count(n_inputs, n_neurons, src, dst, act_of, outputs) -> int:
-    """How many biases and block weights :func:`compile_plan` lays out for these arcs
-    (batch norm aside), worked out from the groups alone: no block or mask is built, so a
-    file can be checked against what it declares before anything large is allocated."""
-    layer_of, _, members, _ = _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs)
-    size = np.array([n_inputs, *[len(m) for m in members]], dtype=np.int64)
+def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs,
+              max_parts: int) -> tuple[int, int, int] | None:
+    """How many groups, blocks, and biases plus block weights (batch norm aside)
+    :func:`compile_plan` lays out for these arcs, worked out without building a block or
+    mask, so that a file can be checked against what it declares before anything large is
+    allocated; linear in neurons plus arcs. None when the network is so deep that its
+    groups and blocks alone number more than ``max_parts``: a network ``D`` levels deep has
+    ``D`` groups or more and ``D − 1`` blocks or more (one into a group of every level
+    below the first), so the depths are only followed to ``(max_parts + 1) // 2``."""
+    depth = depths(n_inputs, n_neurons, src, dst, limit=(max_parts + 1) // 2)
+    if depth is None:
+        return None
+    layer_of, _, _, starts, _, _ = _group_neurons(n_inputs, n_neurons, src, dst, act_of,
+                                                  outputs, depth)
+    size = np.concatenate([[n_inputs], np.diff(starts)])
     real = src > 0
-    pairs = np.unique(layer_of[dst[real]] * len(size) + layer_of[src[real]])
-    return int(size[1:].sum() + np.sum(size[pairs // len(size)] * size[pairs % len(size)]))
+    pairs = distinct(layer_of[dst[real]] * len(size) + layer_of[src[real]])
+    weights = np.sum(size[pairs // len(size)] * size[pairs % len(size)])
+    return len(size) - 1, len(pairs), int(size[1:].sum() + weights)
 
 
 def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
     """Group neurons and lay out every parameter in one flat vector (see module doc):
     linear in neurons plus arcs (plus the padding of sparse blocks)."""
-    layer_of, pos_of, members, keys = _group_neurons(n_inputs, n_neurons, src, dst, act_of,
-                                                     outputs)
-    sizes = [len(m) for m in members]
+    layer_of, pos_of, ordered, starts, depth, is_out = _group_neurons(
+        n_inputs, n_neurons, src, dst, act_of, outputs)
+    members = [ordered[a:b] for a, b in itertools.pairwise(starts.tolist())]
+    heads = ordered[starts[:-1]]  # the first neuron of every group
+    keys = list(zip(depth[heads].tolist(), [act_of[j] for j in heads.tolist()],
+                    is_out[heads].astype(bool).tolist(), strict=True))
+    sizes = np.diff(starts).tolist()
     hidden = [layer for layer, key in enumerate(keys, start=1) if not key[2]]
     bn_layers = batch_norm_layers(batch_norm, hidden, len(keys))
     no_bias = np.ones(n_neurons, dtype=bool)

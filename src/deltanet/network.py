@@ -351,7 +351,15 @@ def _resolve_activations(activation: Any, n_inputs: int,
         fail("the activation mapping must name every processing neuron and no other",
              {"missing": missing[:8], "not processing": extra[:8]},
              f"give an activation for each of neurons {n_inputs + 1}..{n_neurons - 1}")
-    return {j: activations.get(activation[j]) for j in processing}
+    named: dict = {}  # each name (or Activation, by identity) looked up once
+    return {j: _named(named, activation[j]) for j in processing}
+
+
+def _named(named: dict, value: Any) -> activations.Activation:
+    key = value if isinstance(value, str) else id(value)
+    if key not in named:
+        named[key] = activations.get(value)
+    return named[key]
 
 
 def _resolve_outputs(outputs: Any, n_inputs: int, n_neurons: int, src: np.ndarray):
