@@ -34,7 +34,8 @@ from ._archive import (  # noqa: F401
     pack,
 )
 from ._archive import unpack as _unpack
-from ._plan import distinct, plan_size
+from ._plan import depths, distinct, plan_size
+from ._validation import check_number
 
 MAX_NEURONS = 10_000_000
 #: the most parameters a model file may declare (bounds memory before anything is built)
@@ -58,9 +59,10 @@ def model_arrays(header: dict, present: list[str]) -> list[str]:
     return names
 
 
-def unpack(path: str | os.PathLike, expect_format: str = FORMAT, names=model_arrays):
+def unpack(path: str | os.PathLike, expect_format: str = FORMAT, names=model_arrays,
+           first=None):
     """:func:`deltanet._archive.unpack` reading the arrays a model file holds by default."""
-    return _unpack(path, expect_format, names)
+    return _unpack(path, expect_format, names, first)
 
 
 def arc_params(net) -> np.ndarray:
@@ -170,13 +172,32 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
     except ValueError as err:
         raise ModelFileError(f"{name}: {err}") from None
     if size is None or size[0] + size[1] > max_blocks:
-        parts = "more than the" if size is None else f"{size[0] + size[1]:,}, over the"
-        raise ModelFileError(
-            f"{name}: the network compiles to {parts} limit of {max_blocks:,} groups and "
-            "weight blocks (each is built and run one at a time); to load a file you trust, "
-            "raise the limit: deltanet.load(path, max_blocks=...)")
+        raise _too_many_blocks(name, None if size is None else size[0] + size[1], max_blocks)
     _refuse_beyond(name, size[2], n_stored)
     return act_of
+
+
+def _too_many_blocks(name: str, parts: int | None, max_blocks: int) -> ModelFileError:
+    parts = "more than the" if parts is None else f"{parts:,}, over the"
+    return ModelFileError(
+        f"{name}: the network compiles to {parts} limit of {max_blocks:,} groups and weight "
+        "blocks (each is built and run one at a time); to load a file you trust, raise the "
+        "limit: deltanet.load(path, max_blocks=...)")
+
+
+def _refuse_deep(name: str, arcs: np.ndarray, max_blocks: int) -> None:
+    """Refuse well-formed arcs too deep for ``max_blocks`` groups and blocks as soon as they
+    are read, before the JSON is parsed (a million neurons' JSON takes longer to parse
+    than their depth to bound); the inputs are the neurons below the first one an arc goes
+    into, as in every valid file. Malformed arcs are left to the checks that name them."""
+    if arcs.ndim != 2 or arcs.shape[1] != 2 or arcs.dtype.kind not in "iu" or not arcs.size:
+        return
+    src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
+    if src.min() < 0 or dst.min() < 2 or dst.max() >= MAX_NEURONS or np.any(src >= dst):
+        return
+    if depths(int(dst.min()) - 1, int(dst.max()) + 1, src, dst,
+              limit=(max_blocks + 1) // 2) is None:
+        raise _too_many_blocks(name, None, max_blocks)
 
 
 def _refuse_beyond(name: str, needed: int, n_stored: int) -> None:
@@ -211,7 +232,10 @@ def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -
 
 def read_model(path: str | os.PathLike, *, max_blocks: int = MAX_BLOCKS):
     """Load a model file; returns ``(network, metadata)`` (``max_blocks``: see :func:`load`)."""
-    header, arrays = unpack(path)
+    max_blocks = int(check_number("max_blocks", max_blocks, low=1, integer=True))
+    name = Path(path).name
+    header, arrays = unpack(path, first=("arcs", lambda arcs: _refuse_deep(name, arcs,
+                                                                           max_blocks)))
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{Path(path).name}: metadata must be a JSON object")
