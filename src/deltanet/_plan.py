@@ -19,7 +19,7 @@ from ._validation import fail
 from .activations import Activation
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Group:
     """Processing neurons computed together: ``in_g = b_g + Σ out_src @ W``, ``a_g = g(in_g)``."""
 
@@ -38,7 +38,7 @@ class Group:
         return len(self.neurons)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Block:
     """Arcs from layer ``src`` to group ``dst`` as a dense ``(n_src, n_dst)`` matrix view."""
 
@@ -306,17 +306,19 @@ def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
     return by_layer
 
 
-def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs,
-              max_parts: int) -> tuple[int, int, int] | None:
+def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs, max_parts: int,
+              depth: np.ndarray | None = None) -> tuple[int, int, int] | None:
     """How many groups, blocks, and biases plus block weights (batch norm aside)
     :func:`compile_plan` lays out for these arcs, worked out without building a block or
     mask, so that a file can be checked against what it declares before anything large is
     allocated; linear in neurons plus arcs. None when the network is so deep that its
     groups and blocks alone number more than ``max_parts``: a network ``D`` levels deep has
     ``D`` groups or more and ``D − 1`` blocks or more (one into a group of every level
-    below the first), so the depths are only followed to ``(max_parts + 1) // 2``."""
-    depth = depths(n_inputs, n_neurons, src, dst, limit=(max_parts + 1) // 2)
+    below the first), so the depths (``depth`` when known) are only followed to
+    ``(max_parts + 1) // 2``."""
     if depth is None:
+        depth = depths(n_inputs, n_neurons, src, dst, limit=(max_parts + 1) // 2)
+    if depth is None or depth.max() > (max_parts + 1) // 2:
         return None
     layer_of, _, _, starts, _, _ = _group_neurons(n_inputs, n_neurons, src, dst, act_of,
                                                   outputs, depth)

@@ -85,7 +85,7 @@ def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "batch_norm": bn_layers,
         "dtype": np.dtype(net.dtype).name,
     }
-    arrays = {"arcs": np.asarray(net.arcs, dtype=np.int64).reshape(-1, 2),
+    arrays = {"arcs": net.arc_array.astype(np.int64),
               "params": arc_params(net)}
     for layer in bn_layers:
         arrays[f"bn{layer}_mean"], arrays[f"bn{layer}_var"] = net.bn_state[layer]
@@ -93,9 +93,10 @@ def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "model", *,
-                       max_blocks: int = MAX_BLOCKS):
+                       max_blocks: int = MAX_BLOCKS, depth: np.ndarray | None = None):
     """Rebuild a Network from :func:`network_to_parts` output, checking every field; a
-    network compiling to more than ``max_blocks`` groups and weight blocks is refused."""
+    network compiling to more than ``max_blocks`` groups and weight blocks is refused.
+    ``depth``: the depths of the arcs' neurons, when :func:`_refuse_deep` found them."""
     from .network import Network
 
     try:
@@ -120,13 +121,13 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
     if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
         raise ModelFileError(f"{name}: activations must map neuron numbers to names")
     act_of = _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size,
-                                  max_blocks)
+                                  max_blocks, depth)
     try:
         net = Network(n_inputs, arcs, act_of, outputs=outputs, bias=False,
                       batch_norm=bn or False, init=0.0, dtype=dtype)
     except (ValueError, KeyError, TypeError) as err:
         raise ModelFileError(f"{name}: the stored network is invalid: {err}") from None
-    if params.shape != net.params.shape or len(net.arcs) != len(arcs):
+    if params.shape != net.params.shape or len(net.arc_array) != len(arcs):
         raise ModelFileError(f"{name}: {params.size} parameters stored, the architecture "
                              f"needs {net.params.size}")
     if net.plan.grad_mask is not None and np.any(params[net.plan.grad_mask == 0] != 0):
@@ -145,7 +146,8 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
 
 
 def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
-                         outputs: list[int], n_stored: int, max_blocks: int) -> dict:
+                         outputs: list[int], n_stored: int, max_blocks: int,
+                         depth: np.ndarray | None) -> dict:
     """Refuse, before any network is built, arcs that do not form one, a network compiling
     to more than ``max_blocks`` groups and blocks, or one whose blocks (``n_src × n_dst``
     per pair of groups joined by an arc, counted by :func:`deltanet._plan.plan_size`) need
@@ -168,7 +170,8 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
         named = {v: activations.get(v) for v in set(acts.values())}
         act_of = {j: named[v] for j, v in acts.items()}
         size = plan_size(n_inputs, n_neurons, src, dst, act_of,
-                         [j for j in outputs if n_inputs < j < n_neurons], max_blocks)
+                         [j for j in outputs if n_inputs < j < n_neurons], max_blocks,
+                         depth if depth is not None and len(depth) == n_neurons else None)
     except ValueError as err:
         raise ModelFileError(f"{name}: {err}") from None
     if size is None or size[0] + size[1] > max_blocks:
@@ -185,19 +188,22 @@ def _too_many_blocks(name: str, parts: int | None, max_blocks: int) -> ModelFile
         "limit: deltanet.load(path, max_blocks=...)")
 
 
-def _refuse_deep(name: str, arcs: np.ndarray, max_blocks: int) -> None:
+def _refuse_deep(name: str, arcs: np.ndarray, max_blocks: int) -> np.ndarray | None:
     """Refuse well-formed arcs too deep for ``max_blocks`` groups and blocks as soon as they
     are read, before the JSON is parsed (a million neurons' JSON takes longer to parse
     than their depth to bound); the inputs are the neurons below the first one an arc goes
-    into, as in every valid file. Malformed arcs are left to the checks that name them."""
+    into, as in every valid file (the depths found are given back, for the later checks to
+    use once those have made sure). Malformed arcs are left to the checks that name them."""
     if arcs.ndim != 2 or arcs.shape[1] != 2 or arcs.dtype.kind not in "iu" or not arcs.size:
-        return
+        return None
     src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
     if src.min() < 0 or dst.min() < 2 or dst.max() >= MAX_NEURONS or np.any(src >= dst):
-        return
-    if depths(int(dst.min()) - 1, int(dst.max()) + 1, src, dst,
-              limit=(max_blocks + 1) // 2) is None:
+        return None
+    depth = depths(int(dst.min()) - 1, int(dst.max()) + 1, src, dst,
+                   limit=(max_blocks + 1) // 2)
+    if depth is None:
         raise _too_many_blocks(name, None, max_blocks)
+    return depth
 
 
 def _refuse_beyond(name: str, needed: int, n_stored: int) -> None:
@@ -233,14 +239,14 @@ def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -
 def read_model(path: str | os.PathLike, *, max_blocks: int = MAX_BLOCKS):
     """Load a model file; returns ``(network, metadata)`` (``max_blocks``: see :func:`load`)."""
     max_blocks = int(check_number("max_blocks", max_blocks, low=1, integer=True))
-    name = Path(path).name
-    header, arrays = unpack(path, first=("arcs", lambda arcs: _refuse_deep(name, arcs,
-                                                                           max_blocks)))
+    name, found = Path(path).name, []
+    header, arrays = unpack(path, first=("arcs", lambda arcs: found.append(
+        _refuse_deep(name, arcs, max_blocks))))
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise ModelFileError(f"{Path(path).name}: metadata must be a JSON object")
-    return network_from_parts(header.get("network"), arrays, Path(path).name,
-                              max_blocks=max_blocks), metadata
+        raise ModelFileError(f"{name}: metadata must be a JSON object")
+    return network_from_parts(header.get("network"), arrays, name, max_blocks=max_blocks,
+                              depth=found[0] if found else None), metadata
 
 
 def load(path: str | os.PathLike, *, max_blocks: int = MAX_BLOCKS):

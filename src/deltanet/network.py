@@ -194,6 +194,11 @@ class Network:
         return list(zip(self._src.tolist(), self._dst.tolist(), strict=True))
 
     @property
+    def arc_array(self) -> np.ndarray:
+        """The arcs as an ``(m, 2)`` integer array, sorted by ``(j, i)`` (a copy)."""
+        return np.stack([self._src, self._dst], axis=1)
+
+    @property
     def n_neurons(self) -> int:
         """``n + 1``: the bias unit, the inputs and the processing neurons."""
         return self.plan.n_neurons
