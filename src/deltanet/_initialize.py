@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._plan import Plan, positions
+from ._depths import positions
+from ._plan import Plan
 
 CHUNK = 1 << 22  # parameters handled per vectorised pass (bounds the temporaries)
 

@@ -34,7 +34,8 @@ from ._archive import (  # noqa: F401
     pack,
 )
 from ._archive import unpack as _unpack
-from ._plan import depths, distinct, plan_size
+from ._depths import depths, distinct
+from ._plan import plan_size
 from ._validation import check_number
 
 MAX_NEURONS = 10_000_000
