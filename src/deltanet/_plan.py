@@ -5,6 +5,8 @@ Processing neurons of equal depth, equal activation and equal role (output or hi
 *blocks* ``(source layer, dense W, optional mask)``. Layer 0 is the inputs; groups are
 layers ``1..G`` in topological order. A layered MLP compiles to one unmasked block per
 group: exactly a dense layer. All parameters live in one flat vector; every block is a view.
+Groups and blocks are slotted records, read-only by convention: one of each is made per
+group and per block, and frozen ones took three times as long to make.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ._validation import fail
 from .activations import Activation
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Group:
     """Processing neurons computed together: ``in_g = b_g + Σ out_src @ W``, ``a_g = g(in_g)``."""
 
@@ -39,7 +41,7 @@ class Group:
         return len(self.neurons)
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Block:
     """Arcs from layer ``src`` to group ``dst`` as a dense ``(n_src, n_dst)`` matrix view."""
 
@@ -193,9 +195,9 @@ def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs, depth=None):
 
 
 def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
-    """The arcs grouped into blocks ``(src layer, dst layer)``: per destination layer, a list
-    of ``(src layer, n_src, mask or None)`` in source order (a mask only where arcs are
-    missing)."""
+    """The arcs grouped into blocks ``(src layer, dst layer)``, in the order (dst, src):
+    the source and destination layers of every block, and the masks of the blocks where
+    arcs are missing (by block number)."""
     real = src > 0
     n_layers = len(sizes) + 1
     key = layer_of[dst[real]] * n_layers + layer_of[src[real]]
@@ -204,18 +206,15 @@ def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
     cut = np.flatnonzero(np.diff(key)) + 1
     lo, hi = np.concatenate([[0], cut]), np.concatenate([cut, [len(key)]])
     dl, sl = np.divmod(key[lo], n_layers)
-    layer_size = np.array([n_inputs, *sizes], dtype=np.int64)
+    layer_size = np.concatenate([[n_inputs], sizes]).astype(np.int64)
     n_src = layer_size[sl]
     dense = hi - lo == n_src * layer_size[dl]  # arcs are distinct: all of them present
-    by_layer: dict[int, list] = {}
-    masks = dict.fromkeys(np.flatnonzero(~dense).tolist())
-    for k in masks:  # sparse blocks only
+    masks = {}
+    for k in np.flatnonzero(~dense).tolist():  # sparse blocks only
         masks[k] = np.zeros((int(n_src[k]), int(layer_size[dl[k]])), dtype=bool)
         arcs = order[lo[k]:hi[k]]
         masks[k][pos_of[src[real][arcs]], pos_of[dst[real][arcs]]] = True
-    for k, (d, s, n) in enumerate(zip(dl.tolist(), sl.tolist(), n_src.tolist(), strict=True)):
-        by_layer.setdefault(d, []).append((s, n, masks.get(k)))
-    return by_layer
+    return sl, dl, masks
 
 
 def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs, max_parts: int,
@@ -243,42 +242,52 @@ def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs, max_parts: int,
 
 def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
     """Group neurons and lay out every parameter in one flat vector (see module doc):
-    linear in neurons plus arcs (plus the padding of sparse blocks)."""
+    linear in neurons plus arcs (plus the padding of sparse blocks), the offsets worked
+    out with NumPy and one object made per group and per block."""
     layer_of, pos_of, ordered, starts, depth, is_out = _group_neurons(
         n_inputs, n_neurons, src, dst, act_of, outputs)
     members = [ordered[a:b] for a, b in itertools.pairwise(starts.tolist())]
     heads = ordered[starts[:-1]]  # the first neuron of every group
-    keys = list(zip(depth[heads].tolist(), [act_of[j] for j in heads.tolist()],
-                    is_out[heads].astype(bool).tolist(), strict=True))
-    sizes = np.diff(starts).tolist()
-    hidden = [layer for layer, key in enumerate(keys, start=1) if not key[2]]
-    bn_layers = batch_norm_layers(batch_norm, hidden, len(keys))
+    outs = is_out[heads].astype(bool)
+    size = np.diff(starts)
+    bn = np.zeros(len(size) + 1, dtype=bool)  # by layer
+    bn[list(batch_norm_layers(batch_norm, (np.flatnonzero(~outs) + 1).tolist(),
+                              len(size)))] = True
     no_bias = np.ones(n_neurons, dtype=bool)
     no_bias[dst[src == 0]] = False
-    short = set(layer_of[no_bias & (layer_of > 0)].tolist())  # groups missing a bias arc
-    by_layer = _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes)
-    groups, blocks, holes, spans = [], [], [], []  # spans: weight blocks (start, length)
-    offset = 0
-    for layer, (key, neurons, size) in enumerate(zip(keys, members, sizes, strict=True),
-                                                 start=1):
-        bmask = ~no_bias[neurons] if layer in short else None
-        if bmask is not None:
-            holes.append((offset, ~bmask))
-        start, offset = offset, offset + size
-        for sl, n_src, mask in by_layer.get(layer, ()):
-            if mask is not None:
-                holes.append((offset, ~mask.reshape(-1)))
-            blk = Block(sl, layer, offset, (n_src, size), mask)
-            spans.append((offset, n_src * size))
-            offset += n_src * size
-            blocks.append(blk)
-        bn_offset = -1
-        if layer in bn_layers:
-            bn_offset, offset = offset, offset + 2 * size
-        groups.append(Group(layer, neurons, key[1], key[0], key[2], start, bmask,
-                            layer in bn_layers, bn_offset))
-    return _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, offset, layer_of,
-                        pos_of, holes, spans)
+    short = {layer: ~no_bias[members[layer - 1]]  # groups missing a bias arc
+             for layer in set(layer_of[no_bias & (layer_of > 0)].tolist())}
+    sl, dl, masks = _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, size)
+    layer_size = np.concatenate([[n_inputs], size])
+    bias_at, block_at, bn_at, n_params = _offsets(size, bn[1:], layer_size[sl] * size[dl - 1],
+                                                  dl)
+    blocks = tuple(Block(*k) for k in zip(
+        sl.tolist(), dl.tolist(), block_at.tolist(),
+        zip(layer_size[sl].tolist(), size[dl - 1].tolist(), strict=True),
+        [masks.get(k) for k in range(len(sl))], strict=True))
+    groups = tuple(Group(*g) for g in zip(
+        range(1, len(size) + 1), members, [act_of[j] for j in heads.tolist()],
+        depth[heads].tolist(), outs.tolist(), bias_at.tolist(),
+        [short.get(layer) for layer in range(1, len(size) + 1)], bn[1:].tolist(),
+        bn_at.tolist(), strict=True))
+    holes = [(bias_at[layer - 1], ~m) for layer, m in short.items()]
+    holes += [(block_at[k], ~m.reshape(-1)) for k, m in masks.items()]
+    return _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params, layer_of,
+                        pos_of, holes, (block_at, layer_size[sl] * size[dl - 1]))
+
+
+def _offsets(size, bn, block_size, dl):
+    """Where every group's biases, every block and every group's γ, β (or −1) start in the
+    flat vector, and its length: each group's biases, then its blocks, then its γ, β."""
+    n_groups = len(size)
+    in_blocks = np.bincount(dl - 1, weights=block_size, minlength=n_groups).astype(np.int64)
+    length = size + in_blocks + 2 * size * bn
+    bias_at = np.cumsum(length) - length
+    before = np.cumsum(block_size) - block_size  # blocks are in the order of their groups
+    first = np.searchsorted(dl, dl)  # the first block into the same group
+    block_at = (bias_at + size)[dl - 1] + before - before[first]
+    bn_at = np.where(bn, bias_at + size + in_blocks, -1)
+    return bias_at, block_at, bn_at, int(length.sum())
 
 
 def _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params, layer_of, pos_of,
@@ -289,21 +298,18 @@ def _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params, layer_o
         grad_mask = np.ones(n_params)
         for start, missing in holes:
             grad_mask[start:start + len(missing)][missing] = 0.0
-    decay = np.zeros(n_params)
-    if spans:
-        start, length = (np.array(c, dtype=np.int64) for c in zip(*spans, strict=True))
-        edges = np.zeros(n_params + 1, dtype=np.int64)  # +1 where a block starts, −1 after it
-        np.add.at(edges, start, 1)
-        np.add.at(edges, start + length, -1)
-        decay[:] = np.cumsum(edges[:-1]) > 0
+    edges = np.zeros(n_params + 1, dtype=np.int64)  # +1 where a block starts, −1 after it
+    np.add.at(edges, spans[0], 1)
+    np.add.at(edges, spans[0] + spans[1], -1)
+    decay = (np.cumsum(edges[:-1]) > 0).astype(np.float64)
     if grad_mask is not None:
         decay *= grad_mask
     out_index = {j: k for k, j in enumerate(outputs)}
     out_cols = tuple(np.array([out_index[j] for j in g.neurons.tolist()])
-                     for g in [g for g in groups if g.is_output])
-    blocks_in: list[list[Block]] = [[] for _ in groups]
-    for b in blocks:
-        blocks_in[b.dst - 1].append(b)
-    return Plan(n_inputs, n_neurons, tuple(groups), tuple(blocks), tuple(outputs), n_params,
-                layer_of, pos_of, grad_mask, decay, out_cols,
-                tuple(tuple(bs) for bs in blocks_in), {(b.src, b.dst): b for b in blocks})
+                     for g in groups if g.is_output)
+    dst = np.array([b.dst for b in blocks], dtype=np.int64)
+    bounds = np.searchsorted(dst, np.arange(1, len(groups) + 2)).tolist()
+    return Plan(n_inputs, n_neurons, groups, blocks, tuple(outputs), n_params, layer_of,
+                pos_of, grad_mask, decay, out_cols,
+                tuple(blocks[a:b] for a, b in itertools.pairwise(bounds)),
+                {(b.src, b.dst): b for b in blocks})
