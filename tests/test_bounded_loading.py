@@ -351,11 +351,13 @@ def test_the_command_line_refuses_crafted_files_in_one_line(tmp_path):
     rng = np.random.default_rng(3)
     model = tmp_path / "span.deltanet"
     model.write_bytes(archive(sparse_span(rng, {}, "model")[0]))
+    deep = tmp_path / "chain.deltanet"
+    chain_file(deep, 200_000, rng)
     ckpt = tmp_path / "bomb.ckpt"
     parts, _, base = zero_bomb(rng, good_parts("checkpoint", rng, tmp_path), "checkpoint")
     ckpt.write_bytes(archive(parts, base))
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    for argv in (["info", str(model)],
+    for argv in (["info", str(model)], ["info", str(deep)],
                  ["train", "iris", "--checkpoint", str(ckpt), "--resume", "--epochs", "1"]):
         done = subprocess.run([sys.executable, "-m", "deltanet.cli", *argv], env=env,
                               capture_output=True, text=True, timeout=300, cwd=tmp_path)
@@ -371,6 +373,11 @@ def chain_file(path: Path, n: int, rng: np.random.Generator) -> str | None:
     return digest
 
 
+@pytest.mark.reliability(
+    area="model files", fault="a chain of 1,000,000 neurons (2,000,000 groups and blocks) in "
+    "a file of under 10 MB", how="deltanet.load in a child process limited to its imports "
+    "+ 500 MiB (RLIMIT_AS); deltanet info", result="ModelFileError naming the limit and "
+    "max_blocks, within 2 s; one line from the command line")
 def test_a_chain_of_a_million_neurons_is_refused_within_time_and_memory(tmp_path):
     """The issue's example: a file of under 10 MB holding a chain of 1,000,000 neurons is
     refused (2,000,000 groups and blocks) in a child limited to 500 MiB, within 2 s."""

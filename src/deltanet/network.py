@@ -295,7 +295,10 @@ class Network:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        sizes = "-".join(map(str, self.plan.layer_sizes()))
+        layers = self.plan.layer_sizes()
+        sizes = "-".join(map(str, layers if len(layers) <= 12 else layers[:6]))
+        if len(layers) > 12:  # a deep network: the first layers and the count
+            sizes += f"-...-{layers[-1]} ({len(layers) - 1} groups)"
         acts = ",".join(dict.fromkeys(g.activation.name for g in self.plan.groups))
         return (f"Network(n_inputs={self.n_inputs}, neurons={self.n_neurons}, "
                 f"arcs={len(self._src)}, groups={sizes}, activations={acts}, "
