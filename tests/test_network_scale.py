@@ -40,6 +40,8 @@ def test_building_a_chain_is_linear_in_its_depth():
     small = min(chain_build_seconds(100_000)[0] for _ in range(3))
     big, net = chain_build_seconds(1_000_000)
     assert net.plan.groups[-1].depth == 1_000_000 and len(net.plan.blocks) == 1_000_000
+    del net
+    big = min(big, chain_build_seconds(1_000_000)[0])  # the machine may be busy
     assert big <= 15 * small, (small, big)
 
 

@@ -27,7 +27,7 @@ def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.n
     fan_out = np.maximum(np.bincount(src[real], minlength=plan.n_neurons), 1)
     placed = np.flatnonzero(plan.layer_of >= 0)  # inputs, then every group's neurons
     neurons = placed[np.lexsort((plan.pos_of[placed], plan.layer_of[placed]))]
-    layer_start = np.cumsum([0, *plan.layer_sizes()])
+    layer_start = np.concatenate([[0], np.cumsum(np.bincount(plan.layer_of[placed]))])
     bias = np.stack([_field(plan.groups, "bias_offset"), np.diff(layer_start[1:])], axis=1)
     rows, cols = (np.array([b.shape[k] for b in plan.blocks], dtype=np.int64).reshape(-1)
                   for k in (0, 1))
