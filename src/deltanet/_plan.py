@@ -117,12 +117,21 @@ class Plan:
         return b.offset + pi * b.shape[1] + pj
 
 
+def uses(act_of: dict, name: str) -> bool:
+    """Whether any neuron of ``{neuron: Activation}`` has the activation ``name`` (each
+    distinct Activation object looked at once)."""
+    acts = list(act_of.values())
+    return any(a.name == name for a in dict(zip(map(id, acts), acts, strict=True)).values())
+
+
 def softmax_depths(depth: np.ndarray, src: np.ndarray, act_of: dict,
                    outputs: set) -> dict[int, int]:
     """Where the softmax outputs are computed: all of them form ONE group, normalised
     together (``a_j = e^{in_j} / Σ_k e^{in_k}`` over every softmax output ``k``, whatever
     its depth), placed at the depth of the deepest. Outputs at several depths may then feed
     no other neuron (their value waits for the deepest one): refused otherwise."""
+    if not uses(act_of, "softmax"):
+        return {}
     soft = [j for j, act in act_of.items() if act.name == "softmax" and j in outputs]
     if len({int(depth[j]) for j in soft}) < 2:
         return {}

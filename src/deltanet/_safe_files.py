@@ -123,7 +123,8 @@ def check_depth(value: Any, where: str) -> None:
         inner = []
         for item in level:
             values = item.values() if isinstance(item, dict) else item
-            if isinstance(values, list) or isinstance(item, dict):
+            if (isinstance(values, list) or isinstance(item, dict)) \
+                    and not set(map(type, values)).isdisjoint((dict, list)):
                 inner += [v for v in values if isinstance(v, (dict, list))]
         level, depth = inner, depth + 1
 

@@ -102,7 +102,8 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
 
     try:
         n_inputs = spec["n_inputs"]
-        acts = {int(k): v for k, v in spec["activations"].items()}
+        acts = dict(zip(map(int, spec["activations"].keys()), spec["activations"].values(),
+                        strict=True))
         outputs = [int(j) for j in spec["outputs"]]
         bn = [int(k) for k in spec["batch_norm"]]
         dtype = np.dtype(spec["dtype"])
@@ -119,7 +120,7 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         raise ModelFileError(f"{name}: arc neuron numbers are out of range")
     if params.ndim != 1 or params.dtype.kind != "f" or not np.all(np.isfinite(params)):
         raise ModelFileError(f"{name}: parameters must be a finite 1-D float array")
-    if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
+    if not set(map(type, acts.values())) <= {str}:
         raise ModelFileError(f"{name}: activations must map neuron numbers to names")
     act_of = _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size,
                                   max_blocks, depth)
@@ -160,7 +161,7 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
     proc = np.arange(n_inputs + 1, n_neurons)
     if proc.size == 0 or np.any(src >= dst) or np.any(dst <= n_inputs) \
             or distinct(dst).size != proc.size or len(acts) != proc.size \
-            or not all(n_inputs < j < n_neurons for j in acts):
+            or not all(map(range(n_inputs + 1, n_neurons).__contains__, acts)):
         raise ModelFileError(f"{name}: the arcs do not form a network (every arc (i, j) needs "
                              "i < j, every processing neuron an incoming arc and an "
                              "activation)")
@@ -169,7 +170,7 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
     _refuse_beyond(name, n_inputs * fed + proc.size, n_stored)
     try:
         named = {v: activations.get(v) for v in set(acts.values())}
-        act_of = {j: named[v] for j, v in acts.items()}
+        act_of = dict(zip(acts.keys(), map(named.__getitem__, acts.values()), strict=True))
         size = plan_size(n_inputs, n_neurons, src, dst, act_of,
                          [j for j in outputs if n_inputs < j < n_neurons], max_blocks,
                          depth if depth is not None and len(depth) == n_neurons else None)
