@@ -4,8 +4,10 @@ Every file here is at most 10 MB and lies about something: ZIP members that infl
 gigabytes (one member, or many that are each small), bombs in members the format never
 names, ``deltanet.json`` of millions of tiny values or nested thousands deep, ``.npy``
 headers with strings, objects, complex or byte-swapped dtypes and shapes the data does not
-hold, sparse arcs whose compiled blocks would be dense and huge, chains of neurons, and
-checkpoints whose JSON arrays name dtypes such as ``<U268435456``. The cases come from a
+hold, sparse arcs whose compiled blocks would be dense and huge, chains of up to a million
+neurons and DAGs up to 30,000 levels deep (refused beyond ``deltanet.io.MAX_BLOCKS`` groups
+and blocks, loaded below), and checkpoints whose JSON arrays name dtypes such as
+``<U268435456``. The cases come from a
 seeded generator; they are loaded in batches by child processes whose address space is
 limited (``resource.setrlimit(RLIMIT_AS)``) to what the imports take plus 500 MiB, and
 each load must end in ``ModelFileError`` or in a correct load, within 2 s.
@@ -29,6 +31,7 @@ import pytest
 
 import deltanet as dn
 from deltanet import checkpoint
+from deltanet.io import MAX_BLOCKS
 
 SECONDS, EXTRA_MEMORY = 2.0, 500 << 20
 CASES_PER_KIND = 60
@@ -213,17 +216,67 @@ def hidden_span(rng, parts, kind):
     return parts, None, b""
 
 
+def stored(n_inputs: int, arcs: np.ndarray, acts: list[str], outputs: list[int],
+           rng: np.random.Generator) -> tuple[dict, str | None]:
+    """The members of a model file of this network (arcs ``(i, j)``, bias arcs included, in
+    no particular order; ``acts`` by processing neuron) and the digest of its weights when
+    it should load: when it compiles to at most ``MAX_BLOCKS`` groups and blocks, counted
+    here from how the generators lay it out (``parts``). Weights are random for a file that
+    loads, zeros (the right number of them) for one that must be refused."""
+    first = n_inputs + 1
+    spec = {"n_inputs": n_inputs, "outputs": outputs, "batch_norm": [], "dtype": "float64",
+            "activations": {str(j): a for j, a in enumerate(acts, start=first)}}
+    parts = {"deltanet.json": model_header(spec), "arcs.npy": npy(arcs.astype(np.int64))}
+    if stored.parts > MAX_BLOCKS:
+        parts["params.npy"] = npy(np.zeros(len(arcs)))
+        return parts, None
+    net = dn.Network(n_inputs, arcs, dict(enumerate(acts, start=first)), outputs=outputs,
+                     bias=False)
+    net.params[:] = rng.normal(size=net.params.size)
+    parts["params.npy"] = npy(net.params)
+    return parts, hashlib.sha256(net.params.tobytes()).hexdigest()
+
+
+def chain_of(n: int, rng: np.random.Generator):
+    """The members of a chain of ``n`` neurons' model file, arcs sorted as saved."""
+    j = np.arange(2, n + 2)
+    arcs = np.stack([np.concatenate([j - 1, np.zeros(n, np.int64)]), np.tile(j, 2)], axis=1)
+    arcs = arcs[np.lexsort((arcs[:, 0], arcs[:, 1]))]
+    stored.parts = 2 * n
+    return (*stored(1, arcs, ["logistic"] * n, [n + 1], rng), b"")
+
+
 def chain(rng, parts, kind):
-    """A chain of neurons (each feeding the next): loads, and correctly."""
-    n = int(rng.integers(50, 400))
-    arcs = np.array([[j, j + 1] for j in range(1, n + 1)] + [[0, j] for j in range(2, n + 2)])
-    params = rng.normal(size=2 * n)
-    net_parts = {"deltanet.json": model_header(spec_of(1, range(2, n + 2), [n + 1])),
-                 "arcs.npy": npy(arcs.astype(np.int64))}
-    net = dn.Network(1, arcs.tolist(), "logistic", bias=False)
-    net.params[:] = params
-    net_parts["params.npy"] = npy(net.params)
-    return net_parts, hashlib.sha256(net.params.tobytes()).hexdigest(), b""
+    """A chain of 50 to 1,000,000 neurons, each feeding the next (2 groups and blocks per
+    neuron): loads, and correctly, up to ``MAX_BLOCKS``; refused beyond, however long."""
+    return chain_of(int(10 ** rng.uniform(np.log10(50), 6)), rng)
+
+
+def deep_dag(rng, parts, kind):
+    """Levels of 1 to a few hundred neurons, 10 to 30,000 levels deep, each level fed by
+    all of the one below and now and then by all of a lower one too (skip arcs), in up to
+    300,000 arcs; one activation per level, drawn. Each level is one group; blocks join
+    the levels an arc joins."""
+    depth = int(10 ** rng.uniform(1, 4.5))
+    widest = max(1, int(np.sqrt(300_000 / depth)))
+    width = rng.integers(1, widest + 1, depth + 1)
+    start = np.concatenate([[1], 1 + np.cumsum(width)])  # first neuron of every level
+    arcs, acts, skips = [], [], 0
+    for d in range(1, depth + 1):
+        dst = np.arange(start[d], start[d + 1])
+        feeding = [d - 1]
+        if d > 1 and rng.random() < 0.3:
+            feeding.append(int(rng.integers(0, d - 1)))
+            skips += 1
+        for e in feeding:
+            src = np.arange(start[e], start[e + 1])
+            arcs.append(np.stack(np.meshgrid(src, dst, indexing="ij"), -1).reshape(-1, 2))
+        arcs.append(np.stack([np.zeros_like(dst), dst], axis=1))
+        acts += [str(rng.choice(["logistic", "tanh", "relu"]))] * len(dst)
+    outputs = list(range(int(start[depth]), int(start[depth + 1])))
+    stored.parts = 2 * depth + skips
+    arcs = rng.permutation(np.concatenate(arcs))
+    return (*stored(int(width[0]), arcs, acts, outputs, rng), b"")
 
 
 def json_array_dtype(rng, parts, kind):
@@ -237,7 +290,7 @@ def json_array_dtype(rng, parts, kind):
 
 
 FAMILIES = {"model": [zero_bomb, many_members, unused_bomb, json_values, json_depth, npy_dtype,
-                      npy_shape, sparse_span, hidden_span, chain],
+                      npy_shape, sparse_span, hidden_span, chain, deep_dag],
             "checkpoint": [zero_bomb, many_members, unused_bomb, json_values, json_depth,
                            npy_dtype, npy_shape, json_array_dtype]}
 
@@ -257,10 +310,12 @@ def run_children(jobs: list[tuple[str, str]]) -> list[list]:
     "unnamed members, many members over one budget, JSON of millions of values or nested "
     "deep, .npy dtypes outside float32/float64/int64/bool, shapes the data does not hold, "
     "sparse arcs that would compile to huge dense blocks (from the inputs, between hidden "
-    "layers), chains; checkpoints also with "
-    "JSON arrays of string dtypes", how="deltanet.load and load_checkpoint in child "
-    "processes limited to their imports + 500 MiB (RLIMIT_AS)",
-    result="ModelFileError, or the right weights, each within 2 s; never MemoryError")
+    "layers), chains of 50 to 1,000,000 neurons, DAGs 10 to 30,000 levels deep of levels "
+    "1 to 173 wide with skip arcs; checkpoints also with JSON arrays of string dtypes",
+    how="deltanet.load and load_checkpoint in child processes limited to their imports + "
+    "500 MiB (RLIMIT_AS)", result="ModelFileError (networks of over 10,000 groups and "
+    "blocks: the documented max_blocks), or the right weights, each within 2 s; never "
+    "MemoryError")
 def test_crafted_files_load_or_are_refused_within_time_and_memory(tmp_path, family_cases):
     rng = np.random.default_rng(20)
     jobs, expected = [], {}
@@ -296,13 +351,59 @@ def test_the_command_line_refuses_crafted_files_in_one_line(tmp_path):
     rng = np.random.default_rng(3)
     model = tmp_path / "span.deltanet"
     model.write_bytes(archive(sparse_span(rng, {}, "model")[0]))
+    deep = tmp_path / "chain.deltanet"
+    chain_file(deep, 200_000, rng)
     ckpt = tmp_path / "bomb.ckpt"
     parts, _, base = zero_bomb(rng, good_parts("checkpoint", rng, tmp_path), "checkpoint")
     ckpt.write_bytes(archive(parts, base))
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    for argv in (["info", str(model)],
+    for argv in (["info", str(model)], ["info", str(deep)],
                  ["train", "iris", "--checkpoint", str(ckpt), "--resume", "--epochs", "1"]):
         done = subprocess.run([sys.executable, "-m", "deltanet.cli", *argv], env=env,
                               capture_output=True, text=True, timeout=300, cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith("deltanet: error: ") and "Traceback" not in done.stderr
+
+
+def chain_file(path: Path, n: int, rng: np.random.Generator) -> str | None:
+    """A model file of a chain of ``n`` neurons (see :func:`chain`); its weights' digest
+    when it should load."""
+    parts, digest, _ = chain_of(n, rng)
+    path.write_bytes(archive(parts))
+    return digest
+
+
+@pytest.mark.reliability(
+    area="model files", fault="a chain of 1,000,000 neurons (2,000,000 groups and blocks) in "
+    "a file of under 10 MB", how="deltanet.load in a child process limited to its imports "
+    "+ 500 MiB (RLIMIT_AS); deltanet info", result="ModelFileError naming the limit and "
+    "max_blocks, within 2 s; one line from the command line")
+def test_a_chain_of_a_million_neurons_is_refused_within_time_and_memory(tmp_path):
+    """The issue's example: a file of under 10 MB holding a chain of 1,000,000 neurons is
+    refused (2,000,000 groups and blocks) in a child limited to 500 MiB, within 2 s."""
+    path = tmp_path / "chain.deltanet"
+    assert chain_file(path, 1_000_000, np.random.default_rng(0)) is None
+    assert path.stat().st_size <= 10 << 20
+    [(_, outcome, _, seconds)] = run_children([("model", str(path))])
+    assert outcome == "ModelFileError" and seconds <= SECONDS, (outcome, seconds)
+    with pytest.raises(dn.ModelFileError, match=r"more than the limit of 10,000 groups and "
+                                                r"weight blocks .* max_blocks=\.\.\."):
+        dn.load(path)
+
+
+def test_max_blocks_is_where_deep_networks_stop_loading_and_can_be_raised(tmp_path):
+    rng = np.random.default_rng(1)
+    at, over = tmp_path / "at.deltanet", tmp_path / "over.deltanet"
+    digest = chain_file(at, MAX_BLOCKS // 2, rng)  # 2 groups and blocks per neuron
+    assert hashlib.sha256(dn.load(at).params.tobytes()).hexdigest() == digest
+    net = dn.Network(1, [(j - 1, j) for j in range(2, MAX_BLOCKS // 2 + 3)], "tanh",
+                     random_state=0)
+    dn.save(net, over)
+    with pytest.raises(dn.ModelFileError, match="max_blocks"):
+        dn.load(over)
+    assert np.array_equal(dn.load(over, max_blocks=MAX_BLOCKS + 2).params, net.params)
+    with pytest.raises(dn.ModelFileError, match="10,002, over"):  # counted once the depth is known
+        dn.load(over, max_blocks=MAX_BLOCKS + 1)
+    for bad in (0, -5, 2.5, "many"):
+        with pytest.raises(ValueError, match="max_blocks"):
+            dn.load(at, max_blocks=bad)

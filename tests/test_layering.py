@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "deltanet.init": 1,
     "deltanet.network": 2,
     "deltanet._plan": 2,           # the network's plan compiler
+    "deltanet._depths": 2,         # the depth of every neuron, for the plan compiler
     "deltanet._arcs": 2,           # arc checks and the lecture-number weight index
     "deltanet._initialize": 2,     # initial weights drawn for a plan
     "deltanet.propagation": 3,

@@ -25,6 +25,26 @@ def test_a_chain_of_200000_neurons_builds_in_seconds():
     assert elapsed < 60, elapsed  # quadratic compilation took hours at this size
 
 
+def chain_build_seconds(n: int) -> tuple[float, dn.Network]:
+    arcs = np.stack([np.arange(1, n + 1), np.arange(2, n + 2)], axis=1)
+    start = time.perf_counter()
+    net = dn.Network(1, arcs, "tanh", random_state=0)
+    return time.perf_counter() - start, net
+
+
+@pytest.mark.slow
+def test_building_a_chain_is_linear_in_its_depth():
+    """A chain of 1,000,000 neurons (a million groups, a million blocks) builds in at most
+    15 times as long as one of 100,000, whatever the machine: linear, not quadratic (which
+    would be 100 times)."""
+    small = min(chain_build_seconds(100_000)[0] for _ in range(3))
+    big, net = chain_build_seconds(1_000_000)
+    assert net.plan.groups[-1].depth == 1_000_000 and len(net.plan.blocks) == 1_000_000
+    del net
+    big = min(big, chain_build_seconds(1_000_000)[0])  # the machine may be busy
+    assert big <= 15 * small, (small, big)
+
+
 def test_a_chain_computes_what_the_lecture_says():
     net = dn.Network(1, [(i, i + 1) for i in range(1, 40)], "tanh", random_state=1)
     a = 0.4

@@ -8,17 +8,14 @@ one-weight blocks) is initialised in a few vectorised passes, not a million smal
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
+from ._depths import positions
 from ._plan import Plan
 
 CHUNK = 1 << 22  # parameters handled per vectorised pass (bounds the temporaries)
-
-
-def _positions(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(s, s + k) for s, k in zip(starts, sizes)])``, vectorised."""
-    before = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    return np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - before, sizes)
 
 
 def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.ndarray,
@@ -28,12 +25,15 @@ def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.n
     real = src > 0
     fan_in = np.maximum(np.bincount(dst[real], minlength=plan.n_neurons), 1)
     fan_out = np.maximum(np.bincount(src[real], minlength=plan.n_neurons), 1)
-    neurons = np.concatenate([np.arange(1, plan.n_inputs + 1), *(g.neurons for g in plan.groups)])
-    layer_start = np.cumsum([0, *plan.layer_sizes()])
-    bias = np.array([(g.bias_offset, len(g.neurons)) for g in plan.groups],
-                    dtype=np.int64).reshape(-1, 2)
-    blocks = np.array([(b.offset, b.shape[0] * b.shape[1], b.shape[1], layer_start[b.src],
-                        layer_start[b.dst]) for b in plan.blocks], dtype=np.int64).reshape(-1, 5)
+    placed = np.flatnonzero(plan.layer_of >= 0)  # inputs, then every group's neurons
+    neurons = placed[np.lexsort((plan.pos_of[placed], plan.layer_of[placed]))]
+    layer_start = np.concatenate([[0], np.cumsum(np.bincount(plan.layer_of[placed]))])
+    bias = np.stack([_field(plan.groups, "bias_offset"), np.diff(layer_start[1:])], axis=1)
+    rows, cols = (np.array([b.shape[k] for b in plan.blocks], dtype=np.int64).reshape(-1)
+                  for k in (0, 1))
+    blocks = np.stack([_field(plan.blocks, "offset"), rows * cols, cols,
+                       layer_start[_field(plan.blocks, "src")],
+                       layer_start[_field(plan.blocks, "dst")]], axis=1).reshape(-1, 5)
     cuts = list(range(0, plan.n_params, CHUNK))
     edges = np.searchsorted(bias[:, 0], cuts)  # chunks start at a group's bias
     for lo_g, hi_g in zip(edges.tolist(), [*edges[1:].tolist(), len(bias)], strict=True):
@@ -50,6 +50,11 @@ def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.n
         params *= plan.grad_mask.astype(params.dtype)
 
 
+def _field(items, name: str) -> np.ndarray:
+    """One integer field of every group or block, as an array."""
+    return np.fromiter(map(attrgetter(name), items), np.int64, len(items))
+
+
 def _values(lo, n, bias, blocks, neurons, fan_in, fan_out, initializer, rng, dtype):
     """The initial values of ``params[lo:lo + n]``, whose biases and blocks are given as
     rows ``(offset, size)`` and ``(offset, size, n_dst, first src, first dst)``."""
@@ -58,12 +63,12 @@ def _values(lo, n, bias, blocks, neurons, fan_in, fan_out, initializer, rng, dty
     fo = np.ones(n, dtype=np.int64)
     if len(blocks):
         start, size, n_dst, src_at, dst_at = (blocks[:, k] for k in range(5))
-        at = _positions(start - lo, size)
+        at = positions(start - lo, size)
         which = np.repeat(np.arange(len(blocks)), size)
         row, col = np.divmod(at - (start - lo)[which], n_dst[which])
         is_weight[at] = True
         fi[at] = fan_in[neurons[dst_at[which] + col]]
         fo[at] = fan_out[neurons[src_at[which] + row]]
     is_bias = np.zeros(n, dtype=bool)
-    is_bias[_positions(bias[:, 0] - lo, bias[:, 1])] = True
+    is_bias[positions(bias[:, 0] - lo, bias[:, 1])] = True
     return initializer.fill(rng, is_weight, is_bias, fi, fo, dtype)

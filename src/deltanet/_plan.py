@@ -5,20 +5,27 @@ Processing neurons of equal depth, equal activation and equal role (output or hi
 *blocks* ``(source layer, dense W, optional mask)``. Layer 0 is the inputs; groups are
 layers ``1..G`` in topological order. A layered MLP compiles to one unmasked block per
 group: exactly a dense layer. All parameters live in one flat vector; every block is a view.
+Groups and blocks are slotted records, read-only by convention: one of each is made per
+group and per block, and frozen ones took three times as long to make.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
+from ._depths import depths, distinct
 from ._validation import fail
 from .activations import Activation
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Group:
     """Processing neurons computed together: ``in_g = b_g + Σ out_src @ W``, ``a_g = g(in_g)``."""
 
@@ -37,7 +44,7 @@ class Group:
         return len(self.neurons)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Block:
     """Arcs from layer ``src`` to group ``dst`` as a dense ``(n_src, n_dst)`` matrix view."""
 
@@ -110,30 +117,11 @@ class Plan:
         return b.offset + pi * b.shape[1] + pj
 
 
-def depths(n_inputs: int, n_neurons: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Depth of every neuron: inputs 0, ``depth(j) = 1 + max depth(i)`` over ``(i, j) ∈ A``.
-
-    One pass in neuron order (every arc has ``i < j``, so ``depth(i)`` is known when ``j``
-    comes): linear in neurons plus arcs.
-    """
-    real = src > 0
-    s, d = src[real], dst[real]
-    if len(d) and np.any(d[1:] < d[:-1]):
-        order = np.argsort(d, kind="stable")
-        s, d = s[order], d[order]
-    bounds = np.searchsorted(d, np.arange(n_neurons + 1)).tolist()
-    depth = [0] * n_neurons
-    if len(s) <= 8 * n_neurons:  # few arcs per neuron: plain Python is fastest
-        sources = s.tolist()
-        for j in range(n_inputs + 1, n_neurons):
-            lo, hi = bounds[j], bounds[j + 1]
-            depth[j] = 1 + (max(map(depth.__getitem__, sources[lo:hi])) if hi > lo else 0)
-        return np.array(depth, dtype=np.int64)
-    out = np.zeros(n_neurons, dtype=np.int64)  # many arcs per neuron: one NumPy max each
-    for j in range(n_inputs + 1, n_neurons):
-        lo, hi = bounds[j], bounds[j + 1]
-        out[j] = 1 + (out[s[lo:hi]].max() if hi > lo else 0)
-    return out
+def uses(act_of: dict, name: str) -> bool:
+    """Whether any neuron of ``{neuron: Activation}`` has the activation ``name`` (each
+    distinct Activation object looked at once)."""
+    acts = list(act_of.values())
+    return any(a.name == name for a in dict(zip(map(id, acts), acts, strict=True)).values())
 
 
 def softmax_depths(depth: np.ndarray, src: np.ndarray, act_of: dict,
@@ -142,6 +130,8 @@ def softmax_depths(depth: np.ndarray, src: np.ndarray, act_of: dict,
     together (``a_j = e^{in_j} / Σ_k e^{in_k}`` over every softmax output ``k``, whatever
     its depth), placed at the depth of the deepest. Outputs at several depths may then feed
     no other neuron (their value waits for the deepest one): refused otherwise."""
+    if not uses(act_of, "softmax"):
+        return {}
     soft = [j for j, act in act_of.items() if act.name == "softmax" and j in outputs]
     if len({int(depth[j]) for j in soft}) < 2:
         return {}
@@ -180,46 +170,46 @@ def batch_norm_layers(batch_norm, hidden: list[int], n_groups: int) -> set[int]:
     return chosen
 
 
-def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs):
+def _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs, depth=None):
     """Key every processing neuron by (depth, activation, output?) and number the groups in
-    the order (depth, first neuron); returns (layer_of, pos_of, members per group, keys)."""
-    depth = depths(n_inputs, n_neurons, src, dst)
+    the order (depth, first neuron); returns ``layer_of``, ``pos_of``, the processing
+    neurons group after group, where each group starts among them (and where the last
+    ends), and the depth and output flag of every neuron. Vectorised but for one look-up
+    of each neuron's activation."""
+    if depth is None:
+        depth = depths(n_inputs, n_neurons, src, dst)
     out_set = set(outputs)
-    depth = depth.copy()
     for j, d in softmax_depths(depth, src, act_of, out_set).items():
         depth[j] = d
-    act_ids: dict = {}  # by identity: hashing an Activation hashes all of its fields
     proc = np.arange(n_inputs + 1, n_neurons)
-    act_code = np.array([act_ids.setdefault(id(act_of[j]), len(act_ids))
-                         for j in proc.tolist()], dtype=np.int64)
+    acts = list(map(act_of.__getitem__, proc.tolist()))
+    # by identity: hashing an Activation hashes all of its fields
+    _, act_code = np.unique(np.fromiter(map(id, acts), np.int64, len(acts)),
+                            return_inverse=True)
     is_out = np.zeros(n_neurons, dtype=np.int64)
     is_out[list(out_set)] = 1
-    key = (depth[proc] * len(act_ids) + act_code) * 2 + is_out[proc]
+    key = (depth[proc] * (int(act_code.max(initial=0)) + 1) + act_code.reshape(-1)) * 2 \
+        + is_out[proc]
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.lexsort((first, depth[proc][first]))] = np.arange(len(first))
     group = rank[inverse.reshape(-1)]  # group (layer − 1) of every processing neuron
     order = np.argsort(group, kind="stable")
-    starts = np.searchsorted(group[order], np.arange(len(first) + 1))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(first)))])
     layer_of = np.full(n_neurons, -1, dtype=np.int64)
     pos_of = np.zeros(n_neurons, dtype=np.int64)
     layer_of[1:n_inputs + 1] = 0
     pos_of[1:n_inputs + 1] = np.arange(n_inputs)
     layer_of[proc] = group + 1
     ordered = proc[order]
-    members = [ordered[a:b] for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(),
-                                            strict=True)]
     pos_of[ordered] = np.arange(len(proc)) - np.repeat(starts[:-1], np.diff(starts))
-    heads = ordered[starts[:-1]]  # the first neuron of every group
-    keys = list(zip(depth[heads].tolist(), [act_of[j] for j in heads.tolist()],
-                    is_out[heads].astype(bool).tolist(), strict=True))
-    return layer_of, pos_of, members, keys
+    return layer_of, pos_of, ordered, starts, depth, is_out
 
 
 def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
-    """The arcs grouped into blocks ``(src layer, dst layer)``: per destination layer, a list
-    of ``(src layer, n_src, mask or None)`` in source order (a mask only where arcs are
-    missing)."""
+    """The arcs grouped into blocks ``(src layer, dst layer)``, in the order (dst, src):
+    the source and destination layers of every block, and the masks of the blocks where
+    arcs are missing (by block number)."""
     real = src > 0
     n_layers = len(sizes) + 1
     key = layer_of[dst[real]] * n_layers + layer_of[src[real]]
@@ -228,65 +218,104 @@ def _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes):
     cut = np.flatnonzero(np.diff(key)) + 1
     lo, hi = np.concatenate([[0], cut]), np.concatenate([cut, [len(key)]])
     dl, sl = np.divmod(key[lo], n_layers)
-    layer_size = np.array([n_inputs, *sizes], dtype=np.int64)
+    layer_size = np.concatenate([[n_inputs], sizes]).astype(np.int64)
     n_src = layer_size[sl]
     dense = hi - lo == n_src * layer_size[dl]  # arcs are distinct: all of them present
-    by_layer: dict[int, list] = {}
-    masks = dict.fromkeys(np.flatnonzero(~dense).tolist())
-    for k in masks:  # sparse blocks only
+    masks = {}
+    for k in np.flatnonzero(~dense).tolist():  # sparse blocks only
         masks[k] = np.zeros((int(n_src[k]), int(layer_size[dl[k]])), dtype=bool)
         arcs = order[lo[k]:hi[k]]
         masks[k][pos_of[src[real][arcs]], pos_of[dst[real][arcs]]] = True
-    for k, (d, s, n) in enumerate(zip(dl.tolist(), sl.tolist(), n_src.tolist(), strict=True)):
-        by_layer.setdefault(d, []).append((s, n, masks.get(k)))
-    return by_layer
+    return sl, dl, masks
 
 
-def parameter_count(n_inputs, n_neurons, src, dst, act_of, outputs) -> int:
-    """How many biases and block weights :func:`compile_plan` lays out for these arcs
-    (batch norm aside), worked out from the groups alone: no block or mask is built, so a
-    file can be checked against what it declares before anything large is allocated."""
-    layer_of, _, members, _ = _group_neurons(n_inputs, n_neurons, src, dst, act_of, outputs)
-    size = np.array([n_inputs, *[len(m) for m in members]], dtype=np.int64)
+def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs, max_parts: int,
+              depth: np.ndarray | None = None) -> tuple[int, int, int] | None:
+    """How many groups, blocks, and biases plus block weights (batch norm aside)
+    :func:`compile_plan` lays out for these arcs, worked out without building a block or
+    mask, so that a file can be checked against what it declares before anything large is
+    allocated; linear in neurons plus arcs. None when the network is so deep that its
+    groups and blocks alone number more than ``max_parts``: a network ``D`` levels deep has
+    ``D`` groups or more and ``D − 1`` blocks or more (one into a group of every level
+    below the first), so the depths (``depth`` when known) are only followed to
+    ``(max_parts + 1) // 2``."""
+    if depth is None:
+        depth = depths(n_inputs, n_neurons, src, dst, limit=(max_parts + 1) // 2)
+    if depth is None or depth.max() > (max_parts + 1) // 2:
+        return None
+    layer_of, _, _, starts, _, _ = _group_neurons(n_inputs, n_neurons, src, dst, act_of,
+                                                  outputs, depth)
+    size = np.concatenate([[n_inputs], np.diff(starts)])
     real = src > 0
-    pairs = np.unique(layer_of[dst[real]] * len(size) + layer_of[src[real]])
-    return int(size[1:].sum() + np.sum(size[pairs // len(size)] * size[pairs % len(size)]))
+    pairs = distinct(layer_of[dst[real]] * len(size) + layer_of[src[real]])
+    weights = np.sum(size[pairs // len(size)] * size[pairs % len(size)])
+    return len(size) - 1, len(pairs), int(size[1:].sum() + weights)
 
 
 def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
     """Group neurons and lay out every parameter in one flat vector (see module doc):
-    linear in neurons plus arcs (plus the padding of sparse blocks)."""
-    layer_of, pos_of, members, keys = _group_neurons(n_inputs, n_neurons, src, dst, act_of,
-                                                     outputs)
-    sizes = [len(m) for m in members]
-    hidden = [layer for layer, key in enumerate(keys, start=1) if not key[2]]
-    bn_layers = batch_norm_layers(batch_norm, hidden, len(keys))
+    linear in neurons plus arcs (plus the padding of sparse blocks), the offsets worked
+    out with NumPy and one object made per group and per block."""
+    layer_of, pos_of, ordered, starts, depth, is_out = _group_neurons(
+        n_inputs, n_neurons, src, dst, act_of, outputs)
+    members = [ordered[a:b] for a, b in itertools.pairwise(starts.tolist())]
+    heads = ordered[starts[:-1]]  # the first neuron of every group
+    outs = is_out[heads].astype(bool)
+    size = np.diff(starts)
+    bn = np.zeros(len(size) + 1, dtype=bool)  # by layer
+    bn[list(batch_norm_layers(batch_norm, (np.flatnonzero(~outs) + 1).tolist(),
+                              len(size)))] = True
     no_bias = np.ones(n_neurons, dtype=bool)
     no_bias[dst[src == 0]] = False
-    short = set(layer_of[no_bias & (layer_of > 0)].tolist())  # groups missing a bias arc
-    by_layer = _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, sizes)
-    groups, blocks, holes, spans = [], [], [], []  # spans: weight blocks (start, length)
-    offset = 0
-    for layer, (key, neurons, size) in enumerate(zip(keys, members, sizes, strict=True),
-                                                 start=1):
-        bmask = ~no_bias[neurons] if layer in short else None
-        if bmask is not None:
-            holes.append((offset, ~bmask))
-        start, offset = offset, offset + size
-        for sl, n_src, mask in by_layer.get(layer, ()):
-            if mask is not None:
-                holes.append((offset, ~mask.reshape(-1)))
-            blk = Block(sl, layer, offset, (n_src, size), mask)
-            spans.append((offset, n_src * size))
-            offset += n_src * size
-            blocks.append(blk)
-        bn_offset = -1
-        if layer in bn_layers:
-            bn_offset, offset = offset, offset + 2 * size
-        groups.append(Group(layer, neurons, key[1], key[0], key[2], start, bmask,
-                            layer in bn_layers, bn_offset))
-    return _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, offset, layer_of,
-                        pos_of, holes, spans)
+    short = {layer: ~no_bias[members[layer - 1]]  # groups missing a bias arc
+             for layer in set(layer_of[no_bias & (layer_of > 0)].tolist())}
+    sl, dl, masks = _blocks_by_layer(n_inputs, src, dst, layer_of, pos_of, size)
+    layer_size = np.concatenate([[n_inputs], size])
+    bias_at, block_at, bn_at, n_params = _offsets(size, bn[1:], layer_size[sl] * size[dl - 1],
+                                                  dl)
+    with _records():
+        blocks = tuple(Block(*k) for k in zip(
+            sl.tolist(), dl.tolist(), block_at.tolist(),
+            zip(layer_size[sl].tolist(), size[dl - 1].tolist(), strict=True),
+            [masks.get(k) for k in range(len(sl))] if masks else [None] * len(sl),
+            strict=True))
+        groups = tuple(Group(*g) for g in zip(
+            range(1, len(size) + 1), members, list(map(act_of.__getitem__, heads.tolist())),
+            depth[heads].tolist(), outs.tolist(), bias_at.tolist(),
+            [short.get(layer) for layer in range(1, len(size) + 1)], bn[1:].tolist(),
+            bn_at.tolist(), strict=True))
+        holes = [(bias_at[layer - 1], ~m) for layer, m in short.items()]
+        holes += [(block_at[k], ~m.reshape(-1)) for k, m in masks.items()]
+        return _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params,
+                            layer_of, pos_of, holes, (block_at, layer_size[sl] * size[dl - 1]))
+
+
+@contextmanager
+def _records():
+    """Cyclic garbage collection paused while the records of a plan are made (none is in
+    a cycle): every full collection walks all the objects made so far, which made building
+    a million groups take twice as long."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _offsets(size, bn, block_size, dl):
+    """Where every group's biases, every block and every group's γ, β (or −1) start in the
+    flat vector, and its length: each group's biases, then its blocks, then its γ, β."""
+    n_groups = len(size)
+    in_blocks = np.bincount(dl - 1, weights=block_size, minlength=n_groups).astype(np.int64)
+    length = size + in_blocks + 2 * size * bn
+    bias_at = np.cumsum(length) - length
+    before = np.cumsum(block_size) - block_size  # blocks are in the order of their groups
+    first = np.searchsorted(dl, dl)  # the first block into the same group
+    block_at = (bias_at + size)[dl - 1] + before - before[first]
+    bn_at = np.where(bn, bias_at + size + in_blocks, -1)
+    return bias_at, block_at, bn_at, int(length.sum())
 
 
 def _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params, layer_of, pos_of,
@@ -297,21 +326,18 @@ def _finish_plan(n_inputs, n_neurons, groups, blocks, outputs, n_params, layer_o
         grad_mask = np.ones(n_params)
         for start, missing in holes:
             grad_mask[start:start + len(missing)][missing] = 0.0
-    decay = np.zeros(n_params)
-    if spans:
-        start, length = (np.array(c, dtype=np.int64) for c in zip(*spans, strict=True))
-        edges = np.zeros(n_params + 1, dtype=np.int64)  # +1 where a block starts, −1 after it
-        np.add.at(edges, start, 1)
-        np.add.at(edges, start + length, -1)
-        decay[:] = np.cumsum(edges[:-1]) > 0
+    edges = np.zeros(n_params + 1, dtype=np.int64)  # +1 where a block starts, −1 after it
+    np.add.at(edges, spans[0], 1)
+    np.add.at(edges, spans[0] + spans[1], -1)
+    decay = (np.cumsum(edges[:-1]) > 0).astype(np.float64)
     if grad_mask is not None:
         decay *= grad_mask
     out_index = {j: k for k, j in enumerate(outputs)}
     out_cols = tuple(np.array([out_index[j] for j in g.neurons.tolist()])
-                     for g in [g for g in groups if g.is_output])
-    blocks_in: list[list[Block]] = [[] for _ in groups]
-    for b in blocks:
-        blocks_in[b.dst - 1].append(b)
-    return Plan(n_inputs, n_neurons, tuple(groups), tuple(blocks), tuple(outputs), n_params,
-                layer_of, pos_of, grad_mask, decay, out_cols,
-                tuple(tuple(bs) for bs in blocks_in), {(b.src, b.dst): b for b in blocks})
+                     for g in groups if g.is_output)
+    dst = np.array([b.dst for b in blocks], dtype=np.int64)
+    bounds = np.searchsorted(dst, np.arange(1, len(groups) + 2)).tolist()
+    return Plan(n_inputs, n_neurons, groups, blocks, tuple(outputs), n_params, layer_of,
+                pos_of, grad_mask, decay, out_cols,
+                tuple(blocks[a:b] for a, b in itertools.pairwise(bounds)),
+                dict(zip(map(attrgetter("src", "dst"), blocks), blocks, strict=True)))

@@ -50,10 +50,14 @@ def budget(file_size: int) -> int:
 Names = Callable[[dict, list[str]], Iterable[str]]
 
 
-def read_archive(path: Path, names: Names) -> tuple[dict, dict]:
+def read_archive(path: Path, names: Names,
+                 first: tuple[str, Callable[[np.ndarray], None]] | None = None
+                 ) -> tuple[dict, dict]:
     """``(header, arrays)`` of the archive at ``path``: ``deltanet.json`` parsed, then the
     arrays ``names(header, present)`` lists (``present``: the ``.npy`` members, without the
-    suffix), each present or absent; any other member is left unread."""
+    suffix), each present or absent; any other member is left unread. ``first``: an array
+    ``(name, check)`` read and given to ``check`` before the JSON is even inflated, for
+    checks that refuse a file faster than its JSON can be parsed."""
     with zipfile.ZipFile(path) as zf:
         infos = {i.filename: i for i in zf.infolist()}
         if "deltanet.json" not in infos:
@@ -61,19 +65,30 @@ def read_archive(path: Path, names: Names) -> tuple[dict, dict]:
         for info in infos.values():
             if info.file_size > MAX_MEMBER_BYTES:
                 raise ModelFileError(f"{path.name}: member {info.filename!r} is too large")
+        arrays = {}
+        if first is not None and f"{first[0]}.npy" in infos:  # read, and checked, first
+            member = f"{first[0]}.npy"
+            _within_budget(path, infos, ["deltanet.json", member])
+            arrays[first[0]] = read_npy(zf, infos[member], f"{path.name}: {member}")
+            first[1](arrays[first[0]])
         header = parse_json(_read(zf, infos["deltanet.json"], MAX_JSON_BYTES, path),
                             path.name)
         present = [n[:-4] for n in infos if n.endswith(".npy")]
         listed = names(header, present) if isinstance(header, dict) else ()
         wanted = [f"{n}.npy" for n in dict.fromkeys(listed) if f"{n}.npy" in infos]
-        total = infos["deltanet.json"].file_size + sum(infos[m].file_size for m in wanted)
-        allowed = budget(path.stat().st_size)
-        if total > allowed:
-            raise ModelFileError(f"{path.name}: its members would inflate to {total:,} bytes, "
-                                 f"more than the {allowed:,} a file of this size may hold "
-                                 "(a crafted or damaged file)")
-        arrays = {m[:-4]: read_npy(zf, infos[m], f"{path.name}: {m}") for m in wanted}
+        _within_budget(path, infos, ["deltanet.json", *wanted])
+        arrays |= {m[:-4]: read_npy(zf, infos[m], f"{path.name}: {m}") for m in wanted
+                   if m[:-4] not in arrays}
     return header, arrays
+
+
+def _within_budget(path: Path, infos: dict, members: list[str]) -> None:
+    total = sum(infos[m].file_size for m in members)
+    allowed = budget(path.stat().st_size)
+    if total > allowed:
+        raise ModelFileError(f"{path.name}: its members would inflate to {total:,} bytes, "
+                             f"more than the {allowed:,} a file of this size may hold "
+                             "(a crafted or damaged file)")
 
 
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, path: Path) -> bytes:
@@ -98,17 +113,20 @@ def parse_json(data: bytes, where: str) -> Any:
 
 
 def check_depth(value: Any, where: str) -> None:
-    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH``, walked one level at a time
+    without recursion (only lists and objects are kept for the next level)."""
+    level, depth = [value], 1
+    while level:
         if depth > MAX_JSON_DEPTH:
             raise ModelFileError(f"{where}: deltanet.json is nested deeper than "
                                  f"{MAX_JSON_DEPTH} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        inner = []
+        for item in level:
+            values = item.values() if isinstance(item, dict) else item
+            if (isinstance(values, list) or isinstance(item, dict)) \
+                    and not set(map(type, values)).isdisjoint((dict, list)):
+                inner += [v for v in values if isinstance(v, (dict, list))]
+        level, depth = inner, depth + 1
 
 
 def check_dtype(dtype: Any, where: str, extra: tuple = ()) -> np.dtype:

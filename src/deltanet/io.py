@@ -34,11 +34,17 @@ from ._archive import (  # noqa: F401
     pack,
 )
 from ._archive import unpack as _unpack
-from ._plan import parameter_count
+from ._depths import depths, distinct
+from ._plan import plan_size
+from ._validation import check_number
 
 MAX_NEURONS = 10_000_000
 #: the most parameters a model file may declare (bounds memory before anything is built)
 MAX_PARAMS = 1 << 28
+#: the most groups plus weight blocks a model file's network may compile to, unless
+#: ``load(path, max_blocks=...)`` says otherwise: each is a Python object that building,
+#: and every pass, handle one at a time (see README, "Reliability")
+MAX_BLOCKS = 10_000
 
 
 def model_arrays(header: dict, present: list[str]) -> list[str]:
@@ -54,9 +60,10 @@ def model_arrays(header: dict, present: list[str]) -> list[str]:
     return names
 
 
-def unpack(path: str | os.PathLike, expect_format: str = FORMAT, names=model_arrays):
+def unpack(path: str | os.PathLike, expect_format: str = FORMAT, names=model_arrays,
+           first=None):
     """:func:`deltanet._archive.unpack` reading the arrays a model file holds by default."""
-    return _unpack(path, expect_format, names)
+    return _unpack(path, expect_format, names, first)
 
 
 def arc_params(net) -> np.ndarray:
@@ -79,20 +86,24 @@ def network_to_parts(net) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "batch_norm": bn_layers,
         "dtype": np.dtype(net.dtype).name,
     }
-    arrays = {"arcs": np.asarray(net.arcs, dtype=np.int64).reshape(-1, 2),
+    arrays = {"arcs": net.arc_array.astype(np.int64),
               "params": arc_params(net)}
     for layer in bn_layers:
         arrays[f"bn{layer}_mean"], arrays[f"bn{layer}_var"] = net.bn_state[layer]
     return spec, arrays
 
 
-def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "model"):
-    """Rebuild a Network from :func:`network_to_parts` output, checking every field."""
+def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "model", *,
+                       max_blocks: int = MAX_BLOCKS, depth: np.ndarray | None = None):
+    """Rebuild a Network from :func:`network_to_parts` output, checking every field; a
+    network compiling to more than ``max_blocks`` groups and weight blocks is refused.
+    ``depth``: the depths of the arcs' neurons, when :func:`_refuse_deep` found them."""
     from .network import Network
 
     try:
         n_inputs = spec["n_inputs"]
-        acts = {int(k): v for k, v in spec["activations"].items()}
+        acts = dict(zip(map(int, spec["activations"].keys()), spec["activations"].values(),
+                        strict=True))
         outputs = [int(j) for j in spec["outputs"]]
         bn = [int(k) for k in spec["batch_norm"]]
         dtype = np.dtype(spec["dtype"])
@@ -109,15 +120,16 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         raise ModelFileError(f"{name}: arc neuron numbers are out of range")
     if params.ndim != 1 or params.dtype.kind != "f" or not np.all(np.isfinite(params)):
         raise ModelFileError(f"{name}: parameters must be a finite 1-D float array")
-    if not isinstance(acts, dict) or not all(isinstance(v, str) for v in acts.values()):
+    if not set(map(type, acts.values())) <= {str}:
         raise ModelFileError(f"{name}: activations must map neuron numbers to names")
-    _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size)
+    act_of = _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size,
+                                  max_blocks, depth)
     try:
-        net = Network(n_inputs, arcs, acts, outputs=outputs, bias=False,
+        net = Network(n_inputs, arcs, act_of, outputs=outputs, bias=False,
                       batch_norm=bn or False, init=0.0, dtype=dtype)
     except (ValueError, KeyError, TypeError) as err:
         raise ModelFileError(f"{name}: the stored network is invalid: {err}") from None
-    if params.shape != net.params.shape or len(net.arcs) != len(arcs):
+    if params.shape != net.params.shape or len(net.arc_array) != len(arcs):
         raise ModelFileError(f"{name}: {params.size} parameters stored, the architecture "
                              f"needs {net.params.size}")
     if net.plan.grad_mask is not None and np.any(params[net.plan.grad_mask == 0] != 0):
@@ -136,30 +148,64 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
 
 
 def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
-                         outputs: list[int], n_stored: int) -> None:
-    """Refuse, before any network is built, arcs that do not form one, or an architecture
-    whose compiled blocks (``n_src × n_dst`` per pair of groups joined by an arc, counted by
-    :func:`deltanet._plan.parameter_count`) need more parameters than the file stores: its
-    parameter vector, bounded by the decompression budget, is what the file declares, so
-    building can never allocate beyond it."""
+                         outputs: list[int], n_stored: int, max_blocks: int,
+                         depth: np.ndarray | None) -> dict:
+    """Refuse, before any network is built, arcs that do not form one, a network compiling
+    to more than ``max_blocks`` groups and blocks, or one whose blocks (``n_src × n_dst``
+    per pair of groups joined by an arc, counted by :func:`deltanet._plan.plan_size`) need
+    more parameters than the file stores: its parameter vector, bounded by the
+    decompression budget, is what the file declares, so building can never allocate beyond
+    it. All in linear time; returns the activation of every neuron."""
     src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
     n_neurons = int(max(dst.max(initial=0), n_inputs)) + 1
     proc = np.arange(n_inputs + 1, n_neurons)
     if proc.size == 0 or np.any(src >= dst) or np.any(dst <= n_inputs) \
-            or np.unique(dst).size != proc.size or set(acts) != set(proc.tolist()):
+            or distinct(dst).size != proc.size or len(acts) != proc.size \
+            or not all(map(range(n_inputs + 1, n_neurons).__contains__, acts)):
         raise ModelFileError(f"{name}: the arcs do not form a network (every arc (i, j) needs "
                              "i < j, every processing neuron an incoming arc and an "
                              "activation)")
     # quick lower bound first: a neuron fed by an input is a column of a block of n_inputs rows
-    fed = np.unique(dst[(src > 0) & (src <= n_inputs)]).size
+    fed = distinct(dst[(src > 0) & (src <= n_inputs)]).size
     _refuse_beyond(name, n_inputs * fed + proc.size, n_stored)
     try:
-        act_of = {j: activations.get(v) for j, v in acts.items()}
+        named = {v: activations.get(v) for v in set(acts.values())}
+        act_of = dict(zip(acts.keys(), map(named.__getitem__, acts.values()), strict=True))
+        size = plan_size(n_inputs, n_neurons, src, dst, act_of,
+                         [j for j in outputs if n_inputs < j < n_neurons], max_blocks,
+                         depth if depth is not None and len(depth) == n_neurons else None)
     except ValueError as err:
         raise ModelFileError(f"{name}: {err}") from None
-    needed = parameter_count(n_inputs, n_neurons, src, dst, act_of,
-                             [j for j in outputs if n_inputs < j < n_neurons])
-    _refuse_beyond(name, needed, n_stored)
+    if size is None or size[0] + size[1] > max_blocks:
+        raise _too_many_blocks(name, None if size is None else size[0] + size[1], max_blocks)
+    _refuse_beyond(name, size[2], n_stored)
+    return act_of
+
+
+def _too_many_blocks(name: str, parts: int | None, max_blocks: int) -> ModelFileError:
+    parts = "more than the" if parts is None else f"{parts:,}, over the"
+    return ModelFileError(
+        f"{name}: the network compiles to {parts} limit of {max_blocks:,} groups and weight "
+        "blocks (each is built and run one at a time); to load a file you trust, raise the "
+        "limit: deltanet.load(path, max_blocks=...)")
+
+
+def _refuse_deep(name: str, arcs: np.ndarray, max_blocks: int) -> np.ndarray | None:
+    """Refuse well-formed arcs too deep for ``max_blocks`` groups and blocks as soon as they
+    are read, before the JSON is parsed (a million neurons' JSON takes longer to parse
+    than their depth to bound); the inputs are the neurons below the first one an arc goes
+    into, as in every valid file (the depths found are given back, for the later checks to
+    use once those have made sure). Malformed arcs are left to the checks that name them."""
+    if arcs.ndim != 2 or arcs.shape[1] != 2 or arcs.dtype.kind not in "iu" or not arcs.size:
+        return None
+    src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
+    if src.min() < 0 or dst.min() < 2 or dst.max() >= MAX_NEURONS or np.any(src >= dst):
+        return None
+    depth = depths(int(dst.min()) - 1, int(dst.max()) + 1, src, dst,
+                   limit=(max_blocks + 1) // 2)
+    if depth is None:
+        raise _too_many_blocks(name, None, max_blocks)
+    return depth
 
 
 def _refuse_beyond(name: str, needed: int, n_stored: int) -> None:
@@ -192,15 +238,25 @@ def save(net, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -
     return Path(path)
 
 
-def read_model(path: str | os.PathLike):
-    """Load a model file; returns ``(network, metadata)``."""
-    header, arrays = unpack(path)
+def read_model(path: str | os.PathLike, *, max_blocks: int = MAX_BLOCKS):
+    """Load a model file; returns ``(network, metadata)`` (``max_blocks``: see :func:`load`)."""
+    max_blocks = int(check_number("max_blocks", max_blocks, low=1, integer=True))
+    name, found = Path(path).name, []
+    header, arrays = unpack(path, first=("arcs", lambda arcs: found.append(
+        _refuse_deep(name, arcs, max_blocks))))
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise ModelFileError(f"{Path(path).name}: metadata must be a JSON object")
-    return network_from_parts(header.get("network"), arrays, Path(path).name), metadata
+        raise ModelFileError(f"{name}: metadata must be a JSON object")
+    return network_from_parts(header.get("network"), arrays, name, max_blocks=max_blocks,
+                              depth=found[0] if found else None), metadata
 
 
-def load(path: str | os.PathLike):
-    """Load a network saved with :func:`save` (never executes code from the file)."""
-    return read_model(path)[0]
+def load(path: str | os.PathLike, *, max_blocks: int = MAX_BLOCKS):
+    """Load a network saved with :func:`save` (never executes code from the file).
+
+    A network that compiles to more than ``max_blocks`` groups and weight blocks (10,000 by
+    default: a chain of 5,000 neurons, or 10,000 layers of a layered network) is refused
+    with a :class:`ModelFileError` before it is built, since each is handled one at a time;
+    pass a larger ``max_blocks`` to load such a file you trust.
+    """
+    return read_model(path, max_blocks=max_blocks)[0]

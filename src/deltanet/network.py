@@ -21,7 +21,7 @@ from . import init as _init
 from ._arcs import WeightIndex, sorted_arcs, validate_arcs
 from ._initialize import initialize_params
 from ._memory import aligned_copy, aligned_zeros, check_fits
-from ._plan import Plan, compile_plan
+from ._plan import Plan, compile_plan, uses
 from ._validation import check_number, check_random_state, fail
 from .activations import Activation
 
@@ -169,6 +169,8 @@ class Network:
         return self
 
     def _check_softmax(self) -> None:
+        if not uses(self._act_of, "softmax"):
+            return
         soft = [j for j, a in self._act_of.items() if a.name == "softmax"]
         hidden = sorted(set(soft) - set(self.outputs))
         if hidden:
@@ -192,6 +194,11 @@ class Network:
     @property
     def arcs(self) -> list[tuple[int, int]]:
         return list(zip(self._src.tolist(), self._dst.tolist(), strict=True))
+
+    @property
+    def arc_array(self) -> np.ndarray:
+        """The arcs as an ``(m, 2)`` integer array, sorted by ``(j, i)`` (a copy)."""
+        return np.stack([self._src, self._dst], axis=1)
 
     @property
     def n_neurons(self) -> int:
@@ -290,7 +297,10 @@ class Network:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        sizes = "-".join(map(str, self.plan.layer_sizes()))
+        layers = self.plan.layer_sizes()
+        sizes = "-".join(map(str, layers if len(layers) <= 12 else layers[:6]))
+        if len(layers) > 12:  # a deep network: the first layers and the count
+            sizes += f"-...-{layers[-1]} ({len(layers) - 1} groups)"
         acts = ",".join(dict.fromkeys(g.activation.name for g in self.plan.groups))
         return (f"Network(n_inputs={self.n_inputs}, neurons={self.n_neurons}, "
                 f"arcs={len(self._src)}, groups={sizes}, activations={acts}, "
@@ -345,13 +355,20 @@ def _resolve_activations(activation: Any, n_inputs: int,
     if not isinstance(activation, Mapping):
         fail("activation must be a name or a {neuron: name} mapping", activation,
              f"e.g. 'logistic' or {{{n_inputs + 1}: 'relu'}}")
-    missing = [j for j in processing if j not in activation]
-    extra = [j for j in activation if j not in processing]
-    if missing or extra:
+    if len(activation) != len(processing) or not all(map(processing.__contains__,
+                                                             activation)):
         fail("the activation mapping must name every processing neuron and no other",
-             {"missing": missing[:8], "not processing": extra[:8]},
+             {"missing": [j for j in processing if j not in activation][:8],
+              "not processing": [j for j in activation if j not in processing][:8]},
              f"give an activation for each of neurons {n_inputs + 1}..{n_neurons - 1}")
-    return {j: activations.get(activation[j]) for j in processing}
+    values = list(map(activation.__getitem__, processing))
+    ids = list(map(id, values))
+    by_id, by_name = {}, {}  # each object, and each name, looked up once
+    for key, value in dict(zip(ids, values, strict=True)).items():
+        if isinstance(value, str):
+            by_name.setdefault(value, activations.get(value))
+        by_id[key] = by_name[value] if isinstance(value, str) else activations.get(value)
+    return dict(zip(processing, map(by_id.__getitem__, ids), strict=True))
 
 
 def _resolve_outputs(outputs: Any, n_inputs: int, n_neurons: int, src: np.ndarray):
