@@ -25,6 +25,7 @@ from deltanet.playground import datasets
 from deltanet.playground._prng import Prng
 from deltanet.playground.config import HIDDEN_ACTIVATIONS, parse_config
 from deltanet.playground.sessions import Session
+from playground_csvs import generated_csvs
 
 NODE = shutil.which("node")
 RUNNER = Path(__file__).resolve().parent / "playground_engine.mjs"
@@ -118,21 +119,42 @@ def test_data_and_initial_weights_equal_deltanets(dataset, task, classes):
     np.testing.assert_allclose(got["history"], session.history[-1], rtol=0, atol=1e-12)
 
 
-def test_csv_read_in_the_page_gives_the_servers_points():
-    rng = np.random.default_rng(5)
-    for task, labels in (("classification", rng.integers(3, 7, 40).astype(float)),
-                         ("regression", rng.normal(2.0, 3.0, 40))):
-        X = rng.uniform(-30, 80, size=(40, 2))
-        rows = [f"{float(a)!r},{float(b)!r},{float(y)!r}"
-                for (a, b), y in zip(X, labels, strict=True)]
-        text = "a,b,target\n" + "\n".join(rows)
-        script = (f'import {{ parseCsv }} from "{STATIC.as_uri()}/csv.js";\n'
-                  f"const u = parseCsv({json.dumps(text)}, 2000);"
-                  "console.log(JSON.stringify([u.X, u.y, u.task, u.names]));")
-        done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
-                              text=True, check=True, timeout=60)
-        X_js, y_js, task_js, names = json.loads(done.stdout)
+def test_csv_read_in_the_page_gives_the_servers_points_and_preprocessing():
+    texts = [text for seed in range(4) for text in generated_csvs(seed)]
+    script = (f'import {{ parseCsv }} from "{STATIC.as_uri()}/csv.js";\n'
+              f"const texts = {json.dumps(texts)};"
+              "console.log(JSON.stringify(texts.map((t) => { const u = parseCsv(t, 2000);"
+              " return [u.X, u.y, u.task, u.names, u.preprocessing]; })));")
+    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
+                          text=True, check=True, timeout=60)
+    tasks = set()
+    for text, (X_js, y_js, task_js, names, pre) in zip(texts, json.loads(done.stdout),
+                                                       strict=True):
         upload = datasets.parse_csv(text, 2000)
-        assert task_js == upload.task == task and names == upload.columns
-        np.testing.assert_allclose(X_js, upload.X, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(y_js, upload.y, rtol=0, atol=1e-12)
+        assert task_js == upload.task and names == upload.columns, text
+        np.testing.assert_array_equal(X_js, upload.X)
+        np.testing.assert_array_equal(y_js, upload.y)
+        want = upload.preprocessing.to_dict()
+        assert {**pre, "version": want["version"], "drop": [], "max_categories": 100} == want
+        tasks.add((upload.task, upload.preprocessing.classes_ is not None and
+                   not upload.preprocessing.classes_[0].lstrip("-").isdigit()))
+    assert tasks == {("classification", False), ("regression", False), ("classification", True)}
+
+
+def test_csv_refusals_in_the_page_are_the_servers():
+    bad = ["1,2,0\n3,4,1\n", "a,b,c\n1,2,0\n3,x,1\n5,6,0\n7,8,1\n",
+           "1,2,0\n3,4,\n5,6,0\n7,8,1\n", "1,2,3\n3,4,3\n5,6,3\n7,8,3\n",
+           "1,2,a\n3,4,a\n5,6,a\n7,8,a\n", "1,2,1e999\n3,4,1\n5,6,0\n7,8,1\n",
+           "\n".join(f"{k},{k},c{k}" for k in range(9)), "1,2,0,4\n3,4,1\n5,6,0\n7,8,1\n"]
+    script = (f'import {{ parseCsv }} from "{STATIC.as_uri()}/csv.js";\n'
+              f"const texts = {json.dumps(bad)};"
+              "console.log(JSON.stringify(texts.map((t) => {"
+              " try { parseCsv(t, 2000); return null; } catch (e) { return e.message; } })));")
+    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
+                          text=True, check=True, timeout=60)
+    for text, message in zip(bad, json.loads(done.stdout), strict=True):
+        with pytest.raises(ValueError) as refused:
+            datasets.parse_csv(text, 2000)
+        assert message is not None, text
+        assert message.split(";")[0].replace("'", "") == str(refused.value).split(";")[0].replace(
+            "'", ""), text
