@@ -1,7 +1,8 @@
 """The exported static playground (``deltanet playground --export DIR``) in Debian's Chromium:
 opened from ``file://`` and served by ``python -m http.server``, with every request outside
 the site blocked and recorded (none may be made). Lessons on XOR, circles and a 3-class set
-with each activation, loss and regulariser the page offers (and dropout, batch norm) train
+with each activation, loss and regulariser the page offers (and dropout, batch norm, and
+per-example SGD where deltanet's own result is stable under last-bit changes) train
 100 epochs in the page; the weights equal those of deltanet's Python session on the same
 lesson to 1e-12. A model downloaded from the page loads in ``deltanet info`` and predicts
 what the page shows; after a CSV upload it carries the upload's table preprocessing, so
@@ -48,6 +49,12 @@ def lessons() -> list[dict]:
     out.append({"dataset": "xor", "n_samples": 200, "dropout": 0.2, "loss": "cross_entropy"})
     out.append({"dataset": "gauss", "n_classes": 3, "n_samples": 200, "batch_norm": True,
                 "loss": "cross_entropy", "activations": ["relu", "softplus"]})
+    # per-example SGD (deltanet's compiled per-example engine), in lessons where deltanet's
+    # own weights are stable under last-bit changes (test_playground_engine.py)
+    out.append({"dataset": "xor", "n_samples": 200, "batch_size": 1, "loss": "cross_entropy",
+                "activations": ["relu", "logistic"], "regularization": "l1", "reg_rate": 0.003})
+    out.append({"dataset": "circle", "n_samples": 200, "batch_size": 1, "activations":
+                ["tanh", "tanh"], "regularization": "l2", "reg_rate": 0.003})
     return out
 
 
