@@ -358,6 +358,9 @@ def test_model_downloaded_after_an_upload_predicts_the_csv_as_the_page(browser, 
         model, table = tmp_path / f"model{n}.deltanet", tmp_path / f"upload{n}.csv"
         download.value.save_as(model)
         upload = parse_csv(text, 2000)
+        names = upload.preprocessing.classes_ or []
+        if names and not names[0].lstrip("-").isdigit():  # text labels: the legend names them
+            assert page.inner_text("#legend").split() == " ".join(names).split(), names
         header = "" if text.startswith("u,") else ",".join(upload.columns) + "\n"
         table.write_text(header + text, encoding="utf-8")  # predict needs the column names
         pre = upload.preprocessing
