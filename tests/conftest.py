@@ -1,4 +1,5 @@
-"""Shared fixtures: small networks from the seeds and random DAGs."""
+"""Shared fixtures: small networks from the seeds, random DAGs, and the playground's server,
+browser and page for its browser tests (tests/playground_pages.py)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,30 @@ def random_dag(rng: np.random.Generator, n_inputs: int, n_hidden: int, n_outputs
         if not any(a == i for a, _ in arcs):
             arcs.add((i, int(rng.integers(max(i + 1, first_out), n))))
     return sorted(arcs)
+
+
+# The playground's browser tests: one server and one Debian Chromium per test module, a fresh
+# page per test. playground_pages skips the test when Playwright is not installed.
+
+@pytest.fixture(scope="module")
+def server_url():
+    """The URL of a playground server (``python -m deltanet.playground``) for this module."""
+    import playground_pages as pages
+
+    yield from pages.serve()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, for this module."""
+    import playground_pages as pages
+
+    yield from pages.launch()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    """A fresh, ready page of the server; the test fails on any page error."""
+    import playground_pages as pages
+
+    yield from pages.fresh_page(browser, server_url)

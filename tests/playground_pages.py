@@ -1,12 +1,9 @@
 """Shared parts of the playground's browser tests: the server, Debian's Chromium, pages.
 
 Each test module gets one server (``python -m deltanet.playground`` on a free port) and one
-browser; each test opens its pages in a fresh browser context. A test module makes them its
-fixtures with ``yield from``::
-
-    @pytest.fixture(scope="module")
-    def server_url():
-        yield from pages.serve()
+browser; each test opens its pages in a fresh browser context. tests/conftest.py makes them
+the fixtures ``server_url``, ``browser`` and ``page`` with ``yield from`` over ``serve``,
+``launch`` and ``fresh_page``.
 """
 
 from __future__ import annotations

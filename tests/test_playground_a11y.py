@@ -13,16 +13,6 @@ from playground_pages import open_backward, steps, wait_until
 pytestmark = pages.MARKS
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    yield from pages.serve()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
-
-
 def serious_violations(page) -> list[str]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(pages.AXE))

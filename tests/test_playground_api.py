@@ -558,3 +558,17 @@ def test_a_model_of_a_generated_set_predicts_a_csv_of_x1_x2(client, tmp_path, ca
     predicted = np.genfromtxt(out, delimiter=",", names=True)["label"]
     expected = np.argmax(dn.load(path).predict(X[:, 1:]), axis=1)
     np.testing.assert_array_equal(predicted, expected)
+
+
+def test_an_upload_of_text_labels_is_a_classification_set_with_its_class_names(client):
+    sid, _ = new_session(client)
+    rows = ["x,y,fruit"] + [f"{k},{k % 3},{['pear', 'Apple', 'plum'][k % 3]}" for k in range(9)]
+    r = upload(client, sid, rows)
+    assert r.status_code == 200, r.text
+    state = r.json()
+    assert state["config"]["task"] == "classification" and state["config"]["n_classes"] == 3
+    assert state["classes"] == ["Apple", "pear", "plum"]
+    labels = {p[2] for p in state["points"]["train"] + state["points"]["test"]}
+    assert labels == {0, 1, 2}
+    generated = client.post(f"/api/session/{sid}/config", json={"dataset": "xor"}).json()
+    assert generated["classes"] is None

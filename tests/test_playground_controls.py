@@ -18,21 +18,6 @@ from playground_pages import choose, server_state, steps, wait_until
 pytestmark = pages.MARKS
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    yield from pages.serve()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
-
-
-@pytest.fixture
-def page(browser, server_url):
-    yield from pages.fresh_page(browser, server_url)
-
-
 def shown_weights(page) -> dict[str, float]:
     return {e.get_attribute("data-testid"): float(e.get_attribute("data-weight"))
             for e in page.query_selector_all("#edges [data-testid^=edge-]")}

@@ -18,21 +18,6 @@ from playground_pages import choose, open_backward, steps, wait_until
 pytestmark = pages.MARKS
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    yield from pages.serve()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
-
-
-@pytest.fixture
-def page(browser, server_url):
-    yield from pages.fresh_page(browser, server_url)
-
-
 def result(page) -> dict:
     return page.evaluate("window.playground.backward.result")
 

@@ -18,16 +18,6 @@ pytestmark = pages.MARKS
 SCREENS = [(1400, 900), (1280, 720), (1024, 768), (800, 600), (400, 800)]
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    yield from pages.serve()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
-
-
 def overflow(page) -> dict:
     """How far the page and its parts reach past the viewport's width."""
     return page.evaluate("""() => {

@@ -7,27 +7,11 @@ large for a link travels as a lesson file.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import playground_pages as pages
 from playground_pages import steps, wait_until
 
 pytestmark = pages.MARKS
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    yield from pages.serve()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
-
-
-@pytest.fixture
-def page(browser, server_url):
-    yield from pages.fresh_page(browser, server_url)
 
 
 def snapshot(page) -> dict:

@@ -12,21 +12,6 @@ from playground_pages import open_backward, steps, wait_until
 pytestmark = pages.MARKS
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    yield from pages.serve()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
-
-
-@pytest.fixture
-def page(browser, server_url):
-    yield from pages.fresh_page(browser, server_url)
-
-
 def shown(page, value: float) -> str:
     """``value`` as the page writes it."""
     return page.evaluate("async (v) => (await import('/static/format.js')).fmt(v)", value)

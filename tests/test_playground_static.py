@@ -1,10 +1,12 @@
 """The exported static playground (``deltanet playground --export DIR``) in Debian's Chromium:
 opened from ``file://`` and served by ``python -m http.server``, with every request outside
 the site blocked and recorded (none may be made). Lessons on XOR, circles and a 3-class set
-with each activation, loss and regulariser the page offers (and dropout, batch norm) train
+with each activation, loss and regulariser the page offers (and dropout, batch norm, and
+per-example SGD where deltanet's own result is stable under last-bit changes) train
 100 epochs in the page; the weights equal those of deltanet's Python session on the same
 lesson to 1e-12. A model downloaded from the page loads in ``deltanet info`` and predicts
-what the page shows.
+what the page shows; after a CSV upload it carries the upload's table preprocessing, so
+``deltanet predict`` on the CSV gives the page's outputs.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import playground_pages as pages
 from deltanet.playground.config import HIDDEN_ACTIVATIONS, LOSSES, REGULARIZATIONS, parse_config
 from deltanet.playground.export import export
 from deltanet.playground.sessions import Session
+from playground_csvs import generated_csvs
 
 pytestmark = pages.MARKS
 EPOCHS = 100
@@ -46,6 +49,12 @@ def lessons() -> list[dict]:
     out.append({"dataset": "xor", "n_samples": 200, "dropout": 0.2, "loss": "cross_entropy"})
     out.append({"dataset": "gauss", "n_classes": 3, "n_samples": 200, "batch_norm": True,
                 "loss": "cross_entropy", "activations": ["relu", "softplus"]})
+    # per-example SGD (deltanet's compiled per-example engine), in lessons where deltanet's
+    # own weights are stable under last-bit changes (test_playground_engine.py)
+    out.append({"dataset": "xor", "n_samples": 200, "batch_size": 1, "loss": "cross_entropy",
+                "activations": ["relu", "logistic"], "regularization": "l1", "reg_rate": 0.003})
+    out.append({"dataset": "circle", "n_samples": 200, "batch_size": 1, "activations":
+                ["tanh", "tanh"], "regularization": "l2", "reg_rate": 0.003})
     return out
 
 
@@ -70,11 +79,6 @@ def lesson_hash(lesson: dict) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     return export(tmp_path_factory.mktemp("site")).parent
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from pages.launch()
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +328,49 @@ def test_lesson_link_from_the_static_page_gives_the_same_network_elsewhere(brows
     other.wait_for_function("(w) => JSON.stringify(window.playground.api.session.net.arcs())"
                             " === JSON.stringify(w)", arg=edges, timeout=10_000)
     assert page.outside == other.outside == [] and page.errors == other.errors == []
+
+
+def page_outputs_on_upload(page) -> np.ndarray:
+    """The page's network outputs on the uploaded points (the page's scaled coordinates)."""
+    return np.array(page.evaluate("""async () => {
+        const api = window.playground.api;
+        const out = [];
+        for (const x of api.session.upload.X) out.push((await api.backward(x, 0)).outputs);
+        return out;
+    }"""))
+
+
+@pytest.mark.slow
+def test_model_downloaded_after_an_upload_predicts_the_csv_as_the_page(browser, site, tmp_path):
+    from deltanet.playground.datasets import parse_csv
+
+    page = open_site(browser, site.as_uri() + "/", accept_downloads=True)
+    for n, text in enumerate(t for seed in (11, 12, 13) for t in generated_csvs(seed)):
+        page.set_input_files("#upload-csv", files=[{"name": "points.csv", "mimeType": "text/csv",
+                                                    "buffer": text.encode()}])
+        page.wait_for_function("(t) => window.playground.api.session.upload?.text === t",
+                               arg=text)
+        page.evaluate("""async () => { const api = window.playground.api;
+            while (api.session.epoch < 5) await api.step(5 - api.session.epoch);
+            window.playground.render(await api.state()); }""")
+        with page.expect_download() as download:
+            page.click("#download-model")
+        model, table = tmp_path / f"model{n}.deltanet", tmp_path / f"upload{n}.csv"
+        download.value.save_as(model)
+        upload = parse_csv(text, 2000)
+        names = upload.preprocessing.classes_ or []
+        if names and not names[0].lstrip("-").isdigit():  # text labels: the legend names them
+            assert page.inner_text("#legend").split() == " ".join(names).split(), names
+        header = "" if text.startswith("u,") else ",".join(upload.columns) + "\n"
+        table.write_text(header + text, encoding="utf-8")  # predict needs the column names
+        pre = upload.preprocessing
+        command = ["predict"] + (["--proba"] if upload.task == "classification" else [])
+        done = subprocess.run([sys.executable, "-m", "deltanet", *command, str(model),
+                               str(table)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        shown = page_outputs_on_upload(page)
+        got = np.loadtxt(done.stdout.splitlines()[1:], delimiter=",", ndmin=2)
+        if upload.task == "regression":
+            shown = pre.target_scaler_.inverse_transform(shown)
+        np.testing.assert_allclose(got, shown, rtol=1e-12, atol=1e-12, err_msg=text[:80])
+    assert page.outside == [] and page.errors == []

@@ -156,7 +156,7 @@ BAD_REQUESTS = [
     *(Bad("POST", S + "/upload", b) for b in [
         b"x1,x2,label\n1,2\n3,4,5\n", b"a,b,c\n", b"", b"1,2,0\n3,4,1\nnan,1,0\n5,6,0\n",
         b"1,2,0\n3,4,1\ninf,1,0\n5,6,0\n", b"1,2,0,9\n3,4,1,9\n5,6,0,9\n7,8,1,9\n",
-        b"\xff\xfe1,2,0\n", b"1,2,0\n" * 6000, b"x,y,label\n1,2,a\n3,4,b\n5,6,c\n7,8,d\n"]),
+        b"\xff\xfe1,2,0\n", b"1,2,0\n" * 6000, b"x,y,label\n1,a,0\n3,b,1\n5,c,0\n7,d,1\n"]),
     Bad("POST", S + "/upload", BIG_CSV, 413),
     Bad("POST", S + "/config", b'{"a": "' + b"x" * 70_000 + b'"}', 413),
     # bad query parameters

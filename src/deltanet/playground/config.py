@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .._validation import check_choice, check_number, fail
-from .datasets import CLASSIFICATION, FEATURES, REGRESSION
+from .datasets import CLASSIFICATION, FEATURES, MAX_CLASSES, REGRESSION
 
 HIDDEN_ACTIVATIONS = ("tanh", "relu", "logistic", "softplus", "identity")
 DATASETS = (*CLASSIFICATION, *REGRESSION, "upload")
@@ -20,7 +20,6 @@ TASKS = ("classification", "regression")
 LOSSES = ("cross_entropy", "squared_error")
 REGULARIZATIONS = ("none", "l1", "l2")
 MAX_LAYERS, MAX_NEURONS = 6, 8
-MAX_CLASSES = 8  # generated sets offer 2–5 on the page; a CSV may hold up to 8
 MAX_SEED = 2**31 - 1
 
 # Fields whose change needs new data / a new network; the rest only change training.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,8 @@ from deltanet.data.tables import TablePreprocessor
 DOMAIN = gen.RADIUS
 CLASSIFICATION = ("circle", "xor", "gauss", "spiral")
 REGRESSION = ("plane", "reg-gauss")
+MAX_CLASSES = 8  # generated sets offer 2–5 on the page; a CSV may hold up to 8
+NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 
 _CLASSIFIERS = {"circle": gen.make_circles, "xor": gen.make_xor, "gauss": gen.make_blobs,
@@ -95,22 +98,28 @@ class Upload:
 def parse_csv(text: str, max_rows: int) -> Upload:
     """Read a CSV of two features and a label (optional header) into playground data.
 
-    Features are scaled linearly onto ``[-6, 6]`` (a constant column to 0). Labels that are
-    whole numbers with at most eight distinct values make a classification set (mapped to
-    ``0..K-1`` in the order of their values); any other labels make a regression set,
-    scaled onto ``[-1, 1]``. Without a header the columns are named ``x1, x2, label``.
+    A number is written as ``NUMBER`` reads it (digits, a decimal point, an exponent), the
+    grammar the page's reader uses too. Features are scaled linearly onto ``[-6, 6]`` (a
+    constant column to 0). Labels that are whole numbers with at most eight distinct values
+    make a classification set (mapped to ``0..K-1`` in the order of their values); other
+    numbers make a regression set, scaled onto ``[-1, 1]``; text labels (``red``, ``yes``)
+    are classes in the order of their texts (at most eight). Fields are read as ``deltanet
+    train`` reads a CSV (spaces after a comma skipped, double quotes). The first row is a
+    header when its features are not numbers; without one the columns are named ``x1, x2,
+    label``.
 
     Raises
     ------
     ValueError
-        When the text is not three numeric columns, has too few or too many rows, or
-        non-finite values.
+        When the text is not two numeric columns and a label, has too few or too many rows,
+        too many text classes, or non-finite values.
     """
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    lines = csv.reader(io.StringIO(text), skipinitialspace=True)  # as deltanet train reads
+    rows = [row for row in lines if any(cell.strip() for cell in row)]
     names = ["x1", "x2", "label"]
-    if rows and not _is_numeric(rows[0]):
-        header = [cell.strip() for cell in rows[0]]
-        if len(header) == 3 and all(header) and len(set(header)) == 3:
+    if rows and not _is_numeric(rows[0][:2]):
+        header = rows[0]  # the names deltanet predict reads: spaces after a comma skipped
+        if len(header) == 3 and all(c.strip() for c in header) and len(set(header)) == 3:
             names = header
         rows = rows[1:]  # a header line
     if len(rows) < 4:
@@ -118,38 +127,53 @@ def parse_csv(text: str, max_rows: int) -> Upload:
     if len(rows) > max_rows:
         raise ValueError(f"the CSV has {len(rows)} rows; the playground takes at most {max_rows}")
     for number, row in enumerate(rows, start=1):
-        if len(row) != 3 or not _is_numeric(row):
+        if len(row) != 3 or not _is_numeric(row[:2]) or not row[2].strip():
             raise ValueError(f"data row {number} is {', '.join(row[:4])!r}; every row must be "
-                             "three numbers: x1, x2, label")
-    data = np.array(rows, dtype=float)
+                             "two numbers and a label: x1, x2, label")
+    labels = [row[2] for row in rows]
+    text_labels = not _is_numeric(labels)
+    data = np.array([row[:2] + ([0] if text_labels else [row[2]]) for row in rows], dtype=float)
     if not np.all(np.isfinite(data)):
         raise ValueError("the CSV holds NaN or infinite values; remove them and upload again")
-    labels = data[:, 2]
-    classes = np.unique(labels)
-    if len(classes) == 1:
-        raise ValueError(f"every label is {classes[0]:g}; give at least two classes (or, for "
-                         "regression, labels that vary)")
-    task = ("classification" if np.all(labels == np.round(labels)) and len(classes) <= 8
-            else "regression")
-    pre = _preprocessing(data, names, task)
-    frame = _frame(data, names)
+    task = _task(data[:, 2], labels if text_labels else None)
+    frame = _frame(data, names, labels if text_labels else None)
+    pre = _preprocessing(frame, data, task)
     X = pre.transform(frame)
     y = pre.encode_target(frame)
     return Upload(X, y if task == "regression" else y.astype(int), task, text, pre)
 
 
-def _frame(data: np.ndarray, names: list[str]):
+def _task(values: np.ndarray, texts: list[str] | None) -> str:
+    """``'classification'`` or ``'regression'``; refuses a single class or too many texts."""
+    classes = sorted(set(texts)) if texts is not None else np.unique(values)
+    if len(classes) == 1:
+        raise ValueError(f"every label is {classes[0]:g}; give at least two classes (or, for "
+                         "regression, labels that vary)" if texts is None else
+                         f"every label is {classes[0]!r}; give at least two classes")
+    if texts is not None:
+        if len(classes) > MAX_CLASSES:
+            raise ValueError(f"the labels are {len(classes)} different texts; the playground "
+                             f"takes at most {MAX_CLASSES} classes")
+        return "classification"
+    return ("classification" if np.all(values == np.round(values))
+            and len(classes) <= MAX_CLASSES else "regression")
+
+
+def _frame(data: np.ndarray, names: list[str], texts: list[str] | None = None):
     import pandas as pd
 
-    return pd.DataFrame(data, columns=names)
+    frame = pd.DataFrame(data, columns=names)
+    if texts is not None:
+        frame[names[2]] = pd.Series(texts, dtype=object)
+    return frame
 
 
-def _preprocessing(data: np.ndarray, names: list[str], task: str) -> TablePreprocessor:
+def _preprocessing(frame, data: np.ndarray, task: str) -> TablePreprocessor:
     """The table preprocessing of an upload: coordinates min-max scaled onto ``[-6, 6]``;
     regression labels onto ``[-1, 1]`` (an affine map, kept as a mean and a scale)."""
-    pre = TablePreprocessor(names[2], task=task, scale="minmax",
-                            feature_range=(-DOMAIN, DOMAIN), max_classes=8)
-    pre.fit(_frame(data, names))
+    pre = TablePreprocessor(frame.columns[2], task=task, scale="minmax",
+                            feature_range=(-DOMAIN, DOMAIN), max_classes=MAX_CLASSES)
+    pre.fit(frame)
     if task == "regression":
         to_unit = MinMaxScaler((-1.0, 1.0)).fit(data[:, 2:])
         low, high = to_unit.data_min_[0], to_unit.data_max_[0]
@@ -159,9 +183,5 @@ def _preprocessing(data: np.ndarray, names: list[str], task: str) -> TablePrepro
     return pre
 
 
-def _is_numeric(row: list[str]) -> bool:
-    try:
-        [float(cell) for cell in row]
-    except ValueError:
-        return False
-    return True
+def _is_numeric(cells: list[str]) -> bool:
+    return all(NUMBER.fullmatch(cell) for cell in cells)

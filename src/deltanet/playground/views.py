@@ -118,10 +118,18 @@ def state(session: Session, data_version: int | None = None) -> dict:
         "heatmaps": {"size": NEURON_GRID, "neurons": neuron_maps(session, NEURON_GRID)},
         "output": {"size": OUTPUT_GRID, "maps": output_maps(session, OUTPUT_GRID)},
         "data_version": session.data_version,
+        "classes": class_names(session),
     }
     if data_version != session.data_version:
         out["points"] = points(session)
     return out
+
+
+def class_names(session: Session) -> list[str] | None:
+    """The names of an uploaded CSV's classes (its labels, as text), else None."""
+    if session.config.dataset != "upload" or session.upload is None:
+        return None
+    return session.upload.preprocessing.classes_
 
 
 def _finite(value: float) -> float | None:

@@ -203,7 +203,7 @@ export class App {
     const picked = this.backward.open ? this.backward.point : null;
     hm.drawPoints(this.heatmap, this.points, state.config.task, this.view.show_test, picked);
     hm.drawLegend($("legend"), state.config.task, state.config.task === "regression" ? 1
-      : state.config.n_classes);
+      : state.config.n_classes, state.classes);
     $("output-caption").textContent = this.previewId ? `Showing neuron ${this.previewId}` : "";
   }
 

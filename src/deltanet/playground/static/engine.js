@@ -72,12 +72,20 @@ export class Network {
 
 // FORWARDPROPAGATE a batch X (rows of inputs). Training mode uses the batch's own statistics
 // for batch normalisation and drops hidden units (rate `dropout`) with masks drawn from `rng`.
-export function forward(net, X, { training = false, dropout = 0, rng = null } = {}) {
+// With `biasFirst`, in_j is summed from the bias arc on, as deltanet's compiled per-example
+// engine sums it; otherwise Σ_i a_i w_ij comes first, as in its batch passes.
+export function forward(net, X, { training = false, dropout = 0, rng = null,
+  biasFirst = false } = {}) {
   const cache = { in_: [null], a: [X], out: [X], drop: [], bn: [], training };
   net.layers.forEach((layer, l) => {
     const src = cache.out[l];
     const g = ACTIVATIONS[layer.g];
     const in_ = src.map((a) => layer.b.map((w0j, j) => {
+      if (biasFirst) {                              // w_0j + a_1 w_1j + a_2 w_2j + ...
+        let s = w0j;
+        for (let i = 0; i < a.length; i += 1) s += a[i] * layer.W[i][j];
+        return s;
+      }
       let s = 0;                                    // Σ_i a_i w_ij, then the bias arc
       for (let i = 0; i < a.length; i += 1) s += a[i] * layer.W[i][j];
       return w0j + s;
@@ -243,7 +251,8 @@ export function trainEpoch(net, X, Y, settings, epoch) {
   let total = 0;
   for (let start = 0; start < X.length; start += batchSize) {
     const idx = order.slice(start, start + batchSize);
-    const cache = forward(net, idx.map((e) => X[e]), { training: true, dropout, rng });
+    const cache = forward(net, idx.map((e) => X[e]), { training: true, dropout, rng,
+      biasFirst: batchSize === 1 && !(dropout > 0) }); // per-example SGD: the compiled engine
     const { grads, perExample } = backward(net, cache, idx.map((e) => Y[e]), loss);
     const penalty = regularize(net, grads, l2, l1);
     const cost = perExample.reduce((s, v) => s + v, 0) / idx.length + penalty;

@@ -4,11 +4,43 @@
 
 const map = (rows, f) => rows.map((row) => row.map(f));
 
-// σ(in) = 1 / (1 + e^−in), written without overflow: e^in / (1 + e^in) for in < 0.
+// e^x for x <= 0 as deltanet's compiled engine computes it (kernels/_elementwise.py's
+// exp_nonpositive, in IEEE double arithmetic only, so the same bits on every CPU; Math.exp
+// differs from it and from the C library's exp in the last bit of about 1 value in 10):
+// e^x = 2^k e^r, k = round(x / ln 2) by adding MAGIC, r = x − k ln 2 with ln 2 in two
+// parts, e^r by 14 Taylor terms (Horner), 2^k from the low bits of the rounded sum.
+export const EXP = {
+  low: -708.3964185322641, invLn2: 1.4426950408889634, ln2Hi: 0.6931471803691238,
+  ln2Lo: 1.9082149292705877e-10, magic: 6755399441056767,
+  taylor: Array.from({ length: 14 }, (_, n) => {
+    let f = 1;
+    for (let k = 2; k <= n; k += 1) f *= k;
+    return 1 / f;
+  }),
+};
+const bits = new DataView(new ArrayBuffer(8));
+
+export function expNonpositive(x) {
+  let xc = x < EXP.low ? EXP.low : x;
+  xc = xc > 0 ? 0 : xc;
+  const rounded = xc * EXP.invLn2 + EXP.magic;
+  const k = rounded - EXP.magic;
+  const r = (xc - k * EXP.ln2Hi) - k * EXP.ln2Lo;
+  let p = EXP.taylor[13];
+  for (let i = 12; i >= 0; i -= 1) p = p * r + EXP.taylor[i];
+  bits.setFloat64(0, rounded, true);
+  const exponent = bits.getUint32(0, true) << 20; // (k + 1023) into the exponent field
+  bits.setUint32(0, 0, true);
+  bits.setUint32(4, exponent >>> 0, true);
+  const value = p * bits.getFloat64(0, true);
+  return x < EXP.low ? 0 : value;
+}
+
+// σ(in) = 1 / (1 + e^−in), written without overflow: e^in / (1 + e^in) for in < 0; both
+// share t = e^−|in| (activations.py's _logistic_s).
 const logistic = (v) => {
-  if (v >= 0) return 1 / (1 + Math.exp(-v));
-  const e = Math.exp(v);
-  return e / (1 + e);
+  const t = expNonpositive(-Math.abs(v));
+  return (v >= 0 ? 1 : t) / (1 + t);
 };
 
 // log(e^x + e^y) as NumPy's logaddexp.
@@ -39,7 +71,7 @@ export const ACTIVATIONS = {
     // p_k = e^(in_k − max) / Σ_j e^(in_j − max)
     value: (in_) => in_.map((row) => {
       const top = Math.max(...row);
-      const e = row.map((v) => Math.exp(v - top));
+      const e = row.map((v) => expNonpositive(v - top));
       const sum = e.reduce((s, v) => s + v, 0);
       return e.map((v) => v / sum);
     }),

@@ -208,12 +208,15 @@ export function drawThumbnail(canvas, name) {
   });
 }
 
-// Colour key under the output: the classes, or the value scale for regression.
-export function drawLegend(box, task, nOutputs) {
+// Colour key under the output: the classes (an uploaded CSV's by their labels), or the value
+// scale for regression.
+export function drawLegend(box, task, nOutputs, names = null) {
   box.replaceChildren();
+  const name = (k) => (!names ? `class ${k}`
+    : /^-?\d+$/.test(names[k]) ? `class ${names[k]}` : names[k]);
   const entries = task === "regression" ? [["−1", rgbCss(diverging(-1))], ["0", rgbCss(MID)],
     ["+1", rgbCss(diverging(1))]]
-    : CLASS_COLORS.slice(0, Math.max(nOutputs, 2)).map((c, k) => [`class ${k}`, c]);
+    : CLASS_COLORS.slice(0, Math.max(nOutputs, 2)).map((c, k) => [name(k), c]);
   for (const [label, color] of entries) {
     const item = document.createElement("span");
     const chip = document.createElement("span");

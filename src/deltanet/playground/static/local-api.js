@@ -92,6 +92,7 @@ export class LocalApi {
       output: { size: OUTPUT_GRID,
         maps: Array.from(out[0], (_, k) => encode(out.map((row) => row[k]), ...fixed)) },
       data_version: s.dataVersion,
+      classes: (s.config.dataset === "upload" && s.upload?.preprocessing.classes) || null,
     };
     if (sendPoints || this.dataVersion !== s.dataVersion) {
       const rows = (X2, y) => X2.map((p, e) => [round4(p[0]), round4(p[1]),

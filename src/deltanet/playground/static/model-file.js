@@ -3,6 +3,8 @@
 // arcs (i, j), the flat parameters in deltanet's layout, batch-norm running statistics.
 // Members are stored uncompressed, each with its CRC-32.
 
+const RAW = ["x1", "x2"];
+
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -85,30 +87,45 @@ export function flatParams(net) {
 
 // A generated set's table preprocessing (as download.py's): the coordinates x1, x2 as they
 // are, the target "label" (classes 0..K-1, or values), so `deltanet predict` reads a CSV.
-function generatedPreprocessing(config, table) {
+function generatedPreprocessing(config) {
   const classes = config.task === "classification"
     ? Array.from({ length: Math.max(config.n_classes, 2) }, (_, k) => String(k)) : null;
   return {
-    type: "TablePreprocessor", version: table, target: "label", task: config.task, scale: "none",
+    type: "TablePreprocessor", target: "label", task: config.task, scale: "none",
     impute: null, feature_range: [-1, 1], max_classes: 8, scale_target: false,
-    columns: config.features.map((name) => ({
-      name, kind: "numeric", categories: null, fill: null })),
+    columns: ["x1", "x2"].map((name) => ({ name, kind: "numeric", categories: null, fill: null })),
     scaler: null, classes, target_scaler: null,
   };
 }
 
+// The table preprocessing of the inputs (as download.py's preprocessing()): the upload's
+// (csv.js) or the generated set's, with the columns of the features kept, in their order.
+function preprocessing(session, version) {
+  const c = session.config;
+  const all = c.dataset === "upload" && session.upload ? session.upload.preprocessing
+    : generatedPreprocessing(c);
+  const keep = c.features.map((name) => RAW.indexOf(name));
+  const out = { ...all, version, columns: keep.map((k) => all.columns[k]) };
+  if (all.scaler) {
+    out.scaler = { ...all.scaler, data_min: keep.map((k) => all.scaler.data_min[k]),
+      data_max: keep.map((k) => all.scaler.data_max[k]) };
+  }
+  return out;
+}
+
 // The metadata: a table model (like `deltanet train` writes) when the inputs are the raw
-// coordinates of a generated set and the page knows the format (the export writes it into
-// window.DELTANET_MODEL_FORMAT); otherwise the network alone with its features listed.
+// coordinates x1, x2 (of a generated set or an uploaded CSV) and the page knows the format
+// (the export writes it into window.DELTANET_MODEL_FORMAT); otherwise the network alone
+// with its features listed.
 function metadata(session) {
   const c = session.config;
   const about = { source: "deltanet playground", epoch: session.epoch, features: c.features.slice(),
     loss: session.lossName, config: { ...c } };
   const format = globalThis.DELTANET_MODEL_FORMAT;
-  if (format && c.dataset !== "upload" && c.features.every((f) => f === "x1" || f === "x2")) {
+  if (format && c.features.every((f) => RAW.includes(f))) {
     return { cli: { kind: format.kind, version: format.version,
       deltanet_version: format.deltanet_version,
-      preprocessing: generatedPreprocessing(c, format.table_version), source: "deltanet playground",
+      preprocessing: preprocessing(session, format.table_version), source: "deltanet playground",
       playground: about } };
   }
   return { ...about, inputs: "features of (x1, x2) in [-6, 6], in the order of 'features'" };
