@@ -146,6 +146,12 @@ def versions() -> dict[str, str]:
     found = {"numpy": numpy.__version__, "numba": numba.__version__,
              "scikit-learn": sklearn.__version__}
     try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel code ran
+        layer = f"not started ({numba.config.THREADING_LAYER})"
+    found["numba threading layer"] = (f"{layer}; OMP_WAIT_POLICY="
+                                      f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    try:
         import torch
 
         found["torch"] = torch.__version__
@@ -171,13 +177,23 @@ def versions() -> dict[str, str]:
 
 NOTES = """## How to read these numbers
 
-- **Same start, same data.** The NumPy, Numba and PyTorch peers start from the same Glorot
-  weights (`workloads.glorot`) and visit the examples in the same orders; scikit-learn and
-  deltanet use their own Glorot start and shuffling (deltanet with `random_state=0`), so
-  their accuracy may differ by a point or two.
+- **Same start, same data.** In (b) and (c), and for the JAX and `torch.compile` rows of
+  (a), every peer but scikit-learn starts from deltanet's own starting weights and visits the
+  examples in deltanet's order (`peers_deltanet.start` / `orders`), with the same learning
+  rate, so all reach the same accuracy up to rounding. The other rows of (a) start from
+  `workloads.glorot` with the same seed (the same draws as deltanet's, up to the last bit in
+  float64); scikit-learn uses its own start and shuffling.
+- **Compile time** (`torch.compile`, JAX) is in its own column and never in a timing: JAX
+  compiles with `jit(...).lower(...).compile()`, `torch.compile` runs every batch shape once
+  before the timed runs, which reuse the compiled code.
+- **Threads.** Each table names its thread count: BLAS (threadpoolctl), Numba and torch are
+  set to it in this process; JAX runs in a worker process per count, whose XLA settings
+  (`XLA_FLAGS`, CPU affinity) are made there before jax loads. Numba's threading layer
+  (in the versions table) is the workqueue one unless the command set another, so that
+  deltanet's passes between products may use the threads too.
 - **Precision.** In (a) every peer runs in float64 (PyTorch too), except the rows marked
-  float32; in (b) and the mini-batch sweeps of (c) everything is float32 (scikit-learn
-  keeps float32 input as is).
+  float32; (b) names its dtype per table; the mini-batch sweeps of (c) are float32
+  (scikit-learn keeps float32 input as is).
 - **Per-example cost** is loop time / updates. scikit-learn's figure is `fit` time /
   updates, so it includes its per-epoch bookkeeping; PyTorch's is the idiomatic
   `zero_grad / loss / backward / step` loop over one-example batches.

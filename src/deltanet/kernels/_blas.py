@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from .._memory import aligned_zeros
@@ -47,7 +46,7 @@ from ._elementwise import (
     softmax_normalise,
     softmax_shift,
 )
-from ._gemm import N_, T_, _gemm, _product, blas_threads, gemm_function, scipy_gemm
+from ._gemm import N_, T_, _gemm, _product, gemm_function, scipy_gemm
 from ._layout import (
     ACT,
     BIAS,
@@ -62,7 +61,7 @@ from ._layout import (
     SRC,
     W_OFFSET,
 )
-from ._parallel import bias_activate_rows, delta_rows, gather, parts
+from ._parallel import bias_activate_rows, delta_rows, gather, parts, threads_for
 from ._sgd import _apply_batch, _batch_penalty
 
 __all__ = ["blas_epoch", "buffers", "gemm_function", "scipy_gemm"]
@@ -279,14 +278,10 @@ def _blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, bl
 
 
 def blas_epoch(*args):
-    """``_blas_epoch`` with the passes that are not products (``_parallel``) on as many
-    threads as the products: Numba's count (``NUMBA_NUM_THREADS``,
-    ``numba.set_num_threads``), or the BLAS's (threadpoolctl, ``OPENBLAS_NUM_THREADS``)
-    when that is lower. The weights come out the same at any count."""
-    threads, theirs = numba.get_num_threads(), blas_threads()
-    if theirs is not None:
-        threads = max(1, min(threads, theirs))
-    return _blas_epoch(*args, threads)
+    """``_blas_epoch`` with the passes that are not products on as many threads as
+    ``_parallel.threads_for`` gives (Numba's count, at most the BLAS's; one where Numba's
+    workers would spin). The weights come out the same at any count."""
+    return threads_for(_blas_epoch, *args)
 
 
 def buffers(layout, batch_size: int, dtype) -> dict:

@@ -10,29 +10,77 @@ one idle. Here each is cut into one contiguous part per thread (Numba ``prange``
                 of the columns per thread, each column summed over the rows in order
 
 Every value is computed exactly as by one thread: rows do not depend on each other, and a
-column's sum adds its rows in the same order whatever the split. So the weights after
-training are the same, bit for bit, at any thread count. ``_blas.blas_epoch`` gives the
-count: Numba's (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), or the BLAS's own
-(threadpoolctl, ``OPENBLAS_NUM_THREADS``) when that is lower. A pass
-over fewer than ``PARALLEL_MIN`` values stays on one thread, where starting the others
-would cost more than it saves.
+column's sum adds its rows in the same order whatever the split. So these passes give the
+same weights, bit for bit, at any thread count. ``threads_for`` gives the count: Numba's
+(``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), or the BLAS's own (threadpoolctl,
+``OPENBLAS_NUM_THREADS``) when that is lower, and 1 when Numba's threading layer is OpenMP
+waiting actively (its default, ``OMP_WAIT_POLICY`` not ``passive``): its workers then spin
+between parallel regions on the very cores the BLAS threads need (an epoch took 4.7 times as
+long on 2 busy cores). TBB, the workqueue layer (``NUMBA_THREADING_LAYER=workqueue``) and
+OpenMP with ``OMP_WAIT_POLICY=passive`` let their workers sleep. The workqueue layer takes one
+caller at a time: a second thread training meanwhile runs its passes on one thread. A pass
+over fewer than ``PARALLEL_MIN`` values stays on one thread: waking a sleeping worker costs
+more than the pass (a batch of 128 rows: the gather of 784 inputs splits, a ReLU pass over
+256 units, 3 µs, does not).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import threading
 
+import numba
 import numpy as np
 from numba import prange
 
 from ._elementwise import act_backward, activate, kernel, relu, relu_derivative
+from ._gemm import blas_threads
 from ._layout import ACT, BIAS, RELU, SIZE
 
-__all__ = ["PARALLEL_MIN", "bias_activate_rows", "delta_rows", "gather", "parts"]
+__all__ = ["PARALLEL_MIN", "bias_activate_rows", "delta_rows", "gather", "parts",
+           "threads_for"]
 
 U = np.uint64
 #: values in a pass (rows × units) from which it is split over threads
-PARALLEL_MIN = 16_384
+PARALLEL_MIN = 65_536
+_ONE_CALLER = threading.Lock()  # the workqueue layer's: one parallel caller at a time
+
+
+@functools.cache
+def _layer() -> str:
+    """Numba's threading layer, started if need be ('' when it cannot start)."""
+    try:
+        from numba.np.ufunc import parallel
+
+        parallel._launch_threads()
+        return numba.threading_layer()
+    except Exception:  # no usable layer: everything stays on one thread
+        return ""
+
+
+def _workers_sleep(layer: str) -> bool:
+    if layer == "omp":
+        return os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive"
+    return layer in ("tbb", "workqueue")
+
+
+def threads_for(call, *args):
+    """``call(*args, threads)`` with the thread count of the module's docstring."""
+    threads, theirs = numba.get_num_threads(), blas_threads()
+    if theirs is not None:
+        threads = max(1, min(threads, theirs))
+    if threads == 1 or not _workers_sleep(_layer()):
+        return call(*args, 1)
+    if _layer() != "workqueue":
+        return call(*args, threads)
+    if not _ONE_CALLER.acquire(blocking=False):
+        return call(*args, 1)
+    try:
+        return call(*args, threads)
+    finally:
+        _ONE_CALLER.release()
 
 
 @kernel(inline="always")
