@@ -247,7 +247,7 @@ def speed_markdown(summary: dict, facts: dict[str, str], command: str, reps: int
     {workload: rows}, ``minibatch`` {(dtype, threads): rows}, ``sweeps``)."""
     when = datetime.date.today().isoformat()
     lines = [README_START, "",
-             f"Run of {when} on **{facts['CPU']}** ({facts['cores']} cores), `{command}`, "
+             f"Run of {when} on **{facts['CPU']}** (cores: {facts['cores']}), `{command}`, "
              f"medians of {reps}; (×) = the peer's time over deltanet's in the same table, "
              "so above 1 means deltanet is faster. Accuracies and min/max: "
              "[`bench/RESULTS.md`](bench/RESULTS.md).", ""]
