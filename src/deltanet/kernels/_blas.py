@@ -23,7 +23,8 @@ groups) sums the gradient into a vector and steps with ``_sgd._apply_batch``, th
 kernel's own optimizer step. A batch whose cost is not finite stops the epoch before its
 update, and so does a batch with a NaN or infinite input (each row is checked as it is
 copied, which is free, so ``train()`` skips its own pass over ``X``). Everything lives in
-buffers allocated once per ``train()`` call.
+buffers allocated once per ``train()`` call. At several threads the gather and the passes
+over large layers are split over them too (:mod:`._parallel`), with the same results.
 """
 
 from __future__ import annotations
