@@ -71,7 +71,7 @@ def minibatch(table: Table, rows: list[Row], dtype: str = "float32", threads: in
             if mine is not None and mine.accuracy is not None and row.accuracy is not None
             and row.per_unit and row.peer != "scikit-learn"]
     gap = max(gaps) if gaps else float("nan")
-    _claim(table, f"{tag} largest |accuracy − deltanet's| (peers from its start)", gap,
+    _claim(table, f"{tag} largest accuracy gap to deltanet (peers from its start)", gap,
            "<= 0.005", gap <= 0.005)
 
 
