@@ -1,7 +1,10 @@
 """deltanet through its ordinary public API: ``Network.layered`` then ``train``.
 
-Nothing here reaches into deltanet's internals: whatever engine ``dn.train`` picks by default
-is what gets measured.
+Training reaches into nothing internal: whatever engine ``dn.train`` picks by default is what
+gets measured. ``start`` reads the network's starting weights (the matrices of its compiled
+view) so that other peers can start from exactly the same point, and ``orders`` gives the
+example orders ``train(..., random_state=0)`` draws: ``numpy.random.default_rng(0)``, one
+``permutation(n)`` per epoch (no validation split, no dropout).
 """
 
 from __future__ import annotations
@@ -17,6 +20,27 @@ from workloads import Dataset, accuracy
 def _output_and_loss(n_outputs: int) -> tuple[str, str]:
     """Softmax + cross-entropy for several classes, logistic + log loss for one 0/1 output."""
     return ("softmax", "cross_entropy") if n_outputs > 1 else ("logistic", "log_loss")
+
+
+def _output_network(sizes: list[int], hidden: str, dtype: type):
+    import deltanet as dn
+
+    output, _ = _output_and_loss(sizes[-1])
+    return dn.Network.layered(sizes, hidden=hidden, output=output, random_state=0, dtype=dtype)
+
+
+def start(sizes: list[int], hidden: str, dtype: type) -> list[tuple[np.ndarray, np.ndarray]]:
+    """deltanet's starting (W (n_in, n_out), b) per layer, copies, for the other peers."""
+    net = _output_network(sizes, hidden, dtype)
+    plan = net.plan
+    return [(plan.W(net.params, plan.block_at[(i, i + 1)]).copy(),
+             plan.bias(net.params, plan.groups[i]).copy()) for i in range(len(sizes) - 1)]
+
+
+def orders(n: int, epochs: int) -> np.ndarray:
+    """The example order of each epoch of ``train(..., random_state=0)``, shape (epochs, n)."""
+    rng = np.random.default_rng(0)
+    return np.stack([rng.permutation(n) for _ in range(epochs)])
 
 
 def train(
@@ -35,8 +59,8 @@ def train(
     """
     import deltanet as dn
 
-    output, loss = _output_and_loss(sizes[-1])
-    net = dn.Network.layered(sizes, hidden=hidden, output=output, random_state=0, dtype=dtype)
+    _, loss = _output_and_loss(sizes[-1])
+    net = _output_network(sizes, hidden, dtype)
     X = np.ascontiguousarray(data.X, dtype=dtype)
     Y = np.ascontiguousarray(data.Y, dtype=dtype)
     start = time.perf_counter()

@@ -1,7 +1,11 @@
-"""PyTorch eager on the CPU: the idiomatic training loop (module, loss, optimizer.step()).
+"""PyTorch on the CPU: the idiomatic training loop (module, loss, optimizer.step()), eager
+and with ``torch.compile``.
 
-The network starts from the same Glorot weights as the NumPy and Numba peers
-(``workloads.glorot``), copied into ``torch.nn.Linear`` layers.
+The network starts from the weights it is given, copied into ``torch.nn.Linear`` layers.
+``torch.compile`` (Inductor, C++ code for the CPU) compiles the model once per shape of the
+network and thread count; every batch shape a run will see (the full batches and the last,
+shorter one) goes through it once before the timing, and those seconds are reported apart.
+Each timed run then copies the starting weights back into the same compiled model.
 """
 
 from __future__ import annotations
@@ -27,15 +31,15 @@ def build(layers: list[tuple], hidden: str) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
-def _loss_and_targets(model: nn.Sequential, Y: np.ndarray) -> tuple:
+def _loss_and_targets(model: nn.Module, Y: np.ndarray) -> tuple:
     """Cross-entropy on logits for several classes, BCE on the logit for one output."""
     if Y.shape[1] == 1:
-        return nn.BCEWithLogitsLoss(), torch.from_numpy(Y).to(model[0].weight.dtype)
+        return nn.BCEWithLogitsLoss(), torch.from_numpy(Y).to(next(model.parameters()).dtype)
     return nn.CrossEntropyLoss(), torch.from_numpy(np.argmax(Y, axis=1))
 
 
 def train(
-    model: nn.Sequential,
+    model: nn.Module,
     X: np.ndarray,
     Y: np.ndarray,
     lr: float,
@@ -57,7 +61,48 @@ def train(
     return time.perf_counter() - start
 
 
-def predict(model: nn.Sequential, X: np.ndarray) -> np.ndarray:
+_compiled: dict[tuple, tuple[nn.Sequential, nn.Module]] = {}
+
+
+def compiled(layers: list[tuple], hidden: str, X: np.ndarray, Y: np.ndarray,
+             batch_sizes: set[int]) -> tuple[nn.Sequential, nn.Module, float | None]:
+    """``(model, torch.compile(model), compile seconds or None when cached)``, the model
+    holding ``layers``; on first use every batch size in ``batch_sizes`` runs forward and
+    backward once (no update), which is when Inductor compiles."""
+    key = (tuple(W.shape for W, _ in layers), layers[0][0].dtype.name, hidden,
+           torch.get_num_threads(), tuple(sorted(batch_sizes)))
+    seconds = None
+    if key not in _compiled:
+        _allow_recompiles()
+        model = build(layers, hidden)
+        fast = torch.compile(model)
+        loss_fn, targets = _loss_and_targets(model, Y)
+        start = time.perf_counter()
+        for m in sorted(batch_sizes):
+            loss_fn(fast(torch.from_numpy(X[:m])), targets[:m]).backward()
+        seconds = time.perf_counter() - start
+        model.zero_grad(set_to_none=True)
+        _compiled[key] = (model, fast)
+    model, fast = _compiled[key]
+    with torch.no_grad():
+        for linear, (W, b) in zip(model[::2], layers, strict=True):
+            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+            linear.bias.copy_(torch.from_numpy(b))
+    return model, fast, seconds
+
+
+def _allow_recompiles(limit: int = 64) -> None:
+    """Every compiled model of a run shares ``nn.Sequential.forward``: each model (and each
+    batch shape) is one more compiled entry for it, and past Dynamo's limit (8) it would fall
+    back to eager without a word."""
+    import torch._dynamo
+
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(torch._dynamo.config, name):
+            setattr(torch._dynamo.config, name, max(limit, getattr(torch._dynamo.config, name)))
+
+
+def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """Class probabilities (softmax), or the probability of class 1 for one output."""
     with torch.no_grad():
         logits = model(torch.from_numpy(X))
@@ -69,6 +114,10 @@ def predict(model: nn.Sequential, X: np.ndarray) -> np.ndarray:
 def set_threads(n: int) -> None:
     """Intra-op threads for torch's CPU kernels."""
     torch.set_num_threads(n)
+
+
+def get_threads() -> int:
+    return torch.get_num_threads()
 
 
 def version() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import platform
@@ -54,29 +55,37 @@ def percent(value: float | None) -> str:
 def timing_table(title: str, rows: list[Row], unit: str, scale: float) -> Table:
     """Median, min, max (in ``unit`` = seconds x ``scale``), ratio to deltanet, accuracy."""
     headers = ["workload", "peer", "dtype", f"median {unit}", f"min {unit}", f"max {unit}",
-               "peer / deltanet", "accuracy", "note"]
+               "peer / deltanet", "accuracy", "compile s (not timed)", "note"]
     table = Table(title, headers)
     for row in rows:
         table.rows.append([
             row.workload, row.peer, row.dtype,
             number(row.median * scale), number(row.low * scale), number(row.high * scale),
-            number(row.ratio), percent(row.accuracy), row.note,
+            number(row.ratio), percent(row.accuracy), number(row.compile_seconds), row.note,
         ])
     return table
 
 
 def scaling_table(sweep) -> Table:
-    """Seconds per epoch and cost per unit (per example, per example x weight) with the fit."""
-    headers = ["network / examples", "examples", "weights", "median s/epoch", "min", "max",
-               "µs / example", "ns / (example·weight)", "accuracy"]
-    table = Table(sweep.title, headers)
-    for row, n, w in zip(sweep.rows, sweep.n_examples, sweep.n_weights, strict=True):
-        table.rows.append([
-            row.workload, f"{n:,}", f"{w:,}", number(row.median), number(row.low),
-            number(row.high), number(row.median / n * 1e6),
-            number(row.median / (n * w) * 1e9), percent(row.accuracy),
-        ])
-    if all(row.per_unit for row in sweep.rows):
+    """Seconds per epoch and cost per unit (per example, per example x weight) with the fit;
+    each peer's seconds per epoch and its time over deltanet's at the same point."""
+    headers = ["network / examples", "examples", "weights", "batch", "median s/epoch", "min",
+               "max", "µs / example", "ns / (example·weight)", "accuracy"]
+    for peer in sweep.peers:
+        headers += [f"{peer} s/epoch", f"{peer} / deltanet", f"{peer} accuracy"]
+    table = Table(sweep.title + (f" ({sweep.threads} thread{'s' if sweep.threads > 1 else ''})"
+                                 if sweep.peers else ""), headers)
+    for index, (row, n, w, b) in enumerate(zip(sweep.rows, sweep.n_examples, sweep.n_weights,
+                                               sweep.batch_sizes, strict=True)):
+        cells = [row.workload, f"{n:,}", f"{w:,}", str(b), number(row.median),
+                 number(row.low), number(row.high), number(row.median / n * 1e6),
+                 number(row.median / (n * w) * 1e9), percent(row.accuracy)]
+        for rows in sweep.peers.values():
+            peer = rows[index]
+            cells += [number(peer.median) if peer.per_unit else (peer.note or "—"),
+                      number(peer.ratio), percent(peer.accuracy)]
+        table.rows.append(cells)
+    if sweep.linear and all(row.per_unit for row in sweep.rows):
         c0, c1, r2 = sweep.fit()
         top = max(row.median for row in sweep.rows)
         table.footer = (f"Straight-line fit t = c0 + c1·{sweep.x_name}: R² = {r2:.4f}, "
@@ -137,11 +146,23 @@ def versions() -> dict[str, str]:
     found = {"numpy": numpy.__version__, "numba": numba.__version__,
              "scikit-learn": sklearn.__version__}
     try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel code ran
+        layer = f"not started ({numba.config.THREADING_LAYER})"
+    found["numba threading layer"] = (f"{layer}; OMP_WAIT_POLICY="
+                                      f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    try:
         import torch
 
         found["torch"] = torch.__version__
     except ImportError:
         found["torch"] = "not installed"
+    try:
+        import peers_jax
+
+        found["jax"] = peers_jax.version()
+    except Exception:  # jax missing: its rows say so
+        found["jax"] = "not installed"
     try:
         import deltanet
 
@@ -156,13 +177,23 @@ def versions() -> dict[str, str]:
 
 NOTES = """## How to read these numbers
 
-- **Same start, same data.** The NumPy, Numba and PyTorch peers start from the same Glorot
-  weights (`workloads.glorot`) and visit the examples in the same orders; scikit-learn and
-  deltanet use their own Glorot start and shuffling (deltanet with `random_state=0`), so
-  their accuracy may differ by a point or two.
+- **Same start, same data.** In (b) and (c), and for the JAX and `torch.compile` rows of
+  (a), every peer but scikit-learn starts from deltanet's own starting weights and visits the
+  examples in deltanet's order (`peers_deltanet.start` / `orders`), with the same learning
+  rate, so all reach the same accuracy up to rounding. The other rows of (a) start from
+  `workloads.glorot` with the same seed (the same draws as deltanet's, up to the last bit in
+  float64); scikit-learn uses its own start and shuffling.
+- **Compile time** (`torch.compile`, JAX) is in its own column and never in a timing: JAX
+  compiles with `jit(...).lower(...).compile()`, `torch.compile` runs every batch shape once
+  before the timed runs, which reuse the compiled code.
+- **Threads.** Each table names its thread count: BLAS (threadpoolctl), Numba and torch are
+  set to it in this process; JAX runs in a worker process per count, whose XLA settings
+  (`XLA_FLAGS`, CPU affinity) are made there before jax loads. Numba's threading layer
+  (in the versions table) is the workqueue one unless the command set another, so that
+  deltanet's passes between products may use the threads too.
 - **Precision.** In (a) every peer runs in float64 (PyTorch too), except the rows marked
-  float32; in (b) and the mini-batch sweeps of (c) everything is float32 (scikit-learn
-  keeps float32 input as is).
+  float32; (b) names its dtype per table; the mini-batch sweeps of (c) are float32
+  (scikit-learn keeps float32 input as is).
 - **Per-example cost** is loop time / updates. scikit-learn's figure is `fit` time /
   updates, so it includes its per-epoch bookkeeping; PyTorch's is the idiomatic
   `zero_grad / loss / backward / step` loop over one-example batches.
@@ -183,3 +214,86 @@ NOTES = """## How to read these numbers
 - **Scaling** fits a straight line t = c0 + c1·x through the medians; R² near 1 with a small
   c0 means time per epoch grows linearly, with little fixed cost per epoch.
 """
+
+
+README_START = "<!-- speed table: written by bench/run.py --readme from one run; do not edit -->"
+README_END = "<!-- end of speed table -->"
+
+
+def _cell(row: Row | None, scale: float, with_ratio: bool = True) -> str:
+    if row is None:
+        return ""
+    if not row.per_unit:
+        return "failed" if row.note.startswith("failed") else "—"
+    shown = number(row.median * scale)
+    if with_ratio and row.peer != "deltanet" and not math.isnan(row.ratio):
+        shown += f" ({number(row.ratio)}×)"
+    return shown
+
+
+def _pick(rows: list[Row], peer: str, dtype: str | None = None) -> Row | None:
+    return next((r for r in rows if r.peer == peer and (dtype is None or r.dtype == dtype)),
+                None)
+
+
+PER_EXAMPLE_PEERS = ["deltanet", "numba loop", "numpy loop", "pytorch eager", "torch.compile",
+                     "jax jit + scan", "scikit-learn"]
+MINIBATCH_PEERS = ["deltanet", "numpy loop", "pytorch eager", "torch.compile",
+                   "jax jit + scan", "scikit-learn"]
+
+
+def speed_markdown(summary: dict, facts: dict[str, str], command: str, reps: int) -> str:
+    """The README's speed tables, from the rows of one run (``summary``: ``per_example``
+    {workload: rows}, ``minibatch`` {(dtype, threads): rows}, ``sweeps``)."""
+    when = datetime.date.today().isoformat()
+    lines = [README_START, "",
+             f"Run of {when} on **{facts['CPU']}** (cores: {facts['cores']}), `{command}`, "
+             f"medians of {reps}; (×) = the peer's time over deltanet's in the same table, "
+             "so above 1 means deltanet is faster. Accuracies and min/max: "
+             "[`bench/RESULTS.md`](bench/RESULTS.md).", ""]
+    if summary.get("per_example"):
+        lines += ["Per-example SGD, µs per update, 1 thread:", "",
+                  "| workload | dtype | " + " | ".join(PER_EXAMPLE_PEERS) + " |",
+                  "|" + " --- |" * (len(PER_EXAMPLE_PEERS) + 2)]
+        for name, rows in summary["per_example"].items():
+            for dtype in ("float64", "float32"):
+                cells = [_cell(_pick(rows, peer, dtype), 1e6) for peer in PER_EXAMPLE_PEERS]
+                if any(cells[1:]):
+                    lines.append(f"| {name} | {dtype} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if summary.get("minibatch"):
+        lines += ["Mini-batch SGD, 784-256-128-10 ReLU, batch 128, one epoch, s per epoch "
+                  "(GEMM share = the products alone over deltanet's epoch):", "",
+                  "| dtype | threads | " + " | ".join(MINIBATCH_PEERS) + " | GEMM share |",
+                  "|" + " --- |" * (len(MINIBATCH_PEERS) + 3)]
+        for (dtype, threads), rows in summary["minibatch"].items():
+            cells = [_cell(_pick(rows, peer), 1.0) for peer in MINIBATCH_PEERS]
+            gemm = _pick(rows, "GEMM limit (3 per layer)")
+            share = percent(gemm.ratio) if gemm and gemm.per_unit else "—"
+            lines.append(f"| {dtype} | {threads} | " + " | ".join(cells) + f" | {share} |")
+        lines.append("")
+    for sweep in summary.get("sweeps", []):
+        if not sweep.peers:
+            continue
+        peers = list(sweep.peers)
+        lines += [f"Scaling, {sweep.title} ({sweep.threads} thread"
+                  f"{'s' if sweep.threads > 1 else ''}), s per epoch:", "",
+                  "| point | weights | batch | deltanet | " + " | ".join(peers) + " |",
+                  "|" + " --- |" * (len(peers) + 4)]
+        for index, row in enumerate(sweep.rows):
+            cells = [_cell(sweep.peers[peer][index], 1.0) for peer in peers]
+            lines.append(f"| {row.workload} | {sweep.n_weights[index]:,} | "
+                         f"{sweep.batch_sizes[index]} | {_cell(row, 1.0)} | "
+                         + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def replace_between_markers(text: str, block: str) -> str:
+    """``text`` with the part from ``README_START`` to ``README_END`` replaced by ``block``."""
+    start, end = text.find(README_START.split(":")[0] + ":"), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no speed-table markers ({README_START!r} ... "
+                         f"{README_END!r}): put them where the table goes")
+    return text[:start] + block + text[end + len(README_END):]

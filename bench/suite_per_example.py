@@ -14,6 +14,7 @@ from functools import partial
 import numpy as np
 
 import peers_deltanet
+import peers_jax
 import peers_numba
 import peers_numpy
 import workloads
@@ -95,6 +96,9 @@ PEERS: list[tuple[str, str, Runner]] = [
     ("pytorch eager", "float64", run_torch),
     ("scikit-learn", "float64", run_sklearn),
 ]
+# JAX (jit + lax.scan) and torch.compile, from deltanet's own start and example order
+# (bench/peers_jax.py)
+PEERS += peers_jax.per_example_peers()
 
 
 def _tiny(data: Dataset) -> Dataset:

@@ -11,11 +11,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Outcome:
-    """One timed training run: loop seconds, work done (updates or epochs), accuracy reached."""
+    """One timed training run: loop seconds, work done (updates or epochs), accuracy reached;
+    ``compile_seconds`` when the run had to compile first (kept out of ``seconds``)."""
 
     seconds: float
     units: int
     accuracy: float | None = None
+    compile_seconds: float | None = None
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Row:
     accuracy: float | None = None
     note: str = ""
     ratio: float = float("nan")
+    compile_seconds: float | None = None
 
     @property
     def median(self) -> float:
@@ -80,13 +83,17 @@ def measure_all(entries: list[Entry], reps: int) -> list[Row]:
     rows = [Row(entry.workload, entry.peer, entry.dtype) for entry in entries]
     for row, entry in zip(rows, entries, strict=True):
         if entry.warmup is not None:
-            _attempt(row, entry.warmup)
+            outcome = _attempt(row, entry.warmup)
+            if isinstance(outcome, Outcome) and outcome.compile_seconds is not None:
+                row.compile_seconds = outcome.compile_seconds
     for _ in range(reps):
         for row, entry in zip(rows, entries, strict=True):
             outcome = _attempt(row, entry.run)
             if outcome is not None:
                 row.per_unit.append(outcome.seconds / outcome.units)
                 row.accuracy = outcome.accuracy
+                if outcome.compile_seconds is not None:
+                    row.compile_seconds = outcome.compile_seconds
     for row in rows:
         shown = f"median {row.median:.3g} s per unit" if row.per_unit else row.note
         print(f"  {row.workload:<22} {row.peer:<26} {row.dtype:<8} {shown}",

@@ -103,3 +103,41 @@ def test_measure_all_reports_a_failing_peer_and_keeps_the_others():
     assert working_row.per_unit == [0.5, 0.5, 0.5]
     assert working_row.accuracy == 0.5
     assert math.isnan(timing.ratio(working_row, broken_row))
+
+
+# ---- the same start and order as deltanet's row (peers_deltanet.start / orders), JAX peer
+
+def test_numpy_loop_from_deltanets_start_and_orders_ends_with_deltanets_weights():
+    import deltanet as dn
+    import peers_deltanet
+    import peers_numpy
+
+    w = _small_digits(40)
+    layers = peers_deltanet.start(w.sizes, "logistic", np.float64)
+    peers_numpy.sgd_per_example(layers, w.data.X, w.data.Y, 0.1,
+                                peers_deltanet.orders(40, 3))
+    net = dn.Network.layered(w.sizes, hidden="logistic", output="softmax", random_state=0)
+    dn.train(net, w.data.X, w.data.Y, loss="cross_entropy", lr=0.1, batch_size=1, epochs=3,
+             random_state=0)
+    for i, (W, b) in enumerate(layers):
+        np.testing.assert_allclose(net.plan.W(net.params, net.plan.block_at[(i, i + 1)]), W,
+                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(net.plan.bias(net.params, net.plan.groups[i]), b,
+                                   rtol=0, atol=1e-12)
+
+
+def test_jax_peer_learns_what_deltanet_learns_from_the_same_start():
+    pytest.importorskip("jax")
+    import peers_jax
+
+    w = _small_digits(64)
+    try:
+        mine = per_example.run_deltanet(w, w.data, 3, np.float64)
+        theirs = peers_jax.run_per_example(w, w.data, 3, np.float64)
+        again = peers_jax.run_per_example(w, w.data, 3, np.float64)
+    finally:
+        peers_jax.close()
+    assert theirs.units == mine.units == 3 * 64
+    assert theirs.accuracy == mine.accuracy
+    assert theirs.compile_seconds > 0 and again.compile_seconds is None  # compiled once
+    assert again.seconds > 0 and again.accuracy == mine.accuracy
