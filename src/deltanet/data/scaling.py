@@ -193,13 +193,20 @@ class StandardScaler(_Scaler):
     def fit(self, X: Any) -> StandardScaler:
         """Learn each column's mean and standard deviation from the training data ``X``."""
         arr, _ = _as_table("X", X)
-        self.mean_ = arr.mean(axis=0)
-        std = arr.std(axis=0)
+        return self._set(arr.shape[0], arr.mean(axis=0), arr.std(axis=0))
+
+    @classmethod
+    def from_moments(cls, n: int, mean: Any, std: Any) -> StandardScaler:
+        """The scaler of ``n`` rows with these column means and standard deviations."""
+        return cls()._set(n, np.asarray(mean, dtype=np.float64),
+                          np.asarray(std, dtype=np.float64))
+
+    def _set(self, n: int, mean: np.ndarray, std: np.ndarray) -> StandardScaler:
         # scikit-learn's bound on the rounding error of a computed variance
-        n, eps = arr.shape[0], np.finfo(np.float64).eps
+        eps = np.finfo(np.float64).eps
         var = std * std
-        constant = var <= n * eps * var + (n * self.mean_ * eps) ** 2
-        self.scale_ = np.where(constant, 1.0, std)
+        constant = var <= n * eps * var + (n * mean * eps) ** 2
+        self.mean_, self.scale_ = mean, np.where(constant, 1.0, std)
         return self
 
     def reset(self) -> None:
