@@ -313,13 +313,14 @@ def _run_streamed(args: argparse.Namespace, started: float) -> int:
     streamed, fitted, metrics, record = train_streamed(args, table, target)
     pre = streamed.pre
     _describe(args, table.name, pre, streamed.rows)
+    stream = fitted.history.pop("stream")
+    seconds = stream.pop("training_seconds")
     info = {"source": table.name, "data": record, "task": pre.task_, "target": pre.target,
             "classes": pre.classes_, "features": pre.feature_names_out,
-            "rows": streamed.rows, "training": settings(args), "history": fitted.history,
-            "metrics": metrics}
+            "rows": streamed.rows, "training": {**settings(args), "stream": stream},
+            "history": fitted.history, "metrics": metrics}
     with writing(out, "--out"):
         model_file.write(out, fitted.net, pre, info)
-    seconds = fitted.history["stream"]["training_seconds"]
     timing = {"training": seconds, "compile": 0.0, "total": time.perf_counter() - started}
     _report(args, out, [], info, fitted.net, timing)
     return 0
