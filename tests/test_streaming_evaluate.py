@@ -36,7 +36,7 @@ def test_evaluating_in_pieces_gives_the_in_memory_metrics(tmp_path, capsys, task
         runs.append(json.loads(capsys.readouterr().out))
     assert runs[0]["rows"] == runs[1]["rows"] == "all"
     assert runs[0]["metrics"] == runs[1]["metrics"] == runs[2]["metrics"]
-    assert runs[0]["metrics"]["n" if task == "classification" else "n"] == 700
+    assert runs[0]["metrics"]["n"] == 700
 
 
 def test_importance_is_refused_in_pieces_in_one_line(tmp_path, capsys):

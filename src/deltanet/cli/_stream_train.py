@@ -65,7 +65,8 @@ def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
                             max_categories=args.max_categories)
     bounds = part_bounds(args.seed, args.val_size, args.test_size)
     try:
-        whole, train = TableFit(pre, table.columns), TableFit(pre, table.columns)
+        whole, train = TableFit(pre, table.columns, checks_only=True), \
+            TableFit(pre, table.columns)
         digest, counts = Fingerprint(table.columns), dict.fromkeys(bounds, 0)
         for frame, rows in table.frames():
             digest.add(frame)

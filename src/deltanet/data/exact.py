@@ -3,11 +3,11 @@
 A table's preprocessing is learned from its training rows, in memory in one piece or from a
 stream chunk by chunk; both must give the same numbers to the last bit. ``min``/``max`` and
 counts merge exactly by themselves, but a floating-point sum depends on the order of its
-additions. So sums are kept *exactly*: every float64 ``x`` is ``m · 2^(e−53)`` with an
-integer ``m`` (``|m| < 2^53``, ``e >= −1073``), so ``Σ x`` is a whole number of units
-``2^−1127``, held as a Python integer, and rounded once at the end (correctly,
-by Python's integer division). Medians and most frequent values come from the counts of
-the distinct values, which merge exactly too.
+additions. So sums are kept *exactly*: every float64 ``x`` is ``±m · 2^(e−1075)`` with
+the integer ``m < 2^53`` and the biased exponent ``e`` of its bits, so ``Σ x`` is a whole
+number of units ``2^−1075``, held as a Python integer, and rounded once at the end
+(correctly, by Python's integer division). Medians and most frequent values come from the
+counts of the distinct values, which merge exactly too.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from fractions import Fraction
 import numpy as np
 
 #: every float64 (subnormals too) is a whole number of units 2^-UNIT_SHIFT
-UNIT_SHIFT = 1127
+UNIT_SHIFT = 1075
 #: values summed at once: |Σ of 26-bit halves| stays below 2^53, exact in float64
 _BLOCK = 1 << 20
+_MANTISSA = (1 << 52) - 1
 
 
 class ExactSum:
@@ -33,17 +34,18 @@ class ExactSum:
         self.units = 0  # Σ x · 2^UNIT_SHIFT, an integer
 
     def add(self, x: np.ndarray) -> None:
-        x = np.asarray(x, dtype=np.float64).ravel()
-        for at in range(0, x.size, _BLOCK):
-            m, e = np.frexp(x[at:at + _BLOCK])  # x = m · 2^e, 0.5 <= |m| < 1
-            mant = (m * 2.0 ** 53).astype(np.int64)  # x = mant · 2^(e − 53), exactly
-            shift = e.astype(np.int64) + (UNIT_SHIFT - 53)  # >= 0 for every float64
-            low = int(shift.min())
-            # group by exponent; the 26-bit halves of mant keep each group's sum exact
-            hi = np.bincount(shift - low, weights=mant >> 26)
-            lo = np.bincount(shift - low, weights=mant & ((1 << 26) - 1))
+        bits = np.ascontiguousarray(x, dtype=np.float64).ravel().view(np.int64)
+        for at in range(0, bits.size, _BLOCK):
+            b = bits[at:at + _BLOCK]
+            e = (b >> 52) & 0x7FF  # the biased exponent; 0 for zeros and subnormals
+            m = (b & _MANTISSA) | ((e != 0).astype(np.int64) << 52)  # the hidden bit
+            m = np.where(b < 0, -m, m)  # x = m · 2^(max(e, 1) − 1075), exactly
+            e = np.maximum(e, 1)
+            # group by exponent; the 26-bit halves of m keep each group's sum exact
+            hi = np.bincount(e, weights=m >> 26, minlength=2048)
+            lo = np.bincount(e, weights=m & ((1 << 26) - 1), minlength=2048)
             for k in np.flatnonzero((hi != 0) | (lo != 0)):
-                self.units += ((int(hi[k]) << 26) + int(lo[k])) << (int(k) + low)
+                self.units += ((int(hi[k]) << 26) + int(lo[k])) << int(k)
 
     def add_times(self, value: float, times: int) -> None:
         """Add ``value`` ``times`` times (the fill value of missing cells)."""

@@ -23,9 +23,11 @@ from deltanet.data.table_stats import ColumnStats, TargetStats
 
 
 class TableFit:
-    """The statistics of one fitting of ``pre`` on a table with ``columns``."""
+    """The statistics of one fitting of ``pre`` on a table with ``columns`` (only what its
+    checks and classes need when ``checks_only``: the whole table's, beside the training
+    rows' fitting)."""
 
-    def __init__(self, pre: Any, columns: list[str]) -> None:
+    def __init__(self, pre: Any, columns: list[str], checks_only: bool = False) -> None:
         names = [str(c) for c in columns]
         col.unknown_target(pre.target, names)
         unknown = [name for name in pre.drop if name not in names]
@@ -38,7 +40,9 @@ class TableFit:
                             f"{pre.target!r}; add at least one feature column")
         self.pre, self.rows = pre, 0
         self.target = TargetStats(pre.target, pre.task, pre.max_classes)
-        self.columns = [ColumnStats(n, pre.impute, pre.max_categories) for n in inputs]
+        self.columns = [ColumnStats(n, pre.impute, pre.max_categories, not checks_only)
+                        for n in inputs]
+        self.checks_only = checks_only
         self.m2: list[ExactSum] | None = None
         self.learned: dict[str, Any] = {}
 
@@ -81,9 +85,9 @@ class TableFit:
         for stats in numeric:
             stats.check_finite()
         fills = {c.name: c.fill for c in columns}
+        means = [] if self.checks_only else [s.mean(fills[s.name]) for s in numeric]
         self.learned = {"task": task, "classes": classes, "columns": columns,
-                        "numeric": numeric,
-                        "means": [s.mean(fills[s.name]) for s in numeric]}
+                        "numeric": numeric, "means": means}
 
     @property
     def needs_moments(self) -> bool:

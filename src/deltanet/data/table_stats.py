@@ -65,8 +65,10 @@ class Labels:
 class ColumnStats:
     """One input column (see the module docstring)."""
 
-    def __init__(self, name: str, impute: str | None, max_categories: int) -> None:
+    def __init__(self, name: str, impute: str | None, max_categories: int,
+                 sums: bool = True) -> None:
         self.name, self.impute, self.max_categories = name, impute, max_categories
+        self.sums = sums  # False: only what the checks need (no sums, ranges, fills)
         self.rows = self.missing = self.present = self.parsed = 0
         self.dates = None  # every present text value a date (None: no text seen)
         self.categorical = False  # a boolean or category column
@@ -76,7 +78,7 @@ class ColumnStats:
         self.labels = Labels(LABEL_CAP)
         self.low = self.high = None
         self.total = ExactSum()
-        self.counts = ValueCounts() if impute in ("median", "most_frequent") else None
+        self.counts = ValueCounts() if impute in ("median", "most_frequent") and sums else None
 
     def add(self, s: pd.Series, rows: np.ndarray) -> None:
         missing = s.isna().to_numpy()
@@ -113,7 +115,7 @@ class ColumnStats:
         if inf.any() and self.inf is None:
             self.inf = (_first(inf, rows), s[inf].iloc[0])
         x = x[ok & ~inf]
-        if x.size:
+        if x.size and self.sums:
             self.low = min(x.min(), self.low) if self.low is not None else x.min()
             self.high = max(x.max(), self.high) if self.high is not None else x.max()
             self.total.add(x)
@@ -169,7 +171,7 @@ class ColumnStats:
             if self.missing == self.rows:
                 raise DataError(f"column {self.name!r} has no values at all, so there is "
                                 "nothing to impute from; drop the column")
-            column.fill = self._fill(column)
+            column.fill = self._fill(column) if self.sums else None
         return column
 
     def _fill(self, column: col.Column) -> float | str:
