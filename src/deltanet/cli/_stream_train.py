@@ -3,11 +3,12 @@
 Pass 1 reads every piece once: the whole table's checks and classes (as ``fit_table`` on
 the whole table in memory), the preprocessing's statistics on the training rows
 (:meth:`deltanet.data.TablePreprocessor.fit_chunks`: the same numbers, to the last bit, as
-in memory on those rows) and the table's fingerprint; standardising takes a second pass.
-Then the network trains on a :class:`deltanet.data.Stream` of the coded pieces (two-level
-shuffle within ``--shuffle-buffer`` rows), validates on at most a buffer's worth of the
-validation rows, and is scored on the test rows, whose labels and predictions alone are
-kept. The model file is the in-memory one's, with the split recorded as a hash split.
+in memory on those rows), the table's fingerprint and the first validation rows (at most
+a tenth of ``--memory``); standardising takes a second pass. Then the network trains on a
+:class:`deltanet.data.Stream` of the coded pieces (two-level shuffle within
+``--shuffle-buffer`` rows), validating on those rows, and is scored on the test rows, whose
+labels and predictions alone are kept. The model file is the in-memory one's, with the
+split recorded as a hash split.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import numpy as np
 
 from ._common import CommandError, fit_table_error
 from ._table_stream import Table, in_part
+
+#: the share of the memory budget the validation rows kept in memory may take
+VALIDATION_SHARE = 0.1
 
 #: what streaming cannot do, and what to do instead
 NOT_STREAMED = {
@@ -39,6 +43,7 @@ class Streamed:
     pre: Any
     rows: dict[str, int]
     fingerprint: str
+    validation: Any  # the first validation rows (raw), at most VALIDATION_SHARE of --memory
 
 
 def check_streaming(args: argparse.Namespace) -> None:
@@ -54,10 +59,12 @@ def check_streaming(args: argparse.Namespace) -> None:
 
 def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
     """Pass 1 (and 2): fit the preprocessing on the training rows of ``table``."""
+    import pandas as pd
+
     from deltanet.data import DataError, TablePreprocessor
     from deltanet.data.table_fit import TableFit
 
-    from ._table_stream import part_bounds
+    from ._table_stream import budget, part_bounds
     from .model_file import Fingerprint
 
     pre = TablePreprocessor(target, task=args.task, scale=args.scale, impute=args.impute,
@@ -68,6 +75,8 @@ def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
         whole, train = TableFit(pre, table.columns, checks_only=True), \
             TableFit(pre, table.columns)
         digest, counts = Fingerprint(table.columns), dict.fromkeys(bounds, 0)
+        most = max(1, int(budget(args.memory) * VALIDATION_SHARE) // (8 * len(table.columns)))
+        validation: list = []  # raw rows, coded once the preprocessing is learned
         for frame, rows in table.frames():
             digest.add(frame)
             whole.add(frame, rows)
@@ -76,6 +85,8 @@ def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
                 counts[name] += int(keep.sum())
                 if name == "train":
                     train.add(frame[keep], rows[keep])
+                elif name == "validation" and sum(map(len, validation)) < most:
+                    validation.append(frame[keep].iloc[:most - sum(map(len, validation))])
         whole.learn()  # the whole table's problems first, rows counted as in the file
         train.target.task = pre.task = whole.learned["task"]
         train.learn()
@@ -90,7 +101,8 @@ def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
 
         check_training_classes(pre, whole.learned["classes"], set(train.target.labels.count))
         pre.classes_ = whole.learned["classes"]
-    return Streamed(table, pre, counts, digest.text())
+    validation = pd.concat(validation) if any(map(len, validation)) else None
+    return Streamed(table, pre, counts, digest.text(), validation)
 
 
 def coder(pre: Any, n_classes: int | None):
@@ -142,7 +154,7 @@ def train_streamed(args: argparse.Namespace, table: Table, target: str
 
     from ._fit import build_network, output_layer, train_network
     from ._progress import StreamBar
-    from ._table_stream import CountedSource, coded_stream, first_rows
+    from ._table_stream import CountedSource, coded_stream
 
     streamed = prepare(args, table, target)
     pre = streamed.pre
@@ -153,9 +165,10 @@ def train_streamed(args: argparse.Namespace, table: Table, target: str
     train, val, test = stream.split(validation=args.val_size, test=args.test_size,
                                     random_state=args.seed)
     net = build_network(len(pre.feature_names_out), args, pre.task_, n_classes)
-    val_rows = first_rows(val, stream.shuffle_buffer) if streamed.rows["validation"] else None
-    if val_rows is not None:
-        val_rows = (val_rows[0].astype(net.dtype), val_rows[1])
+    val_rows = None
+    if streamed.validation is not None:
+        X, Y = coder(pre, n_classes)(streamed.validation)
+        val_rows = (X.astype(net.dtype), Y)
     metric = "accuracy" if pre.task_ == "classification" else "r2"
     bar = None if args.quiet or args.json else StreamBar(args.epochs, metric,
                                                          streamed.rows["train"])

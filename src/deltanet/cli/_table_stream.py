@@ -135,19 +135,6 @@ def coded_stream(table: Table, code: Callable[[Any], tuple], n_inputs: int, n_ou
                         shuffle_buffer)
 
 
-def first_rows(stream: Any, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The first ``limit`` rows of ``stream`` in memory (None when it has none)."""
-    xs, ys, n = [], [], 0
-    for X, Y in stream.chunks():
-        take = min(len(X), limit - n)
-        xs.append(X[:take].copy())
-        ys.append(Y[:take].copy())
-        n += take
-        if n >= limit:
-            break
-    return (np.concatenate(xs), np.concatenate(ys)) if n else None
-
-
 class CountedSource:
     """A stream whose windows advance a :class:`~._progress.StreamBar`'s rows."""
 
