@@ -163,3 +163,31 @@ class _no_exit:
 
     def __exit__(self, *exc):
         return False
+
+
+#: troubleshooting cases that do not read the table in pieces, or differ on purpose
+NOT_STREAMED_CASES = ("too few rows to stratify",  # the hash split is never stratified
+                      "rows of different lengths",  # pandas words it per piece
+                      "unknown dataset name", "bad option value", "resume without",
+                      "names a folder", "names a file", "rprop on mini-batches",
+                      "early stopping without", "not a size")
+
+
+def test_every_data_problem_of_the_troubleshooting_table_reads_the_same_in_pieces(
+        tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from test_cli_errors import ROWS, write_fixtures
+
+    write_fixtures(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    checked = 0
+    for case, command, message in ROWS:
+        argv = shlex.split(command)
+        if argv[1] != "train" or any(c in case for c in NOT_STREAMED_CASES):
+            continue
+        status = main([*argv[1:], "--stream"])
+        err = capsys.readouterr().err
+        assert (status, err.rstrip("\n")) == (2, message), case
+        checked += 1
+    assert checked >= 20

@@ -99,6 +99,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text encoding of a CSV file (default: UTF-8, strictly)")
     parser.add_argument("--decimal-comma", action="store_true",
                         help="numbers in the CSV file are written with a decimal comma")
+    _add_stream_arguments(parser)
+
+
+def _add_stream_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("tables larger than memory")
     add_memory_option(group)
     group.add_argument("--stream", action="store_true",

@@ -237,8 +237,12 @@ class TargetStats:
         self.whole = self.whole and bool(np.all(np.mod(x[ok], 1.0) == 0))
         if self.distinct.size <= self.max_classes:
             self.distinct = np.union1d(self.distinct, x[ok])
-        if self.task != "regression" and (self.whole or self.parsed < self.present):
+        numbers = self.whole and self.distinct.size <= self.max_classes
+        if self.task == "classification" or (self.task is None and (
+                self.categorical or self.parsed < self.present or numbers)):
             self.labels.add(present)
+        else:  # numbers of a regression: their labels are not kept
+            self.labels.overflow = True
         if ok.any():
             self.total.add(x[ok])
 
