@@ -78,11 +78,7 @@ def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
         most = max(1, int(budget(args.memory) * VALIDATION_SHARE) // (8 * len(table.columns)))
         validation: list = []  # raw rows, coded once the preprocessing is learned
         for frame, rows in table.frames():
-            if digest is not None:
-                try:
-                    digest.add(frame)
-                except TypeError:  # lists or records: the checks below refuse them
-                    digest = None
+            digest.add(frame)
             whole.add(frame, rows)
             for name, part in bounds.items():
                 keep = in_part(rows, part)
@@ -106,7 +102,7 @@ def prepare(args: argparse.Namespace, table: Table, target: str) -> Streamed:
         check_training_classes(pre, whole.learned["classes"], set(train.target.labels.count))
         pre.classes_ = whole.learned["classes"]
     validation = pd.concat(validation) if any(map(len, validation)) else None
-    return Streamed(table, pre, counts, digest.text(), validation)  # type: ignore[union-attr]
+    return Streamed(table, pre, counts, digest.text(), validation)
 
 
 def coder(pre: Any, n_classes: int | None):

@@ -34,7 +34,8 @@ name.
 
 On the very table the model was trained on (the model file records its fingerprint), only
 the held-out test rows are scored, since the others were seen in training; --all-rows
-scores every row. Another table is scored whole."""
+scores every row. Another table is scored whole. A table larger than --memory is read in
+pieces, keeping only the labels, predictions and probabilities: the same metrics."""
 
 EPILOG = """\
 examples:

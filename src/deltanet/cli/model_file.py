@@ -235,7 +235,11 @@ class Fingerprint:
     def add(self, frame: Any) -> Fingerprint:
         import pandas as pd
 
-        self.digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        try:
+            hashed = pd.util.hash_pandas_object(frame, index=False)
+        except TypeError:  # cells of lists or records (Parquet): hashed by their text
+            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        self.digest.update(hashed.to_numpy().tobytes())
         return self
 
     def text(self) -> str:

@@ -4,7 +4,9 @@ DATA is read and coded as ``deltanet train`` does (one-hot categories, numbers s
 ``[−1, 1]``); the whole table takes part in the cross-validation. A numeric target keeps
 its units (each trial standardises it inside), so errors are reported in them. The best
 network, retrained on all rows, is saved with its preprocessing, so ``deltanet predict``
-and ``deltanet evaluate`` use it on raw rows.
+and ``deltanet evaluate`` use it on raw rows. A table larger than ``--memory`` is read in
+pieces: the trials run on a sample of its rows, the retraining on all of them
+(:mod:`._stream_search`).
 """
 
 from __future__ import annotations

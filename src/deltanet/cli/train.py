@@ -4,7 +4,8 @@ DATA is read (:mod:`._source`), its rows split into training, validation and tes
 (stratified by class), the preprocessing learned on the training rows only (one-hot coding
 of categories, min-max scaling to ``[−1, 1]`` or standardisation, optional imputation),
 the network trained (:mod:`._fit`), scored on the test rows, and saved with everything
-needed to use it on raw rows (:mod:`.model_file`).
+needed to use it on raw rows (:mod:`.model_file`). A table larger than ``--memory`` is
+read in pieces instead (:mod:`._stream_train`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ examples:
   deltanet train digits --hidden 64,32 --epochs 50 --plots runs/plots
   deltanet train houses.csv --target price --impute median --out houses.deltanet
   deltanet train spirals --hidden 16,16 --activation tanh --lr 0.01 --epochs 300
-  deltanet train big.csv --target label --checkpoint big.ckpt --resume"""
+  deltanet train big.csv --target label --checkpoint big.ckpt --resume
+  deltanet train big.parquet --target label --memory 2GB --shuffle-buffer 500000
+
+A table larger than --memory (default a quarter of the RAM) is streamed: read in pieces,
+its preprocessing learned in a first pass exactly as in memory, its rows split by a seeded
+hash of the row number (never stratified), shuffled by pieces and within a buffer."""
 
 
 def add_parser(commands: Any) -> None:
