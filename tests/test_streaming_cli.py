@@ -57,6 +57,28 @@ def test_preprocessing_learned_in_chunks_equals_the_in_memory_fit_bit_for_bit(se
     assert chunked.to_dict() == whole  # floats compared exactly
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_sums_are_correctly_rounded_whatever_the_chunks(seed):
+    import math
+
+    from deltanet.data.exact import ExactSum, ValueCounts
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=3000) * 10.0 ** rng.integers(-320, 300, size=3000)
+    x[:4] = [5e-324, -5e-324, 1e308, -1e308]  # subnormals and the extremes
+    whole, pieces = ExactSum(), ExactSum()
+    whole.add(x)
+    for part in np.array_split(rng.permutation(x), int(rng.integers(2, 40))):
+        pieces.add(part)
+    assert whole.units == pieces.units
+    assert whole.mean(1) == math.fsum(x)  # Σ x rounded once
+    counts = ValueCounts()
+    values = rng.integers(0, 30, size=int(rng.integers(1, 500))).astype(float)
+    for part in np.array_split(values, 3):
+        counts.add(part)
+    assert counts.median() == np.median(values)
+
+
 def test_chunked_errors_name_the_row_of_the_whole_table():
     frame = pd.DataFrame({"x": [str(i) for i in range(40)], "y": [i % 2 for i in range(40)]})
     frame.loc[33, "x"] = "twelve"

@@ -45,20 +45,20 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _chunks(n_chunks: int):
+def _chunks(n_chunks: int, rows: int = ROWS_PER_GROUP):
     rng = np.random.default_rng(0)
     w = rng.normal(size=len(FEATURES))
     for _ in range(n_chunks):
-        X = rng.normal(size=(ROWS_PER_GROUP, len(FEATURES)))
-        y = X @ w + 0.1 * rng.normal(size=ROWS_PER_GROUP)
+        X = rng.normal(size=(rows, len(FEATURES)))
+        y = X @ w + 0.1 * rng.normal(size=rows)
         yield pa.table({**dict(zip(FEATURES, X.T, strict=True)), "y": y})
 
 
-def _write_parquet(path, n_chunks: int) -> None:
-    """Row groups of ROWS_PER_GROUP rows, written one at a time."""
+def _write_parquet(path, n_chunks: int, rows: int = ROWS_PER_GROUP) -> None:
+    """Row groups of ``rows`` rows, written one at a time."""
     schema = pa.schema([(c, pa.float64()) for c in [*FEATURES, "y"]])
     with pq.ParquetWriter(path, schema, compression="none") as writer:
-        for table in _chunks(n_chunks):
+        for table in _chunks(n_chunks, rows):
             writer.write_table(table)
 
 
@@ -70,7 +70,7 @@ def _write_csv(path, n_chunks: int) -> None:
 
 def _run(tmp_path, big) -> dict:
     small = tmp_path / "small.parquet"
-    _write_parquet(small, 1)
+    _write_parquet(small, 2, 1000)
     out = subprocess.run([sys.executable, "-c", CHILD, str(big), str(small), str(tmp_path)],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
