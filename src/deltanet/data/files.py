@@ -326,8 +326,15 @@ def _parquet_pieces(path: Path) -> tuple[list[str], list[Callable], list[int]]:
             n = sum(rg.num_rows for rg in group.row_groups)
             if n:
                 pieces.append(lambda g=group: _reading(path, "parquet", None,
-                                                       lambda: g.to_table().to_pandas()))
+                                                       lambda: _to_frame(g.to_table())))
                 rows.append(n)
     if not rows:
         raise DataError(f"{str(path)!r} holds no rows of data; add at least one row")
     return [str(c) for c in dataset.schema.names], pieces, rows
+
+
+def _to_frame(table: Any) -> pd.DataFrame:
+    """A pyarrow table as a DataFrame, one block per column and the table's buffers freed
+    as they are converted (numbers without gaps are not even copied): about one copy of
+    the piece in memory at a time, not two or three."""
+    return table.to_pandas(split_blocks=True, self_destruct=True)

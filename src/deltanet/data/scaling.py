@@ -137,7 +137,12 @@ class MinMaxScaler(_Scaler):
         # a range such as ±1e308 would overflow
         half_min, half_span = self._halves()
         const = half_span == 0
-        out = lo + (arr / 2 - half_min) / np.where(const, 1.0, half_span) * (hi - lo)
+        # lo + (x/2 − min/2) / span · (hi − lo), step by step in one array (no temporaries)
+        out = arr / 2
+        out -= half_min
+        out /= np.where(const, 1.0, half_span)
+        out *= hi - lo
+        out += lo
         out[:, const] = (lo + hi) / 2
         return _restore(out, flat)
 
@@ -240,7 +245,9 @@ class StandardScaler(_Scaler):
     def transform(self, X: Any) -> np.ndarray:
         """Return ``(X − mean) / std`` (1-D ``X`` is one column)."""
         arr, flat = self._prepare(X)
-        return _restore((arr - self.mean_) / self.scale_, flat)
+        out = arr - self.mean_
+        out /= self.scale_
+        return _restore(out, flat)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Return ``X' · std + mean``."""
