@@ -263,8 +263,14 @@ def fit_table(pre: Any, frame: Any) -> None:
     try:
         pre.fit(frame)
     except ValueError as err:  # DataError
-        raise CommandError(str(err).replace("use task='classification'",
-                                            "pass --task classification")) from None
+        raise fit_table_error(err) from None
+
+
+def fit_table_error(err: Exception) -> CommandError:
+    """A DataError of fitting the preprocessing, with the command's flag for the library's
+    ``task='classification'``."""
+    return CommandError(str(err).replace("use task='classification'",
+                                         "pass --task classification"))
 
 
 def warn(message: str) -> None:

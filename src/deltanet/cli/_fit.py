@@ -94,24 +94,33 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
     """Train on ``data.X_train`` (validating on ``data.X_val`` when it has rows)."""
     if args.solver == "lbfgs":
         return _fit_lbfgs(args, data, task, n_classes)
-    import deltanet as dn
-
-    _, _, loss = output_layer(task, n_classes)
     net = build_network(data.X_train.shape[1], args, task, n_classes)
-    Y = targets(data.y_train, task, n_classes)
     val = None
     if len(data.X_val):
         val = (data.X_val.astype(net.dtype), targets(data.y_val, task, n_classes))
+    return train_network(args, net, data.X_train.astype(net.dtype),
+                         targets(data.y_train, task, n_classes), val, task, n_classes)
+
+
+def train_network(args: argparse.Namespace, net: Any, X: Any, Y: Any, val: Any, task: str,
+                  n_classes: int | None, bar: Any = None) -> Fitted:
+    """Train ``net`` with a stochastic solver on ``X, Y`` (or on a stream ``X``, with
+    ``Y=None``) with the command's options, its progress bar (``bar``, default the epoch
+    bar) and its one-line errors."""
+    import deltanet as dn
+
+    _, _, loss = output_layer(task, n_classes)
     metric = "accuracy" if task == "classification" else "r2"
     resumed_at = _resumed_at(args)
     if resumed_at > args.epochs:
         raise CommandError(f"checkpoint {args.checkpoint} already has {resumed_at} epochs, more "
                            f"than --epochs {args.epochs}; pass --epochs {resumed_at} or more to "
                            "go on from it, or leave out --resume to start afresh")
-    bar = None if args.quiet or args.json else EpochBar(args.epochs, metric, resumed_at)
+    if bar is None and not (args.quiet or args.json):
+        bar = EpochBar(args.epochs, metric, resumed_at)
     try:
         hist = dn.train(
-            net, data.X_train.astype(net.dtype), Y, loss=loss, optimizer=args.solver,
+            net, X, Y, loss=loss, optimizer=args.solver,
             lr=args.lr, batch_size=args.batch_size or None, epochs=args.epochs,
             random_state=args.seed, l2=args.alpha, dropout=args.dropout or None,
             class_weight=args.class_weight, validation_data=val, metric=metric,
@@ -139,6 +148,18 @@ def fit(args: argparse.Namespace, data: Arrays, task: str, n_classes: int | None
         else hist.epochs
     record["loss_name"] = LOSS_NAMES[loss]
     return Fitted(net, record)
+
+
+def check_training_classes(pre: Any, classes: list[str], seen: set[str]) -> None:
+    """Warn about classes without a training row (``seen``: the training rows' classes):
+    the network cannot learn them."""
+    from ._common import warn
+
+    absent = [c for c in classes if c not in seen]
+    if absent:
+        warn(f"class(es) {', '.join(map(repr, absent))} of target column {pre.target!r} have "
+             "no training rows after the split, so the network cannot learn them; add rows of "
+             "those classes, or split with other --test-size, --val-size or --seed")
 
 
 def checkpoint_words(message: str) -> str:

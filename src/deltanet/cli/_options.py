@@ -66,6 +66,41 @@ def jobs(text: str) -> int:
 jobs.__name__ = "int"
 
 
+def memory_size(text: str) -> int:
+    """A memory budget: ``2GB``, ``500MB``, ``1.5GiB`` or a number of bytes."""
+    from deltanet.data.stream_sources import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 2GB, 500MB or 1.5GiB, got "
+                                         f"{text!r}") from None
+
+
+memory_size.__name__ = "size"
+
+
+def add_memory_option(group) -> None:
+    """``--memory``: the budget above which a table is read in pieces."""
+    group.add_argument("--memory", type=memory_size, metavar="SIZE",
+                       help="memory budget, e.g. 2GB or 500MB (default: a quarter of the "
+                            "RAM); a table larger than it is streamed: read in pieces, "
+                            "never whole")
+
+
+def add_stream_options(parser: argparse.ArgumentParser) -> None:
+    """The options of training on a table larger than memory."""
+    group = parser.add_argument_group("tables larger than memory")
+    add_memory_option(group)
+    group.add_argument("--stream", action="store_true",
+                       help="stream the table even if it fits in the budget (rows split by "
+                            "a seeded hash of the row number, never stratified)")
+    group.add_argument("--shuffle-buffer", type=positive_int, metavar="ROWS",
+                       help="rows shuffled together when streaming (default: as many as a "
+                            "tenth of --memory holds); one epoch reads the row groups or "
+                            "chunks in a random order into this buffer, then shuffles it")
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--hidden", type=layer_sizes, default=[64, 32], metavar="SIZES",
@@ -170,4 +205,5 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     add_data_options(parser)
     add_model_options(parser)
     add_training_options(parser)
+    add_stream_options(parser)
     add_output_files(parser)

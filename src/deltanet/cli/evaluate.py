@@ -23,7 +23,7 @@ from ._common import (
     print_json,
     warn,
 )
-from ._options import non_negative_int, positive_int
+from ._options import add_memory_option, non_negative_int, positive_int
 
 DESCRIPTION = """\
 Score a model written by 'deltanet train' on DATA, which must hold the target column.
@@ -34,7 +34,8 @@ name.
 
 On the very table the model was trained on (the model file records its fingerprint), only
 the held-out test rows are scored, since the others were seen in training; --all-rows
-scores every row. Another table is scored whole."""
+scores every row. Another table is scored whole. A table larger than --memory is read in
+pieces, keeping only the labels, predictions and probabilities: the same metrics."""
 
 EPILOG = """\
 examples:
@@ -68,6 +69,10 @@ def add_parser(commands: Any) -> None:
                         help="write PNG plots here: ROC and precision-recall curves, "
                              "calibration, confusion matrix (classification); predicted vs "
                              "true and residuals (regression); importance (--importance)")
+    group = parser.add_argument_group("tables larger than memory")
+    add_memory_option(group)
+    group.add_argument("--stream", action="store_true",
+                       help="read DATA in pieces even if it fits in the budget")
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -131,6 +136,12 @@ def rows_to_score(model: Any, frame: Any, all_rows: bool) -> tuple[Any, str, str
              "on all rows), so these scores are not from held-out rows; score another table "
              "for an honest estimate")
         return frame, "all", f"all {n} rows, every one of which trained the model"
+    if split.get("method") == "hash":  # trained on the table in pieces: no digests
+        from ._table_stream import in_part, part_bounds
+
+        test = part_bounds(split["seed"], split["val_size"], split["test_size"])["test"]
+        rows = np.flatnonzero(in_part(np.arange(n), test))
+        return frame.iloc[rows], "test", _held_out(len(rows), n)
     settings = argparse.Namespace(test_size=split["test_size"], val_size=split["val_size"],
                                   no_stratify=not split["stratify"], seed=split["seed"])
     rows = split_rows(frame, model.pre.target, model.task, settings)["test"]
@@ -139,23 +150,36 @@ def rows_to_score(model: Any, frame: Any, all_rows: bool) -> tuple[Any, str, str
              "be recovered here (the split differs); scoring all rows, most of which were "
              "seen in training")
         return frame, "all", f"all {n} rows (held-out rows not recoverable)"
-    return frame.iloc[rows], "test", (f"the {len(rows)} held-out test rows of {n}: this is "
-                                      "the table the model was trained on (--all-rows scores "
-                                      "every row)")
+    return frame.iloc[rows], "test", _held_out(len(rows), n)
+
+
+def _held_out(rows: int, n: int) -> str:
+    return (f"the {rows} held-out test rows of {n}: this is the table the model was trained "
+            "on (--all-rows scores every row)")
 
 
 def run(args: argparse.Namespace) -> int:
     from . import model_file
     from ._source import load_source
+    from ._stream_evaluate import score_streamed
+    from ._table_stream import should_stream
     from .metrics import metrics_tables
 
     if args.plots:
         check_output_folder(args.plots, "--plots")
     model = model_file.read(args.model)
     model.require_table()
-    source = load_source(args.data)
-    frame, which, sentence = rows_to_score(model, source.frame, args.all_rows)
-    scored = score_rows(model, frame, which)
+    if should_stream(args):
+        if args.importance:
+            raise CommandError("--importance shuffles the columns of every row in memory; the "
+                               "table is streamed (larger than --memory, or --stream), so "
+                               "score a sample of it, or raise --memory")
+        y, pred, proba, which, sentence = score_streamed(model, args)
+        scored = Scored(None, y, pred, proba, which)
+    else:
+        source = load_source(args.data)
+        frame, which, sentence = rows_to_score(model, source.frame, args.all_rows)
+        scored = score_rows(model, frame, which)
     metrics = metrics_of(model, scored)
     importance = (permutation_importance(model, scored, args.repeats, args.seed)
                   if args.importance else None)

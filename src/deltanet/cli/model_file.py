@@ -220,14 +220,30 @@ def coded_example(model: Model, rows: list[list[str]], targets: list[str]
 def fingerprint(frame: Any) -> str:
     """SHA-256 of a table's column names and cell values (row order included): the same
     file or dataset read again gives the same fingerprint, any changed cell another."""
-    import hashlib
-    import json
+    return Fingerprint(frame.columns).add(frame).text()
 
-    import pandas as pd
 
-    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return "sha256:" + digest.hexdigest()
+class Fingerprint:
+    """:func:`fingerprint` of a table read in chunks (``add`` each, in order)."""
+
+    def __init__(self, columns: Any) -> None:
+        import hashlib
+        import json
+
+        self.digest = hashlib.sha256(json.dumps([str(c) for c in columns]).encode())
+
+    def add(self, frame: Any) -> Fingerprint:
+        import pandas as pd
+
+        try:
+            hashed = pd.util.hash_pandas_object(frame, index=False)
+        except TypeError:  # cells of lists or records (Parquet): hashed by their text
+            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        self.digest.update(hashed.to_numpy().tobytes())
+        return self
+
+    def text(self) -> str:
+        return "sha256:" + self.digest.hexdigest()
 
 
 def rows_digest(rows: np.ndarray) -> str:

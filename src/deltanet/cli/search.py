@@ -4,7 +4,9 @@ DATA is read and coded as ``deltanet train`` does (one-hot categories, numbers s
 ``[−1, 1]``); the whole table takes part in the cross-validation. A numeric target keeps
 its units (each trial standardises it inside), so errors are reported in them. The best
 network, retrained on all rows, is saved with its preprocessing, so ``deltanet predict``
-and ``deltanet evaluate`` use it on raw rows.
+and ``deltanet evaluate`` use it on raw rows. A table larger than ``--memory`` is read in
+pieces: the trials run on a sample of its rows, the retraining on all of them
+(:mod:`._stream_search`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import sys
 from typing import Any
 
 from deltanet.cli._common import fit_table
-from deltanet.cli._options import folds, jobs, non_negative_int, open_fraction, positive_int
+from deltanet.cli._options import (
+    add_memory_option,
+    folds,
+    jobs,
+    non_negative_int,
+    open_fraction,
+    positive_int,
+)
 
 from ..search.runner import DEFAULT_STORAGE, PRUNERS, SAMPLERS, in_memory
 from ..search.space import DEFAULT_SPACE
@@ -92,6 +101,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text encoding of a CSV file (default: UTF-8, strictly)")
     parser.add_argument("--decimal-comma", action="store_true",
                         help="numbers in the CSV file are written with a decimal comma")
+    _add_stream_arguments(parser)
+
+
+def _add_stream_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("tables larger than memory")
+    add_memory_option(group)
+    group.add_argument("--stream", action="store_true",
+                       help="read DATA in pieces even if it fits in the budget: the trials "
+                            "run on a sample of the rows, the best network is retrained on "
+                            "every row")
 
 
 def _value(text: str) -> Any:
@@ -210,8 +229,18 @@ def _sqlite_file(storage: str | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Run the search, save the best network, print the table (or JSON)."""
     check_options(args)
+    from deltanet.cli._table_stream import should_stream
+
     space = parse_space(args.space)
-    X, y, pre, name, data_fingerprint = _table(args)
+    sampled = None
+    if should_stream(args):  # trials on a sample, the best network retrained on every row
+        from deltanet.cli._stream_search import sampled_table
+
+        sampled = sampled_table(args)
+        X, y, pre, name = sampled.X, sampled.y, sampled.pre, sampled.name
+        data_fingerprint = sampled.fingerprint
+    else:
+        X, y, pre, name, data_fingerprint = _table(args)
     _check_classes(y, pre, args.cv)
     quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
     out = args.out or f"{name}.deltanet"  # as 'deltanet train' names its model file
@@ -219,12 +248,14 @@ def run(args: argparse.Namespace) -> int:
         from deltanet.cli._common import check_output_file
 
         check_output_file(out, "--out (default)", {"data file": args.data})
-    result = _search(args, X, y, pre.task_, space, quiet)
+    result = _search(args, X, y, pre.task_, space, quiet,
+                     None if sampled is None else sampled.stream)
     doc = result.to_dict()
     from deltanet.cli._common import writing
 
+    rows = len(X) if sampled is None else sampled.n_rows
     with writing(out, "--out"):
-        doc["model"] = str(_save(out, result, pre, name, len(X), data_fingerprint))
+        doc["model"] = str(_save(out, result, pre, name, rows, data_fingerprint, len(X)))
     if getattr(args, "json", False):
         from deltanet.cli._common import print_json
 
@@ -250,8 +281,9 @@ def _check_classes(y: Any, pre: Any, cv: int) -> None:
 
 
 def _search(args: argparse.Namespace, X: Any, y: Any, task: str, space: dict[str, Any],
-            quiet: bool):
-    """:func:`deltanet.search` with the options; its messages name the options' flags."""
+            quiet: bool, stream: Any = None):
+    """:func:`deltanet.search` with the options (the best network retrained on ``stream``
+    when given); its messages name the options' flags."""
     from deltanet.search import search
 
     try:
@@ -260,7 +292,8 @@ def _search(args: argparse.Namespace, X: Any, y: Any, task: str, space: dict[str
                       cv=args.cv, epochs=args.epochs, patience=args.patience,
                       storage=args.storage, study_name=args.study, n_jobs=args.jobs,
                       dask=args.dask, subsample=args.subsample, random_state=args.seed,
-                      plots=args.plots, callbacks=[] if quiet else [_progress(args.trials, task)])
+                      plots=args.plots, callbacks=[] if quiet else [_progress(args.trials, task)],
+                      retrain_on=stream)
     except (TypeError, ValueError) as err:
         raise ValueError(flag_words(str(err))) from None
 
@@ -275,8 +308,10 @@ def _progress(n_trials: int, task: str):
     return show
 
 
-def _save(path: str, result: Any, pre: Any, name: str, rows: int, data_fingerprint: str):
-    """The best network with its preprocessing, as ``deltanet train`` writes models."""
+def _save(path: str, result: Any, pre: Any, name: str, rows: int, data_fingerprint: str,
+          trial_rows: int):
+    """The best network with its preprocessing, as ``deltanet train`` writes models
+    (``trial_rows``: the rows the trials saw, a sample of a table read in pieces)."""
     from deltanet.cli import model_file
 
     best = result.to_dict()["best"]
@@ -288,6 +323,7 @@ def _save(path: str, result: Any, pre: Any, name: str, rows: int, data_fingerpri
             "training": {**result.best_params, "epochs": result.best_trial.user_attrs.get(
                 "best_epoch")},
             "search": {"study": result.study.study_name, "storage": result.storage,
+                       "trial_rows": trial_rows,
                        "trial": best["number"], "cv_error": best["error"],
                        "network": best["network"]}}
     return model_file.write(path, result.network, pre, info)

@@ -4,7 +4,8 @@ DATA is read (:mod:`._source`), its rows split into training, validation and tes
 (stratified by class), the preprocessing learned on the training rows only (one-hot coding
 of categories, min-max scaling to ``[−1, 1]`` or standardisation, optional imputation),
 the network trained (:mod:`._fit`), scored on the test rows, and saved with everything
-needed to use it on raw rows (:mod:`.model_file`).
+needed to use it on raw rows (:mod:`.model_file`). A table larger than ``--memory`` is
+read in pieces instead (:mod:`._stream_train`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from ._common import (
     note,
     print_json,
     same_file,
-    warn,
     writing,
 )
 from ._options import add_train_options
@@ -51,7 +51,12 @@ examples:
   deltanet train digits --hidden 64,32 --epochs 50 --plots runs/plots
   deltanet train houses.csv --target price --impute median --out houses.deltanet
   deltanet train spirals --hidden 16,16 --activation tanh --lr 0.01 --epochs 300
-  deltanet train big.csv --target label --checkpoint big.ckpt --resume"""
+  deltanet train big.csv --target label --checkpoint big.ckpt --resume
+  deltanet train big.parquet --target label --memory 2GB --shuffle-buffer 500000
+
+A table larger than --memory (default a quarter of the RAM) is streamed: read in pieces,
+its preprocessing learned in a first pass exactly as in memory, its rows split by a seeded
+hash of the row number (never stratified), shuffled by pieces and within a buffer."""
 
 
 def add_parser(commands: Any) -> None:
@@ -97,17 +102,15 @@ def _target(source: Any, args: argparse.Namespace) -> str:
         return args.target
     if source.target:
         return source.target
-    columns = ", ".join(list(source.frame.columns)[:20])
-    raise CommandError(f"--target is required for a data file: name the column to predict, "
-                       f"e.g. --target {source.frame.columns[-1]} (the columns are: {columns})")
+    return _no_target([str(c) for c in source.frame.columns])
 
 
 def prepare(args: argparse.Namespace) -> Prepared:
     """Read DATA, split its rows, learn the preprocessing on the training rows, code all."""
     from deltanet.data import TablePreprocessor, detect_task
-    from deltanet.data.columns import target_column
+    from deltanet.data.columns import labels_of, target_column
 
-    from ._fit import Arrays
+    from ._fit import Arrays, check_training_classes
     from ._source import load_source
 
     source = load_source(args.data, args.encoding, args.decimal_comma)
@@ -124,7 +127,8 @@ def prepare(args: argparse.Namespace) -> Prepared:
     if classes is not None:
         # the classes are those of the whole target column (as scikit-learn's classes=):
         # a rare class that falls only in validation or test rows still has its output
-        _check_training_classes(pre, classes, frame[target].iloc[rows["train"]])
+        seen = set(labels_of(frame[target].iloc[rows["train"]], None))
+        check_training_classes(pre, classes, seen)
         pre.classes_ = classes
     coded = []
     for part in ("train", "validation", "test"):
@@ -134,18 +138,6 @@ def prepare(args: argparse.Namespace) -> Prepared:
         else:
             coded += [np.zeros((0, len(pre.feature_names_out))), np.zeros(0)]
     return Prepared(source, pre, rows, Arrays(*coded))
-
-
-def _check_training_classes(pre: Any, classes: list[str], train_target: Any) -> None:
-    """Warn about classes without a training row: the network cannot learn them."""
-    from deltanet.data.columns import labels_of
-
-    seen = set(labels_of(train_target, None))
-    absent = [c for c in classes if c not in seen]
-    if absent:
-        warn(f"class(es) {', '.join(map(repr, absent))} of target column {pre.target!r} have "
-             "no training rows after the split, so the network cannot learn them; add rows of "
-             "those classes, or split with other --test-size, --val-size or --seed")
 
 
 def score(pre: Any, net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -251,21 +243,17 @@ def run(args: argparse.Namespace) -> int:
     """Train, score, save, plot and report."""
     from . import model_file
     from ._fit import fit
+    from ._table_stream import should_stream
     from ._warm_up import warm_up
 
     check_options(args)
     started = time.perf_counter()
+    if should_stream(args):
+        return _run_streamed(args, started)
     prep = prepare(args)
-    out = Path(args.out or f"{prep.source.name}.deltanet")
-    if not args.out:
-        check_output_file(out, "--out (default)", {"data file": args.data}, kind="model",
-                          force=args.force)
-        if args.checkpoint and same_file(out, args.checkpoint):
-            raise CommandError(f"--checkpoint {args.checkpoint!r} is the default model file "
-                               f"{str(out)!r}; the model would overwrite the checkpoint, so "
-                               "give --out or another --checkpoint name")
+    out = _out_path(args, prep.source.name)
     pre, n_classes = prep.pre, (len(prep.pre.classes_) if prep.pre.classes_ else None)
-    _describe(args, prep)
+    _describe(args, prep.source.name, prep.pre, prep.rows)
     compile_seconds = 0.0
     if args.solver != "lbfgs":
         show = not (args.quiet or args.json)
@@ -302,17 +290,65 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _out_path(args: argparse.Namespace, name: str) -> Path:
+    """``--out``, or NAME.deltanet (checked like ``--out``)."""
+    out = Path(args.out or f"{name}.deltanet")
+    if not args.out:
+        check_output_file(out, "--out (default)", {"data file": args.data}, kind="model",
+                          force=args.force)
+        if args.checkpoint and same_file(out, args.checkpoint):
+            raise CommandError(f"--checkpoint {args.checkpoint!r} is the default model file "
+                               f"{str(out)!r}; the model would overwrite the checkpoint, so "
+                               "give --out or another --checkpoint name")
+    return out
+
+
+def _run_streamed(args: argparse.Namespace, started: float) -> int:
+    """Train on DATA read in pieces (:mod:`._stream_train`), save and report."""
+    from . import model_file
+    from ._stream_train import check_streaming, train_streamed
+    from ._table_stream import open_table
+
+    check_streaming(args)
+    table = open_table(args.data, args.memory, args.encoding, args.decimal_comma)
+    target = args.target or table.target or _no_target(table.columns)
+    out = _out_path(args, table.name)
+    note(args, f"[bold]{table.name}[/bold]: {sum(table.rows)} rows in {len(table.pieces)} "
+               "pieces, streamed (larger than --memory, or --stream); a first pass learns "
+               "the preprocessing")
+    streamed, fitted, metrics, record = train_streamed(args, table, target)
+    pre = streamed.pre
+    _describe(args, table.name, pre, streamed.rows)
+    stream = fitted.history.pop("stream")
+    seconds = stream.pop("training_seconds")
+    info = {"source": table.name, "data": record, "task": pre.task_, "target": pre.target,
+            "classes": pre.classes_, "features": pre.feature_names_out,
+            "rows": streamed.rows, "training": {**settings(args), "stream": stream},
+            "history": fitted.history, "metrics": metrics}
+    with writing(out, "--out"):
+        model_file.write(out, fitted.net, pre, info)
+    timing = {"training": seconds, "compile": 0.0, "total": time.perf_counter() - started}
+    _report(args, out, [], info, fitted.net, timing)
+    return 0
+
+
+def _no_target(columns: list[str]) -> str:
+    raise CommandError(f"--target is required for a data file: name the column to predict, "
+                       f"e.g. --target {columns[-1]} (the columns are: "
+                       f"{', '.join(columns[:20])})")
+
+
 def _sizes(net: Any) -> str:
     return "-".join(map(str, net.plan.layer_sizes()))
 
 
-def _describe(args: argparse.Namespace, prep: Prepared) -> None:
-    pre, rows = prep.pre, prep.rows
+def _describe(args: argparse.Namespace, name: str, pre: Any, rows: dict[str, Any]) -> None:
+    rows = {k: v if isinstance(v, int) else len(v) for k, v in rows.items()}
     what = (f"classification of {pre.target!r} into {len(pre.classes_)} classes"
             if pre.task_ == "classification" else f"regression of {pre.target!r}")
-    note(args, f"[bold]{prep.source.name}[/bold]: {what}; {len(pre.feature_names_out)} inputs; "
-               f"{len(rows['train'])} training, {len(rows['validation'])} validation, "
-               f"{len(rows['test'])} test rows")
+    note(args, f"[bold]{name}[/bold]: {what}; {len(pre.feature_names_out)} inputs; "
+               f"{rows['train']} training, {rows['validation']} validation, "
+               f"{rows['test']} test rows")
 
 
 def _report(args: argparse.Namespace, out: Path, plots: list[Path], info: dict[str, Any],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +40,7 @@ def shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_))
 
@@ -50,7 +49,7 @@ def label_of(value: Any) -> str:
     """The text of a category or class: ``True``, ``3`` (also for 3.0), ``2.5``, ``red``."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
-    if _is_number(value) and float(value).is_integer():
+    if is_number(value) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
@@ -88,37 +87,6 @@ def labels_of(series: pd.Series, fill: str | None) -> list[str | None]:
                                                            strict=True)]
 
 
-def sorted_labels(series: pd.Series) -> list[str]:
-    """Distinct non-missing values as texts, in the order of the values (numbers by size)."""
-    values = list(pd.unique(series.dropna().astype(object)))
-    numeric = all(_is_number(v) for v in values)
-    ordered = sorted(values, key=float if numeric else label_of)
-    return list(dict.fromkeys(label_of(v) for v in ordered))
-
-
-def column_kind(series: pd.Series, name: str) -> str:
-    """``'numeric'`` or ``'categorical'``; a numeric column with stray text is a DataError.
-
-    Text, boolean and category columns are categorical, except text columns whose values
-    all parse as numbers (numeric), or at least 90 % of them (a typing mistake: DataError
-    naming the first bad row).
-    """
-    dtype = series.dtype
-    check_plain(series, name)
-    if pdt.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    present = series.dropna()
-    if pdt.is_numeric_dtype(dtype) or present.empty:
-        return "numeric"
-    share = float(np.mean(~np.isnan(parse_numbers(present))))
-    if share == 1.0:
-        return "numeric"
-    _check_text_numbers(series, name)
-    if share >= NUMERIC_SHARE:
-        numbers(series, name)
-    return "categorical"
-
-
 def _first(series: pd.Series, test) -> int | None:
     """Position (from 0) of the first present value of ``series`` that passes ``test``."""
     values, missing = series.to_numpy(dtype=object), series.isna().to_numpy()
@@ -128,30 +96,38 @@ def _first(series: pd.Series, test) -> int | None:
     return None
 
 
-def _is_date(value: Any) -> bool:
+def is_date(value: Any) -> bool:
     return isinstance(value, str) and _DATE.fullmatch(value.strip()) is not None
 
 
-def _is_decimal_comma(value: Any) -> bool:
+def is_decimal_comma(value: Any) -> bool:
     return isinstance(value, str) and _DECIMAL_COMMA.fullmatch(value.strip()) is not None
 
 
 def check_plain(series: pd.Series, name: str) -> None:
     """Refuse a column of dates or times (CSV text or Parquet datetimes alike), or of lists
     or records (Parquet list and struct columns): none is a number or a category."""
+    if check_nested(series, name):
+        return
+    if _first(series, lambda v: not is_date(v)) is None:
+        refuse_dates(name)
+
+
+def check_nested(series: pd.Series, name: str) -> bool:
+    """Refuse a column of datetimes, lists or records; return whether its type holds
+    numbers or booleans only (or nothing), so that it cannot hold dates as text."""
     dtype = series.dtype
     if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
-        _refuse_dates(name)
+        refuse_dates(name)
     if pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype) or series.isna().all():
-        return
+        return True
     row = _first(series, _is_nested)
     if row is not None:
         raise DataError(f"column {name!r} holds lists or records (row {row + 1}: "
                         f"{shown(series.iloc[row])}), e.g. a Parquet list or struct column, "
                         "which cannot be inputs; flatten it into plain columns, or drop it "
                         f"with --drop {name} (drop=[{name!r}])")
-    if _first(series, lambda v: not _is_date(v)) is None:
-        _refuse_dates(name)
+    return False
 
 
 def _is_nested(value: Any) -> bool:
@@ -167,20 +143,20 @@ def check_plain_target(series: pd.Series, name: str) -> None:
                         "pick another target column")
 
 
-def _refuse_dates(name: str) -> None:
+def refuse_dates(name: str) -> None:
     raise DataError(f"column {name!r} holds dates or times, which cannot be inputs directly "
                     "(one-hot coding every date would learn nothing); convert it to numbers "
                     "(e.g. days since a start date, or month and weekday columns), or drop it "
                     f"with --drop {name} (drop=[{name!r}])")
 
 
-def _check_text_numbers(series: pd.Series, name: str) -> None:
+def check_text_numbers(series: pd.Series, name: str) -> None:
     """Refuse a text column whose values are all numbers, some with a decimal comma
     ("1,5"): read as text they would become categories."""
-    row = _first(series, _is_decimal_comma)
+    row = _first(series, is_decimal_comma)
     if row is None:
         return
-    other = _first(series, lambda v: not _is_decimal_comma(v) and np.isnan(
+    other = _first(series, lambda v: not is_decimal_comma(v) and np.isnan(
         parse_numbers(pd.Series([v], dtype=object))[0]))
     if other is None:
         raise DataError(f"column {name!r} holds numbers with a decimal comma "
@@ -194,11 +170,18 @@ def check_categories(column: Column, max_categories: int) -> None:
     (an identifier or free text), before any one-hot matrix is made."""
     n = len(column.categories or ())
     if column.kind == "categorical" and n > max_categories:
-        raise DataError(f"column {column.name!r} has {n:,} different values, more than the "
-                        f"{max_categories} categories a column may have (each would become an "
-                        f"input; it looks like an identifier or free text); drop it with "
-                        f"--drop {column.name} (drop=[{column.name!r}]), or allow more with "
-                        f"--max-categories {n} (max_categories={n})")
+        raise DataError(too_many_categories(column.name, n, max_categories))
+
+
+def too_many_categories(name: str, n: int | str, max_categories: int) -> str:
+    """The message for a column with ``n`` (or ``"more than N"``) different values."""
+    allow = n if isinstance(n, int) else "N"
+    shown_n = f"{n:,}" if isinstance(n, int) else n
+    return (f"column {name!r} has {shown_n} different values, more than the "
+            f"{max_categories} categories a column may have (each would become an "
+            f"input; it looks like an identifier or free text); drop it with "
+            f"--drop {name} (drop=[{name!r}]), or allow more with "
+            f"--max-categories {allow} (max_categories={allow})")
 
 
 def detect_task(series: pd.Series, max_classes: int = 20) -> str:
@@ -228,10 +211,14 @@ def _check_stray_text(series: pd.Series, present_values: np.ndarray) -> None:
         return
     bad = series.notna().to_numpy() & np.isnan(parse_numbers(series))
     row = int(np.argmax(bad))
-    raise DataError(f"target column {series.name!r} has non-numeric text "
-                    f"{shown(series.iloc[row])} in row {row + 1}, and its other values are "
-                    "numbers; fix the value, or pass task='classification' (command line: "
-                    "--task classification) if the column holds class labels")
+    raise DataError(stray_text(series.name, series.iloc[row], row))
+
+
+def stray_text(name: Any, value: Any, row: int) -> str:
+    """The message for a numeric target with the text ``value`` in row ``row`` (from 0)."""
+    return (f"target column {name!r} has non-numeric text {shown(value)} in row {row + 1}, "
+            "and its other values are numbers; fix the value, or pass task='classification' "
+            "(command line: --task classification) if the column holds class labels")
 
 
 # --- columns ----------------------------------------------------------------------------------
@@ -246,38 +233,16 @@ class Column:
     fill: float | str | None = None
 
 
-def _fill_value(series: pd.Series, column: Column, impute: str) -> float | str:
-    if column.kind == "categorical":
-        counts = Counter(labels_of(series.dropna(), None))
-        return max(column.categories, key=lambda c: (counts[c], -column.categories.index(c)))
-    values = numbers(series, column.name)
-    values = values[~np.isnan(values)]
-    if impute == "mean":
-        return float(np.mean(values))
-    if impute == "median":
-        return float(np.median(values))
-    distinct, counts = np.unique(values, return_counts=True)
-    return float(distinct[np.argmax(counts)])
-
-
-def learn_column(series: pd.Series, name: str, impute: str | None) -> Column:
-    column = Column(name, column_kind(series, name))
-    if column.kind == "categorical":
-        column.categories = sorted_labels(series)
-    if impute is not None:
-        if series.notna().sum() == 0:
-            raise DataError(f"column {name!r} has no values at all, so there is nothing to "
-                            "impute from; drop the column")
-        column.fill = _fill_value(series, column, impute)
-    return column
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def check_missing(frame: pd.DataFrame, names: list[str]) -> None:
-    counts = {n: int(frame[n].isna().sum()) for n in names}
+    missing_values({n: int(frame[n].isna().sum()) for n in names})
+
+
+def missing_values(counts: dict[str, int]) -> None:
+    """Refuse missing values: ``counts`` gives each column's number of missing cells."""
     bad = [f"{n!r} ({_plural(c, 'row')})" for n, c in counts.items() if c]
     if bad:
         raise DataError(f"missing values in column(s) {', '.join(bad)}; pass impute='mean', "
@@ -315,25 +280,34 @@ def one_hot_rows(labels: list[str | None], categories: list[str]) -> np.ndarray:
 def target_column(frame: pd.DataFrame, name: str) -> pd.Series:
     """The target column of ``frame``: it must exist (else: nearest names) and be complete."""
     if name not in frame.columns:
-        names = [str(c) for c in frame.columns]
+        unknown_target(name, [str(c) for c in frame.columns])
+    check_plain_target(frame[name], name)
+    return complete_target(frame[name], name)
+
+
+def unknown_target(name: str, names: list[str]) -> None:
+    """Refuse a target column that is not among ``names`` (with the nearest names)."""
+    if name not in names:
         close = difflib.get_close_matches(name, names, n=3)
         close += [c for c in names if c.lower() == name.lower() and c not in close]
         hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
         listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
         raise DataError(f"target column {name!r} is not in the table; {hint}"
                         f"the columns are: {listed}")
-    check_plain_target(frame[name], name)
-    return complete_target(frame[name], name)
 
 
 def complete_target(series: pd.Series, name: str) -> pd.Series:
     """``series`` itself, unless a target value is missing (a DataError naming the row)."""
     missing = series.isna().to_numpy()
     if missing.any():
-        raise DataError(f"target column {name!r} has {_plural(int(missing.sum()), 'missing value')}"
-                        f" (first in row {int(np.argmax(missing)) + 1}); remove those rows or "
-                        "fill in the target")
+        raise DataError(missing_target(name, int(missing.sum()), int(np.argmax(missing))))
     return series
+
+
+def missing_target(name: str, count: int, first: int) -> str:
+    """The message for ``count`` missing target values, the first in row ``first`` (from 0)."""
+    return (f"target column {name!r} has {_plural(count, 'missing value')} (first in row "
+            f"{first + 1}); remove those rows or fill in the target")
 
 
 def target_numbers(series: pd.Series, name: str) -> np.ndarray:
@@ -342,7 +316,13 @@ def target_numbers(series: pd.Series, name: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argmax(bad))
-        raise DataError(f"target column {name!r} has the value {shown(series.iloc[row])} in row "
-                        f"{row + 1}, which is not a finite number; regression needs numbers, so "
-                        "fix the value or use task='classification'")
+        raise DataError(not_a_number_target(name, series.iloc[row], row))
     return values
+
+
+def not_a_number_target(name: str, value: Any, row: int) -> str:
+    """The message for a regression target ``value`` in row ``row`` (from 0) that is not a
+    finite number."""
+    return (f"target column {name!r} has the value {shown(value)} in row {row + 1}, which is "
+            "not a finite number; regression needs numbers, so fix the value or use "
+            "task='classification'")

@@ -11,7 +11,9 @@ import gzip
 import io
 import stat
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -155,13 +157,20 @@ def _row_names(path: Path, encoding: str, n_columns: int) -> bool:
 
 
 def _read(path: Path, kind: str, encoding: str | None, decimal: str) -> pd.DataFrame:
-    try:
+    def read() -> pd.DataFrame:
         if kind == "parquet":
             # One thread: Arrow's pool reading through a Python handle can abort the
             # interpreter's exit ("terminate called without an active exception").
             with _open(path) as handle:
                 return pd.read_parquet(handle, use_threads=False)
         return _read_csv(path, encoding, decimal)
+    return _reading(path, kind, encoding, read)
+
+
+def _reading(path: Path, kind: str, encoding: str | None, read: Callable[[], Any]) -> Any:
+    """``read()``, its failures turned into one-line DataErrors about ``path``."""
+    try:
+        return read()
     except DataError:
         raise
     except PermissionError as err:
@@ -243,3 +252,91 @@ def _checked(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
                         "row")
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+# --- a table in pieces, for tables larger than memory --------------------------------------
+
+def read_pieces(path: str | Path, encoding: str | None = None, decimal: str = ".",
+                piece_rows: int = 65536) -> tuple[list[str], list[Callable], list[int]]:
+    """A table larger than memory as ``(columns, pieces, rows)``: ``pieces[i]()`` reads
+    the ``rows[i]`` rows of piece ``i`` into a DataFrame, in any order, with the errors of
+    :func:`read_table`. A Parquet file or a folder of them has one piece per row group; a
+    plain CSV file pieces of ``piece_rows`` rows (a first pass finds where each starts)."""
+    from deltanet.data.stream_sources import csv_offsets
+
+    path = Path(path)
+    if path.is_dir():
+        return _parquet_pieces(path)
+    _check_path(path)
+    kind = _kind(path)
+    if kind == "parquet":
+        return _parquet_pieces(path)
+    if path.name.lower().endswith(".gz"):
+        raise DataError(f"file {str(path)!r} is compressed, and a .csv.gz file cannot be read "
+                        "in pieces; decompress it (gunzip), or convert it to Parquet")
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head:
+        raise DataError(f"file {str(path)!r} is not a text CSV file (it holds binary data); "
+                        "pass a comma-separated text file")
+    columns = list(_csv_part(path, encoding, decimal, None, 0).columns)
+    offsets, rows = csv_offsets(str(path), piece_rows)
+    if not rows:
+        raise DataError(f"file {str(path)!r} has a header but no rows of data; add at least "
+                        "one row")
+    pieces = [lambda at=at, n=n: _csv_part(path, encoding, decimal, columns, n, at)
+              for at, n in zip(offsets, rows, strict=True)]
+    return columns, pieces, rows
+
+
+def _csv_part(path: Path, encoding: str | None, decimal: str, columns: list[str] | None,
+              n: int, at: int = 0) -> pd.DataFrame:
+    """``n`` rows of a CSV file from byte ``at`` (the header, when ``columns`` is None)."""
+    def read() -> pd.DataFrame:
+        with open(path, "rb") as handle:
+            handle.seek(at)
+            try:
+                frame = pd.read_csv(handle, encoding=encoding or "utf-8-sig",
+                                    skipinitialspace=True, index_col=False, decimal=decimal,
+                                    header=0 if columns is None else None, names=columns,
+                                    nrows=n)
+            except UnicodeDecodeError:
+                if encoding is not None:
+                    raise DataError(f"file {str(path)!r} is not {encoding} text; give the "
+                                    "file's encoding with --encoding") from None
+                _check_utf8(path)
+                raise
+        frame.columns = [str(c) for c in frame.columns]
+        if columns is not None and len(frame) != n:
+            raise DataError(f"file {str(path)!r} has blank lines or line breaks inside quoted "
+                            "fields, which cannot be read in pieces; remove them, or convert "
+                            "the file to Parquet")
+        return frame
+    return _reading(path, "csv", encoding, read)
+
+
+def _parquet_pieces(path: Path) -> tuple[list[str], list[Callable], list[int]]:
+    import pyarrow.dataset as ds
+
+    def open_dataset():
+        return ds.dataset(str(path), format="parquet")
+
+    dataset = _reading(path, "parquet", None, open_dataset)
+    pieces, rows = [], []
+    for fragment in dataset.get_fragments():
+        for group in fragment.split_by_row_group():
+            n = sum(rg.num_rows for rg in group.row_groups)
+            if n:
+                pieces.append(lambda g=group: _reading(path, "parquet", None,
+                                                       lambda: _to_frame(g.to_table())))
+                rows.append(n)
+    if not rows:
+        raise DataError(f"{str(path)!r} holds no rows of data; add at least one row")
+    return [str(c) for c in dataset.schema.names], pieces, rows
+
+
+def _to_frame(table: Any) -> pd.DataFrame:
+    """A pyarrow table as a DataFrame, one block per column and the table's buffers freed
+    as they are converted (numbers without gaps are not even copied): about one copy of
+    the piece in memory at a time, not two or three."""
+    return table.to_pandas(split_blocks=True, self_destruct=True)

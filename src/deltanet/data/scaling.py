@@ -137,7 +137,12 @@ class MinMaxScaler(_Scaler):
         # a range such as ±1e308 would overflow
         half_min, half_span = self._halves()
         const = half_span == 0
-        out = lo + (arr / 2 - half_min) / np.where(const, 1.0, half_span) * (hi - lo)
+        # lo + (x/2 − min/2) / span · (hi − lo), step by step in one array (no temporaries)
+        out = arr / 2
+        out -= half_min
+        out /= np.where(const, 1.0, half_span)
+        out *= hi - lo
+        out += lo
         out[:, const] = (lo + hi) / 2
         return _restore(out, flat)
 
@@ -193,13 +198,20 @@ class StandardScaler(_Scaler):
     def fit(self, X: Any) -> StandardScaler:
         """Learn each column's mean and standard deviation from the training data ``X``."""
         arr, _ = _as_table("X", X)
-        self.mean_ = arr.mean(axis=0)
-        std = arr.std(axis=0)
+        return self._set(arr.shape[0], arr.mean(axis=0), arr.std(axis=0))
+
+    @classmethod
+    def from_moments(cls, n: int, mean: Any, std: Any) -> StandardScaler:
+        """The scaler of ``n`` rows with these column means and standard deviations."""
+        return cls()._set(n, np.asarray(mean, dtype=np.float64),
+                          np.asarray(std, dtype=np.float64))
+
+    def _set(self, n: int, mean: np.ndarray, std: np.ndarray) -> StandardScaler:
         # scikit-learn's bound on the rounding error of a computed variance
-        n, eps = arr.shape[0], np.finfo(np.float64).eps
+        eps = np.finfo(np.float64).eps
         var = std * std
-        constant = var <= n * eps * var + (n * self.mean_ * eps) ** 2
-        self.scale_ = np.where(constant, 1.0, std)
+        constant = var <= n * eps * var + (n * mean * eps) ** 2
+        self.mean_, self.scale_ = mean, np.where(constant, 1.0, std)
         return self
 
     def reset(self) -> None:
@@ -233,7 +245,9 @@ class StandardScaler(_Scaler):
     def transform(self, X: Any) -> np.ndarray:
         """Return ``(X − mean) / std`` (1-D ``X`` is one column)."""
         arr, flat = self._prepare(X)
-        return _restore((arr - self.mean_) / self.scale_, flat)
+        out = arr - self.mean_
+        out /= self.scale_
+        return _restore(out, flat)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Return ``X' · std + mean``."""

@@ -6,7 +6,7 @@ what is wrong and what to do, so the command line can print it as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -17,6 +17,7 @@ from deltanet._validation import check_choice, check_number, fail
 from deltanet.data import columns as col
 from deltanet.data.errors import DataError
 from deltanet.data.scaling import MinMaxScaler, StandardScaler, scaler_from_dict
+from deltanet.data.table_fit import TableFit
 
 TASKS = ("classification", "regression")
 SCALES = ("minmax", "standard", "none")
@@ -117,42 +118,24 @@ class TablePreprocessor:
     def fit(self, frame: pd.DataFrame) -> TablePreprocessor:
         """Learn columns, categories, scaling, fill values, task and classes from ``frame``."""
         frame = col.as_frame(frame)
-        target = self._target_series(frame)
-        unknown = [name for name in self.drop if name not in frame.columns]
-        if unknown:
-            raise DataError(f"cannot drop column {unknown[0]!r}: it is not in the table; the "
-                            f"columns are: {', '.join(map(str, list(frame.columns)[:20]))}")
-        names = [c for c in frame.columns if c != self.target and c not in self.drop]
-        if not names:
-            raise DataError(f"the table has no input columns besides the target "
-                            f"{self.target!r}; add at least one feature column")
-        self.task_ = self.task or col.detect_task(target, self.max_classes)
-        self._fit_target(target)
-        columns = [col.learn_column(frame[n], n, self.impute) for n in names]
-        for column in columns:
-            col.check_categories(column, self.max_categories)
-        if self.impute is None:
-            col.check_missing(frame, names)
-        self.columns_ = columns
-        numeric = self._numeric_block(frame)
-        self.scaler_ = None
-        if numeric.shape[1] and self.scale != "none":
-            kind = MinMaxScaler(self.feature_range) if self.scale == "minmax" else StandardScaler()
-            self.scaler_ = kind.fit(numeric)
-        return self
+        return self.fit_chunks(frame.columns, lambda: iter([frame]))
 
-    def _fit_target(self, target: pd.Series) -> None:
-        self.classes_, self.target_scaler_ = None, None
-        if self.task_ == "classification":
-            self.classes_ = col.sorted_labels(target)
-            if len(self.classes_) < 2:
-                raise DataError(f"target column {self.target!r} has only one class "
-                                f"({self.classes_[0]!r}); a classifier needs at least two "
-                                "classes, so check the target column and the rows kept")
-        else:
-            values = col.target_numbers(target, self.target)
-            if self.scale_target:
-                self.target_scaler_ = StandardScaler().fit(values)
+    def fit_chunks(self, columns: list[str], chunks: Callable[[], Iterable[Any]]
+                   ) -> TablePreprocessor:
+        """Learn from a table given in chunks: ``chunks()`` iterates over its rows as data
+        frames (with ``columns``), or as ``(frame, rows)`` pairs where ``rows`` are their
+        numbers in the table (from 0) for messages. It is called once, or twice when
+        standardising (the second pass must give the same rows). The result is the same,
+        to the last bit, as ``fit`` on the rows in one frame (:mod:`.table_stats`)."""
+        fitting = TableFit(self, list(columns))
+        for chunk in chunks():
+            fitting.add(*(chunk if isinstance(chunk, tuple) else (chunk,)))
+        fitting.learn()
+        if fitting.needs_moments:
+            for chunk in chunks():
+                fitting.add_moments(chunk[0] if isinstance(chunk, tuple) else chunk)
+        fitting.apply()
+        return self
 
     def fit_transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Fit on ``frame``; return its inputs ``X`` and coded targets ``y``."""

@@ -171,6 +171,7 @@ def search(
     metadata: dict[str, Any] | None = None,
     callbacks: Sequence[Callable[[dict[str, Any]], Any]] = (),
     verbose: bool = False,
+    retrain_on: Any = None,
 ) -> SearchResult:
     """Search network architectures and training settings for ``X → y``.
 
@@ -210,6 +211,9 @@ def search(
     callbacks : functions called with a record of every trial as it ends (number, state,
         values, epochs, network), e.g. for progress display.
     verbose : print a line per trial and the table of the best trials (on stderr).
+    retrain_on : a :class:`deltanet.data.Stream` of every row of a table larger than
+        memory, whose sample ``X, y`` the trials used: the best network is retrained on it
+        (targets as the stream gives them, e.g. already standardised) instead of on ``X``.
 
     Examples
     --------
@@ -250,7 +254,7 @@ def search(
     finally:
         optuna.logging.set_verbosity(level)
     return finish(study, objective, classes, url, out=out, plots=plots, metadata=metadata,
-                  verbose=verbose)
+                  verbose=verbose, retrain_on=retrain_on)
 
 
 def _pruner(pruner: Any, objectives: tuple[str, ...]) -> str:

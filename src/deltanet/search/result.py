@@ -15,9 +15,9 @@ from threadpoolctl import threadpool_limits
 
 from .._validation import fail
 from ..network import Network
-from ..training import TrainingError
+from ..training import TrainingError, train
 from . import report
-from .objective import Fit, Objective, trial_seed
+from .objective import Fit, Objective, build_network, make_optimizer, trial_seed
 from .space import Config, suggest
 
 
@@ -139,12 +139,37 @@ def retrain(objective: Objective, trial: FrozenTrial) -> tuple[Config, Network]:
     return config, net
 
 
+def retrain_stream(objective: Objective, trial: FrozenTrial, stream: Any
+                   ) -> tuple[Config, Network]:
+    """:func:`retrain` on a stream of every row (a table larger than memory; the trials
+    saw a sample): the same network, seeds, optimizer and epochs, trained window by window
+    on the targets as the stream gives them."""
+    problem = objective.problem
+    config = suggest(FixedTrial(trial.params, trial.number), objective.space,
+                     objective.shared)
+    epochs = int(trial.user_attrs.get("best_epoch") or objective.epochs)
+    seed = trial_seed(objective.random_state, trial.number).spawn(len(problem.folds) + 1)[-1]
+    init_seed, train_seed = seed.spawn(2)
+    net = build_network(problem.X.shape[1], problem.n_outputs, config, problem.task,
+                        np.random.default_rng(init_seed))
+    loss = "cross_entropy" if problem.task == "classification" else "squared_error"
+    try:
+        train(net, stream, loss=loss, batch_size=config.batch_size, epochs=epochs,
+              optimizer=make_optimizer(config), random_state=np.random.default_rng(train_seed),
+              l2=config.l2, dropout=config.dropout or None)
+    except TrainingError as err:
+        fail(f"retraining the best network on all the data diverged: {err}", trial.number,
+             "search again with a smaller learning-rate range")
+    return config, net
+
+
 def finish(study: optuna.Study, objective: Objective, classes: list | None, url: str, *,
            out: str | None, plots: str | None, metadata: dict[str, Any] | None,
-           verbose: bool) -> SearchResult:
+           verbose: bool, retrain_on: Any = None) -> SearchResult:
     """Best trial, retrained network (saved to ``out``), Pareto front, plots and table."""
     best = best_of(study)
-    config, net = retrain(objective, best)
+    config, net = (retrain(objective, best) if retrain_on is None
+                   else retrain_stream(objective, best, retrain_on))
     fixed = {k: d.fixed for k, d in objective.space.items() if d.is_fixed}
     params = {**fixed, **best.params}
     front = [report.trial_record(t, objective.problem.task) for t in report.pareto_front(study)]
