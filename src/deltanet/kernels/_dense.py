@@ -32,7 +32,7 @@ from ._sgd import dot_four_rows, epoch_cost, keep_start, stop_at
 U = np.uint64
 
 
-@kernel()
+@kernel(refcounts=False)
 def _forward_rows(x, xo, n_src, W, off, n, z, o):
     """``z[o + j] += Σ_i x[xo + i] W[off + i·n + j]``, four rows per pass over ``z``."""
     i, four = U(0), U(4)
@@ -51,7 +51,7 @@ def _forward_rows(x, xo, n_src, W, off, n, z, o):
         i += U(1)
 
 
-@kernel()
+@kernel(refcounts=False)
 def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o):
     """``W_ij ← W_ij + (x_i Δ_j) s`` and, with the new row, the next example's
     ``z[o + j] += Σ_i nx[nxo + i] W_ij`` (four rows per pass)."""
@@ -87,7 +87,7 @@ def _update_rows(x, xo, n_src, W, off, n, d, do, s):
             W[row + j] = W[row + j] + (x_i * d[do + j]) * s
 
 
-@kernel()
+@kernel(refcounts=False)
 def _backprop_update_rows(a, ao, n_src, W, off, n, d, do, s, up, uo, c):
     """``up[uo + i] = Σ_j W_ij Δ_j`` with the old row, then ``W_ij ← W_ij + (a_i Δ_j) s``.
 
@@ -146,7 +146,7 @@ def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
     return output_loss(loss, groups[last, 2], in_, a, o, n, tmp, U(0), delta, lse[last], w, c)
 
 
-@kernel()
+@kernel(refcounts=False)
 def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss, groups,
                 blocks, out_cols, params, neg_lr, a, in_, up, delta, scratch, c):
     """``n_epochs`` epochs of per-example plain SGD, as ``_sgd.sgd_epoch`` (the same

@@ -35,16 +35,22 @@ class Best:
     bn: dict | None = None
 
 
-def track_best(run: Any, epoch: int, monitored: float) -> None:
-    """Keep the best monitored value (and its weights, for early stopping with restore)."""
+def track_best(run: Any, epoch: int, *monitored: float) -> None:
+    """Keep the best monitored value (and its weights, for early stopping with restore)
+    among the values of epochs ``epoch, epoch + 1, …`` (several at once after a stretch of
+    epochs run in one call, which never has early stopping: one pass, no call per epoch)."""
     s, best = run.settings, run.best
-    if monitored < best.value - s.min_delta:
-        best.value, best.epoch, best.wait = monitored, epoch, 0
-        if s.early_stopping and s.restore_best:
-            best.params = run.net.params.copy()
-            best.bn = copy_bn_stats(run.net.bn_state)
-    else:
-        best.wait += 1
+    value, at, wait, floor = best.value, best.epoch, best.wait, s.min_delta
+    improved = False
+    for i, cost in enumerate(monitored):
+        if cost < value - floor:
+            value, at, wait, improved = cost, epoch + i, 0, True
+        else:
+            wait += 1
+    best.value, best.epoch, best.wait = value, at, wait
+    if improved and s.early_stopping and s.restore_best:
+        best.params = run.net.params.copy()
+        best.bn = copy_bn_stats(run.net.bn_state)
     run.hist.best_epoch = best.epoch
 
 
