@@ -7,15 +7,19 @@ No formula is written here: each activation's ``g`` and ``g'`` and each loss's `
 here: softmax (``e^{in − max}``, normalised over the group, and its Jacobian) and the fused
 softmax + cross-entropy, which need sums over the group. The scalar primitives the
 definitions call (``exp_nonpositive``, ``clip_probability``, ``floor_probability``) get
-compiled forms typed like the parameters (float32 stays float32). A layer is ``(array,
-offset, size)`` inside a work vector.
+compiled forms typed like the parameters (float32 stays float32), and on float32 arguments
+each definition is compiled with its float literals in float32 (``_float_copy``: the same
+code, without a second definition). A layer is ``(array, offset, size)`` inside a work
+vector.
 
 Offsets and sizes are unsigned (``uint64``): Numba then emits no negative-index wraparound,
 so LLVM sees plain consecutive accesses and vectorises the loops; and no array views are
 made inside the loops (each view costs two atomic reference-count updates).
 ``c`` holds constants typed like the parameters so float32 stays float32. The functions
-are inlined into their callers (``inline="always"``): a compiled function that passes arrays
-on to another one pays two atomic reference-count updates per array and call.
+are inlined into their callers (``inline="always"``). Under Numba's reference counting, a
+function that passes arrays on to another one pays two atomic updates per array and call,
+inlined or not; the per-example kernels make no arrays and are compiled without it
+(``kernel(refcounts=False)``).
 
 Every kernel is compiled by ``kernel()`` (below).
 """
