@@ -42,11 +42,22 @@ def track_best(run: Any, epoch: int, *monitored: float) -> None:
     s, best = run.settings, run.best
     value, at, wait, floor = best.value, best.epoch, best.wait, s.min_delta
     improved = False
-    for i, cost in enumerate(monitored):
-        if cost < value - floor:
-            value, at, wait, improved = cost, epoch + i, 0, True
+    if floor == 0 and len(monitored) > 16:  # the best so far is the running minimum
+        costs = np.asarray(monitored, dtype=float)
+        before = np.minimum.accumulate(np.concatenate(([value], costs)))[:-1]
+        better = np.flatnonzero(costs < before)
+        if better.size:
+            last = int(better[-1])
+            value, at, wait, improved = float(costs[last]), epoch + last, 0, True
+            wait = len(costs) - 1 - last
         else:
-            wait += 1
+            wait += len(costs)
+    else:
+        for i, cost in enumerate(monitored):
+            if cost < value - floor:
+                value, at, wait, improved = cost, epoch + i, 0, True
+            else:
+                wait += 1
     best.value, best.epoch, best.wait = value, at, wait
     if improved and s.early_stopping and s.restore_best:
         best.params = run.net.params.copy()
