@@ -570,3 +570,30 @@ def test_warm_runners_share_the_plans_tables_and_work_vectors_and_change_no_resu
     for _ in range(3):
         dn.train(alone, X, Y, epochs=2, **kw)
     assert_array_equal(net.params, alone.params)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("sizes", "hidden", "output", "loss"), [
+    ([2, 2, 1], "logistic", "logistic", "log_loss"),
+    ([7, 9, 6, 3], "tanh", "softmax", "cross_entropy"),
+    ([5, 13, 4], "relu", "identity", "squared_error")])
+def test_dense_and_general_per_example_kernels_give_the_same_bits(sizes, hidden, output,
+                                                                   loss, dtype, monkeypatch):
+    # no reassociation: the dense kernel reorders loops, never a sum
+    from deltanet.kernels import _runners
+
+    rng = np.random.default_rng(len(sizes))
+    X = rng.standard_normal((40, sizes[0]))
+    Y = (dn.one_hot(rng.integers(0, sizes[-1], 40))[0] if sizes[-1] > 1
+         else (rng.random((40, 1)) > 0.5).astype(float))
+    kw = dict(loss=loss, lr=0.05, epochs=3, random_state=0, engine="numba")
+    nets = [dn.Network.layered(sizes, hidden=hidden, output=output, random_state=0,
+                               dtype=dtype) for _ in range(2)]
+    history = dn.train(nets[0], X, Y, **kw)
+    monkeypatch.setattr(_runners, "is_dense_chain", lambda layout: False)
+    general = dn.train(nets[1], X, Y, **kw)
+    ran = [kernels.make_runner("numba", net, X, Y, None, 1, losses.get(loss),
+                               optimizers.sgd(0.05), 0.0, 0.0, False)._dense for net in nets]
+    assert ran[0] is not None and ran[1] is None  # the dense kernel, then the general one
+    assert_array_equal(nets[0].params, nets[1].params)
+    assert history.cost == general.cost
