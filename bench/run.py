@@ -123,6 +123,9 @@ def run_per_example(args: argparse.Namespace, verdicts) -> list:
             f"lr {workload.lr}", rows, "µs/update", 1e6))
         if workload.data.name == "digits":
             checks.per_example(verdicts, rows)
+    import fixed_cost
+
+    tables.append(fixed_cost.run())
     print("(a) first-call compile time (fresh processes)", file=sys.stderr)
     probes = {target: compile_probe.probe(target) for target in ("deltanet", "numba")}
     return [*tables, report.compile_table(probes)]

@@ -512,3 +512,88 @@ def test_compiled_adam_in_float32_stays_float32_and_agrees_with_numpy(batch_size
         params[engine] = net.params
     assert params["numba"].dtype == np.float32
     assert_allclose(params["numba"], params["numpy"], rtol=0, atol=1e-6)
+
+
+def test_float32_scalar_definitions_compile_to_float32_arithmetic():
+    # a float literal is a float64 to Numba: the kernels compile each definition with its
+    # literals typed like the arguments, so float32 does not widen to float64 and back
+    from numba import types
+
+    from deltanet import activations
+    from deltanet.kernels import _elementwise as ew
+    from deltanet.kernels._layout import ACTIVATION_CODES, LOSS_CODES
+
+    rng = np.random.default_rng(0)
+    tables = [(activations.ACTIVATIONS, ACTIVATION_CODES, "scalar_value", "_g", 1),
+              (activations.ACTIVATIONS, ACTIVATION_CODES, "scalar_derivative", "_d", 2),
+              (losses.LOSSES, LOSS_CODES, "scalar_f", "_f", 2),
+              (losses.LOSSES, LOSS_CODES, "scalar_df_da", "_df", 2),
+              (losses.LOSSES, LOSS_CODES, "scalar_fused", "_fused", 3)]
+    checked = 0
+    for registry, codes, attribute, prefix, n_args in tables:
+        for name, code in codes.items():
+            definition = getattr(registry[name], attribute)
+            if definition is None:
+                continue
+            compiled = getattr(ew, f"{prefix}{code}")
+            args = rng.uniform(0.05, 0.95, n_args)
+            for dtype, numba_type in ((np.float32, types.float32), (np.float64, types.float64)):
+                value = compiled(*args.astype(dtype))
+                sig = next(s for s in compiled.nopython_signatures
+                           if s.args == (numba_type,) * n_args)
+                returned = sig.return_type
+                parts = returned.types if isinstance(returned, types.BaseTuple) else [returned]
+                assert all(t == numba_type for t in parts), (name, attribute, sig)
+                assert_allclose(value, definition(*args), rtol=1e-5 if dtype == np.float32
+                                else 1e-12, atol=1e-6)
+            checked += 1
+    assert checked >= 20
+
+
+def test_warm_runners_share_the_plans_tables_and_work_vectors_and_change_no_result():
+    X, y = np.random.default_rng(1).standard_normal((30, 3)), np.arange(30) % 2
+    Y = y[:, None].astype(float)
+    net = dn.Network.layered([3, 5, 1], random_state=0)
+    twin = net.copy()  # the same plan, its own weights
+    alone = net.copy()
+    kw = dict(loss="log_loss", lr=0.3, random_state=0, engine="numba")
+    runners = [kernels.make_runner("numba", n, X, Y, None, 1, losses.get("log_loss"),
+                                   optimizers.sgd(0.1), 0.0, 0.0, False) for n in (net, twin)]
+    assert runners[0].layout is runners[1].layout and runners[0].work[0] is runners[1].work[0]
+    wide = kernels.make_runner("numba", net.astype(np.float32), X, Y, None, 1,
+                               losses.get("log_loss"), optimizers.sgd(0.1), 0.0, 0.0, False)
+    assert wide.work[0].dtype == np.float32
+    for _ in range(3):  # two networks of one plan, trained by turns
+        dn.train(net, X, Y, epochs=2, **kw)
+        dn.train(twin, X, Y, epochs=2, batch_size=4, momentum=0.5, optimizer="momentum",
+                 **{k: v for k, v in kw.items() if k != "lr"})
+    for _ in range(3):
+        dn.train(alone, X, Y, epochs=2, **kw)
+    assert_array_equal(net.params, alone.params)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("sizes", "hidden", "output", "loss"), [
+    ([2, 2, 1], "logistic", "logistic", "log_loss"),
+    ([7, 9, 6, 3], "tanh", "softmax", "cross_entropy"),
+    ([5, 13, 4], "relu", "identity", "squared_error")])
+def test_dense_and_general_per_example_kernels_give_the_same_bits(sizes, hidden, output,
+                                                                   loss, dtype, monkeypatch):
+    # no reassociation: the dense kernel reorders loops, never a sum
+    from deltanet.kernels import _runners
+
+    rng = np.random.default_rng(len(sizes))
+    X = rng.standard_normal((40, sizes[0]))
+    Y = (dn.one_hot(rng.integers(0, sizes[-1], 40))[0] if sizes[-1] > 1
+         else (rng.random((40, 1)) > 0.5).astype(float))
+    kw = dict(loss=loss, lr=0.05, epochs=3, random_state=0, engine="numba")
+    nets = [dn.Network.layered(sizes, hidden=hidden, output=output, random_state=0,
+                               dtype=dtype) for _ in range(2)]
+    history = dn.train(nets[0], X, Y, **kw)
+    monkeypatch.setattr(_runners, "is_dense_chain", lambda layout: False)
+    general = dn.train(nets[1], X, Y, **kw)
+    ran = [kernels.make_runner("numba", net, X, Y, None, 1, losses.get(loss),
+                               optimizers.sgd(0.05), 0.0, 0.0, False)._dense for net in nets]
+    assert ran[0] is not None and ran[1] is None  # the dense kernel, then the general one
+    assert_array_equal(nets[0].params, nets[1].params)
+    assert history.cost == general.cost

@@ -283,3 +283,31 @@ def test_parameters_and_work_vectors_start_on_cache_lines():
 
     b = _blas.buffers(_layout.build_layout(nets[0].plan), 128, np.float32)
     assert all(b[k].ctypes.data % 64 == 0 for k in ("a", "in_", "up", "delta", "ty"))
+
+
+@pytest.mark.parametrize("min_delta", [0.0, 0.05])
+def test_best_epoch_of_a_stretch_is_that_of_one_epoch_at_a_time(min_delta):
+    # a stretch of epochs records its best epoch in one pass (vectorised for min_delta=0)
+    from types import SimpleNamespace
+
+    from deltanet.training.monitors import Best, track_best
+
+    rng = np.random.default_rng(0)
+
+    def run(start):
+        return SimpleNamespace(
+            settings=SimpleNamespace(min_delta=min_delta, early_stopping=False,
+                                     restore_best=False),
+            best=Best(value=start, epoch=None if start == np.inf else 0, wait=2),
+            hist=SimpleNamespace(best_epoch=None))
+
+    for _ in range(300):
+        costs = list(np.round(rng.random(int(rng.integers(1, 60))) * 3, int(rng.integers(0, 3))))
+        start = float(rng.choice([np.inf, 1.0, 2.0]))
+        stretch, single = run(start), run(start)
+        track_best(stretch, 5, *costs)
+        for i, cost in enumerate(costs):
+            track_best(single, 5 + i, cost)
+        assert (stretch.best.value, stretch.best.epoch, stretch.best.wait) == \
+            (single.best.value, single.best.epoch, single.best.wait)
+        assert stretch.hist.best_epoch == single.hist.best_epoch

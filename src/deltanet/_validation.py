@@ -6,6 +6,7 @@ Every message says what was wrong, what was given, and how to fix it.
 from __future__ import annotations
 
 import difflib
+import math
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -48,7 +49,7 @@ def check_number(
     if isinstance(value, (int, np.integer)) \
             and abs(int(value)) > (2**63 - 1 if integer else 1.7e308):
         fail(f"{name} is too large", value, "pass a smaller number")
-    if not np.isfinite(float(value)):
+    if not math.isfinite(float(value)):  # (np.isfinite costs a ufunc call)
         fail(f"{name} must be finite", value, "pass a finite number")
     if integer and int(value) != value:
         fail(f"{name} must be a whole number", value, "pass an integer")

@@ -34,9 +34,27 @@ per example, one thread, the command that measures it):
   batches of 64-32-10 at 32 with Adam, 0.80 against 1.63 (2.0×), and of 784-64-10 at 4,
   5.5 against 15.7 (2.9×); the per-example kernel for XOR's four examples, 0.37 against
   3.74 (10×) (``bench/engine_crossover.py``; ``blas_batches`` encodes the rule);
-* dense layered per-example SGD (:mod:`._dense`) vs the general kernel: on XOR 2-2-1, 0.566 against
-  0.827 (1.46×; 64-32-10 logistic 1.23×, 784-64-10 ReLU 1.23×; AMD EPYC, this version)
-  (``bench/kernel_variants.py``).
+* dense layered per-example SGD (:mod:`._dense`) vs the general kernel: on XOR 2-2-1, 0.178
+  against 0.338 (1.90×; 64-32-10 logistic 1.154 against 1.347, 1.17×; 784-64-10 ReLU 13.4
+  against 15.7, 1.17×; CPU time of the thread on a shared 2-core AMD EPYC, both kernels
+  without reference counting) (``bench/kernel_variants.py``). It runs every layered plan
+  with plain per-example SGD: it is the faster kernel on all three, and clears 1.3× on the
+  tiny networks (XOR), where the general kernel's per-layer dispatch is most of an update.
+
+Arithmetic order (no reassociation in the per-example kernels): :mod:`._sgd` and
+:mod:`._dense` are compiled without fastmath, so no sum is reassociated and no ``a·b + c``
+is contracted into a fused multiply-add; results are bit-for-bit the same from run to run,
+and with one or several epochs per call. Where a loop is reordered for speed, the order is
+explicit in the code and each sum keeps its order: the forward pass adds four rows of
+``W`` per pass over ``in_``, still summing each ``in_j`` over ``i`` in turn (the same bits
+as row by row); ``Δ Wᵀ`` runs four rows as four independent sums, each over ``j`` in turn.
+Measured on AMD EPYC (``bench/run.py`` section a), Numba's ``fastmath`` does not speed up
+the hand-written per-example loop (digits 64-32-10 1.05 against 1.08 µs per update,
+XOR 2-2-1 0.073 against 0.075), and these kernels are faster than that fastmath loop on
+digits, so reassociation would cost determinism and the bitwise agreement between the
+two per-example kernels for nothing. The one reassociated sum is ``_sgd._penalty``, a
+weight-decay cost that is only reported, never differentiated. The per-example kernels make
+no arrays and are compiled without reference counting (``kernel(refcounts=False)``).
 
 The compiled batch loop calls the ``?gemm`` of NumPy's own BLAS, so its products are those
 of ``np.matmul``; deltanet never loads a second BLAS or changes the process environment.

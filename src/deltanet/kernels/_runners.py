@@ -10,6 +10,7 @@ callbacks, checkpoints, stopping rules) stays in ``train()``, shared by all engi
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,29 @@ class NumpyRunner:
         return EpochResult(total, seen, t, None, rule.end_epoch(t))
 
 
+#: what a compiled runner builds from the plan alone, per plan and dtype (see ``_prepared``)
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _prepared(plan, dt: np.dtype) -> dict[str, Any]:
+    """The layout, constants and work vectors of ``plan`` in ``dt``, built once and kept
+    with the plan (a warm ``train()`` call on the same network builds none of them again).
+    The work vectors hold nothing between kernel calls (``grad`` is all zeros after each),
+    and the kernels run under the GIL, one at a time, so runners of one plan share them."""
+    from . import _elementwise
+
+    per_plan = _PREPARED.setdefault(plan, {})
+    if dt not in per_plan:
+        lay = build_layout(plan)
+        per_plan[dt] = {
+            "layout": lay, "dense": is_dense_chain(lay), "c": _elementwise.constants(dt),
+            "work": [aligned_zeros(lay.n_units, dt) for _ in range(4)],  # a, in_, up, Δ
+            "scratch": aligned_zeros(2 * lay.max_size + len(lay.groups), dt),
+            "start": aligned_zeros(plan.n_params, dt),  # an epoch's start (run_epochs)
+            "grad": aligned_zeros(plan.n_params, dt)}
+    return per_plan[dt]
+
+
 class _CompiledRunner:
     """What the compiled runners share: the inputs typed like the parameters, the optimizer
     settings as the kernels read them (``hyper``), and the epoch loop around ``_call``
@@ -66,11 +90,10 @@ class _CompiledRunner:
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
                  ) -> None:
-        from . import _elementwise
-
         plan, params = net.plan, net.params
         dt = params.dtype
-        self.layout = build_layout(plan)
+        self.prepared = _prepared(plan, dt)
+        self.layout = self.prepared["layout"]
         self.params, self.batch_size = params, batch_size
         self.loss = LOSS_CODES[loss.name]
         self.X = np.ascontiguousarray(X, dtype=dt)
@@ -84,8 +107,7 @@ class _CompiledRunner:
                                b1, 1 - b1, b2, 1 - b2, eps, penalty_over_batch], dtype=dt)
         self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
         self.decay = decay_mask(plan, decay_bias, dt) if self.penalty else np.zeros(0, dt)
-        self.grad = aligned_zeros(params.shape[0], dt)
-        self.c = _elementwise.constants(dt)
+        self.grad, self.c = self.prepared["grad"], self.prepared["c"]
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
         order = np.ascontiguousarray(order, dtype=np.int64)
@@ -122,15 +144,13 @@ class NumbaRunner(_CompiledRunner):
 
         super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
                          penalty_over_batch)
-        lay, dt = self.layout, self.params.dtype
-        self.work = [aligned_zeros(lay.n_units, dt) for _ in range(4)]  # a, in_, up, Δ
-        self.scratch = aligned_zeros(2 * lay.max_size + len(lay.groups), dt)
-        self.start = aligned_zeros(self.params.shape[0], dt)  # an epoch's start (run_epochs)
+        prep = self.prepared
+        self.work, self.scratch, self.start = prep["work"], prep["scratch"], prep["start"]
         self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)  # (read only)
         plain = not (self.penalty or self.rule.momentum or self.rule.adam) \
             and net.plan.grad_mask is None
         self._dense = None
-        if batch_size == 1 and plain and is_dense_chain(self.layout):
+        if batch_size == 1 and plain and prep["dense"]:
             from ._dense import dense_epoch
 
             self._dense, self.X_flat = dense_epoch, self.X.reshape(-1)

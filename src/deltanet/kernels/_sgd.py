@@ -28,7 +28,7 @@ from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
 U = np.uint64  # unsigned offsets: no wraparound checks, vectorisable loops (see _elementwise)
 
 
-@kernel()
+@kernel(refcounts=False)
 def _accumulate_rows(a, ao, n_src, W, off, n, z, o):
     """``z[o + j] += Σ_i a[ao + i] · W[off + i·n + j]``: one block of ``in_ = a_src @ W``.
 
@@ -41,7 +41,7 @@ def _accumulate_rows(a, ao, n_src, W, off, n, z, o):
             z[o + j] += a_i * W[row + j]
 
 
-@kernel()
+@kernel(refcounts=False)
 def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
     """FORWARDPROPAGATE example ``X[r]``: ``in_g = b_g + Σ a_src W``, ``a_g = g(in_g)``."""
     for i in range(X.shape[1]):
@@ -56,7 +56,7 @@ def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
         lse[layer] = activate(groups[layer, 2], in_, a, o, n, c)
 
 
-@kernel()
+@kernel(refcounts=False)
 def _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params, a, in_, lse, up,
               delta, tmp, c):
     """BACKPROPAGATE example ``r``: every Δ_g with the current weights; returns ℓ.
@@ -100,7 +100,7 @@ def dot_four_rows(W, r0, n, d, o, c):
     return s0, s1, s2, s3
 
 
-@kernel()
+@kernel(refcounts=False)
 def _dot_rows(W, off, n_src, n, d, o, up, so, c):
     """``up[so + i] += Σ_j W[off + i·n + j] · d[o + j]``: one block of ``Δ @ Wᵀ``.
 
@@ -122,7 +122,7 @@ def _dot_rows(W, off, n_src, n, d, o, up, so, c):
         i += U(1)
 
 
-@kernel()
+@kernel(refcounts=False)
 def _outer_products(groups, blocks, block_ptr, a, delta, out, scale):
     """``out_W += (a_i Δ_j) · scale`` for every block, ``out_b += Δ_j · scale`` for biases."""
     for layer in range(1, groups.shape[0]):
@@ -137,7 +137,7 @@ def _outer_products(groups, blocks, block_ptr, a, delta, out, scale):
                     out[row + j] = out[row + j] + (a_i * delta[o + j]) * scale
 
 
-@kernel(fastmath=True)
+@kernel(refcounts=False, fastmath=True)
 def _penalty(params, decay, l2, l1):
     """The cost ``λ Σ (w m)² + λ₁ Σ |w m|`` (m: decay mask). It is only reported, never
     differentiated, so the sums may be reassociated (fastmath) and vectorised."""
@@ -157,7 +157,7 @@ def _batch_penalty(params, decay, hyper, nb):
     return value / nb if hyper[13] != 0 else value
 
 
-@kernel()
+@kernel(refcounts=False)
 def _apply_batch(params, grad, nb, grad_mask, decay, hyper, velocity, neg_lr):
     """One optimizer step from the gradient summed over ``nb`` examples; resets ``grad``.
 
@@ -250,7 +250,7 @@ def epoch_cost(ep, total, n, costs, tol, before):
     return cost, tol >= 0 and not math.isnan(before) and abs(before - cost) < tol
 
 
-@kernel()
+@kernel(refcounts=False)
 def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_size, loss,
               groups, blocks, block_ptr, out_cols, params, grad_mask, decay, hyper, velocity,
               neg_lr, a, in_, up, delta, scratch, grad, c):

@@ -35,16 +35,33 @@ class Best:
     bn: dict | None = None
 
 
-def track_best(run: Any, epoch: int, monitored: float) -> None:
-    """Keep the best monitored value (and its weights, for early stopping with restore)."""
+def track_best(run: Any, epoch: int, *monitored: float) -> None:
+    """Keep the best monitored value (and its weights, for early stopping with restore)
+    among the values of epochs ``epoch, epoch + 1, …`` (several at once after a stretch of
+    epochs run in one call, which never has early stopping: one pass, no call per epoch)."""
     s, best = run.settings, run.best
-    if monitored < best.value - s.min_delta:
-        best.value, best.epoch, best.wait = monitored, epoch, 0
-        if s.early_stopping and s.restore_best:
-            best.params = run.net.params.copy()
-            best.bn = copy_bn_stats(run.net.bn_state)
+    value, at, wait, floor = best.value, best.epoch, best.wait, s.min_delta
+    improved = False
+    if floor == 0 and len(monitored) > 16:  # the best so far is the running minimum
+        costs = np.asarray(monitored, dtype=float)
+        before = np.minimum.accumulate(np.concatenate(([value], costs)))[:-1]
+        better = np.flatnonzero(costs < before)
+        if better.size:
+            last = int(better[-1])
+            value, at, wait, improved = float(costs[last]), epoch + last, 0, True
+            wait = len(costs) - 1 - last
+        else:
+            wait += len(costs)
     else:
-        best.wait += 1
+        for i, cost in enumerate(monitored):
+            if cost < value - floor:
+                value, at, wait, improved = cost, epoch + i, 0, True
+            else:
+                wait += 1
+    best.value, best.epoch, best.wait = value, at, wait
+    if improved and s.early_stopping and s.restore_best:
+        best.params = run.net.params.copy()
+        best.bn = copy_bn_stats(run.net.bn_state)
     run.hist.best_epoch = best.epoch
 
 

@@ -106,5 +106,7 @@ def epoch_lrs(opt: Optimizer, state: Any, per_epoch: int, epochs: int) -> list[f
     scale = getattr(inner, "lr_scale", None)
     if opt.schedule is None or count is None or scale is None:
         return [None] * epochs
+    if opt.schedule_name == "constant":  # one value for all (no call per epoch)
+        return [float(opt.schedule(max(count + per_epoch - 1, 0)) * scale)] * epochs
     return [float(opt.schedule(max(count + per_epoch * (i + 1) - 1, 0)) * scale)
             for i in range(epochs)]

@@ -6,6 +6,7 @@ the engine, and picks up a checkpoint when resuming; the loop then works on the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,7 @@ class Run:
     weights: np.ndarray | None
     val: tuple | None
     val_idx: np.ndarray | None
-    bounds: list
+    bounds: tuple
     optimizer: Optimizer
     state: Any
     plateau_state: Any
@@ -97,7 +98,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
                                s.early_stopping)
     n_train = n - (0 if val_idx is None else len(val_idx))
     batch_size = n_train if s.batch_size is None else min(s.batch_size, n_train)
-    bounds = batch_bounds(n_train, batch_size, uses_batch_norm(net))
+    bounds = epoch_batches(n_train, batch_size, uses_batch_norm(net))
     opt = resolve_optimizer(s.optimizer, s.lr, s.momentum, s.lr_schedule, s.epochs,
                             len(bounds), n_train, batch_size >= n_train)
     metric = resolve_metric(s.metric, net, s.loss, Y2)
@@ -132,6 +133,14 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     if val_idx is None and not _engine_checks_inputs(run):
         check_finite("X", Xt)
     return run
+
+
+@functools.lru_cache(maxsize=32)
+def epoch_batches(n: int, batch_size: int, batch_norm: bool) -> tuple[tuple[int, int], ...]:
+    """``batch_bounds`` as a tuple, kept for the shapes used last: a warm ``train()``
+    call on the same data does not build its list of ``(start, stop)`` again (1347 pairs
+    for per-example digits, a good part of the call's fixed cost)."""
+    return tuple(batch_bounds(n, batch_size, batch_norm))
 
 
 def run_for(net, X, Y, settings: Settings, engine: engines.Engine, state: Any, order: Any,

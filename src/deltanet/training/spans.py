@@ -69,8 +69,7 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
         _orders(run.rng, n, done, s.shuffle)
     hist.cost += res.costs
     hist.lr += epoch_lrs(run.optimizer, run.state, len(run.bounds), len(res.costs))
-    for i, cost in enumerate(res.costs):
-        track_best(run, epoch + i, cost)
+    track_best(run, epoch, *res.costs)
     run.state = res.state
     hist.updates += res.updates
     if res.costs:
