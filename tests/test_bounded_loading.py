@@ -400,18 +400,23 @@ def chain_file(path: Path, n: int, rng: np.random.Generator) -> str | None:
     area="model files", fault="a chain of 1,000,000 neurons (2,000,000 groups and blocks) in "
     "a file of under 10 MB", how="deltanet.load in a child process limited to its imports "
     "+ 500 MiB (RLIMIT_AS); deltanet info", result="ModelFileError naming the limit and "
-    "max_blocks, within 2 s; one line from the command line")
+    "max_neurons, within 2 s, and once that is raised the limit and max_blocks; one line "
+    "from the command line")
 def test_a_chain_of_a_million_neurons_is_refused_within_time_and_memory(tmp_path):
     """The issue's example: a file of under 10 MB holding a chain of 1,000,000 neurons is
-    refused (2,000,000 groups and blocks) in a child limited to 500 MiB, within 2 s."""
+    refused (1,000,001 neurons; 2,000,000 groups and blocks once more neurons are allowed)
+    in a child limited to 500 MiB, within 2 s."""
     path = tmp_path / "chain.deltanet"
     assert chain_file(path, 1_000_000, np.random.default_rng(0)) is None
     assert path.stat().st_size <= 10 << 20
     [(_, outcome, _, seconds)] = run_children([("model", str(path))])
     assert outcome == "ModelFileError" and seconds <= SECONDS, (outcome, seconds)
+    with pytest.raises(dn.ModelFileError, match=r"1,000,001 neurons .* over the limit of "
+                                                r"100,000 .* max_neurons=\.\.\."):
+        dn.load(path)
     with pytest.raises(dn.ModelFileError, match=r"more than the limit of 10,000 groups and "
                                                 r"weight blocks .* max_blocks=\.\.\."):
-        dn.load(path)
+        dn.load(path, max_neurons=2_000_000)
 
 
 def test_max_blocks_is_where_deep_networks_stop_loading_and_can_be_raised(tmp_path):
