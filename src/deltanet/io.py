@@ -60,7 +60,7 @@ def model_arrays(header: dict, present: list[str]) -> list[str]:
     spec = header.get("network")
     layers = spec.get("batch_norm") if isinstance(spec, dict) else None
     if isinstance(layers, list):
-        for layer in layers[:MAX_BLOCKS]:
+        for layer in layers:  # as long as deltanet.json's bound on values allows
             if isinstance(layer, int):
                 names += [f"bn{layer}_mean", f"bn{layer}_var"]
     return names
@@ -182,7 +182,10 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
     src, dst = arcs[:, 0].astype(np.int64), arcs[:, 1].astype(np.int64)
     n_neurons = int(max(dst.max(initial=0), n_inputs)) + 1
     proc = np.arange(n_inputs + 1, n_neurons)
-    numbers = np.fromiter(acts, np.int64, len(acts))  # distinct: the keys of a dict
+    try:
+        numbers = np.fromiter(acts, np.int64, len(acts))  # distinct: the keys of a dict
+    except OverflowError:  # a number beyond int64 names no neuron
+        numbers = np.zeros(1, np.int64)
     if proc.size == 0 or np.any(src >= dst) or np.any(dst <= n_inputs) \
             or distinct(dst).size != proc.size or len(acts) != proc.size \
             or numbers.min(initial=n_inputs + 1) <= n_inputs \
