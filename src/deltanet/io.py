@@ -114,8 +114,6 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
     network compiling to more than ``max_blocks`` groups and weight blocks, or of more than
     ``max_neurons`` neurons, is refused. ``depth``: the depths of the arcs' neurons, when
     :func:`_refuse_early` found them."""
-    from .network import Network
-
     try:
         n_inputs = spec["n_inputs"]
         declared = n_inputs + len(spec["activations"]) if isinstance(n_inputs, int) else 0
@@ -147,11 +145,9 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
         raise ModelFileError(f"{name}: activations must map neuron numbers to names")
     act_of = _check_declared_size(name, n_inputs, arcs, acts, outputs, params.size,
                                   max_blocks, depth)
-    try:
-        net = Network(n_inputs, arcs, act_of, outputs=outputs, bias=False,
-                      batch_norm=bn or False, init=0.0, dtype=dtype)
-    except (ValueError, KeyError, TypeError) as err:
-        raise ModelFileError(f"{name}: the stored network is invalid: {err}") from None
+    net = _build(name, n_inputs, arcs, act_of, outputs, bn, dtype,
+                 depth if depth is not None and len(depth) == len(act_of) + n_inputs + 1
+                 else None)
     if params.shape != net.params.shape or len(net.arc_array) != len(arcs):
         raise ModelFileError(f"{name}: {params.size} parameters stored, the architecture "
                              f"needs {net.params.size}")
@@ -167,6 +163,23 @@ def network_from_parts(spec: Any, arrays: dict[str, np.ndarray], name: str = "mo
                 or not (np.all(np.isfinite(mean)) and np.all(var >= 0)):
             raise ModelFileError(f"{name}: batch-norm statistics of layer {layer} are invalid")
         net.bn_state[layer] = (mean.astype(net.dtype), var.astype(net.dtype))
+    return net
+
+
+def _build(name: str, n_inputs: int, arcs: np.ndarray, act_of: dict, outputs: list[int],
+           bn: list[int], dtype: np.dtype, depth: np.ndarray | None):
+    """``Network(n_inputs, arcs, act_of, ...)`` with all-zero weights, given the depths of
+    its neurons when known (not worked out a second time)."""
+    from ._arcs import validate_arcs
+    from .network import Network
+
+    try:
+        net = Network.__new__(Network)
+        net._build(n_inputs, *validate_arcs(n_inputs, arcs), act_of, outputs=outputs,
+                   bias=False, batch_norm=bn or False, init=0.0, random_state=None,
+                   dtype=dtype, depth=depth)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{name}: the stored network is invalid: {err}") from None
     return net
 
 
