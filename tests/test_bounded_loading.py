@@ -33,15 +33,19 @@ import deltanet as dn
 from crafted_files import (
     archive,
     good_parts,
+    json_neurons,
     model_header,
     npy,
     npy_header,
-    padding,
     spec_of,
+    stored,
+    wide_deep,
+    wide_layer,
+    wide_sparse,
     zeros_archive,
 )
 from deltanet import checkpoint
-from deltanet.io import MAX_BLOCKS, MAX_NEURONS, arc_params
+from deltanet.io import MAX_BLOCKS, MAX_NEURONS
 
 SECONDS, EXTRA_MEMORY = 2.0, 500 << 20
 CASES_PER_KIND = 60
@@ -166,29 +170,6 @@ def hidden_span(rng, parts, kind):
     return parts, None, b""
 
 
-def stored(n_inputs: int, arcs: np.ndarray, acts: list[str], outputs: list[int],
-           rng: np.random.Generator) -> tuple[dict, str | None]:
-    """The members of a model file of this network (arcs ``(i, j)``, bias arcs included, in
-    no particular order; ``acts`` by processing neuron) and the digest of its weights when
-    it should load: when it compiles to at most ``MAX_BLOCKS`` groups and blocks, counted
-    here from how the generators lay it out (``parts``), and has at most ``MAX_NEURONS``
-    neurons. Weights are random for a file that loads, zeros (the right number of them) for
-    one that must be refused."""
-    first = n_inputs + 1
-    spec = {"n_inputs": n_inputs, "outputs": outputs, "batch_norm": [], "dtype": "float64",
-            "activations": {str(j): a for j, a in enumerate(acts, start=first)}}
-    parts = {"deltanet.json": model_header(spec), "arcs.npy": npy(arcs.astype(np.int64))}
-    if stored.parts > MAX_BLOCKS or n_inputs + len(acts) > MAX_NEURONS:
-        parts["params.npy"] = npy(np.zeros(len(arcs)))
-        return parts, None
-    net = dn.Network(n_inputs, arcs, dict(enumerate(acts, start=first)), outputs=outputs,
-                     bias=False)
-    net.params[:] = rng.normal(size=net.params.size)
-    params = arc_params(net)  # zeros where a sparse block has no arc
-    parts["params.npy"] = npy(params)
-    return parts, hashlib.sha256(params.tobytes()).hexdigest()
-
-
 def chain_of(n: int, rng: np.random.Generator):
     """The members of a chain of ``n`` neurons' model file, arcs sorted as saved."""
     j = np.arange(2, n + 2)
@@ -229,74 +210,6 @@ def deep_dag(rng, parts, kind):
     stored.parts = 2 * depth + skips
     arcs = rng.permutation(np.concatenate(arcs))
     return (*stored(int(width[0]), arcs, acts, outputs, rng), b"")
-
-
-def wide_layer(rng, parts, kind):
-    """One hidden layer of 20,000 to 1,000,000 neurons (what a file of 10 MB holds), each
-    fed by one of 1 to 4 inputs, feeding 1 or 2 outputs; one activation per neuron, drawn
-    from three. Loads up to ``MAX_NEURONS`` neurons, refused beyond."""
-    n_in, n_out = int(rng.integers(1, 5)), int(rng.integers(1, 3))
-    width = int(10 ** rng.uniform(np.log10(20_000), 6))
-    hidden = np.arange(n_in + 1, n_in + 1 + width)
-    outs = np.arange(hidden[-1] + 1, hidden[-1] + 1 + n_out)
-    src = [np.zeros(width + n_out, np.int64), rng.integers(1, n_in + 1, width),
-           np.repeat(hidden, n_out)]
-    dst = [np.concatenate([hidden, outs]), hidden, np.tile(outs, width)]
-    acts = rng.choice(["logistic", "tanh", "relu"], width).tolist() + ["identity"] * n_out
-    return wide_file(n_in, src, dst, acts, outs.tolist(), rng)
-
-
-def wide_deep(rng, parts, kind):
-    """2 to 4 wide layers of 20,000 to 500,000 neurons in all, each fed by all of a narrow
-    layer (1 to 3 neurons, the first fed by the inputs) and feeding all of the next one."""
-    n_in, levels, narrow = 2, int(rng.integers(2, 5)), int(rng.integers(1, 4))
-    widths = rng.multinomial(int(10 ** rng.uniform(np.log10(20_000), 5.7)) - levels,
-                             np.full(levels, 1 / levels)) + 1
-    src, dst, acts, below = [], [], [], np.arange(1, n_in + 1)
-    top = n_in
-    for width in [*widths.tolist(), None]:
-        for size in ([width, narrow] if width else [1]):
-            level = np.arange(top + 1, top + 1 + size)
-            src += [np.zeros(size, np.int64), np.repeat(below, size)]
-            dst += [level, np.tile(level, len(below))]
-            acts += [str(rng.choice(["logistic", "tanh", "relu"]))] * size
-            below, top = level, top + size
-    return wide_file(n_in, src, dst, acts, [top], rng)
-
-
-def wide_sparse(rng, parts, kind):
-    """20,000 to 1,000,000 hidden neurons each fed by one of 1,000 to 50,000 inputs (sparse
-    arcs): the block from the inputs would be dense and huge, so the file is refused."""
-    n_in = int(rng.integers(1_000, 50_000))
-    width = int(10 ** rng.uniform(np.log10(20_000), 6))
-    hidden = np.arange(n_in + 1, n_in + 1 + width)
-    out = int(hidden[-1]) + 1
-    src = [np.zeros(width + 1, np.int64), rng.integers(1, n_in + 1, width), hidden]
-    dst = [np.append(hidden, out), hidden, np.full(width, out)]
-    arcs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1)
-    parts = {"deltanet.json": model_header(spec_of(n_in, range(n_in + 1, out + 1), [out])),
-             "arcs.npy": npy(arcs), "params.npy": npy(np.zeros(len(arcs)))}
-    return parts, None, padding(parts, rng)
-
-
-def wide_file(n_inputs, src, dst, acts, outputs, rng):
-    """The parts of a wide network's file (see :func:`stored`), its arcs as generated,
-    padded to about 10 MB with a member never read."""
-    arcs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1)
-    stored.parts = 0  # few groups and blocks: only the number of neurons may be too many
-    parts, digest = stored(n_inputs, arcs, acts, outputs, rng)
-    return parts, digest, padding(parts, rng)
-
-
-def json_neurons(rng, parts, kind):
-    """A small network whose JSON names 100,000 to 1,000,000 activations: refused as
-    too many values before parsing, or as neurons no arc reaches once parsed."""
-    head = json.loads(parts["deltanet.json"])
-    acts = head["network"]["activations"]
-    first = max(map(int, acts)) + 1
-    acts |= {str(j): "relu" for j in range(first, first + int(10 ** rng.uniform(5, 6)))}
-    parts["deltanet.json"] = json.dumps(head).encode()
-    return parts, None, b""
 
 
 def json_array_dtype(rng, parts, kind):
