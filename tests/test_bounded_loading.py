@@ -6,8 +6,10 @@ names, ``deltanet.json`` of millions of tiny values or nested thousands deep, ``
 headers with strings, objects, complex or byte-swapped dtypes and shapes the data does not
 hold, sparse arcs whose compiled blocks would be dense and huge, chains of up to a million
 neurons and DAGs up to 30,000 levels deep (refused beyond ``deltanet.io.MAX_BLOCKS`` groups
-and blocks, loaded below), and checkpoints whose JSON arrays name dtypes such as
-``<U268435456``. The cases come from a
+and blocks, loaded below), wide networks of up to 1,000,000 neurons, in one layer, in
+several, or fed by sparse arcs, and JSON naming up to a million activations (refused beyond
+``deltanet.io.MAX_NEURONS`` neurons, loaded below), and checkpoints whose JSON arrays name
+dtypes such as ``<U268435456``. The cases come from a
 seeded generator; they are loaded in batches by child processes whose address space is
 limited (``resource.setrlimit(RLIMIT_AS)``) to what the imports take plus 500 MiB, and
 each load must end in ``ModelFileError`` or in a correct load, within 2 s.
@@ -15,7 +17,6 @@ each load must end in ``ModelFileError`` or in a correct load, within 2 s.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -23,15 +24,28 @@ import os
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import deltanet as dn
+from crafted_files import (
+    archive,
+    good_parts,
+    json_neurons,
+    model_header,
+    npy,
+    npy_header,
+    spec_of,
+    stored,
+    wide_deep,
+    wide_layer,
+    wide_sparse,
+    zeros_archive,
+)
 from deltanet import checkpoint
-from deltanet.io import MAX_BLOCKS
+from deltanet.io import MAX_BLOCKS, MAX_NEURONS
 
 SECONDS, EXTRA_MEMORY = 2.0, 500 << 20
 CASES_PER_KIND = 60
@@ -65,66 +79,6 @@ CHILD = textwrap.dedent("""
             outcome = type(err).__name__ + ": " + str(err)[:160]
         print(json.dumps([path, outcome, digest, time.perf_counter() - start]), flush=True)
 """)
-
-
-def npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
-def npy_header(dtype: str, shape: tuple, data: bytes) -> bytes:
-    """A ``.npy`` member whose header says ``dtype`` and ``shape`` whatever ``data`` is."""
-    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape!r}, }}"
-    header += " " * (-(len(header) + 11) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + data
-
-
-@functools.cache
-def zeros_archive(names: tuple[str, ...], size: int) -> bytes:
-    """An archive of members that are ``size`` zero bytes (or a ``.npy`` of zeros), made
-    once: deflating hundreds of megabytes takes seconds."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in names:
-            data = b"\0" * size
-            zf.writestr(name, npy_header("<f8", (size // 8,), data) if name.endswith(".npy")
-                        else data)
-    return buf.getvalue()
-
-
-def archive(members: dict[str, bytes], base: bytes = b"") -> bytes:
-    """A ZIP of ``members``, added to the archive ``base`` when given."""
-    buf = io.BytesIO(base)
-    with zipfile.ZipFile(buf, "a" if base else "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def good_parts(kind: str, rng: np.random.Generator, tmp: Path) -> dict[str, bytes]:
-    """The members of a real file of ``kind``: a small trained-looking net or checkpoint."""
-    sizes = [int(rng.integers(1, 6)), int(rng.integers(1, 6)), 1]
-    net = dn.Network.layered(sizes, random_state=int(rng.integers(1 << 30)))
-    if kind == "model":
-        path = dn.save(net, tmp / "good.deltanet")
-    else:
-        X = rng.normal(size=(8, sizes[0]))
-        path = tmp / "good.ckpt"
-        dn.train(net, X, X[:, :1], epochs=1, optimizer="adam", checkpoint=str(path),
-                 random_state=0)
-    with zipfile.ZipFile(path) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
-def spec_of(n_inputs: int, neurons: range, outputs: list[int]) -> dict:
-    return {"n_inputs": n_inputs, "activations": {str(j): "logistic" for j in neurons},
-            "outputs": outputs, "batch_norm": [], "dtype": "float64"}
-
-
-def model_header(spec: dict) -> bytes:
-    return json.dumps({"format": "deltanet-model", "version": 1, "network": spec,
-                       "metadata": {}}).encode()
 
 
 # ------------------------------------------------------------------ the crafted cases
@@ -216,27 +170,6 @@ def hidden_span(rng, parts, kind):
     return parts, None, b""
 
 
-def stored(n_inputs: int, arcs: np.ndarray, acts: list[str], outputs: list[int],
-           rng: np.random.Generator) -> tuple[dict, str | None]:
-    """The members of a model file of this network (arcs ``(i, j)``, bias arcs included, in
-    no particular order; ``acts`` by processing neuron) and the digest of its weights when
-    it should load: when it compiles to at most ``MAX_BLOCKS`` groups and blocks, counted
-    here from how the generators lay it out (``parts``). Weights are random for a file that
-    loads, zeros (the right number of them) for one that must be refused."""
-    first = n_inputs + 1
-    spec = {"n_inputs": n_inputs, "outputs": outputs, "batch_norm": [], "dtype": "float64",
-            "activations": {str(j): a for j, a in enumerate(acts, start=first)}}
-    parts = {"deltanet.json": model_header(spec), "arcs.npy": npy(arcs.astype(np.int64))}
-    if stored.parts > MAX_BLOCKS:
-        parts["params.npy"] = npy(np.zeros(len(arcs)))
-        return parts, None
-    net = dn.Network(n_inputs, arcs, dict(enumerate(acts, start=first)), outputs=outputs,
-                     bias=False)
-    net.params[:] = rng.normal(size=net.params.size)
-    parts["params.npy"] = npy(net.params)
-    return parts, hashlib.sha256(net.params.tobytes()).hexdigest()
-
-
 def chain_of(n: int, rng: np.random.Generator):
     """The members of a chain of ``n`` neurons' model file, arcs sorted as saved."""
     j = np.arange(2, n + 2)
@@ -290,7 +223,8 @@ def json_array_dtype(rng, parts, kind):
 
 
 FAMILIES = {"model": [zero_bomb, many_members, unused_bomb, json_values, json_depth, npy_dtype,
-                      npy_shape, sparse_span, hidden_span, chain, deep_dag],
+                      npy_shape, sparse_span, hidden_span, chain, deep_dag, wide_layer,
+                      wide_deep, wide_sparse, json_neurons],
             "checkpoint": [zero_bomb, many_members, unused_bomb, json_values, json_depth,
                            npy_dtype, npy_shape, json_array_dtype]}
 
@@ -311,11 +245,13 @@ def run_children(jobs: list[tuple[str, str]]) -> list[list]:
     "deep, .npy dtypes outside float32/float64/int64/bool, shapes the data does not hold, "
     "sparse arcs that would compile to huge dense blocks (from the inputs, between hidden "
     "layers), chains of 50 to 1,000,000 neurons, DAGs 10 to 30,000 levels deep of levels "
-    "1 to 173 wide with skip arcs; checkpoints also with JSON arrays of string dtypes",
+    "1 to 173 wide with skip arcs, wide networks of 20,000 to 1,000,000 neurons (one "
+    "layer, 2 to 4 wide layers, sparse arcs from up to 50,000 inputs), JSON naming up to "
+    "1,000,000 activations; checkpoints also with JSON arrays of string dtypes",
     how="deltanet.load and load_checkpoint in child processes limited to their imports + "
     "500 MiB (RLIMIT_AS)", result="ModelFileError (networks of over 10,000 groups and "
-    "blocks: the documented max_blocks), or the right weights, each within 2 s; never "
-    "MemoryError")
+    "blocks or 100,000 neurons: the documented max_blocks and max_neurons), or the right "
+    "weights, each within 2 s; never MemoryError")
 def test_crafted_files_load_or_are_refused_within_time_and_memory(tmp_path, family_cases):
     rng = np.random.default_rng(20)
     jobs, expected = [], {}
@@ -377,18 +313,23 @@ def chain_file(path: Path, n: int, rng: np.random.Generator) -> str | None:
     area="model files", fault="a chain of 1,000,000 neurons (2,000,000 groups and blocks) in "
     "a file of under 10 MB", how="deltanet.load in a child process limited to its imports "
     "+ 500 MiB (RLIMIT_AS); deltanet info", result="ModelFileError naming the limit and "
-    "max_blocks, within 2 s; one line from the command line")
+    "max_neurons, within 2 s, and once that is raised the limit and max_blocks; one line "
+    "from the command line")
 def test_a_chain_of_a_million_neurons_is_refused_within_time_and_memory(tmp_path):
     """The issue's example: a file of under 10 MB holding a chain of 1,000,000 neurons is
-    refused (2,000,000 groups and blocks) in a child limited to 500 MiB, within 2 s."""
+    refused (1,000,001 neurons; 2,000,000 groups and blocks once more neurons are allowed)
+    in a child limited to 500 MiB, within 2 s."""
     path = tmp_path / "chain.deltanet"
     assert chain_file(path, 1_000_000, np.random.default_rng(0)) is None
     assert path.stat().st_size <= 10 << 20
     [(_, outcome, _, seconds)] = run_children([("model", str(path))])
     assert outcome == "ModelFileError" and seconds <= SECONDS, (outcome, seconds)
+    with pytest.raises(dn.ModelFileError, match=r"1,000,001 neurons .* over the limit of "
+                                                r"100,000 .* max_neurons=\.\.\."):
+        dn.load(path)
     with pytest.raises(dn.ModelFileError, match=r"more than the limit of 10,000 groups and "
                                                 r"weight blocks .* max_blocks=\.\.\."):
-        dn.load(path)
+        dn.load(path, max_neurons=2_000_000)
 
 
 def test_max_blocks_is_where_deep_networks_stop_loading_and_can_be_raised(tmp_path):
@@ -407,3 +348,48 @@ def test_max_blocks_is_where_deep_networks_stop_loading_and_can_be_raised(tmp_pa
     for bad in (0, -5, 2.5, "many"):
         with pytest.raises(ValueError, match="max_blocks"):
             dn.load(at, max_blocks=bad)
+
+
+def wide_net(n_neurons: int) -> dn.Network:
+    """Two inputs, ``n_neurons − 3`` hidden neurons and one output: ``n_neurons`` neurons,
+    inputs included."""
+    return dn.Network.layered([2, n_neurons - 3, 1], random_state=0)
+
+
+def test_max_neurons_is_where_wide_networks_stop_loading_and_can_be_raised(tmp_path):
+    at, over = tmp_path / "at.deltanet", tmp_path / "over.deltanet"
+    net = wide_net(MAX_NEURONS)
+    dn.save(net, at)
+    assert np.array_equal(dn.load(at).params, net.params)
+    dn.save(wide_net(MAX_NEURONS + 1), over)
+    with pytest.raises(dn.ModelFileError, match=r"the network has 100,001 neurons \(inputs "
+                                                r"included\), over the limit of 100,000 .* "
+                                                r"max_neurons=\.\.\."):
+        dn.load(over)
+    assert dn.load(over, max_neurons=MAX_NEURONS + 1).n_neurons == MAX_NEURONS + 2
+    with pytest.raises(dn.ModelFileError, match="max_neurons"):
+        dn.io.read_model(at, max_neurons=MAX_NEURONS - 1)
+    for bad in (0, 1, -5, 2.5, "many"):
+        with pytest.raises(ValueError, match="max_neurons"):
+            dn.load(at, max_neurons=bad)
+
+
+def test_a_wide_file_is_refused_from_its_arcs_before_its_json_is_parsed(tmp_path):
+    """Arcs of 500,000 neurons with a deltanet.json that could not even be parsed: the
+    neurons are counted from the arcs, read first."""
+    parts, _ = stored(2, np.stack([np.zeros(500_000, np.int64), np.arange(3, 500_003)],
+                                  axis=1), ["relu"] * 500_000, [500_002], np.random.default_rng(0))
+    parts["deltanet.json"] = b"{" * 100
+    (tmp_path / "wide.deltanet").write_bytes(archive(parts))
+    with pytest.raises(dn.ModelFileError, match="500,002 neurons"):
+        dn.load(tmp_path / "wide.deltanet")
+
+
+@pytest.mark.parametrize("sizes", [[784, 8192, 2048, 10], [784, 4096, 4096, 2048, 10]])
+def test_large_ordinary_models_are_far_within_max_neurons(tmp_path, sizes):
+    """A layered 784-8192-2048-10 (11,034 neurons) and one of 29 million weights load with
+    the default limits."""
+    net = dn.Network.layered(sizes, random_state=0, dtype=np.float32)
+    assert sum(sizes) * 5 < MAX_NEURONS
+    path = dn.save(net, tmp_path / "big.deltanet")
+    assert np.array_equal(dn.load(path).params, net.params)

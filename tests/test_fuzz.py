@@ -154,7 +154,7 @@ GOOD_SPEC = {"n_inputs": 2, "activations": {"3": "logistic"}, "outputs": [3],
     ({"deltanet.json": json.dumps({"format": "deltanet-model", "version": 1,
                                    "network": GOOD_SPEC}).encode(),
       "arcs.npy": _npy(np.array([[0, 3], [1, 3], [2, 99_999_999]])),
-      "params.npy": _npy(np.zeros(3))}, "out of range"),
+      "params.npy": _npy(np.zeros(3))}, "99,999,999 neurons .* over the limit"),
     ({"deltanet.json": json.dumps({"format": "deltanet-model", "version": 1,
                                    "network": {**GOOD_SPEC, "activations": {"3": "eval"}}
                                    }).encode(),

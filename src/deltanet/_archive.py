@@ -27,6 +27,7 @@ import numpy as np
 
 from ._safe_files import (  # noqa: F401  (names of this module too)
     MAX_JSON_BYTES,
+    MAX_JSON_ITEMS,
     MAX_MEMBER_BYTES,
     ModelFileError,
     Names,
@@ -139,13 +140,14 @@ def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def unpack(path: str | os.PathLike, expect_format: str, names: Names, first=None):
+def unpack(path: str | os.PathLike, expect_format: str, names: Names, first=None,
+           max_items: int = MAX_JSON_ITEMS):
     """Read and check an archive written by :func:`pack`; returns (header, arrays).
 
     Only the arrays ``names(header, present)`` lists are read, within one decompression budget
     (see :mod:`deltanet._safe_files`); a bomb, a crafted size or dtype, or JSON too large
-    or too deep is a :class:`ModelFileError` before anything large is allocated. ``first``:
-    see :func:`deltanet._safe_files.read_archive`."""
+    or too deep is a :class:`ModelFileError` before anything large is allocated. ``first``
+    and ``max_items``: see :func:`deltanet._safe_files.read_archive`."""
     path = Path(path)
     if path.exists() and not path.is_file() and not path.is_dir():
         raise ModelFileError(f"model file {str(path)!r} is a pipe or a device, which a ZIP "
@@ -153,7 +155,7 @@ def unpack(path: str | os.PathLike, expect_format: str, names: Names, first=None
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist or is not a file")
     try:
-        header, arrays = read_archive(path, names, first)
+        header, arrays = read_archive(path, names, first, max_items)
     except ModelFileError:
         raise
     # RuntimeError also covers zipfile's error for an unknown compression method

@@ -22,6 +22,21 @@ def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.n
                       initializer, rng: np.random.Generator) -> None:
     """Fill ``params`` from ``initializer``: weights of arc ``(i, j)`` see ``fan_in[j]`` and
     ``fan_out[i]``; γ = 1, β = 0; absent arcs of sparse blocks stay 0."""
+    if initializer.kind == "constant" and initializer.value == 0 \
+            and not initializer.bias_value:  # all zeros (as when a file is loaded): no pass
+        params[:] = 0
+    else:
+        _draw(plan, params, src, dst, initializer, rng)
+    for g in plan.groups:
+        if g.batch_norm:
+            params[g.bn_offset:g.bn_offset + len(g.neurons)] = 1.0  # γ (β stays 0)
+    if plan.grad_mask is not None:
+        params *= plan.grad_mask.astype(params.dtype)
+
+
+def _draw(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.ndarray, initializer,
+          rng: np.random.Generator) -> None:
+    """The biases and block weights of ``params``, about ``CHUNK`` at a time."""
     real = src > 0
     fan_in = np.maximum(np.bincount(dst[real], minlength=plan.n_neurons), 1)
     fan_out = np.maximum(np.bincount(src[real], minlength=plan.n_neurons), 1)
@@ -43,11 +58,6 @@ def initialize_params(plan: Plan, params: np.ndarray, src: np.ndarray, dst: np.n
             sel = (blocks[:, 0] >= lo) & (blocks[:, 0] < hi)
             params[lo:hi] = _values(lo, hi - lo, bias[lo_g:hi_g], blocks[sel], neurons,
                                     fan_in, fan_out, initializer, rng, params.dtype)
-    for g in plan.groups:
-        if g.batch_norm:
-            params[g.bn_offset:g.bn_offset + len(g.neurons)] = 1.0  # γ (β stays 0)
-    if plan.grad_mask is not None:
-        params *= plan.grad_mask.astype(params.dtype)
 
 
 def _field(items, name: str) -> np.ndarray:

@@ -252,12 +252,15 @@ def plan_size(n_inputs, n_neurons, src, dst, act_of, outputs, max_parts: int,
     return len(size) - 1, len(pairs), int(size[1:].sum() + weights)
 
 
-def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm) -> Plan:
+def compile_plan(n_inputs, n_neurons, src, dst, act_of, outputs, batch_norm,
+                 depth: np.ndarray | None = None) -> Plan:
     """Group neurons and lay out every parameter in one flat vector (see module doc):
     linear in neurons plus arcs (plus the padding of sparse blocks), the offsets worked
-    out with NumPy and one object made per group and per block."""
+    out with NumPy and one object made per group and per block. ``depth``: the depth of
+    every neuron when known already (:func:`deltanet._depths.depths`)."""
     layer_of, pos_of, ordered, starts, depth, is_out = _group_neurons(
-        n_inputs, n_neurons, src, dst, act_of, outputs)
+        n_inputs, n_neurons, src, dst, act_of, outputs,
+        None if depth is None else depth.copy())
     members = [ordered[a:b] for a, b in itertools.pairwise(starts.tolist())]
     heads = ordered[starts[:-1]]  # the first neuron of every group
     outs = is_out[heads].astype(bool)

@@ -51,13 +51,14 @@ Names = Callable[[dict, list[str]], Iterable[str]]
 
 
 def read_archive(path: Path, names: Names,
-                 first: tuple[str, Callable[[np.ndarray], None]] | None = None
-                 ) -> tuple[dict, dict]:
+                 first: tuple[str, Callable[[np.ndarray], None]] | None = None,
+                 max_items: int = MAX_JSON_ITEMS) -> tuple[dict, dict]:
     """``(header, arrays)`` of the archive at ``path``: ``deltanet.json`` parsed, then the
     arrays ``names(header, present)`` lists (``present``: the ``.npy`` members, without the
     suffix), each present or absent; any other member is left unread. ``first``: an array
     ``(name, check)`` read and given to ``check`` before the JSON is even inflated, for
-    checks that refuse a file faster than its JSON can be parsed."""
+    checks that refuse a file faster than its JSON can be parsed. ``max_items``: the most
+    values and keys ``deltanet.json`` may hold (:func:`parse_json`)."""
     with zipfile.ZipFile(path) as zf:
         infos = {i.filename: i for i in zf.infolist()}
         if "deltanet.json" not in infos:
@@ -72,7 +73,7 @@ def read_archive(path: Path, names: Names,
             arrays[first[0]] = read_npy(zf, infos[member], f"{path.name}: {member}")
             first[1](arrays[first[0]])
         header = parse_json(_read(zf, infos["deltanet.json"], MAX_JSON_BYTES, path),
-                            path.name)
+                            path.name, max_items)
         present = [n[:-4] for n in infos if n.endswith(".npy")]
         listed = names(header, present) if isinstance(header, dict) else ()
         wanted = [f"{n}.npy" for n in dict.fromkeys(listed) if f"{n}.npy" in infos]
@@ -98,14 +99,15 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, path: Path) ->
         return fh.read(limit + 1)
 
 
-def parse_json(data: bytes, where: str) -> Any:
-    """Parse JSON whose size, number of values and nesting are bounded before parsing."""
+def parse_json(data: bytes, where: str, max_items: int = MAX_JSON_ITEMS) -> Any:
+    """Parse JSON whose size, number of values (``max_items``) and nesting are bounded
+    before parsing."""
     if len(data) > MAX_JSON_BYTES:
         raise ModelFileError(f"{where}: deltanet.json is larger than {MAX_JSON_BYTES:,} bytes")
     # every value after the first follows one of these marks: an upper bound on the count
     items = sum(data.count(c) for c in (b",", b":", b"[", b"{"))
-    if items > MAX_JSON_ITEMS:
-        raise ModelFileError(f"{where}: deltanet.json holds more than {MAX_JSON_ITEMS:,} "
+    if items > max_items:
+        raise ModelFileError(f"{where}: deltanet.json holds more than {max_items:,} "
                              "values (a crafted or damaged file)")
     value = json.loads(data.decode("utf-8"))
     check_depth(value, where)

@@ -86,8 +86,9 @@ class Network:
 
     def _build(self, n_inputs: int, src: np.ndarray, dst: np.ndarray, activation: Any, *,
                outputs: Any, bias: bool, batch_norm: Any, init: Any, random_state: Any,
-               dtype: Any) -> None:
-        """Everything after the arcs are known to be well-formed (linear in neurons + arcs)."""
+               dtype: Any, depth: np.ndarray | None = None) -> None:
+        """Everything after the arcs are known to be well-formed (linear in neurons + arcs);
+        ``depth``: every neuron's depth, when a caller has worked it out already."""
         self.dtype = _check_dtype(dtype)
         n_neurons = int(max(dst.max(), n_inputs)) + 1
         has_in = np.zeros(n_neurons, dtype=bool)
@@ -108,7 +109,7 @@ class Network:
         self.outputs = _resolve_outputs(outputs, n_inputs, n_neurons, self._src)
         self._check_softmax()
         self.plan: Plan = compile_plan(n_inputs, n_neurons, self._src, self._dst,
-                                       self._act_of, self.outputs, batch_norm)
+                                       self._act_of, self.outputs, batch_norm, depth)
         self._check_softmax_groups()
         self.params = aligned_zeros(self.plan.n_params, self.dtype)
         self.bn_state: dict[int, tuple[np.ndarray, np.ndarray]] = {
