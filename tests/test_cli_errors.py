@@ -98,6 +98,8 @@ def test_the_table_covers_the_required_cases():
 @pytest.mark.parametrize(("case", "command", "message"), ROWS, ids=[r[0] for r in ROWS])
 def test_bad_input_is_one_line_and_status_2(tmp_path, case, command, message):
     write_fixtures(tmp_path)
+    if "wide.deltanet" in command:  # one neuron over the default limit, inputs included
+        dn.save(dn.Network.layered([2, 99_998, 1]), tmp_path / "wide.deltanet")
     argv = shlex.split(command)
     assert argv[0] == "deltanet"
     done = run_cli(*argv[1:], cwd=tmp_path)
@@ -233,3 +235,20 @@ def test_usage_error_of_the_parser_is_one_line(capsys):
     err = capsys.readouterr().err
     assert err == ("deltanet: error: argument --epochs: expected a whole number, got 'zero'; "
                    "see 'deltanet train --help'\n")
+
+
+@pytest.mark.parametrize("command", ["info", "predict", "evaluate", "export", "card"])
+def test_the_loading_limits_are_options_of_every_command_that_reads_a_model(command):
+    args = build_parser().parse_args([command, "m.deltanet", "--max-blocks", "20000",
+                                      "--max-neurons", "300000",
+                                      *(["x.csv"] if command in ("predict", "evaluate") else []),
+                                      *(["--out", "m.onnx"] if command == "export" else [])])
+    assert (args.max_blocks, args.max_neurons) == (20_000, 300_000)
+
+
+def test_a_raised_limit_loads_a_model_the_default_refuses(tmp_path):
+    dn.save(dn.Network.layered([2, 99_998, 1]), tmp_path / "wide.deltanet")
+    assert run_cli("info", "wide.deltanet", cwd=tmp_path).returncode == 2
+    done = run_cli("info", "wide.deltanet", "--max-neurons", "100001", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 inputs, 99999 processing neurons" in done.stdout, done.stdout

@@ -42,6 +42,15 @@ class ModelFileError(ValueError):
     """The file is not a valid deltanet model file (message says what is wrong)."""
 
 
+class ModelTooLarge(ModelFileError):
+    """The file declares more than a loading limit allows; ``limit`` names the keyword
+    (``"max_blocks"`` or ``"max_neurons"``) that raises it."""
+
+    def __init__(self, message: str, limit: str):
+        super().__init__(message)
+        self.limit = limit
+
+
 def budget(file_size: int) -> int:
     """How many bytes in all the members read from a file of ``file_size`` bytes may hold."""
     return min(MAX_BUDGET, max(MIN_BUDGET, RATIO * file_size))

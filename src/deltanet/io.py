@@ -36,6 +36,7 @@ from ._archive import (  # noqa: F401
 from ._archive import unpack as _unpack
 from ._depths import depths, distinct
 from ._plan import plan_size
+from ._safe_files import ModelTooLarge
 from ._validation import check_number
 
 #: the most neurons (inputs included: the highest neuron number) a model file's network may
@@ -225,17 +226,18 @@ def _check_declared_size(name: str, n_inputs: int, arcs: np.ndarray, acts: dict,
 
 def _too_many_blocks(name: str, parts: int | None, max_blocks: int) -> ModelFileError:
     parts = "more than the" if parts is None else f"{parts:,}, over the"
-    return ModelFileError(
+    return ModelTooLarge(
         f"{name}: the network compiles to {parts} limit of {max_blocks:,} groups and weight "
         "blocks (each is built and run one at a time); to load a file you trust, raise the "
-        "limit: deltanet.load(path, max_blocks=...)")
+        "limit: deltanet.load(path, max_blocks=...)", "max_blocks")
 
 
 def _too_many_neurons(name: str, neurons: int, max_neurons: int) -> ModelFileError:
-    return ModelFileError(
+    return ModelTooLarge(
         f"{name}: the network has {neurons:,} neurons (inputs included), over the limit of "
         f"{max_neurons:,} (each is read from the file's JSON and handled on loading); to "
-        "load a file you trust, raise the limit: deltanet.load(path, max_neurons=...)")
+        "load a file you trust, raise the limit: deltanet.load(path, max_neurons=...)",
+        "max_neurons")
 
 
 def _refuse_early(name: str, arcs: np.ndarray, max_blocks: int,

@@ -34,6 +34,9 @@ def add_parser(commands: Any) -> None:
                          "\n", " "), epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="model file written by 'deltanet train'")
+    from . import model_file
+
+    model_file.add_limits(parser)
     parser.add_argument("data", metavar="DATA", nargs="?",
                         help="table with the target column (the training table: its test "
                              "rows are scored); without it the card shows the metrics the "
@@ -203,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{Path(args.model).stem}_card.{fmt}")
     check_output_file(out, "--out", {"model file": args.model, "data file": args.data},
                       example=f"card.{fmt}")
-    model = model_file.read(args.model)
+    model = model_file.read(args.model, **model_file.limits(args))
     model.require_table()
     scored = importance = intervals = None
     metrics, rows_note = model.info.get("metrics") or {}, "the test rows at training time"

@@ -52,6 +52,9 @@ def add_parser(commands: Any) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="model file written by 'deltanet train'")
+    from . import model_file
+
+    model_file.add_limits(parser)
     parser.add_argument("data", metavar="DATA",
                         help="CSV or Parquet file with the target column, or a dataset name")
     parser.add_argument("--all-rows", action="store_true",
@@ -167,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.plots:
         check_output_folder(args.plots, "--plots")
-    model = model_file.read(args.model)
+    model = model_file.read(args.model, **model_file.limits(args))
     model.require_table()
     if should_stream(args):
         if args.importance:

@@ -148,18 +148,18 @@ def _set_weights(net: Network, args: argparse.Namespace) -> None:
         net.weights[i, j] = w
 
 
-def _load_model(path: str):
+def _load_model(path: str, args: argparse.Namespace):
     """The model file of ``--model``: its network and, for a file written by 'deltanet
     train', its table preprocessing (a one-line error for a missing or damaged file)."""
     from deltanet.cli import model_file
 
-    return model_file.read(path)
+    return model_file.read(path, **model_file.limits(args))
 
 
 def build_network(args: argparse.Namespace) -> Network:
     """The network of custom mode: ``--model FILE`` or ``--sizes`` with weights."""
     if args.model:
-        net = _load_model(args.model).net
+        net = _load_model(args.model, args).net
         if args.weights or args.weights_file:
             _set_weights(net, args)
         return net
@@ -198,7 +198,7 @@ def _check_modes(args: argparse.Namespace) -> None:
 
 
 def _custom(args: argparse.Namespace, fmt: str) -> Explanation:
-    model = _load_model(args.model) if args.model else None
+    model = _load_model(args.model, args) if args.model else None
     net = build_network(args) if model is None else model.net
     if model is not None and (args.weights or args.weights_file):
         _set_weights(net, args)

@@ -38,6 +38,9 @@ def add_parser(commands: Any) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="a deltanet model file")
+    from . import model_file
+
+    model_file.add_limits(parser)
     parser.add_argument("--format", choices=FORMATS, default="onnx",
                         help="file format (default onnx)")
     parser.add_argument("--out", metavar="FILE",
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out or Path(args.model).with_suffix(".onnx").name)
     check_output_file(out, "--out", {"model file": args.model}, example="model.onnx")
-    model = model_file.read(args.model)
+    model = model_file.read(args.model, **model_file.limits(args))
     try:
         from deltanet.export import to_onnx
 

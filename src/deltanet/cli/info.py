@@ -25,6 +25,9 @@ def add_parser(commands: Any) -> None:
         description=DESCRIPTION, epilog="example:\n  deltanet info iris.deltanet --json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="a deltanet model file")
+    from . import model_file
+
+    model_file.add_limits(parser)
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -123,7 +126,7 @@ def _show_training(out: Any, doc: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import model_file
 
-    model = model_file.read(args.model)
+    model = model_file.read(args.model, **model_file.limits(args))
     doc = record(model)
     if args.json:
         print_json(doc)

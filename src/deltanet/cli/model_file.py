@@ -62,10 +62,40 @@ def write(path: str | Path, net: Any, pre: Any, info: dict[str, Any]) -> Path:
     return dn.save(net, path, metadata={"cli": jsonable(cli)})
 
 
-def read(path: str | Path) -> Model:
+def add_limits(parser: Any) -> None:
+    """``--max-blocks`` and ``--max-neurons``: the loading limits of :func:`deltanet.load`,
+    raised for a large model file one trusts."""
+    from deltanet.io import MAX_BLOCKS, MAX_NEURONS
+
+    parser.add_argument("--max-blocks", metavar="N", type=int, default=MAX_BLOCKS,
+                        help="load a model that compiles to up to N groups and weight blocks "
+                             f"(default {MAX_BLOCKS:,}; raise it only for a file you trust)")
+    parser.add_argument("--max-neurons", metavar="N", type=int, default=MAX_NEURONS,
+                        help="load a model of up to N neurons, inputs included "
+                             f"(default {MAX_NEURONS:,}; raise it only for a file you trust)")
+
+
+def limits(args: Any) -> dict[str, int]:
+    """The loading limits :func:`add_limits` parsed (the defaults for commands without)."""
+    from deltanet.io import MAX_BLOCKS, MAX_NEURONS
+
+    return {"max_blocks": getattr(args, "max_blocks", MAX_BLOCKS),
+            "max_neurons": getattr(args, "max_neurons", MAX_NEURONS)}
+
+
+def _over_limit(err: Any) -> CommandError:
+    """A loading limit's error, naming the option that raises it."""
+    keyword = err.limit
+    flag = "--" + keyword.replace("_", "-")
+    return CommandError(str(err).replace(f"deltanet.load(path, {keyword}=...)",
+                                         f"{flag} N (deltanet.load(path, {keyword}=N))"))
+
+
+def read(path: str | Path, *, max_blocks: int | None = None,
+         max_neurons: int | None = None) -> Model:
     """Read a model file; any problem is one CommandError line naming the file."""
     from deltanet.data import TablePreprocessor
-    from deltanet.io import ModelFileError, read_model
+    from deltanet.io import ModelFileError, ModelTooLarge, read_model
 
     path = Path(path)
     if not path.exists():
@@ -73,11 +103,18 @@ def read(path: str | Path) -> Model:
                            f"'deltanet train DATA --out {path}'")
     if path.is_dir():
         raise CommandError(f"{str(path)!r} is a directory, not a model file")
+    given = {k: v for k, v in (("max_blocks", max_blocks), ("max_neurons", max_neurons))
+             if v is not None}
     try:
-        net, metadata = read_model(path)
+        net, metadata = read_model(path, **given)
+    except ModelTooLarge as err:
+        raise _over_limit(err) from None
     except ModelFileError as err:
         raise CommandError(f"{err}; pass a model file written by 'deltanet train ... --out "
                            "FILE'") from None
+    except ValueError as err:  # a limit below its least value
+        raise CommandError(str(err).replace("max_blocks", "--max-blocks")
+                           .replace("max_neurons", "--max-neurons")) from None
     cli = metadata.get("cli")
     if not isinstance(cli, dict) or cli.get("kind") != KIND:
         return Model(net, None, {}, metadata, path)

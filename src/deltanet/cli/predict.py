@@ -39,6 +39,9 @@ def add_parser(commands: Any) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="model file written by 'deltanet train'")
+    from . import model_file
+
+    model_file.add_limits(parser)
     parser.add_argument("data", metavar="DATA", help="CSV or Parquet file, or a dataset name")
     parser.add_argument("--proba", action="store_true",
                         help="one probability column P(class) per class instead of the class")
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_out(args)
-    model = model_file.read(args.model)
+    model = model_file.read(args.model, **model_file.limits(args))
     model.require_table()
     if _stream_predict.should_stream(args.data, args.out, args.memory):
         n, cols = _stream_predict.predict_stream(model, args.data, args.out, args.proba,
