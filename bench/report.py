@@ -189,8 +189,7 @@ NOTES = """## How to read these numbers
 - **Threads.** Each table names its thread count: BLAS (threadpoolctl), Numba and torch are
   set to it in this process; JAX runs in a worker process per count, whose XLA settings
   (`XLA_FLAGS`, CPU affinity) are made there before jax loads. Numba's threading layer
-  (in the versions table) is the workqueue one unless the command set another, so that
-  deltanet's passes between products may use the threads too.
+  is Numba's own pick (in the versions table); nothing is set for deltanet.
 - **Precision.** In (a) every peer runs in float64 (PyTorch too), except the rows marked
   float32; (b) names its dtype per table; the mini-batch sweeps of (c) are float32
   (scikit-learn keeps float32 input as is).

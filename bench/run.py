@@ -64,18 +64,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def limit_threads(threads: int) -> None:
-    """Thread counts must be in the environment before NumPy, Numba or torch load.
-
-    Numba's threading layer is the workqueue one unless the caller chose a layer or an
-    OpenMP wait policy: with Numba's default pick here, OpenMP, its workers spin between
-    parallel regions on the cores the BLAS threads need, so deltanet keeps its passes
-    between the products on one thread (README, *Both cores*). The workqueue layer touches
-    only Numba: torch's OpenMP keeps its own defaults.
-    """
+    """Thread counts must be in the environment before NumPy, Numba or torch load (the
+    peers' thread counts; deltanet itself runs with whatever the user's process has)."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 
 @contextlib.contextmanager

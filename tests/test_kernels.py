@@ -419,7 +419,7 @@ _SUBPROCESS = textwrap.dedent("""
             dn.train(net, X[:n], Y[:n], loss="log_loss", epochs=2, batch_size=batch_size,
                      engine="numba")
         counts.append(rtsys.get_allocation_stats().alloc - before)
-    stats = [_dense.dense_epoch.stats, _sgd.sgd_epoch.stats, _blas._blas_epoch.stats]
+    stats = [_dense.dense_epoch.stats, _sgd.sgd_epoch.stats, _blas.blas_epoch.stats]
     hits = min(sum(s.cache_hits.values()) for s in stats)
     print(counts[0], counts[1], hits, sum(sum(s.cache_misses.values()) for s in stats))
 """)

@@ -6,10 +6,8 @@ batch of two or more examples there, so the small networks of the oracle tests e
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 
-import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -17,12 +15,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 import deltanet as dn
 import test_kernels
 from deltanet import kernels, losses, optimizers
-from deltanet.kernels import _blas, _parallel
+from deltanet.kernels import _blas
 from deltanet.kernels._runners import BlasRunner, NumbaRunner, NumpyRunner
 from test_kernels import check_engines
 
 pytestmark = pytest.mark.xdist_group("numba")
-THREADS = [1, 2] if numba.config.NUMBA_NUM_THREADS >= 2 else [1]
 
 
 @pytest.fixture(autouse=True)
@@ -131,127 +128,27 @@ def test_a_nonfinite_input_found_in_the_gather_leaves_the_network_as_it_was(valu
     assert_array_equal(net.params, start)
 
 
-@pytest.mark.parametrize(("m", "width"), [(1, 11), (7, 11), (8, 11), (13, 11), (16, 11),
-                                         (100, 700), (128, 600)])
+@pytest.mark.parametrize("m", [1, 7, 8, 13, 16])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("threads", THREADS)
-def test_the_gather_copies_each_batch_row_and_names_its_first_bad_row(m, width, dtype,
-                                                                      threads):
-    # rows are copied eight at a time: batches shorter than, equal to and past a group; the
-    # wide batches are split over the threads, and the bad row of the first part is named
+def test_the_gather_copies_each_batch_row_and_names_its_first_bad_row(m, dtype):
+    # rows are copied eight at a time: batches shorter than, equal to and past a group
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((200, width)).astype(dtype)
-    Y = rng.standard_normal((200, 4)).astype(dtype)
-    weights = rng.random(200).astype(dtype)
-    order = rng.permutation(200)
+    X = rng.standard_normal((40, 11)).astype(dtype)
+    Y = rng.standard_normal((40, 4)).astype(dtype)
+    weights = rng.random(40).astype(dtype)
+    order = rng.permutation(40)
     out_cols = np.array([2, 0], np.int64)
-    a, ty, tw = np.zeros(128 * width, dtype), np.zeros(128 * 2, dtype), np.zeros(128, dtype)
-    assert (m * width >= _parallel.PARALLEL_MIN) == (m >= 100)  # the wide ones are split
+    a, ty, tw = np.zeros(16 * 11, dtype), np.zeros(16 * 2, dtype), np.zeros(16, dtype)
     start = 5
     rows = order[start:start + m]
-    with _numba_threads(threads):
-        found = _parallel.gather(X, Y, weights, order, start, m, out_cols, a, ty, tw, threads)
-    assert found == -1
-    assert_array_equal(a[:m * width].reshape(m, width), X[rows])
-    assert_array_equal(a[m * width:], 0)  # nothing written past the batch
+    assert _blas._gather(X, Y, weights, order, start, m, out_cols, a, ty, tw) == -1
+    assert_array_equal(a[:m * 11].reshape(m, 11), X[rows])
+    assert_array_equal(a[m * 11:], 0)  # nothing written past the batch
     assert_array_equal(ty[:m * 2].reshape(m, 2), Y[rows][:, [2, 0]])
     assert_array_equal(tw[:m], weights[rows])
-    if m > 2:  # two bad rows: the one earlier in the batch is named
+    if m > 2:  # two bad rows in one group: the one earlier in the batch is named
         X[rows[m - 1], 4], X[rows[1], 9] = np.nan, -np.inf
-        with _numba_threads(threads):
-            found = _parallel.gather(X, Y, weights, order, start, m, out_cols, a, ty, tw,
-                                     threads)
-        assert found == rows[1]
-
-
-@contextlib.contextmanager
-def _numba_threads(n: int):
-    before = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
-def _train_at(threads: int, hidden: str, dtype, batch_size: int, seed: int, used: list
-              ) -> np.ndarray:
-    """Train with the passes of ``_parallel`` on ``threads`` threads (Numba's count; the
-    products keep the BLAS's own), whatever Numba's threading layer; ``used`` gets the count
-    of each call."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((700, 600)).astype(dtype)
-    Y = dn.one_hot(rng.integers(0, 10, 700))[0].astype(dtype)
-    net = dn.Network.layered([600, 560, 96, 10], hidden=hidden, output="softmax",
-                             random_state=seed, dtype=dtype)
-    real = _blas._blas_epoch
-
-    def spy(*args):
-        used.append(args[-1])
-        return real(*args)
-
-    with pytest.MonkeyPatch.context() as patch, _numba_threads(threads):
-        patch.setattr(_parallel, "_workers_sleep", lambda layer: True)
-        patch.setattr(_blas, "_blas_epoch", spy)
-        dn.train(net, X, Y, loss="cross_entropy", lr=0.05, batch_size=batch_size, epochs=2,
-                 random_state=seed, engine="numba")
-    return net.params
-
-
-@pytest.mark.skipif(len(THREADS) < 2 or (_parallel.blas_threads() or 2) < 2,
-                    reason="needs NUMBA_NUM_THREADS >= 2 and a BLAS with 2 threads")
-@pytest.mark.parametrize("seed", range(3))
-def test_the_weights_are_the_same_bit_for_bit_whatever_threads_the_batch_passes_use(seed):
-    # the gather, the bias + activation pass and Δ with its bias sums are split over the
-    # threads when a batch is large enough (rows x units >= _parallel.PARALLEL_MIN: here the
-    # gather and the 560-unit layer); the last batch of each epoch is short (700 rows). The
-    # products are the same BLAS calls in both runs (OpenBLAS's own threaded ?gemm is not
-    # bit for bit the same at one and two threads, so its count stays as it is).
-    rng = np.random.default_rng(seed)
-    hidden = ["relu", "tanh", "logistic"][seed]
-    dtype = [np.float32, np.float64][int(rng.integers(2))]
-    batch_size = int(rng.choice([128, 200, 256]))
-    used_one, used_two = [], []
-    one = _train_at(1, hidden, dtype, batch_size, seed, used_one)
-    two = _train_at(2, hidden, dtype, batch_size, seed, used_two)
-    assert set(used_one) == {1} and set(used_two) == {2}
-    assert_array_equal(one, two)
-    assert np.all(np.isfinite(two))
-
-
-def _threads_given(monkeypatch, layer: str, numba_threads: int, blas: int | None,
-                   wait_policy: str | None = None) -> int:
-    monkeypatch.setattr(_parallel, "_layer", lambda: layer)
-    monkeypatch.setattr(_parallel, "blas_threads", lambda: blas)
-    monkeypatch.setattr(_parallel.numba, "get_num_threads", lambda: numba_threads)
-    if wait_policy is None:
-        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    else:
-        monkeypatch.setenv("OMP_WAIT_POLICY", wait_policy)
-    return _parallel.threads_for(lambda threads: threads)
-
-
-@pytest.mark.parametrize(("layer", "policy", "numba_threads", "blas", "expected"), [
-    ("tbb", None, 4, 2, 2),            # never more than the BLAS has (threadpoolctl)
-    ("tbb", None, 2, 8, 2),            # nor than Numba has (NUMBA_NUM_THREADS)
-    ("tbb", None, 3, None, 3),         # a BLAS that does not say: Numba's count
-    ("workqueue", None, 2, 2, 2),
-    ("omp", "passive", 2, 2, 2),
-    ("omp", "PASSIVE ", 2, 2, 2),
-    ("omp", None, 2, 2, 1),            # OpenMP's spinning workers would take the BLAS's cores
-    ("omp", "active", 4, 4, 1),
-    ("", None, 2, 2, 1),               # no threading layer could start
-])
-def test_the_batch_passes_take_the_threads_numba_and_the_blas_both_allow(
-        monkeypatch, layer, policy, numba_threads, blas, expected):
-    assert _threads_given(monkeypatch, layer, numba_threads, blas, policy) == expected
-
-
-def test_a_second_caller_on_the_workqueue_layer_runs_its_passes_on_one_thread(monkeypatch):
-    with _parallel._ONE_CALLER:  # another thread is inside a parallel epoch
-        assert _threads_given(monkeypatch, "workqueue", 2, 2) == 1
-        assert _threads_given(monkeypatch, "tbb", 2, 2) == 2  # TBB takes several callers
-    assert _threads_given(monkeypatch, "workqueue", 2, 2) == 2
+        assert _blas._gather(X, Y, weights, order, start, m, out_cols, a, ty, tw) == rows[1]
 
 
 def test_the_rows_are_checked_before_training_when_the_loop_cannot_check_them():

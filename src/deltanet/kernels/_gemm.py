@@ -61,27 +61,6 @@ def gemm_function(dtype) -> tuple[object, type, str]:
     return (*scipy_gemm(dtype), f"scipy.linalg.cython_blas ({prefix}gemm)")
 
 
-def blas_threads() -> int | None:
-    """The threads NumPy's BLAS uses now (as threadpoolctl or ``OPENBLAS_NUM_THREADS`` set
-    them), read from its ``openblas_get_num_threads``; None for a BLAS without one."""
-    get = _thread_getter()
-    return None if get is None else int(get())
-
-
-@functools.cache
-def _thread_getter():
-    lib, pattern = _numpy_core()
-    if pattern is None:
-        return None
-    prefix, suffix = pattern.split("{}gemm")
-    for name in (f"{prefix}openblas_get_num_threads{suffix}", f"{prefix}openblas_get_num_threads"):
-        if hasattr(lib, name):
-            function = getattr(lib, name)
-            function.restype, function.argtypes = ctypes.c_int, []
-            return function
-    return None
-
-
 @functools.cache
 def scipy_gemm(dtype) -> tuple[object, type]:
     """SciPy's ``cython_blas`` ``?gemm`` for ``dtype`` and its integer type."""
