@@ -15,6 +15,7 @@ import deltanet as dn
 from deltanet.cli import main
 from deltanet.data import TablePreprocessor
 from deltanet.data.stream import row_hash
+from deltanet.io import read_model
 
 pytest.importorskip("pyarrow")
 
@@ -162,6 +163,18 @@ def test_a_streamed_model_predicts_and_evaluates_like_any_model(tmp_path, capsys
     assert main(["predict", str(tmp_path / "m.deltanet"), str(tmp_path / "t.parquet"),
                  "--out", str(tmp_path / "p.csv"), "--quiet"]) == 0
     assert len(pd.read_csv(tmp_path / "p.csv")) == 500
+
+
+def test_a_streamed_run_with_its_progress_bar_trains_every_epoch(tmp_path, capsys):
+    _table(2, n=300).to_parquet(tmp_path / "t.parquet", row_group_size=50)
+    assert main(["train", str(tmp_path / "t.parquet"), "--target", "y", "--stream",
+                 "--impute", "median", "--epochs", "3", "--hidden", "4",
+                 "--out", str(tmp_path / "m.deltanet"),
+                 "--shuffle-buffer", "100"]) == 0  # the bar counts each window's rows
+    out = capsys.readouterr().out
+    assert "model written to" in out
+    history = read_model(tmp_path / "m.deltanet")[1]["cli"]["history"]
+    assert history["epochs"] == 3 and history["stop_reason"] == "reached the epoch limit (3)"
 
 
 @pytest.mark.parametrize(("extra", "words"), [

@@ -144,7 +144,7 @@ class CountedSource:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
-    def windows(self, rng: Any, shuffle: bool = True) -> Iterator:
-        for X, Y in self.stream.windows(rng, shuffle):
-            yield X, Y
+    def windows(self, rng: Any, shuffle: bool = True, start: Any = None) -> Iterator:
+        for X, Y, position in self.stream.windows(rng, shuffle, start):
+            yield X, Y, position
             self.bar.advance(len(X))
