@@ -150,7 +150,10 @@ def train(
     if Y is None:
         fail("Y is missing", None, "pass the targets: train(net, X, Y, ...), or a "
              "deltanet.data.Stream in place of X")
-    return neural_net_train(prepare(net, X, Y, settings))
+    run = prepare(net, X, Y, settings)
+    hist = neural_net_train(run)
+    run.monitors = []  # they refer to the run: without this loop it waits for the collector
+    return hist
 
 
 def settings_for(net, **overrides: Any) -> Settings:
