@@ -116,7 +116,7 @@ class Settings:
 
 _BUILT: dict[tuple, Settings] = {}  # Settings of plain keywords, by their key
 _BUILT_MAX = 64
-_PLAIN = (type(None), bool, int, float, str)
+_PLAIN = frozenset((type(None), bool, int, float, str))
 
 
 def _cache_key(kw: dict[str, Any]) -> tuple | None:
@@ -124,18 +124,16 @@ def _cache_key(kw: dict[str, Any]) -> tuple | None:
     None when the settings must be checked afresh: a value that is not a plain number,
     name, flag or None (an array, a callable, a list: it may change between calls), or
     settings that depend on the network (dropout) or on the file system (checkpoints).
-    Types are part of the key (``True`` is not ``1``), floats by their bits (``-0.0`` is
-    not ``0.0``)."""
+    Types are part of the key (``True`` is not ``1``), floats by their bits as well
+    (``-0.0`` is not ``0.0``)."""
     if kw["checkpoint"] is not None or kw["resume"] is not False or (
             kw["dropout"] is not None and kw["dropout"] is not False):
         return None
-    key = []
-    for name, value in kw.items():
-        kind = type(value)
-        if kind not in _PLAIN:
-            return None
-        key.append((name, kind, value.hex() if kind is float else value))
-    return tuple(key)
+    values = tuple(kw.values())
+    types = tuple(map(type, values))
+    if not _PLAIN.issuperset(types):
+        return None
+    return tuple(kw), values, types, tuple([v.hex() for v in values if type(v) is float])
 
 
 def _check_flag(name: str, value: Any) -> bool:
