@@ -140,8 +140,9 @@ def train(
     >>> (net.forward(X)[:, 0] > 0.5).astype(int).tolist()
     [0, 1, 1, 0]
     """
-    settings = Settings.build(net, **{k: v for k, v in locals().items()
-                                      if k not in ("net", "X", "Y")})
+    kw = dict(locals())
+    del kw["net"], kw["X"], kw["Y"]
+    settings = Settings.build(net, **kw)
     if is_source(X):  # a deltanet.data.Stream: read window by window
         if Y is not None:
             fail("a stream holds its targets; Y must be left out", type(Y).__name__,
@@ -150,7 +151,10 @@ def train(
     if Y is None:
         fail("Y is missing", None, "pass the targets: train(net, X, Y, ...), or a "
              "deltanet.data.Stream in place of X")
-    return neural_net_train(prepare(net, X, Y, settings))
+    run = prepare(net, X, Y, settings)
+    hist = neural_net_train(run)
+    run.monitors = []  # they refer to the run: without this loop it waits for the collector
+    return hist
 
 
 def settings_for(net, **overrides: Any) -> Settings:

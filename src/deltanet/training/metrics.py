@@ -49,9 +49,8 @@ def resolve_metric(metric: Any, net, loss, Y: np.ndarray) -> tuple[str, Callable
     name = check_choice("metric", metric, METRICS)
     if name == "auto":
         outs = {g.activation.name for g in net.plan.groups if g.is_output}
-        binary = bool(np.all((Y == 0) | (Y == 1)))
         classify = loss.name in CLASSIFICATION_LOSSES or (
-            binary and outs <= {"logistic", "softmax", "threshold"})
+            outs <= {"logistic", "softmax", "threshold"} and bool(np.all((Y == 0) | (Y == 1))))
         name = "accuracy" if classify else "r2"
     return name, _METRIC_FNS[name]
 

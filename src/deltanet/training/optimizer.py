@@ -4,6 +4,7 @@ learning rate each update used, for the history."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,28 @@ def resolve_optimizer(optimizer: Any, lr: float, momentum: float, lr_schedule: A
     """Build the transform named by ``optimizer`` (or take the one given) and its schedule.
 
     ``steps`` is the number of updates per epoch; ``n`` the number of training examples.
+    An optimizer and schedule given by name with plain numbers is built once per set of
+    arguments (the transforms keep no state of their own: it lives in ``init``'s result).
     """
+    args = (optimizer, lr, momentum, lr_schedule, epochs, steps, n, full_batch)
+    if lr_schedule != "plateau" and all(type(a) in _PLAIN for a in args) \
+            and all(type(a) is not float or a != 0 for a in args):  # -0.0 == 0.0
+        return _named(*args)
+    return _resolve(*args)
+
+
+_PLAIN = (type(None), bool, int, float, str)
+
+
+@functools.lru_cache(maxsize=32, typed=True)
+def _named(*args: Any) -> Optimizer:
+    """``_resolve`` for arguments that are all plain values, kept."""
+    return _resolve(*args)
+
+
+def _resolve(optimizer: Any, lr: float, momentum: float, lr_schedule: Any,
+             epochs: int, steps: int, n: int, full_batch: bool) -> Optimizer:
+    """``resolve_optimizer`` without the cache."""
     plateau, sched_name = None, "constant"
     if isinstance(lr_schedule, optimizers.ReduceOnPlateau):
         plateau, sched_name, lr_schedule = lr_schedule, "plateau", None

@@ -73,7 +73,24 @@ class Settings:
     @classmethod
     def build(cls, net, **kw: Any) -> Settings:
         """Check ``train()``'s keyword arguments ``kw`` for ``net``; raise on the first
-        bad one with what to do."""
+        bad one with what to do.
+
+        Settings of plain values (numbers, names, flags, None) that touch neither the
+        network nor a file are checked once: the same keywords again give the same frozen
+        object back (a warm ``train()`` call does not check them again)."""
+        key = _cache_key(kw)
+        built = _BUILT.get(key) if key is not None else None
+        if built is None:
+            built = cls._check(net, kw)
+            if key is not None:
+                if len(_BUILT) >= _BUILT_MAX:
+                    _BUILT.clear()
+                _BUILT[key] = built
+        return built
+
+    @classmethod
+    def _check(cls, net, kw: dict[str, Any]) -> Settings:
+        """``build`` without the cache."""
         loss = _losses.get(kw["loss"])
         flags = {k: _check_flag(k, kw[k]) for k in FLAGS}
         checkpoint, resume, required = _checkpoint_paths(kw["checkpoint"], kw["resume"])
@@ -95,6 +112,28 @@ class Settings:
             checkpoint_every=parse_every(kw["checkpoint_every"]),
             resume=resume, resume_required=required,
             engine=check_choice("engine", kw["engine"], ENGINES))
+
+
+_BUILT: dict[tuple, Settings] = {}  # Settings of plain keywords, by their key
+_BUILT_MAX = 64
+_PLAIN = frozenset((type(None), bool, int, float, str))
+
+
+def _cache_key(kw: dict[str, Any]) -> tuple | None:
+    """A key telling ``kw`` apart from any other keywords that could check differently, or
+    None when the settings must be checked afresh: a value that is not a plain number,
+    name, flag or None (an array, a callable, a list: it may change between calls), or
+    settings that depend on the network (dropout) or on the file system (checkpoints).
+    Types are part of the key (``True`` is not ``1``), floats by their bits as well
+    (``-0.0`` is not ``0.0``)."""
+    if kw["checkpoint"] is not None or kw["resume"] is not False or (
+            kw["dropout"] is not None and kw["dropout"] is not False):
+        return None
+    values = tuple(kw.values())
+    types = tuple(map(type, values))
+    if not _PLAIN.issuperset(types):
+        return None
+    return tuple(kw), values, types, tuple([v.hex() for v in values if type(v) is float])
 
 
 def _check_flag(name: str, value: Any) -> bool:

@@ -1,0 +1,97 @@
+"""A warm train() call reuses what it checked and built before (settings, the seeded
+generator, the optimizer) and trains exactly as a first call would."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import deltanet as dn
+from deltanet._validation import check_random_state
+from deltanet.training.api import settings_for
+from deltanet.training.optimizer import _resolve, resolve_optimizer
+
+CASES = np.random.default_rng(20261206)
+
+
+def _data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.normal(size=(n, 3))
+    return X, (X[:, :1] + X[:, 1:2] ** 2 > 0.5).astype(float)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_repeated_calls_with_an_int_seed_train_as_a_freshly_seeded_generator(case):
+    rng = np.random.default_rng(int(CASES.integers(1 << 30)) + case)
+    X, Y = _data(rng, int(rng.integers(8, 40)))
+    seed = int(rng.integers(0, 1000))
+    kw = dict(loss="log_loss", lr=float(rng.uniform(0.05, 0.5)), epochs=3,
+              batch_size=[1, 3, None][case % 3],
+              optimizer=["sgd", "momentum", "adam"][case % 3])
+    warm = dn.Network.layered([3, 4, 1], random_state=case)
+    fresh = warm.copy()
+    for _ in range(3):  # the same seed again and again: each call starts where it did
+        start = warm.params.copy()
+        h_warm = dn.train(warm, X, Y, random_state=seed, **kw)
+        fresh.params[:] = start
+        h_fresh = dn.train(fresh, X, Y, random_state=np.random.default_rng(seed), **kw)
+        np.testing.assert_array_equal(warm.params, fresh.params)
+        assert h_warm.cost == h_fresh.cost
+
+
+def test_a_generator_still_held_is_never_reset_by_the_next_call_with_its_seed():
+    for seed in np.random.default_rng(7).integers(0, 2**40, size=5).tolist():
+        held = check_random_state(seed)
+        first = held.random(3)
+        other = check_random_state(seed)
+        assert other is not held
+        np.testing.assert_array_equal(other.random(3), first)  # seeded afresh
+        expected = np.random.default_rng(seed)
+        expected.random(3)
+        np.testing.assert_array_equal(held.random(4), expected.random(4))  # not reset
+        del held, other
+        again = check_random_state(seed)  # no one holds it now: given back, reset
+        np.testing.assert_array_equal(again.random(3), first)
+
+
+def test_the_same_plain_keywords_give_one_settings_object_and_others_their_own():
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    a = settings_for(net, lr=0.3, batch_size=4, random_state=1)
+    assert settings_for(net, lr=0.3, batch_size=4, random_state=1) is a
+    assert settings_for(net, lr=0.3, batch_size=4, random_state=2).random_state == 2
+    assert settings_for(net, tol=0) is not settings_for(net, tol=0.0)  # types count
+    assert math.copysign(1.0, settings_for(net, l2=0.0).l2) == 1.0
+    assert math.copysign(1.0, settings_for(net, l2=-0.0).l2) == -1.0
+
+
+def test_settings_holding_a_mutable_value_are_checked_on_every_call():
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    callbacks = [lambda epoch, logs: None]
+    assert settings_for(net, callbacks=callbacks) is not settings_for(net, callbacks=callbacks)
+    assert settings_for(net, dropout=0.2) is not settings_for(net, dropout=0.2)
+
+
+def test_a_bad_setting_is_refused_each_time_with_the_value_given():
+    X, Y = _data(np.random.default_rng(3), 10)
+    net = dn.Network.layered([3, 2, 1], random_state=0)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="epochs must be >= 1"):
+            dn.train(net, X, Y, epochs=0)
+    dn.train(net, X, Y, epochs=1, lr=0.1, random_state=0)
+    for lr in (0.0, -0.0):
+        with pytest.raises(ValueError, match="lr must be > 0") as info:
+            dn.train(net, X, Y, epochs=1, lr=lr, random_state=0)
+        assert repr(lr) in str(info.value)
+
+
+def test_a_named_optimizer_is_built_once_and_as_it_would_be_afresh():
+    args = ("momentum", 0.2, 0.5, "cosine", 10, 7, 70, False)
+    kept = resolve_optimizer(*args)
+    assert resolve_optimizer(*args) is kept
+    fresh = _resolve(*args)
+    assert (kept.name, kept.schedule_name) == (fresh.name, fresh.schedule_name)
+    assert [kept.schedule(t) for t in range(70)] == [fresh.schedule(t) for t in range(70)]
+    assert kept.transform.settings == fresh.transform.settings
+    plateau = ("sgd", 0.2, 0.5, "plateau", 10, 7, 70, False)
+    assert resolve_optimizer(*plateau).plateau is not resolve_optimizer(*plateau).plateau
