@@ -262,12 +262,13 @@ def speed_markdown(summary: dict, facts: dict[str, str], command: str, reps: int
         lines.append("")
     if summary.get("minibatch"):
         lines += ["Mini-batch SGD, 784-256-128-10 ReLU, batch 128, one epoch, s per epoch "
-                  "(GEMM share = the products alone over deltanet's epoch):", "",
+                  "(GEMM share = the products training needs, without the input layer's Δ, "
+                  "alone, over deltanet's epoch):", "",
                   "| dtype | threads | " + " | ".join(MINIBATCH_PEERS) + " | GEMM share |",
                   "|" + " --- |" * (len(MINIBATCH_PEERS) + 3)]
         for (dtype, threads), rows in summary["minibatch"].items():
             cells = [_cell(_pick(rows, peer), 1.0) for peer in MINIBATCH_PEERS]
-            gemm = _pick(rows, "GEMM limit (3 per layer)")
+            gemm = _pick(rows, "GEMM, no input-layer Δ")
             share = percent(gemm.ratio) if gemm and gemm.per_unit else "—"
             lines.append(f"| {dtype} | {threads} | " + " | ".join(cells) + f" | {share} |")
         lines.append("")
