@@ -127,31 +127,7 @@ def check_random_state(random_state: Any) -> np.random.Generator:
         fail("random_state must be None, an int or a numpy Generator", random_state,
              "pass e.g. random_state=0 (seeds are whole numbers >= 0)")
     try:
-        if type(random_state) is int:
-            return _seeded(random_state)
         return np.random.default_rng(random_state)
     except (TypeError, ValueError):
         fail("random_state must be None, an int or a numpy Generator", random_state,
              "pass e.g. random_state=0 (seeds are whole numbers >= 0)")
-
-
-_SEEDED: dict[int, list] = {}  # seed -> [generator, its state when seeded, references]
-
-
-def _seeded(seed: int) -> np.random.Generator:
-    """``np.random.default_rng(seed)`` without hashing the seed again on every call: the
-    generator made for ``seed`` last time is set back to its seeded state and given again,
-    but only when nothing but this cache holds it (its reference count is the one it had
-    when made), so that no one can see it reused. Otherwise, a new one, as before."""
-    entry = _SEEDED.get(seed)
-    if entry is not None:
-        gen = entry[0]
-        if sys.getrefcount(gen) == entry[2]:
-            gen.bit_generator.state = entry[1]
-            return gen
-    gen = np.random.default_rng(seed)
-    if len(_SEEDED) >= 16:
-        _SEEDED.clear()
-    _SEEDED[seed] = entry = [gen, gen.bit_generator.state, 0]
-    entry[2] = sys.getrefcount(gen)
-    return gen
