@@ -92,29 +92,29 @@ def calibration(y: np.ndarray, proba: np.ndarray, classes: list[str], path: Path
 def predicted_vs_true(y: np.ndarray, pred: np.ndarray, target: str, path: Path) -> Path:
     """Every row's prediction against its true value; perfect predictions lie on the
     diagonal."""
-    from sklearn.metrics import PredictionErrorDisplay
-
-    fig, ax = plt.subplots(figsize=(6.0, 5.4))
-    PredictionErrorDisplay.from_predictions(y, pred, kind="actual_vs_predicted", ax=ax,
-                                            subsample=None,
-                                            scatter_kwargs={"s": 10, "alpha": 0.6})
-    ax.set_xlabel(f"predicted {target}")
-    ax.set_ylabel(f"true {target}")
-    ax.set_title(f"Predicted vs true {target}")
-    return save(fig, path)
+    return _prediction_error(y, pred, "actual_vs_predicted", f"true {target}",
+                             f"Predicted vs true {target}", target, path)
 
 
 def residuals(y: np.ndarray, pred: np.ndarray, target: str, path: Path) -> Path:
     """Residuals (true − predicted) against the prediction; no pattern is good."""
+    return _prediction_error(y, pred, "residual_vs_predicted",
+                             f"residual (true − predicted {target})",
+                             f"Residuals of {target}", target, path)
+
+
+def _prediction_error(y: np.ndarray, pred: np.ndarray, kind: str, ylabel: str, title: str,
+                      target: str, path: Path) -> Path:
+    """scikit-learn's ``PredictionErrorDisplay`` of ``kind``, every row, against the
+    prediction."""
     from sklearn.metrics import PredictionErrorDisplay
 
     fig, ax = plt.subplots(figsize=(6.0, 5.4))
-    PredictionErrorDisplay.from_predictions(y, pred, kind="residual_vs_predicted", ax=ax,
-                                            subsample=None,
+    PredictionErrorDisplay.from_predictions(y, pred, kind=kind, ax=ax, subsample=None,
                                             scatter_kwargs={"s": 10, "alpha": 0.6})
     ax.set_xlabel(f"predicted {target}")
-    ax.set_ylabel(f"residual (true − predicted {target})")
-    ax.set_title(f"Residuals of {target}")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     return save(fig, path)
 
 
