@@ -22,6 +22,7 @@ import numpy as np
 
 import deltanet as dn
 from deltanet import kernels, optimizers
+from workloads import random_task
 
 # (sizes, hidden activation, examples, epochs per timing, batch sizes)
 CASES = [
@@ -43,11 +44,7 @@ def _force(blas: bool) -> None:
 
 def per_example_us(sizes, hidden, n, epochs, batch_size, optimizer, blas: bool) -> float:
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, sizes[0]))
-    if sizes[-1] > 1:
-        Y, output, loss = dn.one_hot(rng.integers(0, sizes[-1], n))[0], "softmax", "cross_entropy"
-    else:
-        Y, output, loss = (rng.random((n, 1)) > 0.5).astype(float), "logistic", "log_loss"
+    X, Y, output, loss = random_task(sizes, n, rng)
     _force(blas)
     net = dn.Network.layered(sizes, hidden=hidden, output=output, random_state=0)
     kw = dict(loss=loss, batch_size=batch_size, engine="numba", optimizer=optimizer,

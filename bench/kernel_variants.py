@@ -24,6 +24,7 @@ import numpy as np
 
 import deltanet as dn
 from deltanet.kernels import _runners
+from workloads import random_task
 
 CASES = [([64, 32, 10], "logistic", 1347, 20), ([2, 2, 1], "logistic", 4, 50000),
          ([784, 64, 10], "relu", 2000, 3)]
@@ -31,11 +32,7 @@ CASES = [([64, 32, 10], "logistic", 1347, 20), ([2, 2, 1], "logistic", 4, 50000)
 
 def us_per_update(sizes, hidden, n, epochs, dense: bool) -> float:
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, sizes[0]))
-    if sizes[-1] > 1:
-        Y, output, loss = dn.one_hot(rng.integers(0, sizes[-1], n))[0], "softmax", "cross_entropy"
-    else:
-        Y, output, loss = (rng.random((n, 1)) > 0.5).astype(float), "logistic", "log_loss"
+    X, Y, output, loss = random_task(sizes, n, rng)
     original = _runners.is_dense_chain
     _runners.is_dense_chain = original if dense else (lambda layout: False)
     try:

@@ -111,3 +111,12 @@ def accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
     else:
         predicted = np.argmax(outputs, axis=1)
     return float(np.mean(predicted == y))
+
+
+def random_task(sizes: list[int], n: int, rng: np.random.Generator):
+    """``n`` random examples for a network of ``sizes``: ``(X, Y, output, loss)``, softmax
+    and cross-entropy for several outputs, logistic and log loss for one 0/1 output."""
+    X = rng.standard_normal((n, sizes[0]))
+    if sizes[-1] > 1:
+        return X, one_hot(rng.integers(0, sizes[-1], n), sizes[-1]), "softmax", "cross_entropy"
+    return X, (rng.random((n, 1)) > 0.5).astype(float), "logistic", "log_loss"
