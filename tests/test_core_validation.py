@@ -195,3 +195,17 @@ def test_zero_one_error_metric():
     hist = dn.train(net, X, np.array([0, 1, 1, 1.0]), loss="log_loss", lr=1.0, epochs=300,
                     metric="zero_one", train_metric=True, random_state=0)
     assert hist.metric == "zero_one" and hist.train_metric[-1] == 0.0
+
+
+@pytest.mark.parametrize("size", [1, 7, 4095, 4096, 4097, 50_000])
+def test_check_finite_finds_one_bad_value_in_arrays_of_every_size(size):
+    from deltanet._validation import NonFiniteError, check_finite
+
+    rng = np.random.default_rng(size)
+    for bad in (np.nan, np.inf, -np.inf):
+        arr = rng.normal(size=size) * 1e300  # finite, but a sum would overflow
+        check_finite("X", arr)
+        at = int(rng.integers(size))
+        arr[at] = bad
+        with pytest.raises(NonFiniteError, match=rf"first at index \[{at}\]"):
+            check_finite("X", arr)

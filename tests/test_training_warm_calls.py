@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import deltanet as dn
-from deltanet._validation import check_random_state
+from deltanet._validation import NonFiniteError, check_random_state
 from deltanet.training.api import settings_for
 from deltanet.training.optimizer import _resolve, resolve_optimizer
 
@@ -95,3 +95,52 @@ def test_a_named_optimizer_is_built_once_and_as_it_would_be_afresh():
     assert kept.transform.settings == fresh.transform.settings
     plateau = ("sgd", 0.2, 0.5, "plateau", 10, 7, 70, False)
     assert resolve_optimizer(*plateau).plateau is not resolve_optimizer(*plateau).plateau
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_a_warm_call_on_other_rows_of_the_same_shape_trains_on_those_rows(case):
+    """The engine of the network's last run is taken over and pointed at the new rows: the
+    weights are those of a network that never trained before, on the same rows, seeds and
+    settings (per-example, small batches and BLAS batches; seeds that change and repeat)."""
+    rng = np.random.default_rng(int(CASES.integers(1 << 30)) + 100 + case)
+    n, width = int(rng.integers(20, 60)), [4, 40][case % 2]
+    kw = dict(loss="log_loss", lr=float(rng.uniform(0.05, 0.3)), epochs=2,
+              batch_size=[1, 4, 16, 1][case % 4], optimizer=["sgd", "momentum"][case % 2])
+    warm = dn.Network.layered([3, width, 1], random_state=case)
+    for seed in rng.integers(0, 3, size=4).tolist():
+        X, Y = _data(rng, n)
+        fresh = dn.Network.layered([3, width, 1], random_state=case)
+        fresh.params[:] = warm.params
+        h_warm = dn.train(warm, X, Y, random_state=seed, **kw)
+        h_fresh = dn.train(fresh, X.copy(), Y.copy(), random_state=seed, **kw)
+        np.testing.assert_array_equal(warm.params, fresh.params)
+        assert h_warm.cost == h_fresh.cost and h_warm.engine == h_fresh.engine == "numba"
+
+
+def test_a_kept_engine_keeps_no_rows_alive_after_the_call():
+    import gc
+    import weakref
+
+    net = dn.Network.layered([3, 5, 1], random_state=0)
+    X, Y = _data(np.random.default_rng(3), 30)
+    dn.train(net, X, Y, loss="log_loss", epochs=2, random_state=0)
+    refs = [weakref.ref(X), weakref.ref(Y)]
+    del X, Y
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_a_warm_call_after_a_refused_one_trains_as_a_first_call():
+    X, Y = _data(np.random.default_rng(4), 25)
+    bad = X.copy()
+    bad[7, 1] = np.nan
+    net = dn.Network.layered([3, 5, 1], random_state=0)
+    start = net.params.copy()
+    kw = dict(loss="log_loss", epochs=3, random_state=2)
+    with pytest.raises(NonFiniteError):
+        dn.train(net, bad, Y, **kw)
+    np.testing.assert_array_equal(net.params, start)
+    dn.train(net, X, Y, **kw)
+    fresh = dn.Network.layered([3, 5, 1], random_state=0)
+    dn.train(fresh, X, Y, **kw)
+    np.testing.assert_array_equal(net.params, fresh.params)

@@ -111,11 +111,20 @@ def is_number(value: Any) -> bool:
         and not isinstance(value, (bool, np.bool_))
 
 
+_SMALL = 4096  # check_finite: below this many values a mask costs less than errstate
+
+
 def check_finite(name: str, arr: np.ndarray) -> None:
     """A ``NonFiniteError`` naming the first NaN or infinity of ``arr``, if it has one."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = arr.sum()  # one fast pass; a non-finite sum sends us to the exact check
-    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
+    if arr.size <= _SMALL:
+        if np.isfinite(arr).all():  # no sum to overflow, no errstate to enter
+            return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()  # one fast pass; a non-finite sum sends us to the exact check
+        if np.isfinite(total):
+            return
+    if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0].tolist()
         fail(f"{name} contains NaN or infinite values (first at index {bad})",
              float(arr[tuple(bad)]), "remove or impute them first", NonFiniteError)

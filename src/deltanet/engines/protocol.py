@@ -52,12 +52,16 @@ class Engine(Protocol):
     checks each gathered row for NaN and infinity itself (then raises ``NonFiniteError``
     before the bad row's update); ``runs_epochs``: whether it also has
     ``run_epochs(orders, state, tol, prev_cost) -> SpanResult``, one epoch per row of
-    ``orders`` in one call, stopping at a non-finite cost or when the ``tol`` rule holds.
+    ``orders`` in one call, stopping at a non-finite cost or when the ``tol`` rule holds;
+    ``reusable``: whether it also has ``bind(X, Y, weights)``, which points it at other
+    rows (as many as before), and ``release()``, which lets go of them: the next run of
+    the same network with the same settings then takes it over instead of building its own.
     """
 
     engine: str
     checks_inputs: bool
     runs_epochs: bool
+    reusable: bool
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None
             ) -> EpochResult:

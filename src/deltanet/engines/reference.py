@@ -26,6 +26,7 @@ class ReferenceEngine:
     engine = "reference"
     checks_inputs = False
     runs_epochs = False
+    reusable = False
 
     def __init__(self, net, X, Y, weights, bounds, loss, optimizer: Any, l2: float,
                  l1: float, decay_bias: bool, dropout: Any, rng: np.random.Generator) -> None:

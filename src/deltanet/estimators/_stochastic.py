@@ -135,6 +135,7 @@ class SklearnEpochs:
 
     checks_inputs = False
     runs_epochs = False
+    reusable = False
 
     def __init__(self, est: Any, X, Y, sw, batch_size: int, drop, rng) -> None:
         self.est, self.X, self.Y, self.sw, self.drop, self.rng = est, X, Y, sw, drop, rng

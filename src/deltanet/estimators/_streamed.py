@@ -190,6 +190,7 @@ class StreamEpochs:
 
     checks_inputs = False
     runs_epochs = False
+    reusable = False
 
     def __init__(self, est: Any, source: Any, encode: Encode, dtype, batch_size: int,
                  drop, rng) -> None:

@@ -29,6 +29,7 @@ class NumpyRunner:
     engine = "numpy"
     checks_inputs = False  # NaN/inf in X is checked before training (see BlasRunner)
     runs_epochs = False
+    reusable = False
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
@@ -77,6 +78,10 @@ def _prepared(plan, dt: np.dtype) -> dict[str, Any]:
     return per_plan[dt]
 
 
+#: the empty sample-weight vector (no weights) per dtype: never written, shared
+_NO_WEIGHTS = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
+
+
 class _CompiledRunner:
     """What the compiled runners share: the inputs typed like the parameters, the optimizer
     settings as the kernels read them (``hyper``), and the epoch loop around ``_call``
@@ -86,6 +91,7 @@ class _CompiledRunner:
     engine = "numba"
     checks_inputs = False
     runs_epochs = False  # whether it has run_epochs (several epochs per call)
+    reusable = True  # bind() points it at other rows
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
@@ -96,9 +102,7 @@ class _CompiledRunner:
         self.layout = self.prepared["layout"]
         self.params, self.batch_size = params, batch_size
         self.loss = LOSS_CODES[loss.name]
-        self.X = np.ascontiguousarray(X, dtype=dt)
-        self.Y = np.ascontiguousarray(Y, dtype=dt)
-        self.weights = np.zeros(0, dt) if weights is None else np.ascontiguousarray(weights, dt)
+        self.bind(X, Y, weights)
         self.rule = UpdateRule(optimizer, params, compiled=True)
         self.penalty = bool(l2 or l1)
         b1, b2, eps = (0.0, 0.0, 0.0) if self.rule.adam is None else self.rule.adam[1:]
@@ -108,6 +112,18 @@ class _CompiledRunner:
         self.grad_mask = np.zeros(0, dt) if plan.grad_mask is None else plan.grad_mask.astype(dt)
         self.decay = decay_mask(plan, decay_bias, dt) if self.penalty else np.zeros(0, dt)
         self.grad, self.c = self.prepared["grad"], self.prepared["c"]
+
+    def bind(self, X, Y, weights) -> None:
+        """Run on these rows from now on (typed like the parameters): a later run with the
+        same plan, settings and number of rows takes the runner over (``reusable``)."""
+        dt = self.params.dtype
+        self.X = np.ascontiguousarray(X, dtype=dt)
+        self.Y = np.ascontiguousarray(Y, dtype=dt)
+        self.weights = _NO_WEIGHTS[dt] if weights is None else np.ascontiguousarray(weights, dt)
+
+    def release(self) -> None:
+        """Let go of the rows until the next ``bind``."""
+        self.X = self.Y = self.weights = self.X_flat = None
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
         order = np.ascontiguousarray(order, dtype=np.int64)
@@ -155,6 +171,11 @@ class NumbaRunner(_CompiledRunner):
 
             self._dense, self.X_flat = dense_epoch, self.X.reshape(-1)
         self._epoch = _sgd.sgd_epoch
+
+    def bind(self, X, Y, weights) -> None:
+        super().bind(X, Y, weights)
+        if getattr(self, "_dense", None) is not None:
+            self.X_flat = self.X.reshape(-1)
 
     def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""

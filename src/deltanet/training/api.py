@@ -10,7 +10,7 @@ from typing import Any
 from .._validation import fail
 from .history import History
 from .loop import neural_net_train
-from .run import prepare
+from .run import prepare, release
 from .settings import Settings
 from .streaming import is_source, prepare_stream
 
@@ -152,9 +152,11 @@ def train(
         fail("Y is missing", None, "pass the targets: train(net, X, Y, ...), or a "
              "deltanet.data.Stream in place of X")
     run = prepare(net, X, Y, settings)
-    hist = neural_net_train(run)
-    run.monitors = []  # they refer to the run: without this loop it waits for the collector
-    return hist
+    try:
+        return neural_net_train(run)
+    finally:
+        release(run)
+        run.monitors = []  # they refer to the run: without this loop it waits for the GC
 
 
 def settings_for(net, **overrides: Any) -> Settings:

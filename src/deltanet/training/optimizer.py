@@ -36,6 +36,8 @@ def resolve_optimizer(optimizer: Any, lr: float, momentum: float, lr_schedule: A
     An optimizer and schedule given by name with plain numbers is built once per set of
     arguments (the transforms keep no state of their own: it lives in ``init``'s result).
     """
+    if lr_schedule is None or (isinstance(lr_schedule, str) and lr_schedule == "constant"):
+        epochs = steps = n = 0
     args = (optimizer, lr, momentum, lr_schedule, epochs, steps, n, full_batch)
     if lr_schedule != "plateau" and all(type(a) in _PLAIN for a in args) \
             and all(type(a) is not float or a != 0 for a in args):  # -0.0 == 0.0

@@ -84,6 +84,7 @@ class StreamEngine:
 
     checks_inputs = False
     runs_epochs = False
+    reusable = False
 
     def __init__(self, kind: str, source: Any, net, s: Settings, opt, rng) -> None:
         self.engine, self.kind, self.source = kind, kind, source
