@@ -591,9 +591,40 @@ def test_dense_and_general_per_example_kernels_give_the_same_bits(sizes, hidden,
                                dtype=dtype) for _ in range(2)]
     history = dn.train(nets[0], X, Y, **kw)
     monkeypatch.setattr(_runners, "is_dense_chain", lambda layout: False)
+    monkeypatch.setattr(_runners, "SHARED_MAX_PARAMS", 0)  # its own layout, not the first's
     general = dn.train(nets[1], X, Y, **kw)
     ran = [kernels.make_runner("numba", net, X, Y, None, 1, losses.get(loss),
                                optimizers.sgd(0.05), 0.0, 0.0, False)._dense for net in nets]
     assert ran[0] is not None and ran[1] is None  # the dense kernel, then the general one
     assert_array_equal(nets[0].params, nets[1].params)
     assert history.cost == general.cost
+
+
+def test_small_networks_of_one_structure_share_their_layout_and_train_as_alone():
+    """A new small network of a shape seen before takes the prepared layout and work
+    vectors of that shape; other shapes, and large networks, get their own. Networks that
+    share train, taking turns, exactly as each would alone."""
+    from deltanet.kernels import _runners
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((30, 3))
+    Y = (X[:, :1] > 0).astype(float)
+    kw = dict(loss="log_loss", lr=0.1, epochs=3, random_state=0)
+    a, b = (dn.Network.layered([3, 4, 1], random_state=s) for s in (1, 2))
+    c = dn.Network.layered([3, 5, 1], random_state=1)
+    alone = [net.copy() for net in (a, b)]
+    for _ in range(3):  # taking turns
+        dn.train(a, X, Y, **kw)
+        dn.train(b, X, Y, **kw)
+        dn.train(c, X, Y, **kw)
+    for net in alone:
+        for _ in range(3):
+            dn.train(net, X, Y, **kw)
+    assert_array_equal(a.params, alone[0].params)
+    assert_array_equal(b.params, alone[1].params)
+    prepared = [_runners._prepared(net.plan, np.dtype(np.float64)) for net in (a, b, c)]
+    assert prepared[0] is prepared[1] and prepared[2] is not prepared[0]
+    big = [dn.Network.layered([3, _runners.SHARED_MAX_PARAMS, 1], random_state=0)
+           for _ in range(2)]
+    assert _runners._prepared(big[0].plan, np.dtype(np.float64)) is not \
+        _runners._prepared(big[1].plan, np.dtype(np.float64))

@@ -82,8 +82,8 @@ def test_xor_per_example_runs_are_identical(spans, dtype, size):
     runs = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0, dtype=dtype), X, y,
                  loss="log_loss", lr=0.5, epochs=300)
     _assert_same(runs)
-    if size is None:  # one epoch at a time until the pace is known, then spans
-        assert spans and sum(spans) <= 299
+    if size is None:  # the first stretch from the work it makes: all 300 epochs here
+        assert spans[0] == min(300, spans_module.FIRST_WORK // (4 * 9)) == sum(spans)
     else:
         assert sum(spans) == 300 and spans[:-1] == [size] * (len(spans) - 1)
     assert runs[0][1].stop_reason == "reached the epoch limit (300)"
@@ -247,12 +247,14 @@ def test_orders_fall_back_to_one_permutation_per_epoch(spans, monkeypatch):
 
 
 def test_spans_sized_by_time_give_the_same_run(spans):
-    # a longer run of a tiny network: spans as train() sizes them (by time), same result
+    # a longer run of a tiny network: the first span by its work, the next ones as
+    # train() sizes them (by time), same result
     X, y = _xor()
     runs = _both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
-                 loss="log_loss", lr=0.5, epochs=3000)
+                 loss="log_loss", lr=0.5, epochs=12000)
     _assert_same(runs)
-    assert 2900 < sum(spans) < 3000 and len(spans) < 100
+    assert spans[0] == spans_module.FIRST_WORK // (4 * 9) < 12000
+    assert sum(spans) == 12000 and 1 < len(spans) < 100
     assert runs[0][1].cost[-1] < 0.5 * runs[0][1].cost[0]
 
 
@@ -261,7 +263,7 @@ def test_span_orders_are_bounded(spans, monkeypatch):
     X, y = _xor()
     _assert_same(_both(lambda: dn.Network.layered([2, 2, 1], random_state=0), X, y,
                        loss="log_loss", lr=0.5, epochs=200))
-    assert spans and max(spans) <= 10 and sum(spans) < 200
+    assert spans == [10] * 20  # the first stretch too
 
 
 def test_parameters_and_work_vectors_start_on_cache_lines():
@@ -305,9 +307,23 @@ def test_best_epoch_of_a_stretch_is_that_of_one_epoch_at_a_time(min_delta):
         costs = list(np.round(rng.random(int(rng.integers(1, 60))) * 3, int(rng.integers(0, 3))))
         start = float(rng.choice([np.inf, 1.0, 2.0]))
         stretch, single = run(start), run(start)
-        track_best(stretch, 5, *costs)
+        track_best(stretch, 5, np.array(costs))  # as a stretch hands them over
         for i, cost in enumerate(costs):
-            track_best(single, 5 + i, cost)
+            track_best(single, 5 + i, (float(cost),))
         assert (stretch.best.value, stretch.best.epoch, stretch.best.wait) == \
             (single.best.value, single.best.epoch, single.best.wait)
         assert stretch.hist.best_epoch == single.hist.best_epoch
+
+
+@pytest.mark.parametrize("n", [3, 50, 400])
+def test_the_first_stretch_makes_at_most_first_work_weight_updates_and_then_keeps_pace(
+        spans, n):
+    """Before the pace of an epoch is known, a stretch runs as many epochs as make at most
+    ``FIRST_WORK`` weight updates (at least one); after it, stretches follow the pace."""
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((n, 4))
+    y = (X[:, 0] > 0).astype(float)
+    net = dn.Network.layered([4, 16, 1], random_state=0)
+    dn.train(net, X, y, loss="log_loss", lr=0.05, epochs=200, random_state=0)
+    first = max(1, min(200, spans_module.FIRST_WORK // (n * net.plan.n_params)))
+    assert spans[0] == first and sum(spans) == 200

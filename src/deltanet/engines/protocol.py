@@ -38,7 +38,7 @@ class SpanResult(NamedTuple):
     weights are back in place), else None; ``converged``: the last epoch met the ``tol``
     rule."""
 
-    costs: list[float]
+    costs: np.ndarray  # float64
     updates: int
     bad: float | None
     converged: bool

@@ -57,25 +57,53 @@ class NumpyRunner:
 
 #: what a compiled runner builds from the plan alone, per plan and dtype (see ``_prepared``)
 _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: the same for small plans, by their structure (``_structure``): a new network of a shape
+#: seen before builds none of it (for a tiny network that would cost more than its training)
+_SHARED: dict[tuple, dict[str, Any]] = {}
+SHARED_MAX_PARAMS = 4096  # plans up to this many parameters share by structure (≤ 32 KB each)
+_SHARED_MAX = 32  # structures kept
 
 
 def _prepared(plan, dt: np.dtype) -> dict[str, Any]:
     """The layout, constants and work vectors of ``plan`` in ``dt``, built once and kept
-    with the plan (a warm ``train()`` call on the same network builds none of them again).
-    The work vectors hold nothing between kernel calls (``grad`` is all zeros after each),
-    and the kernels run under the GIL, one at a time, so runners of one plan share them."""
-    from . import _elementwise
-
+    with the plan (a warm ``train()`` call on the same network builds none of them again)
+    and, for a small plan, with its structure. The work vectors hold nothing between
+    kernel calls (``grad`` is all zeros after each), and the kernels run under the GIL, one
+    at a time, so runners of one plan (or of one structure) share them."""
     per_plan = _PREPARED.setdefault(plan, {})
     if dt not in per_plan:
-        lay = build_layout(plan)
-        per_plan[dt] = {
-            "layout": lay, "dense": is_dense_chain(lay), "c": _elementwise.constants(dt),
-            "work": [aligned_zeros(lay.n_units, dt) for _ in range(4)],  # a, in_, up, Δ
-            "scratch": aligned_zeros(2 * lay.max_size + len(lay.groups), dt),
-            "start": aligned_zeros(plan.n_params, dt),  # an epoch's start (run_epochs)
-            "grad": aligned_zeros(plan.n_params, dt)}
+        if plan.n_params > SHARED_MAX_PARAMS:
+            per_plan[dt] = _build(plan, dt)
+        else:
+            key = (_structure(plan), dt)
+            if key not in _SHARED:
+                if len(_SHARED) >= _SHARED_MAX:
+                    _SHARED.clear()
+                _SHARED[key] = _build(plan, dt)
+            per_plan[dt] = _SHARED[key]
     return per_plan[dt]
+
+
+def _structure(plan) -> tuple:
+    """Everything of ``plan`` that ``build_layout`` and the work vectors read: two plans
+    with equal structures get equal layouts."""
+    return (plan.n_inputs, plan.n_params, plan.grad_mask is None,
+            tuple((g.layer, g.size, g.activation.name, g.bias_offset, g.is_output)
+                  for g in plan.groups),
+            tuple((b.src, b.dst, b.offset, b.shape) for b in plan.blocks),
+            tuple(tuple(cols.tolist()) for cols in plan.out_cols))
+
+
+def _build(plan, dt: np.dtype) -> dict[str, Any]:
+    from . import _elementwise
+
+    lay = build_layout(plan)
+    return {
+        "layout": lay, "dense": is_dense_chain(lay), "c": _elementwise.constants(dt),
+        "work": [aligned_zeros(lay.n_units, dt) for _ in range(4)],  # a, in_, up, Δ
+        "scratch": aligned_zeros(2 * lay.max_size + len(lay.groups), dt),
+        "start": aligned_zeros(plan.n_params, dt),  # an epoch's start (run_epochs)
+        "grad": aligned_zeros(plan.n_params, dt)}
 
 
 #: the empty sample-weight vector (no weights) per dtype: never written, shared
@@ -219,7 +247,7 @@ class NumbaRunner(_CompiledRunner):
         updates, bad = done * n_updates, None
         if failed_at >= 0:
             updates, bad = updates + failed_at, float(value)
-        return SpanResult(costs[:done].tolist(), updates, bad, bool(converged),
+        return SpanResult(costs[:done], updates, bad, bool(converged),
                           rule.end_epoch(updates))
 
 

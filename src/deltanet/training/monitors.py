@@ -35,10 +35,11 @@ class Best:
     bn: dict | None = None
 
 
-def track_best(run: Any, epoch: int, *monitored: float) -> None:
+def track_best(run: Any, epoch: int, monitored: Any) -> None:
     """Keep the best monitored value (and its weights, for early stopping with restore)
-    among the values of epochs ``epoch, epoch + 1, …`` (several at once after a stretch of
-    epochs run in one call, which never has early stopping: one pass, no call per epoch)."""
+    among the values ``monitored`` (a sequence or array) of epochs ``epoch, epoch + 1, …``
+    (several at once after a stretch of epochs run in one call, which never has early
+    stopping: one pass, no call per epoch)."""
     s, best = run.settings, run.best
     value, at, wait, floor = best.value, best.epoch, best.wait, s.min_delta
     improved = False
@@ -55,7 +56,7 @@ def track_best(run: Any, epoch: int, *monitored: float) -> None:
     else:
         for i, cost in enumerate(monitored):
             if cost < value - floor:
-                value, at, wait, improved = cost, epoch + i, 0, True
+                value, at, wait, improved = float(cost), epoch + i, 0, True
             else:
                 wait += 1
     best.value, best.epoch, best.wait = value, at, wait
@@ -91,7 +92,7 @@ class BestEpoch(RunCallback):
     """The epoch of the lowest monitored cost (and its weights, with early stopping)."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        track_best(self.run, epoch, logs["monitored"])
+        track_best(self.run, epoch, (logs["monitored"],))
 
 
 class Plateau(RunCallback):

@@ -20,6 +20,7 @@ from .optimizer import epoch_lrs
 
 QUIET_SECONDS = 0.05  # the longest stretch of epochs run in one compiled call
 QUIET_ORDERS = 2**20  # at most this many example indices drawn for one call
+FIRST_WORK = 2**17  # at most this many weight updates in the first call (pace unknown)
 
 
 def runs_quietly(run: Any) -> bool:
@@ -44,10 +45,13 @@ def _rates_ahead(opt: Any) -> bool:
 def quiet_span(run: Any, epoch: int, seconds: float | None) -> int:
     """How many epochs, from ``epoch`` on, to run in one call: as many as fit in
     ``QUIET_SECONDS`` at the last epoch's pace (so that an interrupt is seen soon) and whose
-    orders fit in ``QUIET_ORDERS``; one until that pace is known."""
+    orders fit in ``QUIET_ORDERS``. Until that pace is known, as many as make at most
+    ``FIRST_WORK`` weight updates (examples × weights): a fraction of a millisecond, so a
+    tiny network's short run is one call, not one epoch and then the rest."""
+    n = run.X.shape[0]
+    most = min(run.settings.epochs - epoch + 1, QUIET_ORDERS // n)
     if seconds is None:
-        return 1
-    most = min(run.settings.epochs - epoch + 1, QUIET_ORDERS // run.X.shape[0])
+        return max(1, min(most, FIRST_WORK // (n * run.net.plan.n_params)))
     return max(1, min(most, int(QUIET_SECONDS / max(seconds, 1e-9))))
 
 
@@ -67,12 +71,12 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
     if done < span:  # draw only the orders of the epochs run, as one at a time would
         run.rng.bit_generator.state = drawn
         _orders(run.rng, n, done, s.shuffle)
-    hist.cost += res.costs
+    hist.cost += res.costs.tolist()
     hist.lr += epoch_lrs(run.optimizer, run.state, len(run.bounds), len(res.costs))
-    track_best(run, epoch, *res.costs)
+    track_best(run, epoch, res.costs)
     run.state = res.state
     hist.updates += res.updates
-    if res.costs:
+    if len(res.costs):
         run.epoch = hist.epochs = epoch + len(res.costs) - 1
     if res.bad is not None:
         run.diverged(epoch + len(res.costs), res.bad)
