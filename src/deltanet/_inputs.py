@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_array, fail
+from ._validation import check_array, check_finite, fail
 
 
 def prepare_inputs(net, X: Any, finite: bool = True) -> tuple[np.ndarray, bool]:
@@ -27,7 +27,10 @@ def prepare_inputs(net, X: Any, finite: bool = True) -> tuple[np.ndarray, bool]:
 def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
     """Validate ``Y`` against the outputs: ``(n, K)``; ``(n,)`` or a scalar when K = 1."""
     K = net.n_outputs
-    arr = check_array("Y", Y, ndim=(0, 1, 2), dtype=net.dtype)
+    arr = check_array("Y", Y, ndim=(0, 1, 2), dtype=net.dtype, finite=False)
+    lo, hi = arr.min(), arr.max()  # NaN carries through both: one pass each, no mask
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        check_finite("Y", arr)
     if arr.ndim == 1 and K > 1 and arr.shape[0] == n and n != K:
         fail(f"Y has one label per example but the network has {K} outputs", arr.shape,
              "one-hot encode class labels: Y, classes = deltanet.one_hot(y)")
@@ -39,15 +42,15 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
              "pass one row per example and one column per output neuron")
     arr = arr.reshape(n, K)
     name = loss.name
-    if name in ("log_loss", "perceptron") and ((arr < 0) | (arr > 1)).any():
+    if name in ("log_loss", "perceptron") and (lo < 0 or hi > 1):
         fail(f"{name} needs targets in [0, 1]", float(arr[(arr < 0) | (arr > 1)][0]),
              "use 0/1 labels (or probabilities) for a logistic or threshold output")
     if name == "cross_entropy" and K == 1:
         fail("cross_entropy needs one output per class (softmax outputs)", K,
              "for one 0/1 output use loss='log_loss'")
-    if name == "cross_entropy" and (arr < 0).any():
+    if name == "cross_entropy" and lo < 0:
         fail("cross_entropy needs non-negative targets (one-hot or probabilities)",
-             float(arr.min()), "one-hot encode the labels")
+             float(lo), "one-hot encode the labels")
     return arr
 
 

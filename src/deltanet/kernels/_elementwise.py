@@ -109,19 +109,31 @@ def exp_nonpositive(x, c):
 
     ``e^x = 2^k e^r``, ``k = round(x / ln 2)``, ``r = x − k ln 2`` (exact, with ln 2 in two
     parts), ``e^r`` by 14 Taylor terms (``|r| <= ln 2 / 2``: the next term is far below a
-    unit in the last place). Within 1.2 units in the last place of the exact value, as
-    ``np.exp`` (tests/test_kernels.py). Below the smallest normal number the result is
-    0; NaN gives NaN. Only ``x <= 0`` occurs (``e^{−|in|}``, ``e^{in − max}``): nothing
-    overflows.
+    unit in the last place). Terms 5 to 13 are summed side by side (Estrin's scheme: pairs
+    ``t_i + t_{i+1} r``, then ``r²``, ``r⁴``), terms 4 to 0 one after another (Horner):
+    the small terms' rounding stays as small as in Horner's rule throughout, and the chain
+    of dependent operations is a third shorter, which is what a unit computed alone (a
+    tiny network) waits for: XOR 2-2-1 per update 105 → 90 ns in a plain loop. Within 1.2
+    units in the last place of the exact value, as ``np.exp`` (tests/test_kernels.py).
+    Below the smallest normal number the result is 0; NaN gives NaN. Only ``x <= 0``
+    occurs (``e^{−|in|}``, ``e^{in − max}``): nothing overflows.
     """
     xc = c[EXP_LOW] if x < c[EXP_LOW] else x
     xc = c[ZERO] if xc > c[ZERO] else xc
     rounded = xc * c[INV_LN2] + c[MAGIC]
     k = rounded - c[MAGIC]
     r = (xc - k * c[LN2_HI]) - k * c[LN2_LO]
-    p = c[TAYLOR + N_TAYLOR - 1]
-    for i in range(N_TAYLOR - 2, -1, -1):  # Horner; LLVM unrolls it (constant trip count)
-        p = p * r + c[TAYLOR + i]
+    t = TAYLOR
+    r2 = r * r
+    r4 = r2 * r2
+    q = ((c[t + 5] + c[t + 6] * r) + (c[t + 7] + c[t + 8] * r) * r2) \
+        + (((c[t + 9] + c[t + 10] * r) + (c[t + 11] + c[t + 12] * r) * r2)
+           + c[t + 13] * r4) * r4
+    p = c[t + 4] + q * r
+    p = c[t + 3] + p * r
+    p = c[t + 2] + p * r
+    p = c[t + 1] + p * r
+    p = c[t] + p * r
     value = p * _power_of_two(rounded)
     return c[ZERO] if x < c[EXP_LOW] else value
 

@@ -56,8 +56,9 @@ class CallbackList:
     """Checked callbacks, split into epoch-end and batch-end hooks."""
 
     def __init__(self, callbacks: Any) -> None:
+        self.epoch, self.batch = [], []
         if callbacks is None:
-            callbacks = []
+            return
         if callable(callbacks) or isinstance(callbacks, Callback):
             callbacks = [callbacks]
         if not isinstance(callbacks, (list, tuple)):

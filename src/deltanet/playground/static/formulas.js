@@ -8,7 +8,8 @@ const map = (rows, f) => rows.map((row) => row.map(f));
 // exp_nonpositive, in IEEE double arithmetic only, so the same bits on every CPU; Math.exp
 // differs from it and from the C library's exp in the last bit of about 1 value in 10):
 // e^x = 2^k e^r, k = round(x / ln 2) by adding MAGIC, r = x − k ln 2 with ln 2 in two
-// parts, e^r by 14 Taylor terms (Horner), 2^k from the low bits of the rounded sum.
+// parts, e^r by 14 Taylor terms (terms 5..13 side by side as Estrin's scheme, then 4..0 by
+// Horner's rule, in the kernel's order), 2^k from the low bits of the rounded sum.
 export const EXP = {
   low: -708.3964185322641, invLn2: 1.4426950408889634, ln2Hi: 0.6931471803691238,
   ln2Lo: 1.9082149292705877e-10, magic: 6755399441056767,
@@ -26,8 +27,13 @@ export function expNonpositive(x) {
   const rounded = xc * EXP.invLn2 + EXP.magic;
   const k = rounded - EXP.magic;
   const r = (xc - k * EXP.ln2Hi) - k * EXP.ln2Lo;
-  let p = EXP.taylor[13];
-  for (let i = 12; i >= 0; i -= 1) p = p * r + EXP.taylor[i];
+  const t = EXP.taylor;
+  const r2 = r * r;
+  const r4 = r2 * r2;
+  const q = ((t[5] + t[6] * r) + (t[7] + t[8] * r) * r2)
+    + (((t[9] + t[10] * r) + (t[11] + t[12] * r) * r2) + t[13] * r4) * r4;
+  let p = t[4] + q * r;
+  for (let i = 3; i >= 0; i -= 1) p = t[i] + p * r;
   bits.setFloat64(0, rounded, true);
   const exponent = bits.getUint32(0, true) << 20; // (k + 1023) into the exponent field
   bits.setUint32(0, 0, true);
