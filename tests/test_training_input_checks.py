@@ -12,6 +12,7 @@ from numpy.testing import assert_array_equal
 
 import deltanet as dn
 from deltanet._plan import batch_norm_layers
+from deltanet._validation import NonFiniteError
 
 X = np.random.default_rng(0).normal(size=(20, 2))
 Y01 = (X[:, 0] > 0).astype(float)
@@ -183,3 +184,48 @@ def test_log_losses_refuse_outputs_that_are_not_probabilities(output, loss):
 def test_pairs_that_work_still_train(output, loss):
     net = dn.Network.layered([2, 3, 3], output=output, random_state=0)
     assert np.isfinite(dn.train(net, X, ONE_HOT, loss=loss, epochs=1).cost[-1])
+
+
+# ------------------------------------------------------------------ NaN and inf in X
+@pytest.mark.parametrize("case", range(16))
+def test_a_nan_or_inf_in_x_stops_the_compiled_engine_before_its_row_is_learned(case,
+                                                                               monkeypatch):
+    """The per-example and small-batch kernels check each row of X as they read it (no
+    pass of their own over X): a NaN or an infinity anywhere, in any epoch's order, with
+    units that would hide it (ReLU or a threshold turns −inf into 0), ends training with the
+    NonFiniteError that names X's first bad value, the network as it was."""
+    rng = np.random.default_rng(500 + case)
+    n, p = int(rng.integers(5, 40)), int(rng.integers(1, 6))
+    dtype = [np.float64, np.float32][case % 2]
+    Xb = rng.normal(size=(n, p)).astype(dtype)
+    bad = [(int(rng.integers(n)), int(rng.integers(p))) for _ in range(int(rng.integers(1, 3)))]
+    for row, col in bad:
+        Xb[row, col] = rng.choice([np.nan, np.inf, -np.inf])
+    first = min(bad)
+    hidden = ["relu", "logistic", "tanh", "identity"][case % 4]
+    if case % 5 == 4:  # a perceptron: threshold output
+        net = dn.Network.layered([p, 1], output="threshold", random_state=case, dtype=dtype)
+        y, kw = (rng.random(n) > 0.5).astype(dtype), dict(loss="perceptron")
+    else:
+        net = dn.Network.layered([p, int(rng.integers(1, 9)), 2], hidden=hidden,
+                                 output="softmax", random_state=case, dtype=dtype)
+        y, kw = dn.one_hot(rng.integers(0, 2, n))[0].astype(dtype), dict(loss="cross_entropy")
+    kw.update(batch_size=[1, 1, 3][case % 3], optimizer=["sgd", "momentum"][case % 2],
+              epochs=int(rng.integers(1, 60)), random_state=case)
+    start = net.params.copy()
+    checked = []
+    from deltanet.training import run as run_module
+
+    def check_finite(name, arr):
+        checked.append(name)
+        return original(name, arr)
+
+    original = run_module.check_finite
+    monkeypatch.setattr(run_module, "check_finite", check_finite)
+    with pytest.raises(NonFiniteError, match=rf"X contains NaN or infinite values \(first "
+                                             rf"at index \[{first[0]}, {first[1]}\]\)"):
+        dn.train(net, Xb, y, **kw)
+    assert_array_equal(net.params, start)
+    assert checked == []  # found by the kernel, not by a pass over X before training
+    Xb[np.isnan(Xb) | np.isinf(Xb)] = 0.5
+    assert dn.train(net, Xb, y, **kw).engine == "numba"  # the same settings run compiled

@@ -53,16 +53,18 @@ def _forward_rows(x, xo, n_src, W, off, n, z, o):
 
 
 @kernel(inline="always")
-def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o):
+def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o, zero):
     """``W_ij ← W_ij + (x_i Δ_j) s`` and, with the new row, the next example's
-    ``z[o + j] += Σ_i nx[nxo + i] W_ij`` (four rows per pass)."""
-    i, four = U(0), U(4)
+    ``z[o + j] += Σ_i nx[nxo + i] W_ij`` (four rows per pass). Returns the next example's
+    ``Σ_i nx_i · 0`` (NaN for a NaN or an infinity: ``input_check``)."""
+    i, four, check = U(0), U(4), zero
     while i + four <= n_src:
         r0 = off + i * n
         r1, r2, r3 = r0 + n, r0 + U(2) * n, r0 + U(3) * n
         x0, x1, x2, x3 = x[xo + i], x[xo + i + U(1)], x[xo + i + U(2)], x[xo + i + U(3)]
         y0, y1 = nx[nxo + i], nx[nxo + i + U(1)]
         y2, y3 = nx[nxo + i + U(2)], nx[nxo + i + U(3)]
+        check += ((y0 * zero + y1 * zero) + y2 * zero) + y3 * zero
         for j in range(n):
             d_j = d[do + j]
             w0, w1 = W[r0 + j] + (x0 * d_j) * s, W[r1 + j] + (x1 * d_j) * s
@@ -72,11 +74,23 @@ def _update_forward_rows(x, xo, nx, nxo, n_src, W, off, n, d, do, s, z, o):
         i += four
     while i < n_src:
         x0, y0, r0 = x[xo + i], nx[nxo + i], off + i * n
+        check += y0 * zero
         for j in range(n):
             w0 = W[r0 + j] + (x0 * d[do + j]) * s
             W[r0 + j] = w0
             z[o + j] = z[o + j] + y0 * w0
         i += U(1)
+    return check
+
+
+@kernel(inline="always")
+def input_check(x, xo, n, zero):
+    """``Σ_i x[xo + i] · 0``: 0 for a row of finite numbers, NaN when it holds a NaN or
+    an infinity (``inf · 0`` is NaN); no sum to overflow."""
+    check = zero
+    for i in range(n):
+        check += x[xo + i] * zero
+    return check
 
 
 @kernel(inline="always")
@@ -151,7 +165,8 @@ def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
 def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss, groups,
                 blocks, out_cols, params, neg_lr, a, in_, up, delta, scratch, c):
     """``n_epochs`` epochs of per-example plain SGD, as ``_sgd.sgd_epoch`` (the same
-    arguments and results); ``X`` is the flat input matrix."""
+    arguments and results, each row of ``X`` checked as it is read); ``X`` is the flat
+    input matrix."""
     n_layers = groups.shape[0]
     lse = scratch[scratch.shape[0] - n_layers:]
     tmp = scratch[:scratch.shape[0] - n_layers]
@@ -166,6 +181,10 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
         for t in range(first, first + n_ex):
             r = order[t]
             xo = U(r) * n_in
+            if t == first:
+                check = input_check(X, xo, n_in, c[ZERO])
+            if math.isnan(check):  # a NaN or infinity in this row of X: no update
+                return stop_at(ep, t - first, math.nan, n_epochs, params, start)
             w = sample_weight[r] if weighted else c[ONE]
             _forward(t > first, X, xo, params, groups, blocks, a, in_, lse, c)
             cost = float(_output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c)
@@ -185,8 +204,9 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
             if t + 1 < first + n_ex:  # W_1's update and the next example's Σ x_i W_ij
                 for j in range(n1):
                     in_[o1 + j] = params[b1 + j]
-                _update_forward_rows(X, xo, X, U(order[t + 1]) * n_in, n_in, params,
-                                     U(blocks[0, 2]), n1, delta, o1, s, in_, o1)
+                check = _update_forward_rows(X, xo, X, U(order[t + 1]) * n_in, n_in,
+                                             params, U(blocks[0, 2]), n1, delta, o1, s,
+                                             in_, o1, c[ZERO])
             else:
                 _update_rows(X, xo, n_in, params, U(blocks[0, 2]), n1, delta, o1, s)
         before, converged = epoch_cost(ep, total, n_ex, costs, limits[0], before)

@@ -177,9 +177,12 @@ class _CompiledRunner:
 
 class NumbaRunner(_CompiledRunner):
     """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
-    ``after_batch``, one call per batch; ``run_epochs``: several epochs in one call."""
+    ``after_batch``, one call per batch; ``run_epochs``: several epochs in one call. Every
+    row is checked for NaN and infinity as the kernel reads it: a bad one raises
+    ``NonFiniteError`` before its update."""
 
     runs_epochs = True
+    checks_inputs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
@@ -215,17 +218,24 @@ class NumbaRunner(_CompiledRunner):
                 costs: np.ndarray, neg_lr: np.ndarray) -> tuple:
         lay = self.layout
         if self._dense is not None:
-            return self._dense(
+            result = self._dense(
                 order, n_epochs, limits, costs, self.start, self.X_flat, self.Y,
                 self.weights, self.loss, lay.groups, lay.blocks, lay.out_cols, self.params,
                 neg_lr, *self.work, self.scratch, self.c)
-        result = self._epoch(
-            order, n_epochs, limits, costs, self.start, self.X, self.Y, self.weights,
-            self.batch_size, self.loss, lay.groups, lay.blocks, lay.block_ptr, lay.out_cols,
-            self.params, self.grad_mask, self.decay, self.hyper, self.rule.velocity, neg_lr,
-            *self.work, self.scratch, self.grad, self.c)
-        if result[1] >= 0:
+        else:
+            result = self._epoch(
+                order, n_epochs, limits, costs, self.start, self.X, self.Y, self.weights,
+                self.batch_size, self.loss, lay.groups, lay.blocks, lay.block_ptr,
+                lay.out_cols, self.params, self.grad_mask, self.decay, self.hyper,
+                self.rule.velocity, neg_lr, *self.work, self.scratch, self.grad, self.c)
+        if result[1] >= 0:  # stopped before update failed_at of epoch done
             self.grad[:] = 0  # the batch may have stopped half-summed
+            n, (done, failed_at) = order.shape[0] // n_epochs, result[:2]
+            lo = done * n + failed_at * self.batch_size
+            rows = order[lo:min(lo + self.batch_size, (done + 1) * n)]
+            bad = np.flatnonzero(~np.isfinite(self.X[rows]).all(axis=1))
+            if bad.size:  # the kernel stopped at a NaN or infinity in X, not the cost
+                bad_input(self.X, int(rows[bad[0]]))
         return result
 
     def run_epochs(self, orders: np.ndarray, state: Any, tol: float | None,
@@ -282,7 +292,13 @@ class BlasRunner(_CompiledRunner):
             b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"], b["tmp"],
             b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
         if bad_row >= 0:
-            check_finite("X", self.X)  # the message names the first bad value of X
-            fail("X contains NaN or infinite values", f"row {bad_row}",
-                 "remove or impute them first", NonFiniteError)
+            bad_input(self.X, bad_row)
         return float(value), int(failed_at)
+
+
+def bad_input(X: np.ndarray, row: int) -> None:
+    """A kernel met a NaN or an infinity in row ``row`` of ``X``, before that row's
+    update: the ``NonFiniteError`` that names the first bad value of ``X``."""
+    check_finite("X", X)
+    fail("X contains NaN or infinite values", f"row {row}", "remove or impute them first",
+         NonFiniteError)

@@ -43,9 +43,15 @@ def _accumulate_rows(a, ao, n_src, W, off, n, z, o):
 
 @kernel(refcounts=False)
 def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
-    """FORWARDPROPAGATE example ``X[r]``: ``in_g = b_g + Σ a_src W``, ``a_g = g(in_g)``."""
+    """FORWARDPROPAGATE example ``X[r]``: ``in_g = b_g + Σ a_src W``, ``a_g = g(in_g)``.
+
+    Returns ``Σ_i x_i · 0``: 0, or NaN when the row holds a NaN or an infinity (the check
+    of ``X``, made as the row is read: see ``sgd_epoch``)."""
+    check = c[ZERO]
     for i in range(X.shape[1]):
-        a[i] = X[r, i]
+        x = X[r, i]
+        a[i] = x
+        check += x * c[ZERO]
     for layer in range(1, groups.shape[0]):
         n, o, bias = U(groups[layer, 0]), U(groups[layer, 1]), U(groups[layer, 3])
         for j in range(n):
@@ -54,6 +60,7 @@ def _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c):
             _accumulate_rows(a, U(groups[blocks[k, 0], 1]), U(blocks[k, 3]), params,
                              U(blocks[k, 2]), n, in_, o)
         lse[layer] = activate(groups[layer, 2], in_, a, o, n, c)
+    return check
 
 
 @kernel(refcounts=False)
@@ -260,8 +267,10 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
     Returns ``(done, failed_at, value, converged)``: ``done`` epochs were completed and
     ``costs[ep]`` holds each one's mean cost; ``value`` is the last one's Σ_batches
     cost·|B|. ``failed_at >= 0``: the cost ``value`` of update ``failed_at`` of epoch
-    ``done`` was not finite, and training stopped before that update (the weights of that
-    epoch's start are put back when ``n_epochs > 1``; ``start`` holds them). ``converged``:
+    ``done`` was not finite, or (``value`` NaN) a row of its batch held a NaN or an
+    infinity, and training stopped before that update (the weights of that epoch's start
+    are put back when ``n_epochs > 1``; ``start`` holds them). Each row is checked as it is
+    read (``Σ x_i · 0`` is NaN exactly then): ``X`` needs no pass of its own. ``converged``:
     the call ended early after an epoch that met the ``tol`` rule of ``epoch_cost``
     (``limits`` = (tol, the mean cost of the epoch before the first; NaN for none)).
 
@@ -289,7 +298,9 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
             for e in range(start_at, stop):
                 r = order[e]
                 w = sample_weight[r] if weighted else c[ONE]
-                _forward(X, r, params, groups, blocks, block_ptr, a, in_, lse, c)
+                if math.isnan(_forward(X, r, params, groups, blocks, block_ptr, a, in_,
+                                       lse, c)):  # a NaN or infinity in X: no update
+                    return stop_at(ep, t, math.nan, n_epochs, params, start)
                 value = _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params,
                                   a, in_, lse, up, delta, tmp, c)
                 cost += float(value * w)
