@@ -13,7 +13,7 @@ import pytest
 import playground_pages as pages
 from playground_pages import choose, open_backward, steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 SCREENS = [(1400, 900), (1280, 720), (1024, 768), (800, 600), (400, 800)]
 
