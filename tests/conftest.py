@@ -35,6 +35,13 @@ def pytest_configure(config):
     config._reliability_rows = {}
 
 
+def pytest_collection_modifyitems(config, items):
+    """Long tests (marked ``slow``) first, in their order. pytest-xdist hands the tests out
+    in this order (after its groups): a long test handed out last keeps one worker busy
+    while the others have nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     # one row per reliability test: passed only if setup, call and teardown all passed
