@@ -35,6 +35,35 @@ def pytest_configure(config):
     config._reliability_rows = {}
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Long tests (marked ``slow``) first, in their order. pytest-xdist hands the tests out
+    in this order (after its groups): a long test handed out last keeps one worker busy
+    while the others have nothing left to do. Then the xdist groups, see _keep_xdist_groups."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    _keep_xdist_groups(config, items)
+
+
+def _keep_xdist_groups(config, items) -> None:
+    """``--dist loadgroup`` sends the tests of one ``xdist_group`` to one worker by adding
+    ``@group`` to their node ids; since pytest 9.2 stores node ids structured, pytest-xdist's
+    change no longer takes and every group is silently spread over the workers
+    (pytest-dev/pytest-xdist#1386). Add the suffix where it is missing, as pytest stores ids
+    now (runs on the workers, after pytest-xdist's own hook)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2: pytest-xdist's own suffix takes
+        return
+    for item in items:
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                 for m in item.iter_markers("xdist_group")}
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     # one row per reliability test: passed only if setup, call and teardown all passed
@@ -71,7 +100,7 @@ def family_cases(request):
         if request.config.getoption("--reliability-report"):
             return  # the report is being written by this run
         marks = [m.kwargs for m in request.node.iter_markers("reliability")]
-        base = request.node.nodeid.split("[", 1)[0]
+        base = request.node.nodeid.split("@", 1)[0].split("[", 1)[0]  # no xdist group
         committed = REPORT.read_text(encoding="utf-8").splitlines()
         for line in row_lines(base, marks, 1, 1, n):
             assert line in committed, (

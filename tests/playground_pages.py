@@ -3,7 +3,7 @@
 Each test module gets one server (``python -m deltanet.playground`` on a free port) and one
 browser; each test opens its pages in a fresh browser context. tests/conftest.py makes them
 the fixtures ``server_url``, ``browser`` and ``page`` with ``yield from`` over ``serve``,
-``launch`` and ``fresh_page``.
+``launch`` and ``fresh_page``. Each module sets ``pytestmark = marks(__name__)``.
 """
 
 from __future__ import annotations
@@ -26,12 +26,17 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
-MARKS = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("playground-browser"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium (make test installs it)"),
-]
+
+def marks(module: str) -> list:
+    """The marks of the browser test module ``module`` (its ``__name__``): its own xdist
+    group, so that its tests run one after another on one worker with the module's server
+    and browser, while other modules run on the other workers."""
+    return [
+        pytest.mark.browser,
+        pytest.mark.xdist_group(f"playground-browser-{module.rsplit('.', 1)[-1]}"),
+        pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                           reason="needs Debian's chromium (make test installs it)"),
+    ]
 
 
 def serve():

@@ -283,6 +283,7 @@ def test_a_checkpoint_json_array_of_a_string_dtype_is_refused():
     assert checkpoint.from_json({"__ndarray__": [1, 2], "dtype": "<u4"}).dtype == np.uint32
 
 
+@pytest.mark.slow
 def test_the_command_line_refuses_crafted_files_in_one_line(tmp_path):
     rng = np.random.default_rng(3)
     model = tmp_path / "span.deltanet"
@@ -385,6 +386,7 @@ def test_a_wide_file_is_refused_from_its_arcs_before_its_json_is_parsed(tmp_path
         dn.load(tmp_path / "wide.deltanet")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes", [[784, 8192, 2048, 10], [784, 4096, 4096, 2048, 10]])
 def test_large_ordinary_models_are_far_within_max_neurons(tmp_path, sizes):
     """A layered 784-8192-2048-10 (11,034 neurons) and one of 29 million weights load with

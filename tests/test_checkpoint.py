@@ -408,6 +408,7 @@ def test_a_schedule_of_the_run_length_refuses_another_epoch_limit(schedule, tmp_
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_cli_resume_with_more_epochs_trains_on(tmp_path, capsys):
     from deltanet.cli import main
     from deltanet.io import read_model

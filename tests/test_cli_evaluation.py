@@ -182,6 +182,7 @@ def test_quiet_still_prints_the_numbers(tmp_path, capsys):
     assert {"accuracy", "balanced_accuracy", "roc_auc", "log_loss", "brier"} <= set(lines)
 
 
+@pytest.mark.slow
 def test_float32_softmax_probabilities_are_scored(tmp_path, capsys):
     # float32 softmax rows sum to 1 only to float32 rounding; log loss still works
     model_path = train(tmp_path, "wine", "--dtype", "float32")

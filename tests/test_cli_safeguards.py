@@ -348,8 +348,12 @@ def test_explain_model_input_errors(capsys, iris_model):
 def test_interrupted_search_prints_one_line(tmp_path):
     cmd = [sys.executable, "-m", "deltanet.cli", "search", "digits", "--trials", "50",
            "--epochs", "20", "--storage", f"sqlite:///{tmp_path / 's.db'}"]
+    # as from a shell: SIGINT at its default (a child inherits an ignored SIGINT, which some
+    # libraries leave behind in the test process, and Python then never raises
+    # KeyboardInterrupt)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, start_new_session=True)
+                            cwd=tmp_path, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stderr.readline()  # the first trial has ended: the second is running
         assert first.startswith("trial 0"), first

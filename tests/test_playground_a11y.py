@@ -10,7 +10,7 @@ import pytest
 import playground_pages as pages
 from playground_pages import open_backward, steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 
 def serious_violations(page) -> list[str]:

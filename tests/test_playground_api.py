@@ -93,9 +93,15 @@ def test_initial_weights_are_the_engines_from_the_seed(client):
 
 
 def test_step_trains_exactly_like_deltanet_train(client):
+    settings = {"dataset": "gauss", "noise": 10, "seed": 3, "lr": 0.1, "batch_size": 7,
+                "regularization": "l2", "reg_rate": 0.001}
+    # a step stops after the epoch that passes STEP_SECONDS, and the first use of these
+    # settings' kernels compiles them (longer, on a cold cache): one step to compile first
+    warm, _ = new_session(client)
+    configure(client, warm, **settings)
+    assert client.post(f"/api/session/{warm}/step", json={"epochs": 1}).status_code == 200
     sid, _ = new_session(client)
-    configure(client, sid, dataset="gauss", noise=10, seed=3, lr=0.1, batch_size=7,
-              regularization="l2", reg_rate=0.001)
+    configure(client, sid, **settings)
     r = client.post(f"/api/session/{sid}/step", json={"epochs": 2})
     assert r.status_code == 200, r.text
     state = r.json()

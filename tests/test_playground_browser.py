@@ -15,7 +15,7 @@ import playground_pages as pages
 from deltanet.playground.datasets import features
 from playground_pages import choose, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 
 @pytest.fixture

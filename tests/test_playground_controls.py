@@ -15,7 +15,7 @@ import pytest
 import playground_pages as pages
 from playground_pages import choose, server_state, steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 
 def shown_weights(page) -> dict[str, float]:

@@ -15,24 +15,27 @@ import pytest
 import playground_pages as pages
 from playground_pages import choose, open_backward, steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 
 def result(page) -> dict:
     return page.evaluate("window.playground.backward.result")
 
 
+def attributes(page, selector: str, attribute: str = "data-testid") -> list[str]:
+    """``attribute`` of every element ``selector`` matches, read in one call to the page."""
+    return page.eval_on_selector_all(
+        selector, "(all, name) => all.map((e) => e.getAttribute(name))", attribute)
+
+
 def kinds(page) -> list[str]:
-    return [li.get_attribute("data-kind") for li in page.query_selector_all("#derivation li")]
+    return attributes(page, "#derivation li", "data-kind")
 
 
 def lit(page) -> tuple[set[int], set[tuple[int, int]]]:
-    neurons = {int(n.get_attribute("data-testid")[7:])
-               for n in page.query_selector_all(".node.lit[data-testid^=neuron-]")}
-    arcs = {tuple(map(int, e.get_attribute("data-testid")[5:].split("-")))
-            for e in page.query_selector_all(".edge.lit")}
-    arcs |= {(0, int(b.get_attribute("data-testid")[5:]))
-             for b in page.query_selector_all(".bias.lit")}
+    neurons = {int(n[7:]) for n in attributes(page, ".node.lit[data-testid^=neuron-]")}
+    arcs = {tuple(map(int, e[5:].split("-"))) for e in attributes(page, ".edge.lit")}
+    arcs |= {(0, int(b[5:])) for b in attributes(page, ".bias.lit")}
     return neurons, arcs
 
 

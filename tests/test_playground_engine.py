@@ -185,32 +185,46 @@ def test_exp_in_the_page_is_deltanets_compiled_exp_bit_for_bit(tmp_path):
     np.testing.assert_array_equal(np.array(got), many(x))
 
 
-def one_ulp_sensitivity(config, epochs: int) -> float:
-    """How far deltanet's own weights after ``epochs`` move when one initial weight moves by
-    one unit in the last place: large for a chaotic lesson."""
+def one_ulp_sensitivity(config, epochs: int, weights: np.ndarray) -> float:
+    """How far deltanet's own weights after ``epochs`` (``weights``, from the same lesson
+    as given) move when one initial weight moves by one unit in the last place: large for a
+    chaotic lesson."""
+    session = Session("ulp", config)
+    i, j = next((i, j) for i, j in session.net.arcs if i > 0)  # not a bias (0 at first)
+    session.net.weights[i, j] = np.nextafter(session.net.weights[i, j], np.inf)
+    session.train(epochs)
+    return float(np.abs(python_arcs(session)[:, 2] - weights).max())
+
+
+def test_a_lessons_own_run_is_reproducible_so_one_run_is_its_reference():
+    [config] = [parse_config({**c, "batch_size": 1, "n_samples": 100})
+                for c in lessons(1, seed=24)]
     runs = []
-    for nudge in (False, True):
-        session = Session("ulp", config)
-        if nudge:
-            i, j = next((i, j) for i, j in session.net.arcs if i > 0)  # not a bias (0 at first)
-            session.net.weights[i, j] = np.nextafter(session.net.weights[i, j], np.inf)
-        session.train(epochs)
-        runs.append(python_arcs(session)[:, 2])
-    return float(np.abs(runs[0] - runs[1]).max())
+    for name in ("engine", "ulp"):
+        session = Session(name, config)
+        session.train(20)
+        runs.append(python_arcs(session))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert one_ulp_sensitivity(config, 20, runs[0][:, 2]) > 0  # a nudge does move them
 
 
 @pytest.mark.slow
 def test_per_example_sgd_gives_deltanets_weights_where_deltanet_is_stable():
+    """Every lesson's weights equal deltanet's to 1e-12, except where deltanet's own result
+    is unstable (a one-ulp nudge moves it by 1e-13 or more; asked only for the lessons that
+    differ); at least two thirds of the lessons are held to 1e-12."""
     configs = [parse_config({**c, "batch_size": 1, "n_samples": 100})
                for c in lessons(18, seed=24) if not c["batch_norm"]]
     js = run_js([{"config": c.to_json(), "epochs": 100} for c in configs])
-    stable = 0
+    held = 0
     for config, got in zip(configs, js, strict=True):
         session = Session("engine", config)
         session.train(100)
-        gap = np.abs(np.array(got["arcs"])[:, 2] - python_arcs(session)[:, 2]).max()
+        weights = python_arcs(session)[:, 2]
+        gap = np.abs(np.array(got["arcs"])[:, 2] - weights).max()
         assert np.isfinite(gap), config
-        if one_ulp_sensitivity(config, 100) < 1e-13:
-            stable += 1
-            assert gap <= 1e-12, (gap, config)
-    assert stable >= len(configs) * 2 // 3, f"only {stable} of {len(configs)} lessons stable"
+        if gap <= 1e-12:
+            held += 1
+        else:  # allowed only where deltanet's own run is chaotic
+            assert one_ulp_sensitivity(config, 100, weights) >= 1e-13, (gap, config)
+    assert held >= len(configs) * 2 // 3, f"only {held} of {len(configs)} lessons held to 1e-12"

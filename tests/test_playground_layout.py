@@ -13,7 +13,7 @@ import pytest
 import playground_pages as pages
 from playground_pages import choose, open_backward, steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 SCREENS = [(1400, 900), (1280, 720), (1024, 768), (800, 600), (400, 800)]
 
@@ -34,6 +34,12 @@ def overflow(page) -> dict:
     }""")
 
 
+def layer_size(page, layer: int) -> int:
+    """The number of neurons of hidden layer ``layer`` (from 1) in the page's address."""
+    layers = page.url.split("layers=", 1)[1].split("&", 1)[0].split(",")
+    return int(layers[layer - 1])
+
+
 def boxes_overlap(boxes) -> bool:
     for k, a in enumerate(boxes):
         for b in boxes[k + 1:]:
@@ -50,10 +56,12 @@ def test_the_page_fits_with_the_backward_view_open(browser, server_url, width, h
         for _ in range(3):  # 3 hidden layers of 8 neurons
             page.click("#add-layer")
         wait_until(page, lambda: "layers=4,2,2,2" in page.url, what="four layers")
-        for c in range(1, 5):
-            while not page.is_disabled(f"[data-testid=add-neuron-{c}]"):
+        for c in range(1, 5):  # a neuron a click, each waited for, up to the eighth
+            for n in range(layer_size(page, c) + 1, 9):
                 page.click(f"[data-testid=add-neuron-{c}]")
-                page.wait_for_timeout(150)
+                wait_until(page, lambda c=c, n=n: layer_size(page, c) == n,
+                           what=f"{n} neurons in layer {c}")
+            page.wait_for_selector(f"[data-testid=add-neuron-{c}]:disabled")
         wait_until(page, lambda: "layers=8,8,8,8" in page.url, what="4 x 8 neurons")
         open_backward(page, 35)
         page.click("#value-tables summary")

@@ -11,7 +11,7 @@ import numpy as np
 import playground_pages as pages
 from playground_pages import steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 
 def snapshot(page) -> dict:

@@ -9,7 +9,7 @@ import pytest
 import playground_pages as pages
 from playground_pages import open_backward, steps, wait_until
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 
 
 def shown(page, value: float) -> str:

@@ -31,7 +31,7 @@ from deltanet.playground.export import export
 from deltanet.playground.sessions import Session
 from playground_csvs import generated_csvs
 
-pytestmark = pages.MARKS
+pytestmark = pages.marks(__name__)
 EPOCHS = 100
 
 

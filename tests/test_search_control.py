@@ -64,8 +64,11 @@ def test_ctrl_c_stops_a_parallel_search_within_seconds(tmp_path, to_group):
            "400", "--pruner", "none", "--jobs", "2", "--storage", f"sqlite:///{db}",
            "--space", "n_groups=2", "--space", "width=128", "--space", "batch_size=16",
            "-q"]
+    # its own process group, as a terminal, and SIGINT at its default as from a shell (a
+    # child inherits an ignored SIGINT, which some libraries leave behind in the test process)
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # its own process group, as a terminal
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while [s for _, s in trial_rows(db)].count("RUNNING") < 2:
         assert proc.poll() is None, proc.communicate()[1].decode()
