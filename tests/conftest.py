@@ -3,6 +3,8 @@ browser and page for its browser tests (tests/playground_pages.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,21 @@ def pytest_configure(config):
     # pytest-xdist registers xdist_group itself; runs with -p no:xdist need it too
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
     config._reliability_rows = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Before any test, in the main process only (not in pytest-xdist's workers, which
+    start after it): the compiled engine's kernels for both dtypes, in two processes at
+    once (tests/warm_kernels.py), so that no test compiles them again."""
+    if hasattr(session.config, "workerinput"):
+        return
+    script = Path(__file__).with_name("warm_kernels.py")
+    runs = [subprocess.Popen([sys.executable, str(script), dtype])
+            for dtype in ("float64", "float32")]
+    failed = [run.args[-1] for run in runs if run.wait() != 0]
+    if failed:
+        raise pytest.UsageError(f"compiling the engine's kernels failed for {failed}")
 
 
 @pytest.hookimpl(trylast=True)
