@@ -91,18 +91,18 @@ def padding(parts: dict[str, bytes], rng: np.random.Generator, size: int = 10 <<
 
 
 def stored(n_inputs: int, arcs: np.ndarray, acts: list[str], outputs: list[int],
-           rng: np.random.Generator) -> tuple[dict, str | None]:
+           rng: np.random.Generator, parts_count: int) -> tuple[dict, str | None]:
     """The members of a model file of this network (arcs ``(i, j)``, bias arcs included, in
     no particular order; ``acts`` by processing neuron) and the digest of its weights when
     it should load: when it compiles to at most ``MAX_BLOCKS`` groups and blocks, counted
-    here from how the generators lay it out (``parts``), and has at most ``MAX_NEURONS``
+    by the generator from how it lays it out (``parts_count``), and has at most ``MAX_NEURONS``
     neurons. Weights are random for a file that loads, zeros (the right number of them) for
     one that must be refused."""
     first = n_inputs + 1
     spec = {"n_inputs": n_inputs, "outputs": outputs, "batch_norm": [], "dtype": "float64",
             "activations": {str(j): a for j, a in enumerate(acts, start=first)}}
     parts = {"deltanet.json": model_header(spec), "arcs.npy": npy(arcs.astype(np.int64))}
-    if stored.parts > MAX_BLOCKS or n_inputs + len(acts) > MAX_NEURONS:
+    if parts_count > MAX_BLOCKS or n_inputs + len(acts) > MAX_NEURONS:
         parts["params.npy"] = npy(np.zeros(len(arcs)))
         return parts, None
     net = dn.Network(n_inputs, arcs, dict(enumerate(acts, start=first)), outputs=outputs,
@@ -165,8 +165,8 @@ def wide_file(n_inputs, src, dst, acts, outputs, rng):
     """The parts of a wide network's file (see :func:`stored`), its arcs as generated,
     padded to about 10 MB with a member never read."""
     arcs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1)
-    stored.parts = 0  # few groups and blocks: only the number of neurons may be too many
-    parts, digest = stored(n_inputs, arcs, acts, outputs, rng)
+    # few groups and blocks: only the number of neurons may be too many
+    parts, digest = stored(n_inputs, arcs, acts, outputs, rng, parts_count=0)
     return parts, digest, padding(parts, rng)
 
 

@@ -175,8 +175,7 @@ def chain_of(n: int, rng: np.random.Generator):
     j = np.arange(2, n + 2)
     arcs = np.stack([np.concatenate([j - 1, np.zeros(n, np.int64)]), np.tile(j, 2)], axis=1)
     arcs = arcs[np.lexsort((arcs[:, 0], arcs[:, 1]))]
-    stored.parts = 2 * n
-    return (*stored(1, arcs, ["logistic"] * n, [n + 1], rng), b"")
+    return (*stored(1, arcs, ["logistic"] * n, [n + 1], rng, parts_count=2 * n), b"")
 
 
 def chain(rng, parts, kind):
@@ -207,9 +206,9 @@ def deep_dag(rng, parts, kind):
         arcs.append(np.stack([np.zeros_like(dst), dst], axis=1))
         acts += [str(rng.choice(["logistic", "tanh", "relu"]))] * len(dst)
     outputs = list(range(int(start[depth]), int(start[depth + 1])))
-    stored.parts = 2 * depth + skips
     arcs = rng.permutation(np.concatenate(arcs))
-    return (*stored(int(width[0]), arcs, acts, outputs, rng), b"")
+    return (*stored(int(width[0]), arcs, acts, outputs, rng, parts_count=2 * depth + skips),
+            b"")
 
 
 def json_array_dtype(rng, parts, kind):
@@ -379,7 +378,8 @@ def test_a_wide_file_is_refused_from_its_arcs_before_its_json_is_parsed(tmp_path
     """Arcs of 500,000 neurons with a deltanet.json that could not even be parsed: the
     neurons are counted from the arcs, read first."""
     parts, _ = stored(2, np.stack([np.zeros(500_000, np.int64), np.arange(3, 500_003)],
-                                  axis=1), ["relu"] * 500_000, [500_002], np.random.default_rng(0))
+                                  axis=1), ["relu"] * 500_000, [500_002], np.random.default_rng(0),
+                      parts_count=4)
     parts["deltanet.json"] = b"{" * 100
     (tmp_path / "wide.deltanet").write_bytes(archive(parts))
     with pytest.raises(dn.ModelFileError, match="500,002 neurons"):
