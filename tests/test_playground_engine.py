@@ -43,11 +43,15 @@ def run_js(runs: list[dict]) -> list[dict]:
     return json.loads(done.stdout)
 
 
-def node_eval(code: str) -> object:
-    script = f'import * as m from "{STATIC.as_uri()}/prng.js";\n{code}'
+def node_module(script: str) -> object:
+    """Run ``script`` as an ES module in Node; what it printed, read as JSON."""
     done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
                           text=True, check=True, timeout=60)
     return json.loads(done.stdout)
+
+
+def node_eval(code: str) -> object:
+    return node_module(f'import * as m from "{STATIC.as_uri()}/prng.js";\n{code}')
 
 
 def python_arcs(session: Session) -> np.ndarray:
@@ -129,10 +133,8 @@ def test_csv_read_in_the_page_gives_the_servers_points_and_preprocessing():
               f"const texts = {json.dumps(texts)};"
               "console.log(JSON.stringify(texts.map((t) => { const u = parseCsv(t, 2000);"
               " return [u.X, u.y, u.task, u.names, u.preprocessing]; })));")
-    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
-                          text=True, check=True, timeout=60)
     tasks = set()
-    for text, (X_js, y_js, task_js, names, pre) in zip(texts, json.loads(done.stdout),
+    for text, (X_js, y_js, task_js, names, pre) in zip(texts, node_module(script),
                                                        strict=True):
         upload = datasets.parse_csv(text, 2000)
         assert task_js == upload.task and names == upload.columns, text
@@ -154,9 +156,7 @@ def test_csv_refusals_in_the_page_are_the_servers():
               f"const texts = {json.dumps(bad)};"
               "console.log(JSON.stringify(texts.map((t) => {"
               " try { parseCsv(t, 2000); return null; } catch (e) { return e.message; } })));")
-    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
-                          text=True, check=True, timeout=60)
-    for text, message in zip(bad, json.loads(done.stdout), strict=True):
+    for text, message in zip(bad, node_module(script), strict=True):
         with pytest.raises(ValueError) as refused:
             datasets.parse_csv(text, 2000)
         assert message is not None, text

@@ -151,7 +151,7 @@ class _CompiledRunner:
 
     def release(self) -> None:
         """Let go of the rows until the next ``bind``."""
-        self.X = self.Y = self.weights = self.X_flat = None
+        self.X = self.Y = self.weights = None
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
         order = np.ascontiguousarray(order, dtype=np.int64)
@@ -205,8 +205,12 @@ class NumbaRunner(_CompiledRunner):
 
     def bind(self, X, Y, weights) -> None:
         super().bind(X, Y, weights)
-        if getattr(self, "_dense", None) is not None:
+        if getattr(self, "_dense", None) is not None:  # not yet set on the first bind
             self.X_flat = self.X.reshape(-1)
+
+    def release(self) -> None:
+        super().release()
+        self.X_flat = None
 
     def _call(self, order: np.ndarray, t: int) -> tuple[float, int]:
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
