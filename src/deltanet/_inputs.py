@@ -3,6 +3,7 @@ loss needs, and sample weights scaled to mean 1."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,8 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
     """Validate ``Y`` against the outputs: ``(n, K)``; ``(n,)`` or a scalar when K = 1."""
     K = net.n_outputs
     arr = check_array("Y", Y, ndim=(0, 1, 2), dtype=net.dtype, finite=False)
-    lo, hi = arr.min(), arr.max()  # NaN carries through both: one pass each, no mask
-    if not (np.isfinite(lo) and np.isfinite(hi)):
+    lo, hi = float(arr.min()), float(arr.max())  # NaN carries through both: no mask
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite("Y", arr)
     if arr.ndim == 1 and K > 1 and arr.shape[0] == n and n != K:
         fail(f"Y has one label per example but the network has {K} outputs", arr.shape,

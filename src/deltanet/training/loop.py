@@ -130,6 +130,8 @@ def end_epoch(run: Run, epoch: int, cost: float, started: float) -> str | None:
     hist.lr.append(current_lr(run.optimizer, run.state))
     reason = monitors.epoch_end(run.monitors, epoch,
                                 {"monitored": monitored, "train_outputs": train_out})
+    if not run.callbacks.epoch:
+        return reason
     logs = {"epoch": epoch, "cost": cost, "updates": hist.updates,
             "val_cost": hist.val_cost[-1] if hist.val_cost else None,
             "val_metric": hist.val_metric[-1] if hist.val_metric else None,

@@ -43,14 +43,14 @@ def track_best(run: Any, epoch: int, monitored: Any) -> None:
     s, best = run.settings, run.best
     value, at, wait, floor = best.value, best.epoch, best.wait, s.min_delta
     improved = False
-    if floor == 0 and len(monitored) > 16:  # the best so far is the running minimum
-        costs = np.asarray(monitored, dtype=float)
-        before = np.minimum.accumulate(np.concatenate(([value], costs)))[:-1]
-        better = np.flatnonzero(costs < before)
-        if better.size:
-            last = int(better[-1])
-            value, at, wait, improved = float(costs[last]), epoch + last, 0, True
-            wait = len(costs) - 1 - last
+    costs = np.asarray(monitored, dtype=float) if len(monitored) > 16 else None
+    low = costs.argmin() if costs is not None and floor == 0 else None
+    if low is not None and not math.isnan(costs[low]):
+        # the best so far is the running minimum: the last epoch that lowered it is the
+        # first at the lowest value (argmin gives the first), if that beats ``value``
+        if costs[low] < value:
+            value, at, improved = float(costs[low]), epoch + int(low), True
+            wait = len(costs) - 1 - int(low)
         else:
             wait += len(costs)
     else:

@@ -39,13 +39,15 @@ def resolve_optimizer(optimizer: Any, lr: float, momentum: float, lr_schedule: A
     if lr_schedule is None or (isinstance(lr_schedule, str) and lr_schedule == "constant"):
         epochs = steps = n = 0
     args = (optimizer, lr, momentum, lr_schedule, epochs, steps, n, full_batch)
-    if lr_schedule != "plateau" and all(type(a) in _PLAIN for a in args) \
-            and all(type(a) is not float or a != 0 for a in args):  # -0.0 == 0.0
+    # only lr and momentum can be floats here; the cache would take -0.0 for 0.0
+    if lr_schedule != "plateau" and _PLAIN.issuperset(map(type, args)) \
+            and not (type(lr) is float and lr == 0) \
+            and not (type(momentum) is float and momentum == 0):
         return _named(*args)
     return _resolve(*args)
 
 
-_PLAIN = (type(None), bool, int, float, str)
+_PLAIN = frozenset((type(None), bool, int, float, str))
 
 
 @functools.lru_cache(maxsize=32, typed=True)

@@ -7,6 +7,7 @@ the engine, and picks up a checkpoint when resuming; the loop then works on the 
 from __future__ import annotations
 
 import functools
+import operator
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,8 +153,8 @@ def _taken_over(net, key: tuple) -> tuple | None:
     (objects, compared by identity), and equal plain settings, so that the same engine
     would be built; the engine is then pointed at this run's rows."""
     last = _LAST.get(net)
-    if last is None:
-        return None
+    if last is None or all(map(operator.is_, last[0], key)):  # (settings kept: the same)
+        return last
     for a, b in zip(last[0], key, strict=True):
         if a is not b and not (type(a) in _VALUES and type(b) is type(a) and a == b):
             return None

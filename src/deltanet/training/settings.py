@@ -8,7 +8,11 @@ the run is built (:mod:`deltanet.training.run`), from these settings.
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,7 +137,19 @@ def _cache_key(kw: dict[str, Any]) -> tuple | None:
     types = tuple(map(type, values))
     if not _PLAIN.issuperset(types):
         return None
-    return tuple(kw), values, types, tuple([v.hex() for v in values if type(v) is float])
+    return tuple(kw), values, types, _float_bits(types)(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _float_bits(types: tuple) -> Callable[[tuple], bytes]:
+    """A function that gives the bits of the floats among values of these ``types``, in
+    order (one pass in C: ``-0.0`` and ``0.0`` differ there)."""
+    at = [i for i, t in enumerate(types) if t is float]
+    pack = struct.Struct(f"<{len(at)}d").pack
+    if len(at) > 1:
+        pick = operator.itemgetter(*at)
+        return lambda values: pack(*pick(values))
+    return lambda values: pack(*[values[i] for i in at])
 
 
 def _check_flag(name: str, value: Any) -> bool:

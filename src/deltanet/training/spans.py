@@ -87,7 +87,8 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
 def _orders(rng: np.random.Generator, n: int, span: int, shuffle: bool) -> np.ndarray:
     """The orders of ``span`` epochs, one per row: those ``span`` calls of
     ``rng.permutation(n)`` draw (as one epoch at a time), or ``0 … n−1`` without shuffling."""
-    rows = np.tile(np.arange(n, dtype=np.int64), (span, 1))
+    rows = np.empty((span, n), dtype=np.int64)
+    rows[:] = np.arange(n, dtype=np.int64)
     if shuffle and permuted_rows_match():
         rng.permuted(rows, axis=1, out=rows)  # one call instead of span
     elif shuffle:
