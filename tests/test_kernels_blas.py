@@ -141,14 +141,23 @@ def test_the_gather_copies_each_batch_row_and_names_its_first_bad_row(m, dtype):
     a, ty, tw = np.zeros(16 * 11, dtype), np.zeros(16 * 2, dtype), np.zeros(16, dtype)
     start = 5
     rows = order[start:start + m]
-    assert _blas._gather(X, Y, weights, order, start, m, out_cols, a, ty, tw) == -1
+    anything = np.array([-np.inf, np.inf])  # every finite target is fine
+    assert _blas._gather(X, Y, anything, weights, order, start, m, out_cols, a, ty, tw) == -1
     assert_array_equal(a[:m * 11].reshape(m, 11), X[rows])
     assert_array_equal(a[m * 11:], 0)  # nothing written past the batch
     assert_array_equal(ty[:m * 2].reshape(m, 2), Y[rows][:, [2, 0]])
     assert_array_equal(tw[:m], weights[rows])
     if m > 2:  # two bad rows in one group: the one earlier in the batch is named
         X[rows[m - 1], 4], X[rows[1], 9] = np.nan, -np.inf
-        assert _blas._gather(X, Y, weights, order, start, m, out_cols, a, ty, tw) == rows[1]
+        assert _blas._gather(X, Y, anything, weights, order, start, m, out_cols, a, ty,
+                             tw) == rows[1]
+        np.clip(Y, -0.9, 0.9, out=Y)
+        Y[rows[0], 2] = 5.0  # a target outside [-1, 1], earlier in the batch: named first
+        assert _blas._gather(X, Y, np.array([-1.0, 1.0]), weights, order, start, m, out_cols,
+                             a, ty, tw) == rows[0]
+        Y[rows[0], 2] = np.inf  # or not finite
+        assert _blas._gather(X, Y, anything, weights, order, start, m, out_cols, a, ty,
+                             tw) == rows[0]
 
 
 def test_the_rows_are_checked_before_training_when_the_loop_cannot_check_them():

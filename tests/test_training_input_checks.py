@@ -5,6 +5,7 @@ batch-norm layers, sparse inputs and loss/output pairs."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -229,3 +230,88 @@ def test_a_nan_or_inf_in_x_stops_the_compiled_engine_before_its_row_is_learned(c
     assert checked == []  # found by the kernel, not by a pass over X before training
     Xb[np.isnan(Xb) | np.isinf(Xb)] = 0.5
     assert dn.train(net, Xb, y, **kw).engine == "numba"  # the same settings run compiled
+
+
+# ------------------------------------------------------------------ bad targets in Y
+def _bad_target_case(case: int):
+    """A network, its loss and targets with one or two bad values: NaN, ±inf, or a value
+    outside what the loss takes (log_loss and perceptron: [0, 1]; cross_entropy: >= 0)."""
+    rng = np.random.default_rng(900 + case)
+    n, p = int(rng.integers(5, 60)), int(rng.integers(1, 6))
+    dtype = [np.float64, np.float32][case % 2]
+    Xg = rng.normal(size=(n, p)).astype(dtype)
+    loss = ["log_loss", "perceptron", "cross_entropy", "squared_error"][case % 4]
+    if loss == "log_loss":
+        net = dn.Network.layered([p, int(rng.integers(1, 9)), 1], output="logistic",
+                                 random_state=case, dtype=dtype)
+        Yg, outside = (rng.random((n, 1)) > 0.5).astype(dtype), [1.5, -0.25, 2.0]
+    elif loss == "perceptron":
+        net = dn.Network.layered([p, 1], output="threshold", random_state=case, dtype=dtype)
+        Yg, outside = (rng.random((n, 1)) > 0.5).astype(dtype), [-1.0, 3.0]
+    elif loss == "cross_entropy":
+        net = dn.Network.layered([p, int(rng.integers(1, 9)), 3], output="softmax",
+                                 random_state=case, dtype=dtype)
+        Yg, outside = dn.one_hot(rng.integers(0, 3, n))[0].astype(dtype), [-0.5, -1e-3]
+    else:
+        net = dn.Network.layered([p, int(rng.integers(1, 9)), 2], output="identity",
+                                 random_state=case, dtype=dtype)
+        Yg, outside = rng.normal(size=(n, 2)).astype(dtype), []
+    for _ in range(int(rng.integers(1, 3))):
+        row, col = int(rng.integers(n)), int(rng.integers(Yg.shape[1]))
+        Yg[row, col] = rng.choice([np.nan, np.inf, -np.inf, *outside])
+    kw = dict(loss=loss, batch_size=[1, 1, 3, 8][case % 4], epochs=int(rng.integers(1, 40)),
+              optimizer=["sgd", "momentum"][case % 2], random_state=case, lr=0.01)
+    return net, Xg, Yg, kw
+
+
+@pytest.mark.parametrize("case", range(24))
+def test_a_bad_target_stops_the_compiled_engine_before_its_row_is_learned(case,
+                                                                          monkeypatch):
+    """The compiled kernels check each row of Y as they read it, as they do X: a NaN, an
+    infinity or a target the loss does not take, in any epoch's order, ends training with
+    the error a pass over Y before training gives (the same type and words, naming Y's
+    first bad value), the network as it was, and no pass over Y of its own."""
+    from deltanet import _inputs
+    from deltanet.training import run as run_module
+
+    net, Xg, Yg, kw = _bad_target_case(case)
+    with pytest.raises(ValueError) as expected:
+        _inputs.check_target_values(Yg, dn.losses.get(kw["loss"]))
+    checked = []
+
+    def check_target_values(arr, loss):
+        checked.append(arr.shape)
+        return original(arr, loss)
+
+    original = run_module.check_target_values
+    monkeypatch.setattr(run_module, "check_target_values", check_target_values)
+    start = net.params.copy()
+    with pytest.raises(type(expected.value)) as raised:
+        dn.train(net, Xg, Yg, **kw)
+    assert str(raised.value) == str(expected.value)
+    assert_array_equal(net.params, start)
+    assert checked == []  # found by the kernel, not by a pass over Y before training
+    monkeypatch.setattr(run_module, "check_target_values", original)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        dn.train(net, Xg, Yg, **{**kw, "engine": "numpy"})  # refused before training
+    assert_array_equal(net.params, start)
+    Yg[~np.isfinite(Yg)] = 0.0
+    Yg[:] = np.clip(Yg, 0, 1) if kw["loss"] != "squared_error" else Yg
+    assert dn.train(net, Xg, Yg, **kw).engine == "numba"  # the same settings run compiled
+
+
+def test_a_bad_target_in_the_blas_batches_is_found_before_the_batch_is_learned():
+    rng = np.random.default_rng(7)
+    Xg = rng.normal(size=(300, 20))
+    Yg = dn.one_hot(rng.integers(0, 4, 300))[0]
+    Yg[211, 2] = -1.0
+    net = dn.Network.layered([20, 32, 4], hidden="relu", output="softmax", random_state=0)
+    start = net.params.copy()
+    with pytest.raises(ValueError, match=r"cross_entropy needs non-negative targets"):
+        dn.train(net, Xg, Yg, loss="cross_entropy", batch_size=32, epochs=2, random_state=0,
+                 engine="numba")
+    assert_array_equal(net.params, start)
+    Yg[211, 2] = 0.0
+    hist = dn.train(net, Xg, Yg, loss="cross_entropy", batch_size=32, epochs=2,
+                    random_state=0, engine="numba")
+    assert hist.engine == "numba" and len(hist.cost) == 2

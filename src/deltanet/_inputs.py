@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_array, check_finite, fail
+from ._validation import TargetValueError, check_array, check_finite, fail
 
 
 def prepare_inputs(net, X: Any, finite: bool = True) -> tuple[np.ndarray, bool]:
@@ -25,13 +25,13 @@ def prepare_inputs(net, X: Any, finite: bool = True) -> tuple[np.ndarray, bool]:
     return arr, single
 
 
-def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
-    """Validate ``Y`` against the outputs: ``(n, K)``; ``(n,)`` or a scalar when K = 1."""
+def prepare_targets(net, Y: Any, n: int, single: bool, loss, values: bool = True
+                    ) -> np.ndarray:
+    """Validate ``Y`` against the outputs: ``(n, K)``; ``(n,)`` or a scalar when K = 1.
+    ``values=False`` leaves the values to the caller (``check_target_values``): the
+    compiled engine checks each row as it reads it."""
     K = net.n_outputs
     arr = check_array("Y", Y, ndim=(0, 1, 2), dtype=net.dtype, finite=False)
-    lo, hi = float(arr.min()), float(arr.max())  # NaN carries through both: no mask
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        check_finite("Y", arr)
     if arr.ndim == 1 and K > 1 and arr.shape[0] == n and n != K:
         fail(f"Y has one label per example but the network has {K} outputs", arr.shape,
              "one-hot encode class labels: Y, classes = deltanet.one_hot(y)")
@@ -42,17 +42,35 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss) -> np.ndarray:
         fail(f"Y has shape {arr.shape} but the network needs ({n}, {K})", arr.shape,
              "pass one row per example and one column per output neuron")
     arr = arr.reshape(n, K)
-    name = loss.name
-    if name in ("log_loss", "perceptron") and (lo < 0 or hi > 1):
-        fail(f"{name} needs targets in [0, 1]", float(arr[(arr < 0) | (arr > 1)][0]),
-             "use 0/1 labels (or probabilities) for a logistic or threshold output")
-    if name == "cross_entropy" and K == 1:
+    if loss.name == "cross_entropy" and K == 1:
         fail("cross_entropy needs one output per class (softmax outputs)", K,
              "for one 0/1 output use loss='log_loss'")
-    if name == "cross_entropy" and lo < 0:
-        fail("cross_entropy needs non-negative targets (one-hot or probabilities)",
-             float(lo), "one-hot encode the labels")
+    if values:
+        check_target_values(arr, loss)
     return arr
+
+
+#: the targets each loss takes, ``(lowest, highest)``; every loss needs finite ones
+TARGET_RANGES = {"log_loss": (0.0, 1.0), "perceptron": (0.0, 1.0),
+                 "cross_entropy": (0.0, math.inf)}
+
+
+def check_target_values(arr: np.ndarray, loss) -> None:
+    """Refuse targets that hold a NaN or an infinity (``NonFiniteError``) or that lie outside
+    what ``loss`` takes (``TargetValueError``: log_loss and perceptron take [0, 1],
+    cross_entropy non-negative values), naming the first such value."""
+    lo, hi = float(arr.min()), float(arr.max())  # NaN carries through both: no mask
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite("Y", arr)
+    name = loss.name
+    low, high = TARGET_RANGES.get(name, (-math.inf, math.inf))
+    if high == 1.0 and (lo < 0 or hi > 1):
+        fail(f"{name} needs targets in [0, 1]", float(arr[(arr < 0) | (arr > 1)][0]),
+             "use 0/1 labels (or probabilities) for a logistic or threshold output",
+             TargetValueError)
+    if low == 0.0 and lo < 0:
+        fail(f"{name} needs non-negative targets (one-hot or probabilities)", lo,
+             "one-hot encode the labels", TargetValueError)
 
 
 def normalize_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:

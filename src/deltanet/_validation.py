@@ -64,6 +64,10 @@ class NonFiniteError(ValueError):
     """An input array holds NaN or infinite values."""
 
 
+class TargetValueError(ValueError):
+    """Targets outside the values a loss takes (e.g. log_loss outside [0, 1])."""
+
+
 def check_array(
     name: str,
     value: Any,

@@ -49,9 +49,10 @@ class Engine(Protocol):
     """Runs the updates of epochs; see the module docstring.
 
     ``engine``: its name ('numba', 'numpy' or 'reference'); ``checks_inputs``: whether it
-    checks each gathered row for NaN and infinity itself (then raises ``NonFiniteError``
-    before the bad row's update); ``runs_epochs``: whether it also has
-    ``run_epochs(orders, state, tol, prev_cost) -> SpanResult``, one epoch per row of
+    checks each gathered row itself, X for NaN and infinity and Y also for the targets the
+    loss takes (then raises the error of ``_validation.check_finite`` or
+    ``_inputs.check_target_values`` before the bad row's update); ``runs_epochs``: whether
+    it also has ``run_epochs(orders, state, tol, prev_cost) -> SpanResult``, one epoch per row of
     ``orders`` in one call, stopping at a non-finite cost or when the ``tol`` rule holds;
     ``reusable``: whether it also has ``bind(X, Y, weights)``, which points it at other
     rows (as many as before), and ``release()``, which lets go of them: the next run of

@@ -61,7 +61,7 @@ from ._layout import (
     SRC,
     W_OFFSET,
 )
-from ._sgd import _apply_batch, _batch_penalty
+from ._sgd import _apply_batch, _batch_penalty, targets_fine
 
 __all__ = ["blas_epoch", "buffers", "gemm_function", "scipy_gemm"]
 
@@ -76,10 +76,11 @@ def _finite_row(x):
 
 
 @kernel(fastmath={"reassoc"})
-def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
+def _gather(X, Y, y_range, sample_weight, order, start, m, out_cols, a, ty, tw):
     """Row ``r`` of the batch: ``a[r, :] = X[e, :]``, ``ty[r, :] = Y[e, out_cols]`` and
     ``tw[r] = w_e`` for ``e = order[start + r]``. Returns the first ``e`` whose inputs are
-    not all finite, else −1.
+    not all finite or whose targets are not all finite and in ``y_range`` (the values the
+    loss takes, ``_sgd.targets_fine``), else −1.
 
     The rows are scattered over memory, so the copy waits on it: eight rows are copied side
     by side (eight streams of reads in flight; two side by side took 0.011 s more per
@@ -92,12 +93,15 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
     n, K = U(X.shape[1]), U(out_cols.shape[0])
     weighted = sample_weight.shape[0] > 0
     zero = X.dtype.type(0)
+    tb = m  # the first row of the batch with a bad target
     for r in range(m):
         e = order[start + r]
         for k in range(K):
             ty[U(r) * K + k] = Y[e, out_cols[k]]
         if weighted:
             tw[r] = sample_weight[e]
+        if tb == m and not targets_fine(Y, e, y_range[0], y_range[1]):
+            tb = r
     full = m - m % 8
     for r in range(0, full, 8):  # rows r .. r+7
         x0, x1, x2, x3 = X[order[start + r]], X[order[start + r + 1]], \
@@ -129,7 +133,7 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
         if c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 != zero:  # some row here is bad: the first
             for q in range(r, r + 8):
                 if not _finite_row(X[order[start + q]]):
-                    return order[start + q]
+                    return order[start + min(q, tb)]
     for r in range(full, m):  # the rest one by one
         x, o = X[order[start + r]], U(r) * n
         check = zero
@@ -137,8 +141,8 @@ def _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw):
             a[o + i] = x[i]
             check += x[i] * zero
         if check != zero:
-            return order[start + r]
-    return -1
+            return order[start + min(r, tb)]
+    return order[start + tb] if tb < m else -1
 
 
 @kernel()
@@ -298,13 +302,13 @@ def _backward(f, m, in_place, scale, weighted, loss, groups, blocks, block_ptr, 
 
 
 @kernel()
-def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, block_ptr,
-               out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr, base, a, in_,
-               up, delta, lse, ty, tw, tmp, fresh, f, ch, iw, fw, c):
+def blas_epoch(order, X, Y, y_range, sample_weight, batch_size, loss, groups, blocks,
+               block_ptr, out_cols, params, grad, grad_mask, decay, hyper, velocity, neg_lr,
+               base, a, in_, up, delta, lse, ty, tw, tmp, fresh, f, ch, iw, fw, c):
     """Run the batches of ``order``; returns ``(Σ_batches cost·|B|, −1, −1)``, or
     ``(cost, t, −1)`` when the cost of batch ``t`` is not finite, or ``(nan, t, e)`` when
-    example ``e`` of batch ``t`` has a NaN or infinite input: the epoch stops there, before
-    the batch's update.
+    example ``e`` of batch ``t`` has a NaN or infinite input, or a target that is not
+    finite or outside ``y_range``: the epoch stops there, before the batch's update.
 
     ``hyper`` as in ``_sgd._apply_batch``; plain SGD (no penalty, momentum, Adam or mask) on
     a plan whose only output group is the last layer updates the weights inside the
@@ -323,7 +327,7 @@ def blas_epoch(order, X, Y, sample_weight, batch_size, loss, groups, blocks, blo
         start = t * batch_size
         m = min(n, start + batch_size) - start
         scale = neg_lr[t] / params.dtype.type(m) if in_place else c[ONE]
-        bad = _gather(X, Y, sample_weight, order, start, m, out_cols, a, ty, tw)
+        bad = _gather(X, Y, y_range, sample_weight, order, start, m, out_cols, a, ty, tw)
         if bad >= 0:
             return math.nan, t, bad
         _forward(f, m, groups, blocks, block_ptr, params, base, a, in_, lse, ch, iw, fw, c)

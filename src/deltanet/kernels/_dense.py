@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
-from ._sgd import dot_four_rows, epoch_cost, keep_start, stop_at
+from ._sgd import dot_four_rows, epoch_cost, keep_start, stop_at, targets_fine
 
 U = np.uint64
 
@@ -165,8 +165,8 @@ def _output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c):
 def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss, groups,
                 blocks, out_cols, params, neg_lr, a, in_, up, delta, scratch, c):
     """``n_epochs`` epochs of per-example plain SGD, as ``_sgd.sgd_epoch`` (the same
-    arguments and results, each row of ``X`` checked as it is read); ``X`` is the flat
-    input matrix."""
+    arguments and results, each row of ``X`` and ``Y`` checked as it is read); ``X`` is
+    the flat input matrix."""
     n_layers = groups.shape[0]
     lse = scratch[scratch.shape[0] - n_layers:]
     tmp = scratch[:scratch.shape[0] - n_layers]
@@ -183,7 +183,8 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
             xo = U(r) * n_in
             if t == first:
                 check = input_check(X, xo, n_in, c[ZERO])
-            if math.isnan(check):  # a NaN or infinity in this row of X: no update
+            # a NaN or infinity in this row of X, or a bad target: no update
+            if math.isnan(check) or not targets_fine(Y, r, limits[2], limits[3]):
                 return stop_at(ep, t - first, math.nan, n_epochs, params, start)
             w = sample_weight[r] if weighted else c[ONE]
             _forward(t > first, X, xo, params, groups, blocks, a, in_, lse, c)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._inputs import TARGET_RANGES, check_target_values
 from .._memory import aligned_zeros
 from .._validation import NonFiniteError, check_finite, fail
 from ..engines.protocol import AfterBatch, EpochResult, SpanResult
@@ -129,7 +130,9 @@ class _CompiledRunner:
         self.prepared = _prepared(plan, dt)
         self.layout = self.prepared["layout"]
         self.params, self.batch_size = params, batch_size
-        self.loss = LOSS_CODES[loss.name]
+        self.loss, self.loss_fn = LOSS_CODES[loss.name], loss
+        #: the targets the loss takes (the kernels check each row of Y against them)
+        self.y_range = np.array(TARGET_RANGES.get(loss.name, (-math.inf, math.inf)))
         self.bind(X, Y, weights)
         self.rule = UpdateRule(optimizer, params, compiled=True)
         self.penalty = bool(l2 or l1)
@@ -193,7 +196,8 @@ class NumbaRunner(_CompiledRunner):
                          penalty_over_batch)
         prep = self.prepared
         self.work, self.scratch, self.start = prep["work"], prep["scratch"], prep["start"]
-        self._no_tol, self._cost = np.array([-1.0, math.nan]), np.empty(1)  # (read only)
+        self._no_tol = np.array([-1.0, math.nan, *self.y_range])  # (read only)
+        self._cost = np.empty(1)
         plain = not (self.penalty or self.rule.momentum or self.rule.adam) \
             and net.plan.grad_mask is None
         self._dense = None
@@ -237,9 +241,7 @@ class NumbaRunner(_CompiledRunner):
             n, (done, failed_at) = order.shape[0] // n_epochs, result[:2]
             lo = done * n + failed_at * self.batch_size
             rows = order[lo:min(lo + self.batch_size, (done + 1) * n)]
-            bad = np.flatnonzero(~np.isfinite(self.X[rows]).all(axis=1))
-            if bad.size:  # the kernel stopped at a NaN or infinity in X, not the cost
-                bad_input(self.X, int(rows[bad[0]]))
+            bad_rows(self.X, self.Y, self.loss_fn, rows)  # or else the cost was not finite
         return result
 
     def run_epochs(self, orders: np.ndarray, state: Any, tol: float | None,
@@ -253,7 +255,7 @@ class NumbaRunner(_CompiledRunner):
         rule = self.rule
         rule.begin_epoch(state, n_epochs * n_updates)
         limits = np.array([-1.0 if tol is None else tol,
-                           math.nan if prev_cost is None else prev_cost])
+                           math.nan if prev_cost is None else prev_cost, *self.y_range])
         costs = np.empty(n_epochs)
         done, failed_at, value, converged = self._kernel(
             np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits, costs,
@@ -290,19 +292,30 @@ class BlasRunner(_CompiledRunner):
         """The kernel over ``order``, whose first batch is update ``t`` of the epoch."""
         lay, b = self.layout, self.buffers
         value, failed_at, bad_row = self._epoch(
-            order, self.X, self.Y, self.weights, self.batch_size, self.loss, lay.groups,
-            lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad, self.grad_mask,
-            self.decay, self.hyper, self.rule.velocity, self.rule.neg_lr[t:], b["base"],
-            b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"], b["tmp"],
-            b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
+            order, self.X, self.Y, self.y_range, self.weights, self.batch_size, self.loss,
+            lay.groups, lay.blocks, lay.block_ptr, lay.out_cols, self.params, self.grad,
+            self.grad_mask, self.decay, self.hyper, self.rule.velocity, self.rule.neg_lr[t:],
+            b["base"], b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"],
+            b["tmp"], b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
         if bad_row >= 0:
-            bad_input(self.X, bad_row)
+            bad_rows(self.X, self.Y, self.loss_fn, np.array([bad_row]))
+            fail("a row of X or Y was refused by the kernel", f"row {bad_row}",
+                 "check the row's inputs and targets")
         return float(value), int(failed_at)
 
 
-def bad_input(X: np.ndarray, row: int) -> None:
-    """A kernel met a NaN or an infinity in row ``row`` of ``X``, before that row's
-    update: the ``NonFiniteError`` that names the first bad value of ``X``."""
-    check_finite("X", X)
-    fail("X contains NaN or infinite values", f"row {row}", "remove or impute them first",
-         NonFiniteError)
+def bad_rows(X: np.ndarray, Y: np.ndarray, loss, rows: np.ndarray) -> None:
+    """A kernel stopped before the update of ``rows``: if one of them holds a NaN or an
+    infinity in ``X``, the ``NonFiniteError`` that names the first bad value of ``X``; else,
+    if one of their targets is not finite or outside what ``loss`` takes, the error of
+    ``_inputs.check_target_values`` for ``Y``. Nothing when all are fine (then it was the
+    cost that was not finite)."""
+    if not np.isfinite(X[rows]).all():
+        check_finite("X", X)
+        fail("X contains NaN or infinite values", f"rows {rows.tolist()}",
+             "remove or impute them first", NonFiniteError)
+    try:
+        check_target_values(Y[rows], loss)
+    except ValueError:
+        check_target_values(Y, loss)  # names the first bad target of all
+        raise

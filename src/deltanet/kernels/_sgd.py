@@ -229,6 +229,18 @@ def _adam_step(params, grad, nb, grad_mask, decay, two_l2, l1, penalty, m, v, hy
 
 
 @kernel(inline="always")
+def targets_fine(Y, r, low, high):
+    """Whether row ``r`` of ``Y`` holds finite targets in ``[low, high]``, the values the
+    loss takes (``_inputs.TARGET_RANGES``): the check of ``Y``, made as the row is read
+    (``y − y`` is 0 exactly for a finite ``y``)."""
+    fine = True
+    for k in range(Y.shape[1]):
+        y = Y[r, k]
+        fine = fine and low <= y <= high and y - y == 0
+    return fine
+
+
+@kernel(inline="always")
 def keep_start(n_epochs, params, start):
     """Before each epoch of a call that runs several: its start weights into ``start``."""
     if n_epochs > 1:
@@ -268,11 +280,14 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
     ``costs[ep]`` holds each one's mean cost; ``value`` is the last one's Σ_batches
     cost·|B|. ``failed_at >= 0``: the cost ``value`` of update ``failed_at`` of epoch
     ``done`` was not finite, or (``value`` NaN) a row of its batch held a NaN or an
-    infinity, and training stopped before that update (the weights of that epoch's start
-    are put back when ``n_epochs > 1``; ``start`` holds them). Each row is checked as it is
-    read (``Σ x_i · 0`` is NaN exactly then): ``X`` needs no pass of its own. ``converged``:
-    the call ended early after an epoch that met the ``tol`` rule of ``epoch_cost``
-    (``limits`` = (tol, the mean cost of the epoch before the first; NaN for none)).
+    infinity (or a bad target, see below), and training stopped before that update (the
+    weights of that epoch's start are put back when ``n_epochs > 1``; ``start`` holds
+    them). Each row is checked as it is read (``Σ x_i · 0`` is NaN exactly then): ``X``
+    needs no pass of its own; nor does ``Y``: a target that is not finite or outside the
+    range the loss takes stops training as a bad row of ``X`` does (``targets_fine``).
+    ``converged``: the call ended early after an epoch that met the ``tol`` rule of
+    ``epoch_cost``. ``limits`` = (tol, the mean cost of the epoch before the first or NaN
+    for none, the lowest and the highest target the loss takes).
 
     ``a, in_, up, delta`` are work vectors of one value per unit (inputs included), separate
     arrays so that LLVM can tell them apart; ``scratch`` holds two vectors of the largest
@@ -299,8 +314,9 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
                 r = order[e]
                 w = sample_weight[r] if weighted else c[ONE]
                 if math.isnan(_forward(X, r, params, groups, blocks, block_ptr, a, in_,
-                                       lse, c)):  # a NaN or infinity in X: no update
-                    return stop_at(ep, t, math.nan, n_epochs, params, start)
+                                       lse, c)) or not targets_fine(Y, r, limits[2],
+                                                                    limits[3]):
+                    return stop_at(ep, t, math.nan, n_epochs, params, start)  # no update
                 value = _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params,
                                   a, in_, lse, up, delta, tmp, c)
                 cost += float(value * w)

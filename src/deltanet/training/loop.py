@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .._validation import NonFiniteError
+from .._validation import NonFiniteError, TargetValueError
 from ..propagation import forward
 from ..regularization import copy_bn_stats, put_bn_stats
 from . import checkpoints, monitors, spans
@@ -64,7 +64,7 @@ def neural_net_train(run: Run) -> History:
                 run.state, hist.updates = res.state, base + res.updates
                 if res.bad is not None:
                     run.diverged(epoch, res.bad)
-            except (TrainingError, NonFiniteError):
+            except (TrainingError, NonFiniteError, TargetValueError):  # a bad row of X, Y
                 net.params[:] = run.epoch_start  # back to the last good epoch's end
                 put_bn_stats(net.bn_state, bn_start)
                 raise

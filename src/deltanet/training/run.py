@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import engines, kernels
+from .._inputs import check_target_values
 from .._validation import check_finite, check_random_state
 from ..propagation import normalize_sample_weight, prepare_inputs, prepare_targets
 from ..regularization import batch_bounds, uses_batch_norm
@@ -81,11 +82,11 @@ class Run:
 
 def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     """Check the data, split, build the optimizer and the engine; restore a checkpoint if
-    resuming. The training rows are checked for NaN and infinity here unless the engine
-    checks each row as it gathers it."""
+    resuming. The training rows (X for NaN and infinity, Y also for the values the loss
+    takes) are checked here unless the engine checks each row as it gathers it."""
     X2, _ = prepare_inputs(net, X, finite=False)  # checked below, or by the engine
     n = X2.shape[0]
-    Y2 = prepare_targets(net, Y, n, False, s.loss)
+    Y2 = prepare_targets(net, Y, n, False, s.loss, values=False)  # the same
     check_loss_outputs(net, s.loss)
     sw = s.sample_weight
     if sw is not None:
@@ -95,6 +96,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     if s.validation_data is not None:
         val_data = validation_arrays(net, s.loss, s.validation_data)
     if s.class_weight is not None:
+        check_target_values(Y2, s.loss)
         compute_class_weight(s.class_weight, Y2)  # checked on all targets first
     rng, seed_state = _generator(s.random_state)
     val_idx = split_validation(rng, n, s.validation_data, s.validation_fraction,
@@ -117,8 +119,9 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     ckpt = resume.load_resume(s, fp)
     if ckpt is not None and val_idx is not None:
         val_idx = resume.saved_split(ckpt, val_idx, n)
-    if val_idx is not None:
+    if val_idx is not None:  # the engine sees the training rows only
         check_finite("X", X2)
+        check_target_values(Y2, s.loss)
     Xt, Yt, weights, val = split(X2, Y2, sw, val_idx, val_data, s.class_weight, net.dtype)
     zero_padding(net)
     run = Run(net, s, Xt, Yt, weights, val, val_idx, bounds, opt,
@@ -137,6 +140,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
         run.engine = _engine(run, choice, key, last)
     if val_idx is None and not _engine_checks_inputs(run):
         check_finite("X", Xt)
+        check_target_values(Yt, s.loss)
     return run
 
 
@@ -238,9 +242,11 @@ def _engine_loop(kind: str, batch_size: int, n_train: int, net) -> str | None:
 
 
 def _engine_checks_inputs(run: Run) -> bool:
-    """Whether the engine checks each batch's rows for NaN/inf as it gathers them, before
-    the batch's update: then a bad row stops the first epoch with ``NonFiniteError`` and the
-    epoch's start weights are put back, and the separate pass over ``X`` is saved. Not with
+    """Whether the engine checks each batch's rows as it gathers them (X for NaN/inf, Y also
+    for the targets the loss takes), before the batch's update: then a bad row stops the
+    first epoch with the error a pass before training gives (``NonFiniteError``,
+    ``TargetValueError``), the epoch's start weights are put back, and the separate passes
+    over ``X`` and ``Y`` are saved. Not with
     per-update callbacks, which would have seen the updates before the bad row, nor when no
     epoch is left to run."""
     return (run.engine is not None and run.engine.checks_inputs and not run.callbacks.batch
