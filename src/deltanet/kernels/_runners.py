@@ -181,8 +181,8 @@ class _CompiledRunner:
 class NumbaRunner(_CompiledRunner):
     """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
     ``after_batch``, one call per batch; ``run_epochs``: several epochs in one call. Every
-    row is checked for NaN and infinity as the kernel reads it: a bad one raises
-    ``NonFiniteError`` before its update."""
+    row is checked as the kernel reads it, X for NaN and infinity, Y also for the targets
+    the loss takes: a bad one raises (``bad_rows``) before its update."""
 
     runs_epochs = True
     checks_inputs = True
@@ -269,8 +269,8 @@ class NumbaRunner(_CompiledRunner):
 
 class BlasRunner(_CompiledRunner):
     """Mini-batch epochs in one compiled call each, the products by BLAS (see ``_blas``);
-    with ``after_batch``, one call per batch. Every gathered row is checked for NaN and
-    infinity: a bad one raises ``NonFiniteError`` before its batch's update."""
+    with ``after_batch``, one call per batch. Every gathered row is checked as for
+    ``NumbaRunner``: a bad one raises (``bad_rows``) before its batch's update."""
 
     checks_inputs = True
 
