@@ -217,12 +217,12 @@ def test_a_nan_or_inf_in_x_stops_the_compiled_engine_before_its_row_is_learned(c
     checked = []
     from deltanet.training import run as run_module
 
-    def check_finite(name, arr):
-        checked.append(name)
-        return original(name, arr)
+    def check_training_rows(*args):
+        checked.append(args)
+        return original(*args)
 
-    original = run_module.check_finite
-    monkeypatch.setattr(run_module, "check_finite", check_finite)
+    original = run_module.check_training_rows
+    monkeypatch.setattr(run_module, "check_training_rows", check_training_rows)
     with pytest.raises(NonFiniteError, match=rf"X contains NaN or infinite values \(first "
                                              rf"at index \[{first[0]}, {first[1]}\]\)"):
         dn.train(net, Xb, y, **kw)
@@ -238,29 +238,32 @@ def _bad_target_case(case: int):
     outside what the loss takes (log_loss and perceptron: [0, 1]; cross_entropy: >= 0)."""
     rng = np.random.default_rng(900 + case)
     n, p = int(rng.integers(5, 60)), int(rng.integers(1, 6))
+    if case % 6 == 5:  # enough examples x weights for the BLAS batch loop
+        n, p = int(rng.integers(300, 500)), 20
     dtype = [np.float64, np.float32][case % 2]
     Xg = rng.normal(size=(n, p)).astype(dtype)
     loss = ["log_loss", "perceptron", "cross_entropy", "squared_error"][case % 4]
     if loss == "log_loss":
-        net = dn.Network.layered([p, int(rng.integers(1, 9)), 1], output="logistic",
+        net = dn.Network.layered([p, int(rng.integers(1, 30)), 1], output="logistic",
                                  random_state=case, dtype=dtype)
         Yg, outside = (rng.random((n, 1)) > 0.5).astype(dtype), [1.5, -0.25, 2.0]
     elif loss == "perceptron":
         net = dn.Network.layered([p, 1], output="threshold", random_state=case, dtype=dtype)
         Yg, outside = (rng.random((n, 1)) > 0.5).astype(dtype), [-1.0, 3.0]
     elif loss == "cross_entropy":
-        net = dn.Network.layered([p, int(rng.integers(1, 9)), 3], output="softmax",
+        net = dn.Network.layered([p, int(rng.integers(1, 30)), 3], output="softmax",
                                  random_state=case, dtype=dtype)
         Yg, outside = dn.one_hot(rng.integers(0, 3, n))[0].astype(dtype), [-0.5, -1e-3]
     else:
-        net = dn.Network.layered([p, int(rng.integers(1, 9)), 2], output="identity",
+        net = dn.Network.layered([p, int(rng.integers(1, 30)), 2], output="identity",
                                  random_state=case, dtype=dtype)
         Yg, outside = rng.normal(size=(n, 2)).astype(dtype), []
     for _ in range(int(rng.integers(1, 3))):
         row, col = int(rng.integers(n)), int(rng.integers(Yg.shape[1]))
         Yg[row, col] = rng.choice([np.nan, np.inf, -np.inf, *outside])
-    kw = dict(loss=loss, batch_size=[1, 1, 3, 8][case % 4], epochs=int(rng.integers(1, 40)),
-              optimizer=["sgd", "momentum"][case % 2], random_state=case, lr=0.01)
+    kw = dict(loss=loss, batch_size=int(rng.choice([1, 1, 3, 8, 32])),
+              epochs=int(rng.integers(1, 40)), optimizer=str(rng.choice(["sgd", "momentum"])),
+              random_state=case, lr=0.01)
     return net, Xg, Yg, kw
 
 
@@ -279,19 +282,19 @@ def test_a_bad_target_stops_the_compiled_engine_before_its_row_is_learned(case,
         _inputs.check_target_values(Yg, dn.losses.get(kw["loss"]))
     checked = []
 
-    def check_target_values(arr, loss):
-        checked.append(arr.shape)
-        return original(arr, loss)
+    def check_training_rows(*args):
+        checked.append(args)
+        return original(*args)
 
-    original = run_module.check_target_values
-    monkeypatch.setattr(run_module, "check_target_values", check_target_values)
+    original = run_module.check_training_rows
+    monkeypatch.setattr(run_module, "check_training_rows", check_training_rows)
     start = net.params.copy()
     with pytest.raises(type(expected.value)) as raised:
         dn.train(net, Xg, Yg, **kw)
     assert str(raised.value) == str(expected.value)
     assert_array_equal(net.params, start)
     assert checked == []  # found by the kernel, not by a pass over Y before training
-    monkeypatch.setattr(run_module, "check_target_values", original)
+    monkeypatch.setattr(run_module, "check_training_rows", original)
     with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
         dn.train(net, Xg, Yg, **{**kw, "engine": "numpy"})  # refused before training
     assert_array_equal(net.params, start)
@@ -315,3 +318,116 @@ def test_a_bad_target_in_the_blas_batches_is_found_before_the_batch_is_learned()
     hist = dn.train(net, Xg, Yg, loss="cross_entropy", batch_size=32, epochs=2,
                     random_state=0, engine="numba")
     assert hist.engine == "numba" and len(hist.cost) == 2
+
+
+def test_the_cases_reach_every_compiled_loop():
+    # the generated cases above run the dense per-example kernel, the general one and the
+    # BLAS batch loop, each with more than one loss
+    from deltanet.kernels import _runners
+
+    seen = set()
+    for case in range(24):
+        net, Xg, Yg, kw = _bad_target_case(case)
+        Yg[~np.isfinite(Yg)] = 0.0
+        Yg[:] = np.clip(Yg, 0, 1) if kw["loss"] != "squared_error" else Yg
+        runner = dn.kernels.make_runner("numba", net, Xg, Yg, None,
+                                        min(kw["batch_size"], len(Xg)),
+                                        dn.losses.get(kw["loss"]),
+                                        dn.optimizers.sgd(0.01), 0.0, 0.0, False)
+        dense = getattr(runner, "_dense", None) is not None and kw["optimizer"] == "sgd"
+        kind = ("blas" if isinstance(runner, _runners.BlasRunner) else
+                "dense" if dense and kw["batch_size"] == 1 else "general")
+        seen.add((kind, kw["loss"]))
+    assert {kind for kind, _ in seen} == {"blas", "dense", "general"}
+    assert all(len({loss for k, loss in seen if k == kind}) > 1
+               for kind in ("blas", "dense", "general"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("batch_size", [1, 4, 64])
+def test_bad_x_and_y_give_the_same_error_on_every_engine(seed, batch_size):
+    """With bad values in both X and Y, every engine reports what the checks before
+    training report (the targets first), whichever bad row the order meets first."""
+    from deltanet._inputs import check_training_rows
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    Xg, Yg = rng.normal(size=(n, 20)), dn.one_hot(rng.integers(0, 3, n))[0]
+    Xg[int(rng.integers(n)), int(rng.integers(20))] = np.nan
+    Yg[int(rng.integers(n)), int(rng.integers(3))] = rng.choice([-1.0, np.inf])
+    with pytest.raises(ValueError) as expected:
+        check_training_rows(Xg, Yg, dn.losses.get("cross_entropy"))
+    for engine in ("numba", "numpy"):
+        net = dn.Network.layered([20, 16, 3], output="softmax", random_state=0)
+        start = net.params.copy()
+        with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+            dn.train(net, Xg, Yg, loss="cross_entropy", batch_size=batch_size, epochs=3,
+                     random_state=seed, engine=engine)
+        assert_array_equal(net.params, start)
+
+
+@pytest.mark.parametrize("epochs", [1, 30])
+def test_a_bad_row_not_yet_read_is_the_error_rather_than_a_diverging_cost(epochs):
+    # float32: the square of the first target overflows (a cost of inf) before the kernel
+    # reaches the NaN target of the last row; a check before training names that NaN
+    Xg = np.random.default_rng(1).normal(size=(10, 2)).astype(np.float32)
+    Yg = np.zeros((10, 1), np.float32)
+    Yg[0, 0], Yg[9, 0] = 1e20, np.nan
+    net = dn.Network.layered([2, 3, 1], output="identity", random_state=0, dtype=np.float32)
+    start = net.params.copy()
+    with pytest.raises(NonFiniteError, match=r"Y contains NaN.*first at index \[9, 0\]"):
+        dn.train(net, Xg, Yg, epochs=epochs, shuffle=False)
+    assert_array_equal(net.params, start)
+    Yg[9, 0] = 0.0  # a finite target alone: the run diverges, as before
+    with pytest.raises(dn.TrainingError, match="the cost became inf in epoch 1"):
+        dn.train(net, Xg, Yg, epochs=epochs, shuffle=False)
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+@pytest.mark.parametrize("bad", ["x", "y", "diverging then y"])
+def test_a_callers_generator_is_not_drawn_from_when_a_bad_row_stops_training(quiet, bad):
+    Xg = np.random.default_rng(2).normal(size=(12, 2)).astype(np.float32)
+    Yg = (Xg[:, :1] > 0).astype(np.float32)
+    loss = "log_loss"
+    if bad == "x":
+        Xg[7, 1] = np.inf
+    elif bad == "y":
+        Yg[7, 0] = 3.0
+    else:
+        Yg[:] = 0.0
+        Yg[5, 0], Yg[11, 0], loss = 1e20, np.nan, "squared_error"
+    net = dn.Network.layered([2, 3, 1], output="logistic" if loss == "log_loss" else
+                             "identity", random_state=0, dtype=np.float32)
+    rng = np.random.default_rng(42)
+    before = rng.bit_generator.state
+    callbacks = None if quiet else [lambda epoch, logs: None]  # one epoch per engine call
+    with pytest.raises(ValueError):
+        dn.train(net, Xg, Yg, loss=loss, epochs=20, random_state=rng, callbacks=callbacks)
+    assert rng.bit_generator.state == before
+
+
+def test_targets_the_engine_does_not_read_are_checked_before_training():
+    """Rows held out for validation, class weights (which read every target) and
+    per-update callbacks (which would have seen updates before the bad row): a bad target
+    is refused before the first update."""
+    batches = []
+
+    class PerUpdate:
+        def on_batch_end(self, update, logs):
+            batches.append(update)
+
+    Yg = ONE_HOT.copy()
+    for row, value, kw in [(0, np.nan, dict(validation_fraction=0.5)),
+                           (19, -1.0, dict(validation_fraction=0.5)),
+                           (3, np.inf, dict(class_weight="balanced")),
+                           (3, -2.0, dict(callbacks=[PerUpdate(), no_epoch]))]:
+        bad = Yg.copy()
+        bad[row, 1] = value
+        net = dn.Network.layered([2, 3, 3], output="softmax", random_state=0)
+        start = net.params.copy()
+        error = NonFiniteError if not np.isfinite(value) else ValueError
+        with pytest.raises(error, match=r"Y contains NaN|non-negative targets"):
+            dn.train(net, X, bad, loss="cross_entropy", epochs=2, random_state=0,
+                     **{"callbacks": [no_epoch], **kw})
+        assert_array_equal(net.params, start)
+    assert batches == []

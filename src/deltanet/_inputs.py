@@ -41,13 +41,12 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss, values: bool = True
     if arr.ndim == 2 and arr.shape != (n, K):
         fail(f"Y has shape {arr.shape} but the network needs ({n}, {K})", arr.shape,
              "pass one row per example and one column per output neuron")
-    arr = arr.reshape(n, K)
     if loss.name == "cross_entropy" and K == 1:
         fail("cross_entropy needs one output per class (softmax outputs)", K,
              "for one 0/1 output use loss='log_loss'")
     if values:
-        check_target_values(arr, loss)
-    return arr
+        check_target_values(arr, loss)  # before the reshape: indexes as the caller's
+    return arr.reshape(n, K)
 
 
 #: the targets each loss takes, ``(lowest, highest)``; every loss needs finite ones
@@ -58,7 +57,7 @@ TARGET_RANGES = {"log_loss": (0.0, 1.0), "perceptron": (0.0, 1.0),
 def check_target_values(arr: np.ndarray, loss) -> None:
     """Refuse targets that hold a NaN or an infinity (``NonFiniteError``) or that lie outside
     what ``loss`` takes (``TargetValueError``: log_loss and perceptron take [0, 1],
-    cross_entropy non-negative values), naming the first such value."""
+    cross_entropy non-negative values), naming the first such value (in index order)."""
     lo, hi = float(arr.min()), float(arr.max())  # NaN carries through both: no mask
     if not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite("Y", arr)
@@ -69,8 +68,16 @@ def check_target_values(arr: np.ndarray, loss) -> None:
              "use 0/1 labels (or probabilities) for a logistic or threshold output",
              TargetValueError)
     if low == 0.0 and lo < 0:
-        fail(f"{name} needs non-negative targets (one-hot or probabilities)", lo,
-             "one-hot encode the labels", TargetValueError)
+        fail(f"{name} needs non-negative targets (one-hot or probabilities)",
+             float(arr[arr < 0][0]), "one-hot encode the labels", TargetValueError)
+
+
+def check_training_rows(X: np.ndarray, Y: np.ndarray, loss) -> None:
+    """The checks of the training rows, in the order ``train()`` makes them: the targets
+    (``check_target_values``; none for ``loss=None``), then ``X`` for NaN and infinity."""
+    if loss is not None:
+        check_target_values(Y, loss)
+    check_finite("X", X)
 
 
 def normalize_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:

@@ -103,7 +103,7 @@ class KernelEpochs:
         if self.runner is None or self.lr != est._learning_rate:
             self.runner = make_runner("numba", est.network_, self.X, self.Y, None,
                                       self.batch_size, self.loss, optimizer, self.l2, 0.0,
-                                      False, penalty_over_batch=True)
+                                      False, penalty_over_batch=True, check_targets=False)
             self.lr = est._learning_rate
         result = self.runner.run(np.asarray(order, dtype=np.int64), est._optimizer_state)
         if result.bad is not None:

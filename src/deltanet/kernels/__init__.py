@@ -129,11 +129,14 @@ def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
 
 
 def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                l2: float, l1: float, decay_bias: bool, *, penalty_over_batch: bool = False):
+                l2: float, l1: float, decay_bias: bool, *, penalty_over_batch: bool = False,
+                check_targets: bool = True):
     """The epoch runner of a resolved ``engine`` ("numba" or "numpy"), ready for ``run``.
 
     ``penalty_over_batch`` (compiled engine only): each batch's penalty and its gradient are
     divided by the batch's size, as scikit-learn's ``α/(2·|B|) Σ w²`` (``l2`` = α/2).
+    ``check_targets=False`` (compiled engine only): the kernels take any target (a caller
+    that checks its own, or whose fallback loop takes what the loss does not).
     """
     from ._runners import BlasRunner, NumbaRunner, NumpyRunner
 
@@ -145,7 +148,7 @@ def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimize
     if blas_batches(batch_size, X.shape[0], net.plan.n_params):
         cls = BlasRunner
     return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
-               penalty_over_batch)
+               penalty_over_batch, check_targets)
 
 
 __all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches",

@@ -21,8 +21,9 @@ product (``W ← 1·W + aᵀ(−η/m · Δ)``, β = 1) right after the block's �
 propagated; any other case (momentum, Nesterov, weight decay, masked blocks, several output
 groups) sums the gradient into a vector and steps with ``_sgd._apply_batch``, the compiled
 kernel's own optimizer step. A batch whose cost is not finite stops the epoch before its
-update, and so does a batch with a NaN or infinite input (each row is checked as it is
-copied, which is free, so ``train()`` skips its own pass over ``X``). Everything lives in
+update, and so does a batch with a NaN or infinite input or a target the loss does not
+take (each row is checked as it is copied, which is free, so ``train()`` skips its own
+passes over ``X`` and ``Y``). Everything lives in
 buffers allocated once per ``train()`` call.
 """
 

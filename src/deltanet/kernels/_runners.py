@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import TARGET_RANGES, check_target_values
+from .._inputs import TARGET_RANGES, check_training_rows
 from .._memory import aligned_zeros
-from .._validation import NonFiniteError, check_finite, fail
+from .._validation import fail
 from ..engines.protocol import AfterBatch, EpochResult, SpanResult
 from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
@@ -28,7 +28,7 @@ class NumpyRunner:
     """Mini-batch epochs on NumPy/BLAS with preallocated buffers (see ``_minibatch``)."""
 
     engine = "numpy"
-    checks_inputs = False  # NaN/inf in X is checked before training (see BlasRunner)
+    checks_inputs = False  # X and Y are checked before training (see BlasRunner)
     runs_epochs = False
     reusable = False
 
@@ -123,16 +123,19 @@ class _CompiledRunner:
     reusable = True  # bind() points it at other rows
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
-                 ) -> None:
+                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False,
+                 check_targets: bool = True) -> None:
         plan, params = net.plan, net.params
         dt = params.dtype
         self.prepared = _prepared(plan, dt)
         self.layout = self.prepared["layout"]
         self.params, self.batch_size = params, batch_size
-        self.loss, self.loss_fn = LOSS_CODES[loss.name], loss
-        #: the targets the loss takes (the kernels check each row of Y against them)
-        self.y_range = np.array(TARGET_RANGES.get(loss.name, (-math.inf, math.inf)))
+        self.loss = LOSS_CODES[loss.name]
+        #: the targets the loss takes (the kernels check each row of Y against them), and
+        #: the loss whose check ``bad_rows`` repeats; ``check_targets=False``: no check
+        self.y_range = np.array(TARGET_RANGES.get(loss.name, (-math.inf, math.inf))
+                                if check_targets else NO_TARGET_CHECK)
+        self.checked_loss = loss if check_targets else None
         self.bind(X, Y, weights)
         self.rule = UpdateRule(optimizer, params, compiled=True)
         self.penalty = bool(l2 or l1)
@@ -155,6 +158,19 @@ class _CompiledRunner:
     def release(self) -> None:
         """Let go of the rows until the next ``bind``."""
         self.X = self.Y = self.weights = None
+
+    def bad_rows(self, rows: np.ndarray) -> None:
+        """The kernel stopped before the update of ``rows``: if one of them holds a NaN or
+        an infinity in ``X``, or a target the kernel refuses, the error of the checks
+        ``train()`` makes before training when the engine does not check the rows
+        (``_inputs.check_training_rows``, over all rows: the same error, whichever bad row
+        the order met first). Nothing when the rows are fine: the cost was not finite."""
+        X, Y = self.X[rows], self.Y[rows]
+        low, high = self.y_range
+        if np.isfinite(X).all() and (low > high or (np.isfinite(Y).all() and (
+                (Y >= low) & (Y <= high)).all())):
+            return
+        check_training_rows(self.X, self.Y, self.checked_loss)
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
         order = np.ascontiguousarray(order, dtype=np.int64)
@@ -188,12 +204,12 @@ class NumbaRunner(_CompiledRunner):
     checks_inputs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
-                 ) -> None:
+                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False,
+                 check_targets: bool = True) -> None:
         from . import _sgd
 
         super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
-                         penalty_over_batch)
+                         penalty_over_batch, check_targets)
         prep = self.prepared
         self.work, self.scratch, self.start = prep["work"], prep["scratch"], prep["start"]
         self._no_tol = np.array([-1.0, math.nan, *self.y_range])  # (read only)
@@ -241,7 +257,7 @@ class NumbaRunner(_CompiledRunner):
             n, (done, failed_at) = order.shape[0] // n_epochs, result[:2]
             lo = done * n + failed_at * self.batch_size
             rows = order[lo:min(lo + self.batch_size, (done + 1) * n)]
-            bad_rows(self.X, self.Y, self.loss_fn, rows)  # or else the cost was not finite
+            self.bad_rows(rows)  # or else the cost was not finite
         return result
 
     def run_epochs(self, orders: np.ndarray, state: Any, tol: float | None,
@@ -275,12 +291,12 @@ class BlasRunner(_CompiledRunner):
     checks_inputs = True
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
-                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False
-                 ) -> None:
+                 l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False,
+                 check_targets: bool = True) -> None:
         from . import _blas
 
         super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
-                         penalty_over_batch)
+                         penalty_over_batch, check_targets)
         dt = self.params.dtype
         self.buffers = _blas.buffers(self.layout, batch_size, dt)
         self.gemm, itype, _ = _blas.gemm_function(dt)
@@ -298,24 +314,11 @@ class BlasRunner(_CompiledRunner):
             b["base"], b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"],
             b["tmp"], b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
         if bad_row >= 0:
-            bad_rows(self.X, self.Y, self.loss_fn, np.array([bad_row]))
+            self.bad_rows(np.array([bad_row]))
             fail("a row of X or Y was refused by the kernel", f"row {bad_row}",
                  "check the row's inputs and targets")
         return float(value), int(failed_at)
 
 
-def bad_rows(X: np.ndarray, Y: np.ndarray, loss, rows: np.ndarray) -> None:
-    """A kernel stopped before the update of ``rows``: if one of them holds a NaN or an
-    infinity in ``X``, the ``NonFiniteError`` that names the first bad value of ``X``; else,
-    if one of their targets is not finite or outside what ``loss`` takes, the error of
-    ``_inputs.check_target_values`` for ``Y``. Nothing when all are fine (then it was the
-    cost that was not finite)."""
-    if not np.isfinite(X[rows]).all():
-        check_finite("X", X)
-        fail("X contains NaN or infinite values", f"rows {rows.tolist()}",
-             "remove or impute them first", NonFiniteError)
-    try:
-        check_target_values(Y[rows], loss)
-    except ValueError:
-        check_target_values(Y, loss)  # names the first bad target of all
-        raise
+#: a ``y_range`` that switches the kernels' check of the targets off (``_sgd.targets_fine``)
+NO_TARGET_CHECK = (math.inf, -math.inf)

@@ -232,7 +232,10 @@ def _adam_step(params, grad, nb, grad_mask, decay, two_l2, l1, penalty, m, v, hy
 def targets_fine(Y, r, low, high):
     """Whether row ``r`` of ``Y`` holds finite targets in ``[low, high]``, the values the
     loss takes (``_inputs.TARGET_RANGES``): the check of ``Y``, made as the row is read
-    (``y − y`` is 0 exactly for a finite ``y``)."""
+    (``y − y`` is 0 exactly for a finite ``y``). An empty range (``low > high``) checks
+    nothing (``_runners.NO_TARGET_CHECK``)."""
+    if low > high:
+        return True
     fine = True
     for k in range(Y.shape[1]):
         y = Y[r, k]

@@ -54,6 +54,7 @@ def neural_net_train(run: Run) -> History:
                 seconds = (time.perf_counter() - tick) / span
                 continue
             run.epoch_start, bn_start = net.params.copy(), copy_bn_stats(net.bn_state)
+            drawn = _caller_generator_state(run)
             order = _order(run)  # π
             base = hist.updates
             try:
@@ -64,10 +65,13 @@ def neural_net_train(run: Run) -> History:
                 run.state, hist.updates = res.state, base + res.updates
                 if res.bad is not None:
                     run.diverged(epoch, res.bad)
-            except (TrainingError, NonFiniteError, TargetValueError):  # a bad row of X, Y
+            except (TrainingError, NonFiniteError, TargetValueError) as error:
                 net.params[:] = run.epoch_start  # back to the last good epoch's end
                 put_bn_stats(net.bn_state, bn_start)
+                if drawn is not None and not isinstance(error, TrainingError):
+                    run.rng.bit_generator.state = drawn  # a bad row: as if refused before
                 raise
+            run.rows_unchecked = False  # the engine has read every row
             seconds = time.perf_counter() - tick
             run.stop = end_epoch(run, epoch, res.total / res.seen, started) or run.stop
     finally:
@@ -84,6 +88,15 @@ def _order(run: Run) -> np.ndarray | None:
         return None
     n = run.X.shape[0]
     return run.rng.permutation(n) if run.settings.shuffle else np.arange(n)
+
+
+def _caller_generator_state(run: Run) -> dict | None:
+    """The state of the caller's own ``Generator`` (``random_state=rng``) while the engine
+    has not yet read every row: a bad row found then leaves it as a check before training
+    would have (undrawn). None otherwise (the run's own generators are nobody else's)."""
+    if run.rows_unchecked and isinstance(run.settings.random_state, np.random.Generator):
+        return run.rng.bit_generator.state
+    return None
 
 
 def _after_batch(run: Run, epoch: int, base: int):

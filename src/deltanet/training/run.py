@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import engines, kernels
-from .._inputs import check_target_values
-from .._validation import check_finite, check_random_state
+from .._inputs import check_target_values, check_training_rows
+from .._validation import check_random_state
 from ..propagation import normalize_sample_weight, prepare_inputs, prepare_targets
 from ..regularization import batch_bounds, uses_batch_norm
 from . import checkpoints, monitors, resume
@@ -70,9 +70,15 @@ class Run:
     epoch_start: np.ndarray | None = None
     finished: bool = False  # resumed from the checkpoint of a finished run
     seed_state: dict | None = None  # the generator's state at a whole-number seed
+    #: the rows were not checked before training: the engine checks each as it reads it
+    rows_unchecked: bool = False
 
     def diverged(self, epoch: int, batch_cost: float) -> None:
-        """Stop: the cost of a batch of ``epoch`` became NaN or infinite."""
+        """Stop: the cost of a batch of ``epoch`` became NaN or infinite. When the engine
+        checks the rows as it reads them, a bad row it had not reached yet is the error
+        (the one a check before training would have given)."""
+        if self.rows_unchecked:
+            check_training_rows(self.X, self.Y, self.settings.loss)
         self.hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
         raise TrainingError(
             f"the cost became {batch_cost} in epoch {epoch} (update {self.hist.updates + 1});"
@@ -120,8 +126,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     if ckpt is not None and val_idx is not None:
         val_idx = resume.saved_split(ckpt, val_idx, n)
     if val_idx is not None:  # the engine sees the training rows only
-        check_finite("X", X2)
-        check_target_values(Y2, s.loss)
+        check_training_rows(X2, Y2, s.loss)
     Xt, Yt, weights, val = split(X2, Y2, sw, val_idx, val_data, s.class_weight, net.dtype)
     zero_padding(net)
     run = Run(net, s, Xt, Yt, weights, val, val_idx, bounds, opt,
@@ -138,9 +143,10 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     run.monitors = monitors.monitors(run)
     if not run.finished:
         run.engine = _engine(run, choice, key, last)
-    if val_idx is None and not _engine_checks_inputs(run):
-        check_finite("X", Xt)
-        check_target_values(Yt, s.loss)
+    if val_idx is None:
+        run.rows_unchecked = _engine_checks_inputs(run)
+        if not run.rows_unchecked:
+            check_training_rows(Xt, Yt, s.loss)
     return run
 
 
