@@ -188,9 +188,25 @@ def test_pairs_that_work_still_train(output, loss):
 
 
 # ------------------------------------------------------------------ NaN and inf in X
+@pytest.fixture
+def checked(monkeypatch):
+    """The calls of the checks of the training rows that train() makes before training."""
+    from deltanet.training import run as run_module
+
+    calls = []
+    original = run_module.check_training_rows
+
+    def check_training_rows(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(run_module, "check_training_rows", check_training_rows)
+    return calls
+
+
 @pytest.mark.parametrize("case", range(16))
 def test_a_nan_or_inf_in_x_stops_the_compiled_engine_before_its_row_is_learned(case,
-                                                                               monkeypatch):
+                                                                               checked):
     """The per-example and small-batch kernels check each row of X as they read it (no
     pass of their own over X): a NaN or an infinity anywhere, in any epoch's order, with
     units that would hide it (ReLU or a threshold turns −inf into 0), ends training with the
@@ -214,15 +230,6 @@ def test_a_nan_or_inf_in_x_stops_the_compiled_engine_before_its_row_is_learned(c
     kw.update(batch_size=[1, 1, 3][case % 3], optimizer=["sgd", "momentum"][case % 2],
               epochs=int(rng.integers(1, 60)), random_state=case)
     start = net.params.copy()
-    checked = []
-    from deltanet.training import run as run_module
-
-    def check_training_rows(*args):
-        checked.append(args)
-        return original(*args)
-
-    original = run_module.check_training_rows
-    monkeypatch.setattr(run_module, "check_training_rows", check_training_rows)
     with pytest.raises(NonFiniteError, match=rf"X contains NaN or infinite values \(first "
                                              rf"at index \[{first[0]}, {first[1]}\]\)"):
         dn.train(net, Xb, y, **kw)
@@ -268,36 +275,26 @@ def _bad_target_case(case: int):
 
 
 @pytest.mark.parametrize("case", range(24))
-def test_a_bad_target_stops_the_compiled_engine_before_its_row_is_learned(case,
-                                                                          monkeypatch):
+def test_a_bad_target_stops_the_compiled_engine_before_its_row_is_learned(case, checked):
     """The compiled kernels check each row of Y as they read it, as they do X: a NaN, an
     infinity or a target the loss does not take, in any epoch's order, ends training with
     the error a pass over Y before training gives (the same type and words, naming Y's
     first bad value), the network as it was, and no pass over Y of its own."""
     from deltanet import _inputs
-    from deltanet.training import run as run_module
 
     net, Xg, Yg, kw = _bad_target_case(case)
     with pytest.raises(ValueError) as expected:
         _inputs.check_target_values(Yg, dn.losses.get(kw["loss"]))
-    checked = []
-
-    def check_training_rows(*args):
-        checked.append(args)
-        return original(*args)
-
-    original = run_module.check_training_rows
-    monkeypatch.setattr(run_module, "check_training_rows", check_training_rows)
     start = net.params.copy()
     with pytest.raises(type(expected.value)) as raised:
         dn.train(net, Xg, Yg, **kw)
     assert str(raised.value) == str(expected.value)
     assert_array_equal(net.params, start)
     assert checked == []  # found by the kernel, not by a pass over Y before training
-    monkeypatch.setattr(run_module, "check_training_rows", original)
     with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
         dn.train(net, Xg, Yg, **{**kw, "engine": "numpy"})  # refused before training
     assert_array_equal(net.params, start)
+    assert len(checked) == 1
     Yg[~np.isfinite(Yg)] = 0.0
     Yg[:] = np.clip(Yg, 0, 1) if kw["loss"] != "squared_error" else Yg
     assert dn.train(net, Xg, Yg, **kw).engine == "numba"  # the same settings run compiled
