@@ -142,7 +142,7 @@ def train(
     """
     kw = dict(locals())
     del kw["net"], kw["X"], kw["Y"]
-    settings = Settings.build(net, **kw)
+    settings = Settings.build(net, kw)
     if is_source(X):  # a deltanet.data.Stream: read window by window
         if Y is not None:
             fail("a stream holds its targets; Y must be left out", type(Y).__name__,
@@ -164,4 +164,4 @@ def settings_for(net, **overrides: Any) -> Settings:
     the loop with a run of its own (:func:`deltanet.training.run.run_for`)."""
     defaults = {name: p.default for name, p in inspect.signature(train).parameters.items()
                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    return Settings.build(net, **{**defaults, **overrides})
+    return Settings.build(net, {**defaults, **overrides})

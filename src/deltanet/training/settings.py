@@ -75,9 +75,9 @@ class Settings:
     engine: str
 
     @classmethod
-    def build(cls, net, **kw: Any) -> Settings:
-        """Check ``train()``'s keyword arguments ``kw`` for ``net``; raise on the first
-        bad one with what to do.
+    def build(cls, net, kw: dict[str, Any]) -> Settings:
+        """Check ``train()``'s keyword arguments ``kw`` (a dict: every keyword, by name) for
+        ``net``; raise on the first bad one with what to do.
 
         Settings of plain values (numbers, names, flags, None) that touch neither the
         network nor a file are checked once: the same keywords again give the same frozen
