@@ -236,11 +236,12 @@ def targets_fine(Y, r, low, high):
     nothing (``_runners.NO_TARGET_CHECK``)."""
     if low > high:
         return True
-    fine = True
-    for k in range(Y.shape[1]):
+    lo, hi = Y.dtype.type(low), Y.dtype.type(high)  # 0, 1 or ±inf: exact in float32
+    least, most, check = hi, lo, Y.dtype.type(0)
+    for k in range(Y.shape[1]):  # no branch per target
         y = Y[r, k]
-        fine = fine and low <= y <= high and y - y == 0
-    return fine
+        least, most, check = min(least, y), max(most, y), check + (y - y)
+    return check == 0 and least >= lo and most <= hi
 
 
 @kernel(inline="always")
