@@ -132,7 +132,7 @@ class _CompiledRunner:
         self.params, self.batch_size = params, batch_size
         self.loss = LOSS_CODES[loss.name]
         #: the targets the loss takes (the kernels check each row of Y against them), and
-        #: the loss whose check ``bad_rows`` repeats; ``check_targets=False``: no check
+        #: the loss whose check ``stopped`` repeats; ``check_targets=False``: no check
         self.y_range = np.array(TARGET_RANGES.get(loss.name, (-math.inf, math.inf))
                                 if check_targets else NO_TARGET_CHECK)
         self.checked_loss = loss if check_targets else None
@@ -159,18 +159,16 @@ class _CompiledRunner:
         """Let go of the rows until the next ``bind``."""
         self.X = self.Y = self.weights = None
 
-    def bad_rows(self, rows: np.ndarray) -> None:
-        """The kernel stopped before the update of ``rows``: if one of them holds a NaN or
-        an infinity in ``X``, or a target the kernel refuses, the error of the checks
-        ``train()`` makes before training when the engine does not check the rows
-        (``_inputs.check_training_rows``, over all rows: the same error, whichever bad row
-        the order met first). Nothing when the rows are fine: the cost was not finite."""
-        X, Y = self.X[rows], self.Y[rows]
-        low, high = self.y_range
-        if np.isfinite(X).all() and (low > high or (np.isfinite(Y).all() and (
-                (Y >= low) & (Y <= high)).all())):
-            return
-        check_training_rows(self.X, self.Y, self.checked_loss)
+    def stopped(self, rows: np.ndarray) -> None:
+        """The kernel stopped before the update of ``rows``: a bad row, or a cost that was
+        not finite. For ``train()`` (the targets checked), the checks it makes before
+        training when the engine does not check the rows, over all rows
+        (``_inputs.check_training_rows``): every engine reports the same first bad value,
+        also when a diverging cost came before the bad row. Without the targets' check, the
+        error for ``X`` when one of ``rows`` holds a NaN or an infinity. Nothing when the
+        rows are fine: the cost was not finite."""
+        if self.checked_loss is not None or not np.isfinite(self.X[rows]).all():
+            check_training_rows(self.X, self.Y, self.checked_loss)
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
         order = np.ascontiguousarray(order, dtype=np.int64)
@@ -198,7 +196,7 @@ class NumbaRunner(_CompiledRunner):
     """Per-example and small-batch epochs in one compiled call each (see ``_sgd``); with
     ``after_batch``, one call per batch; ``run_epochs``: several epochs in one call. Every
     row is checked as the kernel reads it, X for NaN and infinity, Y also for the targets
-    the loss takes: a bad one raises (``bad_rows``) before its update."""
+    the loss takes: a bad one raises (``stopped``) before its update."""
 
     runs_epochs = True
     checks_inputs = True
@@ -257,7 +255,7 @@ class NumbaRunner(_CompiledRunner):
             n, (done, failed_at) = order.shape[0] // n_epochs, result[:2]
             lo = done * n + failed_at * self.batch_size
             rows = order[lo:min(lo + self.batch_size, (done + 1) * n)]
-            self.bad_rows(rows)  # or else the cost was not finite
+            self.stopped(rows)  # or else the cost was not finite
         return result
 
     def run_epochs(self, orders: np.ndarray, state: Any, tol: float | None,
@@ -286,7 +284,7 @@ class NumbaRunner(_CompiledRunner):
 class BlasRunner(_CompiledRunner):
     """Mini-batch epochs in one compiled call each, the products by BLAS (see ``_blas``);
     with ``after_batch``, one call per batch. Every gathered row is checked as for
-    ``NumbaRunner``: a bad one raises (``bad_rows``) before its batch's update."""
+    ``NumbaRunner``: a bad one raises (``stopped``) before its batch's update."""
 
     checks_inputs = True
 
@@ -313,8 +311,9 @@ class BlasRunner(_CompiledRunner):
             self.grad_mask, self.decay, self.hyper, self.rule.velocity, self.rule.neg_lr[t:],
             b["base"], b["a"], b["in_"], b["up"], b["delta"], b["lse"], b["ty"], b["tw"],
             b["tmp"], b["fresh"], self.gemm, self.ch, self.iw, self.fw, self.c)
+        if failed_at >= 0:
+            self.stopped(np.array([bad_row]) if bad_row >= 0 else order[:0])
         if bad_row >= 0:
-            self.bad_rows(np.array([bad_row]))
             fail("a row of X or Y was refused by the kernel", f"row {bad_row}",
                  "check the row's inputs and targets")
         return float(value), int(failed_at)

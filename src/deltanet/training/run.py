@@ -74,11 +74,7 @@ class Run:
     rows_unchecked: bool = False
 
     def diverged(self, epoch: int, batch_cost: float) -> None:
-        """Stop: the cost of a batch of ``epoch`` became NaN or infinite. When the engine
-        checks the rows as it reads them, a bad row it had not reached yet is the error
-        (the one a check before training would have given)."""
-        if self.rows_unchecked:
-            check_training_rows(self.X, self.Y, self.settings.loss)
+        """Stop: the cost of a batch of ``epoch`` became NaN or infinite."""
         self.hist.stop_reason = f"cost became {batch_cost} in epoch {epoch}"
         raise TrainingError(
             f"the cost became {batch_cost} in epoch {epoch} (update {self.hist.updates + 1});"

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from .. import optimizers
-from .._validation import NonFiniteError, TargetValueError
 from .monitors import tol_reason, track_best
 from .optimizer import epoch_lrs
 
@@ -81,11 +80,7 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
         run.epoch = hist.epochs = epoch + len(res.costs) - 1
         run.rows_unchecked = False  # the engine has read every row
     if res.bad is not None:
-        try:
-            run.diverged(epoch + len(res.costs), res.bad)
-        except (NonFiniteError, TargetValueError):  # a bad row not yet read: as if refused
-            run.rng.bit_generator.state = drawn  # before training, nothing drawn
-            raise
+        run.diverged(epoch + len(res.costs), res.bad)
     if res.converged:
         run.stop = tol_reason(s.tol)
 
