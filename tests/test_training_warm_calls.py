@@ -144,3 +144,73 @@ def test_a_warm_call_after_a_refused_one_trains_as_a_first_call():
     fresh = dn.Network.layered([3, 5, 1], random_state=0)
     dn.train(fresh, X, Y, **kw)
     np.testing.assert_array_equal(net.params, fresh.params)
+
+
+def _history(h) -> dict:
+    d = h.to_dict()
+    return {k: v for k, v in d.items() if k != "diagnostics"}
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_a_sequence_of_warm_calls_trains_each_as_a_first_call_would(case):
+    """Calls on one network, each with settings drawn from a pool (the same plain settings
+    again, other row counts, 0/1 or real targets under metric 'auto', validation, sample
+    and class weights between them): every call gives the weights and history of the same
+    call on a network that never trained (whatever the call before it kept)."""
+    rng = np.random.default_rng(int(CASES.integers(1 << 30)) + 200 + case)
+    pool = [dict(loss="squared_error", lr=0.2, batch_size=1, epochs=2),
+            dict(loss="log_loss", lr=0.3, batch_size=1, epochs=3),
+            dict(loss="squared_error", lr=0.1, batch_size=4, epochs=2, optimizer="momentum"),
+            dict(loss="log_loss", lr=0.2, batch_size=1, epochs=2, validation_fraction=0.25),
+            dict(loss="log_loss", lr=0.2, batch_size=1, epochs=2, class_weight="balanced"),
+            dict(loss="squared_error", lr=0.2, batch_size=1, epochs=2, metric="mse",
+                 lr_schedule="plateau"),
+            dict(loss="squared_error", lr=0.2, batch_size=4, epochs=2, lr_schedule="cosine")]
+    warm = dn.Network.layered([3, 4, 1], random_state=case)
+    for _ in range(12):
+        kw = dict(pool[int(rng.integers(len(pool)))])
+        n = int(rng.choice([12, 12, 20]))
+        X, Y = _data(rng, n)
+        if kw["loss"] == "squared_error" and rng.random() < 0.5:
+            Y = Y * 0.5 + 0.25  # not 0/1: 'auto' is R², not accuracy
+        if rng.random() < 0.2:
+            kw["sample_weight"] = rng.uniform(0.5, 2.0, size=n)
+        seed = int(rng.integers(0, 3))
+        fresh = dn.Network.layered([3, 4, 1], random_state=case)
+        fresh.params[:] = warm.params
+        h_warm = dn.train(warm, X, Y, random_state=seed, **kw)
+        h_fresh = dn.train(fresh, X, Y, random_state=np.random.default_rng(seed), **kw)
+        np.testing.assert_array_equal(warm.params, fresh.params)
+        assert _history(h_warm) == _history(h_fresh)
+
+
+def test_a_warm_call_after_the_weight_vector_is_replaced_trains_the_new_one():
+    X, Y = _data(np.random.default_rng(5), 16)
+    net = dn.Network.layered([3, 4, 1], random_state=0)
+    kw = dict(loss="log_loss", lr=0.3, epochs=2, random_state=1)
+    dn.train(net, X, Y, **kw)
+    new = np.random.default_rng(9).normal(size=net.params.shape)
+    net.params = new.copy()
+    dn.train(net, X, Y, **kw)
+    fresh = dn.Network.layered([3, 4, 1], random_state=0)
+    fresh.params[:] = new
+    dn.train(fresh, X, Y, **kw)
+    np.testing.assert_array_equal(net.params, fresh.params)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "invscaling", "step"])
+def test_a_warm_call_on_more_or_fewer_rows_trains_with_their_batches_and_schedule(schedule):
+    """The same settings object with another number of rows: other batches, and a
+    schedule over other update counts, as on a network that never trained."""
+    rng = np.random.default_rng(11)
+    net = dn.Network.layered([3, 4, 1], random_state=0)
+    kw = dict(loss="squared_error", lr=0.2, batch_size=4, epochs=3, lr_schedule=schedule,
+              random_state=1)
+    for n in (12, 21, 12, 30):
+        X, Y = _data(rng, n)
+        fresh = dn.Network.layered([3, 4, 1], random_state=0)
+        fresh.params[:] = net.params
+        h_warm = dn.train(net, X, Y, **kw)
+        h_fresh = dn.train(fresh, X, Y, **kw | {"random_state": np.random.default_rng(1)})
+        np.testing.assert_array_equal(net.params, fresh.params)
+        assert _history(h_warm) == _history(h_fresh)

@@ -10,6 +10,7 @@ optimizer state. An engine that can, also runs several epochs in one call
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
@@ -56,7 +57,11 @@ class Engine(Protocol):
     ``orders`` in one call, stopping at a non-finite cost or when the ``tol`` rule holds;
     ``reusable``: whether it also has ``bind(X, Y, weights)``, which points it at other
     rows (as many as before), and ``release()``, which lets go of them: the next run of
-    the same network with the same settings then takes it over instead of building its own.
+    the same network with the same settings then takes it over instead of building its own;
+    ``source`` (optional): the stream it reads window by window, drawing its own orders
+    (the loop then passes ``order=None``), or None. An engine that computes with NumPy ignores
+    overflow on the way to a non-finite cost itself (``overflow_ignored``): the loop's
+    cost check reports it.
     """
 
     engine: str
@@ -67,3 +72,17 @@ class Engine(Protocol):
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None
             ) -> EpochResult:
         ...
+
+
+def overflow_ignored(run: Callable) -> Callable:
+    """``run`` (an engine's, computing with NumPy) with overflow and invalid values on the
+    way to a non-finite cost silent: the loop's check of the cost reports them, with what
+    to do. A compiled kernel never warns, so its engine needs no such wrapper (it would
+    cost a warm call two microseconds per epoch)."""
+
+    @functools.wraps(run)
+    def silent(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return run(*args, **kwargs)
+
+    return silent

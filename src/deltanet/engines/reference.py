@@ -16,7 +16,7 @@ import numpy as np
 
 from ..propagation import backward, forward, regularization
 from ..regularization import update_bn_stats
-from .protocol import AfterBatch, EpochResult
+from .protocol import AfterBatch, EpochResult, overflow_ignored
 
 
 class ReferenceEngine:
@@ -27,6 +27,7 @@ class ReferenceEngine:
     checks_inputs = False
     runs_epochs = False
     reusable = False
+    source = None
 
     def __init__(self, net, X, Y, weights, bounds, loss, optimizer: Any, l2: float,
                  l1: float, decay_bias: bool, dropout: Any, rng: np.random.Generator) -> None:
@@ -34,6 +35,7 @@ class ReferenceEngine:
         self.bounds, self.loss, self.optimizer = bounds, loss, optimizer
         self.penalty, self.dropout, self.rng = (l2, l1, decay_bias), dropout, rng
 
+    @overflow_ignored
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None
             ) -> EpochResult:
         net = self.net

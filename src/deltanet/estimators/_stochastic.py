@@ -31,6 +31,7 @@ from sklearn.utils import _safe_indexing
 
 from .. import optimizers
 from ..engines import EpochResult
+from ..engines.protocol import overflow_ignored
 from ..regularization import batch_bounds, copy_bn_stats, put_bn_stats, update_bn_stats
 from ..training.api import settings_for
 from ..training.callbacks import Callback
@@ -149,6 +150,7 @@ class SklearnEpochs:
     def engine(self) -> str:
         return self.est.engine_
 
+    @overflow_ignored
     def run(self, order: np.ndarray, state: Any, after_batch: Any = None) -> EpochResult:
         est = self.est
         est._optimizer_state = state

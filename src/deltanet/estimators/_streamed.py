@@ -36,6 +36,7 @@ from sklearn.preprocessing import LabelBinarizer
 
 from .._validation import fail
 from ..engines import EpochResult
+from ..engines.protocol import overflow_ignored
 from ..training.streaming import is_source
 from ._kernel import use_kernel
 from ._objective import data_loss
@@ -204,6 +205,7 @@ class StreamEpochs:
     def engine(self) -> str:
         return self.est.engine_
 
+    @overflow_ignored
     def run(self, order: Any, state: Any, after_batch: Any = None) -> EpochResult:
         est, total, seen, updates = self.est, 0.0, 0, 0
         first = True

@@ -18,7 +18,7 @@ import numpy as np
 from .._inputs import TARGET_RANGES, check_training_rows
 from .._memory import aligned_zeros
 from .._validation import fail
-from ..engines.protocol import AfterBatch, EpochResult, SpanResult
+from ..engines.protocol import AfterBatch, EpochResult, SpanResult, overflow_ignored
 from ._layout import LOSS_CODES, build_layout, is_dense_chain
 from ._minibatch import Workspace, batch_update
 from ._optim import Penalty, UpdateRule, decay_mask
@@ -31,6 +31,7 @@ class NumpyRunner:
     checks_inputs = False  # X and Y are checked before training (see BlasRunner)
     runs_epochs = False
     reusable = False
+    source = None
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool) -> None:
@@ -40,6 +41,7 @@ class NumpyRunner:
         self.penalty = Penalty(net.plan, net.params, l2, l1, decay_bias)
         self.rule = UpdateRule(optimizer, net.params)
 
+    @overflow_ignored
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
         n, bs, rule = order.shape[0], self.batch_size, self.rule
         rule.begin_epoch(state, -(-n // bs))
@@ -121,6 +123,7 @@ class _CompiledRunner:
     checks_inputs = False
     runs_epochs = False  # whether it has run_epochs (several epochs per call)
     reusable = True  # bind() points it at other rows
+    source = None
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False,

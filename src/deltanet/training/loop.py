@@ -49,8 +49,7 @@ def neural_net_train(run: Run) -> History:
             epoch, tick = run.epoch + 1, time.perf_counter()
             span = spans.quiet_span(run, epoch, seconds) if quiet else 1
             if span > 1:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    spans.quiet_epochs(run, epoch, span)
+                spans.quiet_epochs(run, epoch, span)
                 seconds = (time.perf_counter() - tick) / span
                 continue
             run.epoch_start, bn_start = net.params.copy(), copy_bn_stats(net.bn_state)
@@ -58,10 +57,8 @@ def neural_net_train(run: Run) -> History:
             order = _order(run)  # π
             base = hist.updates
             try:
-                # the batches of π: BACKPROPAGATE and the update, on the engine; overflow
-                # on the way to a non-finite cost is reported by the cost check
-                with np.errstate(over="ignore", invalid="ignore"):
-                    res = run.engine.run(order, run.state, _after_batch(run, epoch, base))
+                # the batches of π: BACKPROPAGATE and the update, on the engine
+                res = run.engine.run(order, run.state, _after_batch(run, epoch, base))
                 run.state, hist.updates = res.state, base + res.updates
                 if res.bad is not None:
                     run.diverged(epoch, res.bad)

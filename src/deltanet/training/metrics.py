@@ -48,11 +48,20 @@ def resolve_metric(metric: Any, net, loss, Y: np.ndarray) -> tuple[str, Callable
         return getattr(metric, "__name__", "metric"), metric
     name = check_choice("metric", metric, METRICS)
     if name == "auto":
-        outs = {g.activation.name for g in net.plan.groups if g.is_output}
         classify = loss.name in CLASSIFICATION_LOSSES or (
-            outs <= {"logistic", "softmax", "threshold"} and bool(np.all((Y == 0) | (Y == 1))))
+            auto_reads_targets(metric, net, loss) and bool(np.all((Y == 0) | (Y == 1))))
         name = "accuracy" if classify else "r2"
     return name, _METRIC_FNS[name]
+
+
+def auto_reads_targets(metric: Any, net, loss) -> bool:
+    """Whether ``resolve_metric`` reads the targets' values to pick ``metric``: 'auto' with
+    a loss that is no classification loss on logistic, softmax or threshold outputs (0/1
+    targets then make it accuracy)."""
+    if not isinstance(metric, str) or metric != "auto" or loss.name in CLASSIFICATION_LOSSES:
+        return False
+    outs = {g.activation.name for g in net.plan.groups if g.is_output}
+    return outs <= {"logistic", "softmax", "threshold"}
 
 
 def evaluate(net, loss, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None):

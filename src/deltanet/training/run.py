@@ -30,7 +30,7 @@ from .data import (
 )
 from .diagnostics import sample_indices
 from .history import History, TrainingError
-from .metrics import resolve_metric
+from .metrics import auto_reads_targets, resolve_metric
 from .optimizer import Optimizer, resolve_optimizer
 from .settings import Settings
 
@@ -89,6 +89,16 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     X2, _ = prepare_inputs(net, X, finite=False)  # checked below, or by the engine
     n = X2.shape[0]
     Y2 = prepare_targets(net, Y, n, False, s.loss, values=False)  # the same
+    last = _LAST.get(net)
+    if last is not None and last.warm is not None and last.warm[0] is s \
+            and last.warm[1] == n and last.key[0] is net.plan and last.key[1] is net.params:
+        # the same settings object (plain values only) and as many rows as the network's
+        # last run: everything below that comes from them alone comes out the same
+        bounds, opt, metric = last.warm[2:]
+        rng, seed_state = _generator(s.random_state)
+        metric = metric or resolve_metric(s.metric, net, s.loss, Y2)
+        return _start(net, s, X2, Y2, None, None, None, bounds, opt, rng, seed_state, metric,
+                      {}, None, last.key, last)
     check_loss_outputs(net, s.loss)
     sw = s.sample_weight
     if sw is not None:
@@ -112,7 +122,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     key = (net.plan, net.params, bounds, opt.transform, s.loss, s.engine, s.dropout, s.l2,
            s.l1, s.decay_bias)
     last = _taken_over(net, key)
-    choice = last[1] if last is not None else engines.choose(
+    choice = last.choice if last is not None else engines.choose(
         s.engine, net, s.loss, opt.transform, batch_size, dropout=s.dropout)
     # hashing the data and the arcs is a pass over both: only checkpoints need it
     fp = {} if s.checkpoint is None else resume.fingerprint(
@@ -124,44 +134,74 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     if val_idx is not None:  # the engine sees the training rows only
         check_training_rows(X2, Y2, s.loss)
     Xt, Yt, weights, val = split(X2, Y2, sw, val_idx, val_data, s.class_weight, net.dtype)
+    warm = None
+    if sw is None and val is None and s.class_weight is None and s.checkpoint is None:
+        warm = (s, n, bounds, opt, None if auto_reads_targets(s.metric, net, s.loss)
+                else metric)
+    return _start(net, s, Xt, Yt, weights, val, val_idx, bounds, opt, rng, seed_state,
+                  metric, fp, ckpt, key, last, choice, warm)
+
+
+def _start(net, s: Settings, X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None,
+           val: tuple | None, val_idx: np.ndarray | None, bounds: tuple, opt: Optimizer,
+           rng: np.random.Generator, seed_state: dict | None, metric: tuple, fp: dict,
+           ckpt: Any, key: tuple, last: _Kept | None, choice: engines.Choice | None = None,
+           warm: tuple | None = None) -> Run:
+    """The run on the training rows ``X, Y`` (``prepare``): its state, its monitors and its
+    engine, the network's last one when ``last`` may be taken over (then ``choice`` is its);
+    ``warm``: what a later run with the same settings and rows may take from this one."""
     zero_padding(net)
-    run = Run(net, s, Xt, Yt, weights, val, val_idx, bounds, opt,
+    run = Run(net, s, X, Y, weights, val, val_idx, bounds, opt,
               opt.transform.init(net.params),
               opt.plateau.init() if opt.plateau is not None else None, rng, metric,
               CallbackList(s.callbacks), fp)
     run.hist.metric, run.seed_state = metric[0], seed_state
     if s.diagnostics:
-        run.diag_idx = sample_indices(Xt.shape[0])
+        run.diag_idx = sample_indices(X.shape[0])
     if ckpt is not None:
         checkpoints.restore_run(run, ckpt)
         zero_padding(net)
+    choice = last.choice if last is not None else choice
     run.hist.engine, run.hist.engine_reason = choice
     run.monitors = monitors.monitors(run)
     if not run.finished:
-        run.engine = _engine(run, choice, key, last)
+        run.engine = _engine(run, choice, key, last, warm)
     if val_idx is None:
         run.rows_unchecked = _engine_checks_inputs(run)
         if not run.rows_unchecked:
-            check_training_rows(Xt, Yt, s.loss)
+            check_training_rows(X, Y, s.loss)
     return run
 
 
-#: per network, its last run's engine (when ``reusable``), the choice that picked it and
-#: what both were made from: ``(plan, params, bounds, optimizer, loss, engine, dropout, l2,
-#: l1, decay_bias)``
+@dataclass(slots=True)
+class _Kept:
+    """A network's last reusable engine, the choice that picked it and what both were made
+    from: ``key = (plan, params, bounds, optimizer, loss, engine, dropout, l2, l1,
+    decay_bias)``. ``warm``: ``(settings, n, bounds, optimizer, metric)`` when that run's
+    settings hold no data (no sample or class weights, validation or checkpoint): a run with
+    the same settings object and as many rows takes them over instead of deriving them
+    again (``metric`` None when 'auto' reads the targets)."""
+
+    key: tuple
+    choice: engines.Choice
+    engine: engines.Engine
+    warm: tuple | None
+
+
+#: per network, what its last run kept (``_Kept``)
 _LAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _VALUES = (str, float, int, bool, type(None))
 
 
-def _taken_over(net, key: tuple) -> tuple | None:
-    """``(key, choice, engine)`` of the network's last run when this run may take its
-    engine over: the very same plan, weight vector, batches, optimizer transform and loss
-    (objects, compared by identity), and equal plain settings, so that the same engine
-    would be built; the engine is then pointed at this run's rows."""
+def _taken_over(net, key: tuple) -> _Kept | None:
+    """What the network's last run kept, when this run may take its engine over: the very
+    same plan, weight vector, batches, optimizer transform and loss (objects, compared by
+    identity), and equal plain settings, so that the same engine would be built; the
+    engine is then pointed at this run's rows."""
     last = _LAST.get(net)
-    if last is None or all(map(operator.is_, last[0], key)):  # (settings kept: the same)
+    if last is None or all(map(operator.is_, last.key, key)):  # (settings kept: the same)
         return last
-    for a, b in zip(last[0], key, strict=True):
+    for a, b in zip(last.key, key, strict=True):
         if a is not b and not (type(a) in _VALUES and type(b) is type(a) and a == b):
             return None
     return last
@@ -189,18 +229,21 @@ def _generator(random_state: Any) -> tuple[np.random.Generator, dict | None]:
     return rng, rng.bit_generator.state
 
 
-def _engine(run: Run, choice: engines.Choice, key: tuple, last: tuple | None) -> engines.Engine:
+def _engine(run: Run, choice: engines.Choice, key: tuple, last: _Kept | None,
+            warm: tuple | None) -> engines.Engine:
     """The engine of ``run``: the network's last one (``_taken_over``) pointed at the
-    run's rows, or a new one, kept for the next run when it is reusable."""
+    run's rows, or a new one, kept for the next run when it is reusable (with ``warm``)."""
     if last is not None:
-        last[2].bind(run.X, run.Y, run.weights)
-        return last[2]
+        last.engine.bind(run.X, run.Y, run.weights)
+        if warm is not None:
+            last.warm = warm
+        return last.engine
     s = run.settings
     engine = engines.build(choice.kind, run.net, run.X, run.Y, run.weights, run.bounds,
                            s.loss, run.optimizer.transform, s.l2, s.l1, s.decay_bias,
                            s.dropout, run.rng)
     if engine.reusable:
-        _LAST[run.net] = (key, choice, engine)
+        _LAST[run.net] = _Kept(key, choice, engine, warm)
     return engine
 
 
