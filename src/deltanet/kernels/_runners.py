@@ -214,6 +214,7 @@ class NumbaRunner(_CompiledRunner):
         prep = self.prepared
         self.work, self.scratch, self.start = prep["work"], prep["scratch"], prep["start"]
         self._no_tol = np.array([-1.0, math.nan, *self.y_range])  # (read only)
+        self._limits = self._no_tol.copy()  # run_epochs' (the first two set per call)
         self._cost = np.empty(1)
         plain = not (self.penalty or self.rule.momentum or self.rule.adam) \
             and net.plan.grad_mask is None
@@ -271,12 +272,23 @@ class NumbaRunner(_CompiledRunner):
         n_updates = -(-n // self.batch_size)
         rule = self.rule
         rule.begin_epoch(state, n_epochs * n_updates)
-        limits = np.array([-1.0 if tol is None else tol,
-                           math.nan if prev_cost is None else prev_cost, *self.y_range])
+        limits = self._limits
+        limits[0] = -1.0 if tol is None else tol
+        limits[1] = math.nan if prev_cost is None else prev_cost
         costs = np.empty(n_epochs)
-        done, failed_at, value, converged = self._kernel(
-            np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits, costs,
-            rule.neg_lr)
+        single = n_epochs == 1  # the kernel keeps each epoch's start when it runs several
+        if single:
+            np.copyto(self.start, self.params)
+        try:
+            done, failed_at, value, converged = self._kernel(
+                np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits,
+                costs, rule.neg_lr)
+        except BaseException:
+            if single:
+                np.copyto(self.params, self.start)
+            raise
+        if single and failed_at >= 0:
+            np.copyto(self.params, self.start)
         updates, bad = done * n_updates, None
         if failed_at >= 0:
             updates, bad = updates + failed_at, float(value)

@@ -41,17 +41,24 @@ def neural_net_train(run: Run) -> History:
     if run.finished:  # resumed from the checkpoint of a run that is over
         restore_best(run)
         return hist
+    if spans.runs_quietly(run):  # nothing between epochs: several per call
+        spans.quiet_run(run)
+    else:
+        _epoch_by_epoch(run)
+    finish(run, run.stop or f"reached the epoch limit ({s.epochs})")
+    return hist
+
+
+def _epoch_by_epoch(run: Run) -> None:
+    """The epochs of a run with something to do between them, one engine call each."""
+    net, s, hist = run.net, run.settings, run.hist
     progress = _progress_bar(run) if s.verbose else None
-    quiet = spans.runs_quietly(run)  # nothing between epochs: several per call
-    started, seconds = time.perf_counter(), None
+    if run.monitors is None:
+        run.monitors = monitors.monitors(run)
+    started = time.perf_counter()
     try:
         while run.epoch < s.epochs and not run.stop:
-            epoch, tick = run.epoch + 1, time.perf_counter()
-            span = spans.quiet_span(run, epoch, seconds) if quiet else 1
-            if span > 1:
-                spans.quiet_epochs(run, epoch, span)
-                seconds = (time.perf_counter() - tick) / span
-                continue
+            epoch = run.epoch + 1
             run.epoch_start, bn_start = net.params.copy(), copy_bn_stats(net.bn_state)
             drawn = _caller_generator_state(run)
             order = _order(run)  # π
@@ -69,13 +76,10 @@ def neural_net_train(run: Run) -> History:
                     run.rng.bit_generator.state = drawn  # a bad row: as if refused before
                 raise
             run.rows_unchecked = False  # the engine has read every row
-            seconds = time.perf_counter() - tick
             run.stop = end_epoch(run, epoch, res.total / res.seen, started) or run.stop
     finally:
         if progress is not None:
             progress.close()
-    finish(run, run.stop or f"reached the epoch limit ({s.epochs})")
-    return hist
 
 
 def _order(run: Run) -> np.ndarray | None:
@@ -91,7 +95,7 @@ def _caller_generator_state(run: Run) -> dict | None:
     """The state of the caller's own ``Generator`` (``random_state=rng``) while the engine
     has not yet read every row: a bad row found then leaves it as a check before training
     would have (undrawn). None otherwise (the run's own generators are nobody else's)."""
-    if run.rows_unchecked and isinstance(run.settings.random_state, np.random.Generator):
+    if run.rows_unchecked and run.callers_generator:
         return run.rng.bit_generator.state
     return None
 

@@ -63,7 +63,7 @@ class Run:
     engine: engines.Engine | None = None
     hist: History = field(default_factory=History)
     best: monitors.Best = field(default_factory=monitors.Best)
-    monitors: list = field(default_factory=list)
+    monitors: list | None = None  # None: those of the settings, made when first needed
     epoch: int = 0
     stop: str | None = None
     diag_idx: np.ndarray | None = None
@@ -72,6 +72,13 @@ class Run:
     seed_state: dict | None = None  # the generator's state at a whole-number seed
     #: the rows were not checked before training: the engine checks each as it reads it
     rows_unchecked: bool = False
+
+    @property
+    def callers_generator(self) -> bool:
+        """Whether the run draws from the caller's own ``Generator`` (``random_state=rng``):
+        the draws of epochs that a stop leaves unrun are then given back, as they would be
+        had the epochs run one at a time. Nobody else sees the run's own generators."""
+        return isinstance(self.settings.random_state, np.random.Generator)
 
     def diverged(self, epoch: int, batch_cost: float) -> None:
         """Stop: the cost of a batch of ``epoch`` became NaN or infinite."""
@@ -163,7 +170,6 @@ def _start(net, s: Settings, X: np.ndarray, Y: np.ndarray, weights: np.ndarray |
         zero_padding(net)
     choice = last.choice if last is not None else choice
     run.hist.engine, run.hist.engine_reason = choice
-    run.monitors = monitors.monitors(run)
     if not run.finished:
         run.engine = _engine(run, choice, key, last, warm)
     if val_idx is None:

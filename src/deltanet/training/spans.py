@@ -10,6 +10,7 @@ stopping; the stopping rule ``tol`` runs inside the call.
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,8 @@ FIRST_WORK = 2**17  # at most this many weight updates in the first call (pace u
 def runs_quietly(run: Any) -> bool:
     """Whether the run may go several epochs per call (see the module docstring)."""
     s = run.settings
-    return (run.engine.runs_epochs and not run.callbacks.epoch and not run.callbacks.batch
-            and run.val is None and not s.train_metric and s.error_tol is None
+    return (run.engine.runs_epochs and not s.verbose and not run.callbacks.epoch
+            and not run.callbacks.batch and run.val is None and not s.train_metric and s.error_tol is None
             and not s.diagnostics and s.checkpoint is None and run.optimizer.plateau is None
             and not s.early_stopping and _rates_ahead(run.optimizer))
 
@@ -40,6 +41,16 @@ def _rates_ahead(opt: Any) -> bool:
         t = opt.transform
         return isinstance(t, (optimizers.SGD, optimizers.Adam)) and not callable(t.learning_rate)
     return not opt.schedule_name.startswith("callable")
+
+
+def quiet_run(run: Any) -> None:
+    """Every epoch of a quiet run (``runs_quietly``), in stretches of ``quiet_span``."""
+    seconds = None
+    while run.epoch < run.settings.epochs and not run.stop:
+        epoch, tick = run.epoch + 1, time.perf_counter()
+        span = quiet_span(run, epoch, seconds)
+        quiet_epochs(run, epoch, span)
+        seconds = (time.perf_counter() - tick) / span
 
 
 def quiet_span(run: Any, epoch: int, seconds: float | None) -> int:
@@ -57,18 +68,21 @@ def quiet_span(run: Any, epoch: int, seconds: float | None) -> int:
 
 def quiet_epochs(run: Any, epoch: int, span: int) -> None:
     """Epochs ``epoch … epoch + span − 1`` in one call of the engine, recorded as one at a
-    time records them: cost, learning rate, best epoch, the ``tol`` stop."""
+    time records them: cost, learning rate, best epoch, the ``tol`` stop. The orders of
+    epochs that a stop leaves unrun are drawn back from a caller's generator (after a stop
+    nothing draws from the run's own)."""
     s, hist, n = run.settings, run.hist, run.X.shape[0]
-    drawn = run.rng.bit_generator.state
+    drawn = run.rng.bit_generator.state if run.callers_generator else None
     orders = _orders(run.rng, n, span, s.shuffle)
     try:
         res = run.engine.run_epochs(orders, run.state, s.tol,
                                     hist.cost[-1] if hist.cost else None)
     except BaseException:
-        run.rng.bit_generator.state = drawn
+        if drawn is not None:
+            run.rng.bit_generator.state = drawn
         raise
     done = len(res.costs) + (res.bad is not None)
-    if done < span:  # draw only the orders of the epochs run, as one at a time would
+    if done < span and drawn is not None:  # draw only the orders of the epochs run
         run.rng.bit_generator.state = drawn
         _orders(run.rng, n, done, s.shuffle)
     hist.cost += res.costs.tolist()
@@ -88,6 +102,8 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
 def _orders(rng: np.random.Generator, n: int, span: int, shuffle: bool) -> np.ndarray:
     """The orders of ``span`` epochs, one per row: those ``span`` calls of
     ``rng.permutation(n)`` draw (as one epoch at a time), or ``0 … n−1`` without shuffling."""
+    if span == 1 and shuffle:
+        return rng.permutation(n).reshape(1, n)
     rows = np.empty((span, n), dtype=np.int64)
     rows[:] = np.arange(n, dtype=np.int64)
     if shuffle and permuted_rows_match():
