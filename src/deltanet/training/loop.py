@@ -37,7 +37,7 @@ from .run import Run
 def neural_net_train(run: Run) -> History:
     """Run the epochs of ``run`` (built by :func:`deltanet.training.run.prepare`) and return
     its history; the network is trained in place."""
-    net, s, hist = run.net, run.settings, run.hist
+    s, hist = run.settings, run.hist
     if run.finished:  # resumed from the checkpoint of a run that is over
         restore_best(run)
         return hist

@@ -28,8 +28,8 @@ def runs_quietly(run: Any) -> bool:
     """Whether the run may go several epochs per call (see the module docstring)."""
     s = run.settings
     return (run.engine.runs_epochs and not s.verbose and not run.callbacks.epoch
-            and not run.callbacks.batch and run.val is None and not s.train_metric and s.error_tol is None
-            and not s.diagnostics and s.checkpoint is None and run.optimizer.plateau is None
+            and not run.callbacks.batch and run.val is None and not s.train_metric
+            and s.error_tol is None and not s.diagnostics and s.checkpoint is None and run.optimizer.plateau is None
             and not s.early_stopping and _rates_ahead(run.optimizer))
 
 
