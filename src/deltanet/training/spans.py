@@ -29,8 +29,9 @@ def runs_quietly(run: Any) -> bool:
     s = run.settings
     return (run.engine.runs_epochs and not s.verbose and not run.callbacks.epoch
             and not run.callbacks.batch and run.val is None and not s.train_metric
-            and s.error_tol is None and not s.diagnostics and s.checkpoint is None and run.optimizer.plateau is None
-            and not s.early_stopping and _rates_ahead(run.optimizer))
+            and s.error_tol is None and not s.diagnostics and s.checkpoint is None
+            and run.optimizer.plateau is None and not s.early_stopping
+            and _rates_ahead(run.optimizer))
 
 
 def _rates_ahead(opt: Any) -> bool:
