@@ -214,3 +214,35 @@ def test_a_warm_call_on_more_or_fewer_rows_trains_with_their_batches_and_schedul
         h_fresh = dn.train(fresh, X, Y, **kw | {"random_state": np.random.default_rng(1)})
         np.testing.assert_array_equal(net.params, fresh.params)
         assert _history(h_warm) == _history(h_fresh)
+
+
+def test_keywords_equal_to_a_call_before_but_of_another_type_or_sign_are_checked_afresh():
+    """Settings found by the very objects of a call before: values equal to them but of
+    another type (``True``/``1``/``1.0``) or sign (``-0.0``) are never taken for them,
+    in either order: each call ends as it would with nothing kept. An unhashable value is
+    checked each time."""
+    from deltanet.training import settings as settings_module
+
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+
+    def outcome(name, value):
+        try:
+            got = getattr(settings_for(net, **{name: value}), name)
+        except (TypeError, ValueError) as error:
+            return type(error).__name__
+        return type(got).__name__, repr(got)
+
+    pairs = [("shuffle", True, 1), ("verbose", False, 0), ("l2", 0.0, -0.0),
+             ("patience", 3, 3.0), ("tol", 0, 0.0), ("early_stopping", False, 0.0),
+             ("lr", 1, True), ("momentum", 0.5, 0.5 + 0j)]
+    for name, first, second in pairs:
+        alone = {}
+        for value in (first, second):
+            settings_module._SAME.clear()
+            settings_module._BUILT.clear()
+            alone[type(value), repr(value)] = outcome(name, value)
+        for a, b in ((first, second), (second, first)):
+            for value in (a, b, a, b):
+                assert outcome(name, value) == alone[type(value), repr(value)]
+    sw = np.ones(4)
+    assert settings_for(net, sample_weight=sw) is not settings_for(net, sample_weight=sw)

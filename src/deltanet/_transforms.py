@@ -118,7 +118,7 @@ class Chain(GradientTransformation):
         self.transforms = tuple(transforms)
 
     def init(self, params: Array) -> tuple:
-        return tuple(t.init(params) for t in self.transforms)
+        return tuple([t.init(params) for t in self.transforms])
 
     def update(self, grad: Array, state: tuple, params: Array | None = None):
         new_state = []

@@ -80,14 +80,17 @@ def check_array(
 ) -> np.ndarray:
     """Convert to a finite float array of the right number of dimensions and columns
     (``finite=False`` leaves the finiteness to a later ``check_finite``)."""
-    if is_sparse(value):
-        fail(f"{name} is a sparse matrix, which deltanet does not take",
-             type(value).__name__, f"convert it to a dense array first: {name}.toarray()")
-    try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        fail(f"{name} must be numeric", type(value).__name__,
-             f"convert it to numbers first ({err})")
+    if type(value) is np.ndarray and value.dtype == dtype:
+        arr = value  # what asarray gives it back
+    else:
+        if is_sparse(value):
+            fail(f"{name} is a sparse matrix, which deltanet does not take",
+                 type(value).__name__, f"convert it to a dense array first: {name}.toarray()")
+        try:
+            arr = np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError) as err:
+            fail(f"{name} must be numeric", type(value).__name__,
+                 f"convert it to numbers first ({err})")
     ndims = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in ndims:
         fail(f"{name} must have {' or '.join(map(str, ndims))} dimensions, not {arr.ndim}",

@@ -186,7 +186,8 @@ class UpdateRule:
         if self.settings is None:
             return self.state
         inner = self.state[0]
-        new = inner._replace(count=inner.count + n_done)
         if self.momentum:
-            new = new._replace(velocity=self.velocity.copy())
+            new = inner._replace(count=inner.count + n_done, velocity=self.velocity.copy())
+        else:  # (count, lr_scale): without _replace's dict, once per call of a warm run
+            new = inner._make((inner.count + n_done, inner.lr_scale))
         return (new, *self.state[1:])

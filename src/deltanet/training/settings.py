@@ -81,7 +81,18 @@ class Settings:
 
         Settings of plain values (numbers, names, flags, None) that touch neither the
         network nor a file are checked once: the same keywords again give the same frozen
-        object back (a warm ``train()`` call does not check them again)."""
+        object back (a warm ``train()`` call does not check them again). Keywords that are
+        the very objects of a call before (a loop calling ``train`` with the same literals)
+        find its settings without building the key: the same objects are of the same types
+        and bits."""
+        values = tuple(kw.values())
+        try:
+            same = _SAME.get(values)
+        except (TypeError, ValueError):  # an unhashable value (an array, a list): not kept
+            same = None
+        if same is not None and all(map(operator.is_, same[0], values)) \
+                and same[1] == tuple(kw):
+            return same[2]
         key = _cache_key(kw)
         built = _BUILT.get(key) if key is not None else None
         if built is None:
@@ -90,6 +101,10 @@ class Settings:
                 if len(_BUILT) >= _BUILT_MAX:
                     _BUILT.clear()
                 _BUILT[key] = built
+        if key is not None:
+            if len(_SAME) >= _BUILT_MAX:
+                _SAME.clear()
+            _SAME[values] = (values, key[0], built)
         return built
 
     @classmethod
@@ -119,6 +134,8 @@ class Settings:
 
 
 _BUILT: dict[tuple, Settings] = {}  # Settings of plain keywords, by their key
+#: the same by the keywords' values: ``(values, names, settings)``, taken for the very objects
+_SAME: dict[tuple, tuple] = {}
 _BUILT_MAX = 64
 _PLAIN = frozenset((type(None), bool, int, float, str))
 

@@ -58,7 +58,7 @@ _IN_MEMORY_ONLY = {
 
 def is_source(X: Any) -> bool:
     """Whether ``X`` is a data source read window by window rather than an array."""
-    return hasattr(X, "windows") and hasattr(X, "n_rows")
+    return not isinstance(X, np.ndarray) and hasattr(X, "windows") and hasattr(X, "n_rows")
 
 
 class Resume(NamedTuple):
