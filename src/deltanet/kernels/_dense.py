@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ._elementwise import ONE, ZERO, act_backward, activate, kernel, output_loss
-from ._sgd import dot_four_rows, epoch_cost, keep_start, stop_at, targets_fine
+from ._sgd import dot_four_rows, epoch_cost, keep_start, keeps_start, stop_at, targets_fine
 
 U = np.uint64
 
@@ -174,9 +174,9 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
     weighted = sample_weight.shape[0] > 0
     n1, o1, b1 = U(groups[1, 0]), U(groups[1, 1]), U(groups[1, 3])
     n_ex = order.shape[0] // n_epochs
-    total, before = 0.0, limits[1]
+    total, before, keep = 0.0, limits[1], keeps_start(n_epochs, limits)
     for ep in range(n_epochs):
-        keep_start(n_epochs, params, start)
+        keep_start(keep, params, start)
         first, total = ep * n_ex, 0.0
         for t in range(first, first + n_ex):
             r = order[t]
@@ -185,13 +185,13 @@ def dense_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, loss
                 check = input_check(X, xo, n_in, c[ZERO])
             # a NaN or infinity in this row of X, or a bad target: no update
             if math.isnan(check) or not targets_fine(Y, r, limits[2], limits[3]):
-                return stop_at(ep, t - first, math.nan, n_epochs, params, start)
+                return stop_at(ep, t - first, math.nan, keep, params, start)
             w = sample_weight[r] if weighted else c[ONE]
             _forward(t > first, X, xo, params, groups, blocks, a, in_, lse, c)
             cost = float(_output(Y, r, w, loss, groups, out_cols, in_, a, delta, lse, tmp, c)
                          * w)
             if not math.isfinite(cost):
-                return stop_at(ep, t - first, cost, n_epochs, params, start)
+                return stop_at(ep, t - first, cost, keep, params, start)
             total += cost
             s = neg_lr[t]
             for layer in range(n_layers - 1, 1, -1):  # propagate Δ_l down, then update W_l

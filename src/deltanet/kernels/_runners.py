@@ -213,8 +213,10 @@ class NumbaRunner(_CompiledRunner):
                          penalty_over_batch, check_targets)
         prep = self.prepared
         self.work, self.scratch, self.start = prep["work"], prep["scratch"], prep["start"]
-        self._no_tol = np.array([-1.0, math.nan, *self.y_range])  # (read only)
-        self._limits = self._no_tol.copy()  # run_epochs' (the first two set per call)
+        # the kernels' limits (``_sgd.sgd_epoch``): a call per epoch or batch (read only),
+        # and run_epochs' (the first two set per call; the kernel keeps the start weights)
+        self._no_tol = np.array([-1.0, math.nan, *self.y_range, 0.0])
+        self._limits = np.array([-1.0, math.nan, *self.y_range, 1.0])
         self._cost = np.empty(1)
         plain = not (self.penalty or self.rule.momentum or self.rule.adam) \
             and net.plan.grad_mask is None
@@ -276,19 +278,9 @@ class NumbaRunner(_CompiledRunner):
         limits[0] = -1.0 if tol is None else tol
         limits[1] = math.nan if prev_cost is None else prev_cost
         costs = np.empty(n_epochs)
-        single = n_epochs == 1  # the kernel keeps each epoch's start when it runs several
-        if single:
-            np.copyto(self.start, self.params)
-        try:
-            done, failed_at, value, converged = self._kernel(
-                np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits,
-                costs, rule.neg_lr)
-        except BaseException:
-            if single:
-                np.copyto(self.params, self.start)
-            raise
-        if single and failed_at >= 0:
-            np.copyto(self.params, self.start)
+        done, failed_at, value, converged = self._kernel(
+            np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits, costs,
+            rule.neg_lr)
         updates, bad = done * n_updates, None
         if failed_at >= 0:
             updates, bad = updates + failed_at, float(value)

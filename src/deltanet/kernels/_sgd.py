@@ -245,19 +245,28 @@ def targets_fine(Y, r, low, high):
 
 
 @kernel(inline="always")
-def keep_start(n_epochs, params, start):
-    """Before each epoch of a call that runs several: its start weights into ``start``."""
-    if n_epochs > 1:
+def keeps_start(n_epochs, limits):
+    """Whether the call keeps each epoch's start weights (``keep_start``) and puts them back
+    at a stop (``stop_at``): when it runs several epochs, or when ``limits[4]`` asks for it
+    (a call of one whole epoch); a caller that keeps its own copy (a call per batch) does
+    without the copy."""
+    return n_epochs > 1 or limits[4] != 0.0
+
+
+@kernel(inline="always")
+def keep_start(keep, params, start):
+    """Before each epoch, when ``keep``: its start weights into ``start``."""
+    if keep:
         for q in range(params.shape[0]):
             start[q] = params[q]
 
 
 @kernel(inline="always")
-def stop_at(ep, t, cost, n_epochs, params, start):
+def stop_at(ep, t, cost, keep, params, start):
     """Update ``t`` of epoch ``ep`` has the non-finite cost ``cost``: the result of the call.
-    With several epochs per call the weights of the epoch's start are put back here; with
-    one, the caller keeps and puts back its own copy (no copy per call on that path)."""
-    if n_epochs > 1:
+    With ``keep`` the weights of the epoch's start are put back here; without, the caller
+    keeps and puts back its own copy."""
+    if keep:
         for q in range(params.shape[0]):
             params[q] = start[q]
     return ep, t, cost, False
@@ -285,13 +294,14 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
     cost·|B|. ``failed_at >= 0``: the cost ``value`` of update ``failed_at`` of epoch
     ``done`` was not finite, or (``value`` NaN) a row of its batch held a NaN or an
     infinity (or a bad target, see below), and training stopped before that update (the
-    weights of that epoch's start are put back when ``n_epochs > 1``; ``start`` holds
+    weights of that epoch's start are put back when ``keeps_start``; ``start`` holds
     them). Each row is checked as it is read (``Σ x_i · 0`` is NaN exactly then): ``X``
     needs no pass of its own; nor does ``Y``: a target that is not finite or outside the
     range the loss takes stops training as a bad row of ``X`` does (``targets_fine``).
     ``converged``: the call ended early after an epoch that met the ``tol`` rule of
     ``epoch_cost``. ``limits`` = (tol, the mean cost of the epoch before the first or NaN
-    for none, the lowest and the highest target the loss takes).
+    for none, the lowest and the highest target the loss takes, 1 to keep the start weights
+    also in a call of one epoch, else 0).
 
     ``a, in_, up, delta`` are work vectors of one value per unit (inputs included), separate
     arrays so that LLVM can tell them apart; ``scratch`` holds two vectors of the largest
@@ -306,9 +316,9 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
         and grad_mask.shape[0] == 0
     n = order.shape[0] // n_epochs
     n_updates = (n + batch_size - 1) // batch_size
-    total, before = 0.0, limits[1]
+    total, before, keep = 0.0, limits[1], keeps_start(n_epochs, limits)
     for ep in range(n_epochs):
-        keep_start(n_epochs, params, start)
+        keep_start(keep, params, start)
         first, total = ep * n, 0.0
         for t in range(n_updates):
             start_at, stop = first + t * batch_size, first + min(n, (t + 1) * batch_size)
@@ -320,13 +330,13 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
                 if math.isnan(_forward(X, r, params, groups, blocks, block_ptr, a, in_,
                                        lse, c)) or not targets_fine(Y, r, limits[2],
                                                                     limits[3]):
-                    return stop_at(ep, t, math.nan, n_epochs, params, start)  # no update
+                    return stop_at(ep, t, math.nan, keep, params, start)  # no update
                 value = _backward(Y, r, w, loss, groups, blocks, block_ptr, out_cols, params,
                                   a, in_, lse, up, delta, tmp, c)
                 cost += float(value * w)
                 if at_once:
                     if not math.isfinite(cost):
-                        return stop_at(ep, t, cost, n_epochs, params, start)
+                        return stop_at(ep, t, cost, keep, params, start)
                     _outer_products(groups, blocks, block_ptr, a, delta, params, eta)
                 else:
                     _outer_products(groups, blocks, block_ptr, a, delta, grad, c[ONE])
@@ -335,7 +345,7 @@ def sgd_epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, batch_
                 if hyper[5] != 0:
                     cost += _batch_penalty(params, decay, hyper, stop - start_at)
                 if not math.isfinite(cost):
-                    return stop_at(ep, t, cost, n_epochs, params, start)
+                    return stop_at(ep, t, cost, keep, params, start)
                 _apply_batch(params, grad, params.dtype.type(stop - start_at), grad_mask,
                              decay, hyper, velocity, eta)
             total += cost * (stop - start_at)
