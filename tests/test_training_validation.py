@@ -61,6 +61,8 @@ Y01 = (X[:, 0] > 0).astype(float)
     (dict(epochs=0), ValueError, "epochs must be >= 1"),
     (dict(batch_size=0), ValueError, "batch_size must be >= 1"),
     (dict(sample_weight=np.ones(3)), ValueError, "sample_weight has 3 entries for 20"),
+    (dict(learning_rate=0.1), TypeError, "unexpected keyword argument 'learning_rate'"),
+    (dict(epoch=3), TypeError, "unexpected keyword argument 'epoch'.*did you mean 'epochs'"),
 ])
 def test_bad_settings_are_refused_clearly(kwargs, exc, message, tmp_path):
     net = dn.Network.layered([2, 3, 1], random_state=0)
@@ -92,3 +94,24 @@ def test_batch_norm_with_batches_of_one_names_the_fix():
     with pytest.raises(ValueError, match=r"batch_size >= 2 \(or None") as info:
         dn.train(net, X, Y01, batch_size=1, epochs=1)
     assert "batch_norm=False" in str(info.value)
+
+
+def test_the_signature_shows_every_keyword_with_its_default_and_the_docstring_names_it():
+    """train(net, X, Y=None, **keywords): what help() and editors show is the full
+    signature, keyword-only, with the defaults a call leaves out; every keyword is
+    documented."""
+    import inspect
+
+    from deltanet.training.settings import KEYWORDS, Settings
+
+    params = inspect.signature(dn.train).parameters
+    assert list(params)[:3] == ["net", "X", "Y"]
+    keywords = {name: p.default for name, p in params.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert keywords == KEYWORDS
+    for name in KEYWORDS:
+        assert f"\n    {name}" in dn.train.__doc__ or f", {name}" in dn.train.__doc__, name
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    assert Settings.build(net, {}) == Settings.build(net, dict(KEYWORDS))
+    with pytest.raises(TypeError, match="positional"):
+        dn.train(net, X, Y01, "log_loss")

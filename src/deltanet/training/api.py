@@ -11,48 +11,11 @@ from .._validation import fail
 from .history import History
 from .loop import neural_net_train
 from .run import prepare, release
-from .settings import Settings
+from .settings import Settings, signature
 from .streaming import is_source, prepare_stream
 
 
-def train(
-    net,
-    X: Any,
-    Y: Any = None,
-    *,
-    loss: Any = "squared_error",
-    lr: float = 0.1,
-    batch_size: int | None = 1,
-    epochs: int = 100,
-    optimizer: Any = None,
-    random_state: Any = None,
-    shuffle: bool = True,
-    tol: float | None = None,
-    error_tol: float | None = None,
-    l2: float = 0.0,
-    l1: float = 0.0,
-    decay_bias: bool = False,
-    dropout: Any = None,
-    sample_weight: Any = None,
-    class_weight: Any = None,
-    momentum: float = 0.9,
-    lr_schedule: Any = None,
-    validation_data: Any = None,
-    validation_fraction: float | None = None,
-    early_stopping: bool = False,
-    patience: int = 10,
-    min_delta: float = 0.0,
-    restore_best: bool = True,
-    metric: Any = "auto",
-    train_metric: bool = False,
-    callbacks: Any = None,
-    verbose: bool = False,
-    checkpoint: Any = None,
-    checkpoint_every: int = 1,
-    resume: Any = False,
-    diagnostics: bool = False,
-    engine: str = "auto",
-) -> History:
+def train(net, X: Any, Y: Any = None, **keywords: Any) -> History:
     """Train ``net`` in place with NEURALNETTRAIN and return its History.
 
     ``X`` may be a ``deltanet.data.Stream`` (then ``Y`` is left out): the rows are read
@@ -68,10 +31,11 @@ def train(
         only), or a ``deltanet.optimizers`` transform.
     random_state : seeds the one generator of training: the validation split, the
         permutations and the dropout masks.
+    shuffle : a new random order of the examples every epoch (False: their own order).
     tol : stop when the cost changes less than ``tol`` across an epoch.
     error_tol : stop when every training error ``|y − a|`` is below ``error_tol``.
-    l2, l1 : weight decay ``λ Σ w²`` (update ``−2αλw``) and L1 penalty ``λ₁ Σ |w|``; bias
-        arcs only when ``decay_bias``.
+    l2, l1, decay_bias : weight decay ``λ Σ w²`` (update ``−2αλw``) and L1 penalty
+        ``λ₁ Σ |w|``; on bias arcs too only when ``decay_bias``.
     dropout : a rate for every hidden layer, or ``{layer: rate}`` (layer 0 = the inputs);
         survivors are rescaled by ``1/(1 − rate)``; never applied by ``net.forward``.
     sample_weight : one non-negative weight per example: ``J = Σ s_e ℓ_e / Σ s_e``.
@@ -91,9 +55,9 @@ def train(
     early_stopping, patience, min_delta, restore_best : stop after ``patience`` epochs in
         which the validation cost did not fall below its best minus ``min_delta``; then
         (and at any other stop) put back the weights of the best epoch if ``restore_best``.
-    metric : 'auto' (accuracy for classification, else R²), 'accuracy', 'mse', 'mae',
-        'r2' or ``f(Y, outputs) -> float``; recorded on validation data each epoch, and on
-        the training data with ``train_metric=True``.
+    metric, train_metric : 'auto' (accuracy for classification, else R²), 'accuracy',
+        'zero_one', 'mse', 'mae', 'r2' or ``f(Y, outputs) -> float``; recorded on
+        validation data each epoch, and on the training data with ``train_metric=True``.
     callbacks : functions ``f(epoch, logs)`` or objects with ``on_epoch_end(epoch, logs)`` /
         ``on_batch_end(update, logs)``; raising or returning ``StopTraining`` stops.
     verbose : show a progress bar on stderr (epoch, loss, validation metric, time left).
@@ -140,9 +104,7 @@ def train(
     >>> (net.forward(X)[:, 0] > 0.5).astype(int).tolist()
     [0, 1, 1, 0]
     """
-    kw = dict(locals())
-    del kw["net"], kw["X"], kw["Y"]
-    settings = Settings.build(net, kw)
+    settings = Settings.build(net, keywords)
     if is_source(X):  # a deltanet.data.Stream: read window by window
         if Y is not None:
             fail("a stream holds its targets; Y must be left out", type(Y).__name__,
@@ -159,9 +121,14 @@ def train(
         run.monitors = []  # they refer to the run: without this loop it waits for the GC
 
 
+train.__signature__ = signature(  # what help(), IPython and the docs show
+    [inspect.Parameter("net", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+     inspect.Parameter("X", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Any),
+     inspect.Parameter("Y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                       annotation=Any)], History)
+
+
 def settings_for(net, **overrides: Any) -> Settings:
     """``Settings`` with ``train()``'s defaults but for ``overrides``: for a caller that runs
     the loop with a run of its own (:func:`deltanet.training.run.run_for`)."""
-    defaults = {name: p.default for name, p in inspect.signature(train).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    return Settings.build(net, {**defaults, **overrides})
+    return Settings.build(net, overrides)

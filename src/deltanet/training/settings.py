@@ -8,7 +8,9 @@ the run is built (:mod:`deltanet.training.run`), from these settings.
 
 from __future__ import annotations
 
+import difflib
 import functools
+import inspect
 import operator
 import os
 import struct
@@ -27,6 +29,43 @@ from ..regularization import resolve_dropout
 from .checkpoints import Windows, parse_every
 
 ENGINES = ("auto", "numpy", "numba")
+#: ``train()``'s keyword arguments and their defaults, in the order its signature shows them
+#: (``train(net, X, Y=None, **keywords)``: the keywords a caller gives are all a warm call
+#: looks at, see ``Settings.build``)
+KEYWORDS: dict[str, Any] = {
+    "loss": "squared_error",
+    "lr": 0.1,
+    "batch_size": 1,
+    "epochs": 100,
+    "optimizer": None,
+    "random_state": None,
+    "shuffle": True,
+    "tol": None,
+    "error_tol": None,
+    "l2": 0.0,
+    "l1": 0.0,
+    "decay_bias": False,
+    "dropout": None,
+    "sample_weight": None,
+    "class_weight": None,
+    "momentum": 0.9,
+    "lr_schedule": None,
+    "validation_data": None,
+    "validation_fraction": None,
+    "early_stopping": False,
+    "patience": 10,
+    "min_delta": 0.0,
+    "restore_best": True,
+    "metric": "auto",
+    "train_metric": False,
+    "callbacks": None,
+    "verbose": False,
+    "checkpoint": None,
+    "checkpoint_every": 1,
+    "resume": False,
+    "diagnostics": False,
+    "engine": "auto",
+}
 FLAGS = ("shuffle", "decay_bias", "early_stopping", "restore_best", "train_metric",
          "verbose", "diagnostics")
 
@@ -75,24 +114,27 @@ class Settings:
     engine: str
 
     @classmethod
-    def build(cls, net, kw: dict[str, Any]) -> Settings:
-        """Check ``train()``'s keyword arguments ``kw`` (a dict: every keyword, by name) for
-        ``net``; raise on the first bad one with what to do.
+    def build(cls, net, given: dict[str, Any]) -> Settings:
+        """Check the keyword arguments ``given`` to ``train()`` (the others take their
+        defaults, ``KEYWORDS``) for ``net``; raise on the first bad one with what to do.
 
         Settings of plain values (numbers, names, flags, None) that touch neither the
         network nor a file are checked once: the same keywords again give the same frozen
         object back (a warm ``train()`` call does not check them again). Keywords that are
         the very objects of a call before (a loop calling ``train`` with the same literals)
-        find its settings without building the key: the same objects are of the same types
-        and bits."""
-        values = tuple(kw.values())
-        try:
-            same = _SAME.get(values)
-        except (TypeError, ValueError):  # an unhashable value (an array, a list): not kept
-            same = None
-        if same is not None and all(map(operator.is_, same[0], values)) \
-                and same[1] == tuple(kw):
+        find its settings by their identities alone: the same objects are of the same
+        types and bits (the entry holds them, so no other object takes their ``id``)."""
+        names, values = tuple(given), tuple(given.values())
+        same = _SAME.get(tuple(map(id, values)))
+        if same is not None and same[0] == names:
             return same[2]
+        unknown = [name for name in names if name not in KEYWORDS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], KEYWORDS, n=1)
+            fail(f"train() got an unexpected keyword argument {unknown[0]!r}", unknown[0],
+                 (f"did you mean {close[0]!r}? " if close else "")
+                 + "help(deltanet.train) lists the keywords", TypeError)
+        kw = {**KEYWORDS, **given}
         key = _cache_key(kw)
         built = _BUILT.get(key) if key is not None else None
         if built is None:
@@ -104,7 +146,7 @@ class Settings:
         if key is not None:
             if len(_SAME) >= _BUILT_MAX:
                 _SAME.clear()
-            _SAME[values] = (values, key[0], built)
+            _SAME[tuple(map(id, values))] = (names, values, built)
         return built
 
     @classmethod
@@ -134,7 +176,7 @@ class Settings:
 
 
 _BUILT: dict[tuple, Settings] = {}  # Settings of plain keywords, by their key
-#: the same by the keywords' values: ``(values, names, settings)``, taken for the very objects
+#: the same by the identities of the keywords given: ``(names, values, settings)``
 _SAME: dict[tuple, tuple] = {}
 _BUILT_MAX = 64
 _PLAIN = frozenset((type(None), bool, int, float, str))
@@ -216,3 +258,11 @@ def _check_writable(path: Path) -> None:
     if problem is not None:
         fail(f"the checkpoint cannot be written: {problem}", str(path),
              "give a path in a folder you can write to, e.g. 'run.ckpt'")
+
+
+def signature(leading: list[inspect.Parameter], returns: Any) -> inspect.Signature:
+    """``train()``'s signature: the ``leading`` parameters, then ``KEYWORDS`` (keyword-only,
+    with their defaults)."""
+    keywords = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                for name, default in KEYWORDS.items()]
+    return inspect.Signature([*leading, *keywords], return_annotation=returns)
