@@ -46,7 +46,7 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss, values: bool = True
              "for one 0/1 output use loss='log_loss'")
     if values:
         check_target_values(arr, loss)  # before the reshape: indexes as the caller's
-    return arr.reshape(n, K)
+    return arr if arr.shape == (n, K) else arr.reshape(n, K)
 
 
 #: the targets each loss takes, ``(lowest, highest)``; every loss needs finite ones

@@ -98,6 +98,7 @@ class UpdateRule:
         self.adam = adam_settings(optimizer) if compiled else None
         self.state: Any = None
         self.neg_lr = np.zeros(0, params.dtype)
+        self._filled: float | None = None  # the one rate all of neg_lr holds, if so
         self.velocity = np.zeros(0, params.dtype)
         self.mu, self.nesterov = 0.0, False
         if self.settings is not None:
@@ -124,12 +125,16 @@ class UpdateRule:
         inner = state[0]
         lr = self.settings[0]
         if self.neg_lr.shape[0] != n_updates:
-            self.neg_lr = np.empty(n_updates, dtype=self.params.dtype)
+            self.neg_lr, self._filled = np.empty(n_updates, dtype=self.params.dtype), None
         if callable(lr):  # −η_t for every update t of the epoch
             for t in range(n_updates):
                 self.neg_lr[t] = -(lr(inner.count + t) * inner.lr_scale)
+            self._filled = None
         else:
-            self.neg_lr.fill(-(float(lr) * inner.lr_scale))
+            rate = -(float(lr) * inner.lr_scale)
+            if rate != self._filled:  # not filled with it by the epoch before
+                self.neg_lr.fill(rate)
+                self._filled = rate
         if self.momentum:
             np.copyto(self.velocity, inner.velocity)
 
@@ -148,7 +153,7 @@ class UpdateRule:
                 rates[t:] = lr  # β^t has vanished: lr · √1 / 1 from here on (all alike)
                 break
             rates[t] = lr * sqrt(c2) / c1
-        self.neg_lr = (-rates).astype(self.params.dtype)
+        self.neg_lr, self._filled = (-rates).astype(self.params.dtype), None
         n = self.params.shape[0]
         np.copyto(self.velocity[:n], inner.m)
         np.copyto(self.velocity[n:], inner.v)

@@ -109,6 +109,14 @@ def _build(plan, dt: np.dtype) -> dict[str, Any]:
         "grad": aligned_zeros(plan.n_params, dt)}
 
 
+def _typed(values: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """``np.ascontiguousarray(values, dt)``; an array that is so already is taken as it is
+    without a NumPy call (a warm call's rows)."""
+    if type(values) is np.ndarray and values.dtype == dt and values.flags.c_contiguous:
+        return values
+    return np.ascontiguousarray(values, dtype=dt)
+
+
 #: the empty sample-weight vector (no weights) per dtype: never written, shared
 _NO_WEIGHTS = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 
@@ -154,9 +162,8 @@ class _CompiledRunner:
         """Run on these rows from now on (typed like the parameters): a later run with the
         same plan, settings and number of rows takes the runner over (``reusable``)."""
         dt = self.params.dtype
-        self.X = np.ascontiguousarray(X, dtype=dt)
-        self.Y = np.ascontiguousarray(Y, dtype=dt)
-        self.weights = _NO_WEIGHTS[dt] if weights is None else np.ascontiguousarray(weights, dt)
+        self.X, self.Y = _typed(X, dt), _typed(Y, dt)
+        self.weights = _NO_WEIGHTS[dt] if weights is None else _typed(weights, dt)
 
     def release(self) -> None:
         """Let go of the rows until the next ``bind``."""

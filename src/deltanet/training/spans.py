@@ -86,9 +86,10 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
     if done < span and drawn is not None:  # draw only the orders of the epochs run
         run.rng.bit_generator.state = drawn
         _orders(run.rng, n, done, s.shuffle)
-    hist.cost += res.costs.tolist()
-    hist.lr += epoch_lrs(run.optimizer, run.state, len(run.bounds), len(res.costs))
-    track_best(run, epoch, res.costs)
+    costs = res.costs.tolist()
+    hist.cost += costs
+    hist.lr += epoch_lrs(run.optimizer, run.state, len(run.bounds), len(costs))
+    track_best(run, epoch, res.costs if len(costs) > 16 else costs)
     run.state = res.state
     hist.updates += res.updates
     if len(res.costs):
