@@ -109,6 +109,9 @@ def _build(plan, dt: np.dtype) -> dict[str, Any]:
         "grad": aligned_zeros(plan.n_params, dt)}
 
 
+_INDEX = np.dtype(np.int64)  # the kernels' example indices
+
+
 def _typed(values: np.ndarray, dt: np.dtype) -> np.ndarray:
     """``np.ascontiguousarray(values, dt)``; an array that is so already is taken as it is
     without a NumPy call (a warm call's rows)."""
@@ -286,13 +289,12 @@ class NumbaRunner(_CompiledRunner):
         limits[1] = math.nan if prev_cost is None else prev_cost
         costs = np.empty(n_epochs)
         done, failed_at, value, converged = self._kernel(
-            np.ascontiguousarray(orders, dtype=np.int64).reshape(-1), n_epochs, limits, costs,
-            rule.neg_lr)
+            _typed(orders, _INDEX).reshape(-1), n_epochs, limits, costs, rule.neg_lr)
         updates, bad = done * n_updates, None
         if failed_at >= 0:
             updates, bad = updates + failed_at, float(value)
-        return SpanResult(costs[:done], updates, bad, bool(converged),
-                          rule.end_epoch(updates))
+        return SpanResult(costs if done == n_epochs else costs[:done], updates, bad,
+                          bool(converged), rule.end_epoch(updates))
 
 
 class BlasRunner(_CompiledRunner):

@@ -82,21 +82,22 @@ def quiet_epochs(run: Any, epoch: int, span: int) -> None:
         if drawn is not None:
             run.rng.bit_generator.state = drawn
         raise
-    done = len(res.costs) + (res.bad is not None)
+    done = res.costs.shape[0] + (res.bad is not None)
     if done < span and drawn is not None:  # draw only the orders of the epochs run
         run.rng.bit_generator.state = drawn
         _orders(run.rng, n, done, s.shuffle)
     costs = res.costs.tolist()
+    ran = len(costs)
     hist.cost += costs
-    hist.lr += epoch_lrs(run.optimizer, run.state, len(run.bounds), len(costs))
-    track_best(run, epoch, res.costs if len(costs) > 16 else costs)
+    hist.lr += epoch_lrs(run.optimizer, run.state, len(run.bounds), ran)
+    track_best(run, epoch, res.costs if ran > 16 else costs)
     run.state = res.state
     hist.updates += res.updates
-    if len(res.costs):
-        run.epoch = hist.epochs = epoch + len(res.costs) - 1
+    if ran:
+        run.epoch = hist.epochs = epoch + ran - 1
         run.rows_unchecked = False  # the engine has read every row
     if res.bad is not None:
-        run.diverged(epoch + len(res.costs), res.bad)
+        run.diverged(epoch + ran, res.bad)
     if res.converged:
         run.stop = tol_reason(s.tol)
 
