@@ -4,7 +4,10 @@ tiny network whose epoch would otherwise cost the Python around it more than its
 
 Nothing needs Python between epochs without callbacks or a progress bar, validation, a
 training metric, ``error_tol``, diagnostics, checkpoints, the plateau rule or early
-stopping; the stopping rule ``tol`` runs inside the call.
+stopping; the stopping rule ``tol`` runs inside the call. Such a run goes through stretches
+from its first epoch on (``quiet_run``), a stretch of one epoch included: the engine keeps
+and puts back an epoch's start weights itself, and the run builds no end-of-epoch
+callbacks (``monitors``), recording what they would (the best epoch) here.
 """
 
 from __future__ import annotations
