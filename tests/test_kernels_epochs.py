@@ -327,3 +327,25 @@ def test_the_first_stretch_makes_at_most_first_work_weight_updates_and_then_keep
     dn.train(net, X, y, loss="log_loss", lr=0.05, epochs=200, random_state=0)
     first = max(1, min(200, spans_module.FIRST_WORK // (n * net.plan.n_params)))
     assert spans[0] == first and sum(spans) == 200
+
+
+@pytest.mark.parametrize("stop", ["tol", "divergence"])
+def test_a_callers_bit_generator_is_left_as_one_epoch_at_a_time_leaves_it(stop):
+    """random_state=PCG64(...): default_rng wraps the caller's BitGenerator without a
+    copy, so a stop inside a stretch gives back the orders of the epochs not run, as for a
+    caller's Generator."""
+    after = []
+    for callbacks in (None, [lambda epoch, logs: None]):
+        bits = np.random.PCG64(5)
+        if stop == "tol":
+            X, y = _xor()
+            net, kw = dn.Network.layered([2, 2, 1], random_state=0), dict(
+                loss="log_loss", lr=0.5, epochs=5000, tol=1e-5)
+            hist = dn.train(net, X, y, random_state=bits, callbacks=callbacks, **kw)
+            assert hist.epochs < 5000
+        else:
+            make, X, Y, kw = _linear(0.35, 1, 200)
+            with pytest.raises(dn.TrainingError):
+                dn.train(make(), X, Y, random_state=bits, callbacks=callbacks, **kw)
+        after.append(bits.random_raw(3).tolist())
+    assert after[0] == after[1]

@@ -346,3 +346,16 @@ def test_divergence_keeps_the_batch_norm_statistics_of_the_last_good_epoch():
     assert_array_equal(mean, after_epoch_1.bn_state[1][0])
     assert_array_equal(var, after_epoch_1.bn_state[1][1])
     assert_array_equal(net.forward(X), after_epoch_1.forward(X))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "schedule"])
+def test_a_float32_learning_rate_beyond_float32_stops_on_the_cost_without_a_warning(optimizer):
+    """lr = 1e39 does not fit float32: the rates become infinite, the cost stops training
+    with the error that names the learning rate, and no overflow warning comes first (the
+    suite turns warnings into errors)."""
+    X = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
+    Y = (X[:, :1] > 0).astype(np.float32)
+    net = dn.Network.layered([2, 3, 1], random_state=0, dtype=np.float32)
+    kw = dict(optimizer=optimizer) if optimizer != "schedule" else dict(lr_schedule=lambda t: 1e39)
+    with pytest.raises(dn.TrainingError, match="learning rate"):
+        dn.train(net, X, Y, loss="log_loss", lr=1e39, epochs=3, random_state=0, **kw)

@@ -380,9 +380,11 @@ def test_a_bad_row_not_yet_read_is_the_error_rather_than_a_diverging_cost(epochs
         dn.train(net, Xg, Yg, epochs=epochs, shuffle=False)
 
 
+@pytest.mark.parametrize("kind", ["Generator", "BitGenerator"])
 @pytest.mark.parametrize("quiet", [True, False])
 @pytest.mark.parametrize("bad", ["x", "y", "diverging then y"])
-def test_a_callers_generator_is_not_drawn_from_when_a_bad_row_stops_training(quiet, bad):
+def test_a_callers_generator_is_not_drawn_from_when_a_bad_row_stops_training(quiet, bad,
+                                                                              kind):
     Xg = np.random.default_rng(2).normal(size=(12, 2)).astype(np.float32)
     Yg = (Xg[:, :1] > 0).astype(np.float32)
     loss = "log_loss"
@@ -395,12 +397,13 @@ def test_a_callers_generator_is_not_drawn_from_when_a_bad_row_stops_training(qui
         Yg[5, 0], Yg[11, 0], loss = 1e20, np.nan, "squared_error"
     net = dn.Network.layered([2, 3, 1], output="logistic" if loss == "log_loss" else
                              "identity", random_state=0, dtype=np.float32)
-    rng = np.random.default_rng(42)
-    before = rng.bit_generator.state
+    rng = np.random.default_rng(42) if kind == "Generator" else np.random.PCG64(42)
+    state = rng.bit_generator if kind == "Generator" else rng  # (a BitGenerator is wrapped)
+    before = state.state
     callbacks = None if quiet else [lambda epoch, logs: None]  # one epoch per engine call
     with pytest.raises(ValueError):
         dn.train(net, Xg, Yg, loss=loss, epochs=20, random_state=rng, callbacks=callbacks)
-    assert rng.bit_generator.state == before
+    assert state.state == before
 
 
 def test_targets_the_engine_does_not_read_are_checked_before_training():

@@ -138,7 +138,8 @@ def check_finite(name: str, arr: np.ndarray) -> None:
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:
-    """``None``, an int, a SeedSequence or a Generator -> a ``numpy.random.Generator``."""
+    """``None``, an int, a SeedSequence, a BitGenerator (wrapped, not copied) or a Generator
+    (itself) -> a ``numpy.random.Generator``."""
     if isinstance(random_state, (bool, np.bool_)):
         fail("random_state must be None, an int or a numpy Generator", random_state,
              "pass e.g. random_state=0 (seeds are whole numbers >= 0)")

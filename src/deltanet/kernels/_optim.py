@@ -99,6 +99,7 @@ class UpdateRule:
         self.state: Any = None
         self.neg_lr = np.zeros(0, params.dtype)
         self._filled: float | None = None  # the one rate all of neg_lr holds, if so
+        self._largest = float(np.finfo(params.dtype).max)
         self.velocity = np.zeros(0, params.dtype)
         self.mu, self.nesterov = 0.0, False
         if self.settings is not None:
@@ -127,13 +128,17 @@ class UpdateRule:
         if self.neg_lr.shape[0] != n_updates:
             self.neg_lr, self._filled = np.empty(n_updates, dtype=self.params.dtype), None
         if callable(lr):  # −η_t for every update t of the epoch
-            for t in range(n_updates):
-                self.neg_lr[t] = -(lr(inner.count + t) * inner.lr_scale)
+            with np.errstate(over="ignore"):  # a rate beyond float32: ±inf (see below)
+                for t in range(n_updates):
+                    self.neg_lr[t] = -(lr(inner.count + t) * inner.lr_scale)
             self._filled = None
         else:
             rate = -(float(lr) * inner.lr_scale)
             if rate != self._filled:  # not filled with it by the epoch before
-                self.neg_lr.fill(rate)
+                # beyond the dtype's range: ±inf, which the cast would give (silently
+                # here: the cost check then names the learning rate)
+                self.neg_lr.fill(rate if abs(rate) <= self._largest
+                                 else math.copysign(math.inf, rate))
                 self._filled = rate
         if self.momentum:
             np.copyto(self.velocity, inner.velocity)
@@ -153,7 +158,8 @@ class UpdateRule:
                 rates[t:] = lr  # β^t has vanished: lr · √1 / 1 from here on (all alike)
                 break
             rates[t] = lr * sqrt(c2) / c1
-        self.neg_lr, self._filled = (-rates).astype(self.params.dtype), None
+        with np.errstate(over="ignore"):  # a rate beyond float32: ±inf, as above
+            self.neg_lr, self._filled = (-rates).astype(self.params.dtype), None
         n = self.params.shape[0]
         np.copyto(self.velocity[:n], inner.m)
         np.copyto(self.velocity[n:], inner.v)

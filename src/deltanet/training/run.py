@@ -41,8 +41,10 @@ class Run:
 
     ``X, Y, weights``: the training rows; ``val``: ``(Xv, Yv, weights_v)`` or None, and
     ``val_idx`` the rows held out for it; ``bounds``: the batches of an epoch; ``state``:
-    the optimizer's; ``monitors``: the run's own callbacks (:mod:`.monitors`), ``callbacks``
-    the user's; ``epoch_start``: the weights at the start of the epoch being recorded.
+    the optimizer's; ``monitors``: the run's own callbacks (:mod:`.monitors`; None until a
+    run that goes epoch by epoch builds them: a quiet run records what they would in
+    :mod:`.spans`), ``callbacks`` the user's; ``epoch_start``: the weights at the start of
+    the epoch being recorded.
     """
 
     net: Any
@@ -75,10 +77,12 @@ class Run:
 
     @property
     def callers_generator(self) -> bool:
-        """Whether the run draws from the caller's own ``Generator`` (``random_state=rng``):
+        """Whether the run draws from the caller's own generator (``random_state=rng``, a
+        ``Generator``, or a ``BitGenerator``, which ``default_rng`` wraps without a copy):
         the draws of epochs that a stop leaves unrun are then given back, as they would be
         had the epochs run one at a time. Nobody else sees the run's own generators."""
-        return isinstance(self.settings.random_state, np.random.Generator)
+        return isinstance(self.settings.random_state,
+                          (np.random.Generator, np.random.BitGenerator))
 
     def diverged(self, epoch: int, batch_cost: float) -> None:
         """Stop: the cost of a batch of ``epoch`` became NaN or infinite."""

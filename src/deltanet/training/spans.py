@@ -73,8 +73,8 @@ def quiet_span(run: Any, epoch: int, seconds: float | None) -> int:
 def quiet_epochs(run: Any, epoch: int, span: int) -> None:
     """Epochs ``epoch … epoch + span − 1`` in one call of the engine, recorded as one at a
     time records them: cost, learning rate, best epoch, the ``tol`` stop. The orders of
-    epochs that a stop leaves unrun are drawn back from a caller's generator (after a stop
-    nothing draws from the run's own)."""
+    epochs that a stop leaves unrun are given back to a caller's generator
+    (``Run.callers_generator``); the run's own is not drawn from after a stop."""
     s, hist, n = run.settings, run.hist, run.X.shape[0]
     drawn = run.rng.bit_generator.state if run.callers_generator else None
     orders = _orders(run.rng, n, span, s.shuffle)

@@ -34,6 +34,7 @@ from .. import engines
 from .._archive import ModelFileError
 from .._validation import check_finite, check_random_state, fail
 from ..engines import EpochResult
+from ..engines.protocol import overflow_ignored
 from ..propagation import prepare_inputs, prepare_targets
 from ..regularization import batch_bounds, uses_batch_norm
 from . import checkpoints, monitors, resume
@@ -104,6 +105,7 @@ class StreamEngine:
                                 self.opt.transform, s.l2, s.l1, s.decay_bias, s.dropout,
                                 self.rng)
 
+    @overflow_ignored
     def run(self, order: Any, state: Any, after_batch: Any = None) -> EpochResult:
         """One epoch: the windows of the source, one after another (from ``resume_at``)."""
         start, self.resume_at = self.resume_at, None
