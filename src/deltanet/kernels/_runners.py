@@ -184,7 +184,7 @@ class _CompiledRunner:
             check_training_rows(self.X, self.Y, self.checked_loss)
 
     def run(self, order: np.ndarray, state: Any, after_batch: AfterBatch = None) -> EpochResult:
-        order = np.ascontiguousarray(order, dtype=np.int64)
+        order = _typed(order, _INDEX)
         n, bs, rule = order.shape[0], self.batch_size, self.rule
         n_updates = -(-n // bs)
         rule.begin_epoch(state, n_updates)

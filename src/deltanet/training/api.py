@@ -11,7 +11,7 @@ from .._validation import fail
 from .history import History
 from .loop import neural_net_train
 from .run import prepare, release
-from .settings import Settings, signature
+from .settings import KEYWORDS, Settings
 from .streaming import is_source, prepare_stream
 
 
@@ -121,11 +121,12 @@ def train(net, X: Any, Y: Any = None, **keywords: Any) -> History:
         run.monitors = []  # they refer to the run: without this loop it waits for the GC
 
 
-train.__signature__ = signature(  # what help(), IPython and the docs show
-    [inspect.Parameter("net", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-     inspect.Parameter("X", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Any),
-     inspect.Parameter("Y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                       annotation=Any)], History)
+_P = inspect.Parameter
+train.__signature__ = inspect.Signature(  # what help(), IPython and the docs show
+    [_P("net", _P.POSITIONAL_OR_KEYWORD), _P("X", _P.POSITIONAL_OR_KEYWORD, annotation=Any),
+     _P("Y", _P.POSITIONAL_OR_KEYWORD, default=None, annotation=Any),
+     *(_P(name, _P.KEYWORD_ONLY, default=default) for name, default in KEYWORDS.items())],
+    return_annotation=History)
 
 
 def settings_for(net, **overrides: Any) -> Settings:

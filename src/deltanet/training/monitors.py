@@ -54,8 +54,6 @@ def track_best(run: Any, epoch: int, monitored: Any) -> None:
         else:
             wait += len(costs)
     else:
-        if isinstance(monitored, np.ndarray):
-            monitored = monitored.tolist()  # Python floats: no NumPy scalar per epoch
         for i, cost in enumerate(monitored):
             if cost < value - floor:
                 value, at, wait, improved = float(cost), epoch + i, 0, True

@@ -7,7 +7,6 @@ the engine, and picks up a checkpoint when resuming; the loop then works on the 
 from __future__ import annotations
 
 import functools
-import operator
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +108,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
         rng, seed_state = _generator(s.random_state)
         metric = metric or resolve_metric(s.metric, net, s.loss, Y2)
         return _start(net, s, X2, Y2, None, None, None, bounds, opt, rng, seed_state, metric,
-                      {}, None, last.key, last)
+                      {}, None, last.key, last, last.choice)
     check_loss_outputs(net, s.loss)
     sw = s.sample_weight
     if sw is not None:
@@ -156,10 +155,10 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
 def _start(net, s: Settings, X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None,
            val: tuple | None, val_idx: np.ndarray | None, bounds: tuple, opt: Optimizer,
            rng: np.random.Generator, seed_state: dict | None, metric: tuple, fp: dict,
-           ckpt: Any, key: tuple, last: _Kept | None, choice: engines.Choice | None = None,
+           ckpt: Any, key: tuple, last: _Kept | None, choice: engines.Choice,
            warm: tuple | None = None) -> Run:
-    """The run on the training rows ``X, Y`` (``prepare``): its state, its monitors and its
-    engine, the network's last one when ``last`` may be taken over (then ``choice`` is its);
+    """The run on the training rows ``X, Y`` (``prepare``): its state and its engine, the
+    network's last one when ``last`` may be taken over (``choice`` picked the engine);
     ``warm``: what a later run with the same settings and rows may take from this one."""
     zero_padding(net)
     run = Run(net, s, X, Y, weights, val, val_idx, bounds, opt,
@@ -172,7 +171,6 @@ def _start(net, s: Settings, X: np.ndarray, Y: np.ndarray, weights: np.ndarray |
     if ckpt is not None:
         checkpoints.restore_run(run, ckpt)
         zero_padding(net)
-    choice = last.choice if last is not None else choice
     run.hist.engine, run.hist.engine_reason = choice
     if not run.finished:
         run.engine = _engine(run, choice, key, last, warm)
@@ -209,8 +207,8 @@ def _taken_over(net, key: tuple) -> _Kept | None:
     identity), and equal plain settings, so that the same engine would be built; the
     engine is then pointed at this run's rows."""
     last = _LAST.get(net)
-    if last is None or all(map(operator.is_, last.key, key)):  # (settings kept: the same)
-        return last
+    if last is None:
+        return None
     for a, b in zip(last.key, key, strict=True):
         if a is not b and not (type(a) in _VALUES and type(b) is type(a) and a == b):
             return None

@@ -9,12 +9,7 @@ the run is built (:mod:`deltanet.training.run`), from these settings.
 from __future__ import annotations
 
 import difflib
-import functools
-import inspect
-import operator
 import os
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +120,8 @@ class Settings:
         find its settings by their identities alone: the same objects are of the same
         types and bits (the entry holds them, so no other object takes their ``id``)."""
         names, values = tuple(given), tuple(given.values())
-        same = _SAME.get(tuple(map(id, values)))
+        ids = tuple(map(id, values))
+        same = _SAME.get(ids)
         if same is not None and same[0] == names:
             return same[2]
         unknown = [name for name in names if name not in KEYWORDS]
@@ -146,7 +142,7 @@ class Settings:
         if key is not None:
             if len(_SAME) >= _BUILT_MAX:
                 _SAME.clear()
-            _SAME[tuple(map(id, values))] = (names, values, built)
+            _SAME[ids] = (names, values, built)
         return built
 
     @classmethod
@@ -196,19 +192,7 @@ def _cache_key(kw: dict[str, Any]) -> tuple | None:
     types = tuple(map(type, values))
     if not _PLAIN.issuperset(types):
         return None
-    return tuple(kw), values, types, _float_bits(types)(values)
-
-
-@functools.lru_cache(maxsize=64)
-def _float_bits(types: tuple) -> Callable[[tuple], bytes]:
-    """A function that gives the bits of the floats among values of these ``types``, in
-    order (one pass in C: ``-0.0`` and ``0.0`` differ there)."""
-    at = [i for i, t in enumerate(types) if t is float]
-    pack = struct.Struct(f"<{len(at)}d").pack
-    if len(at) > 1:
-        pick = operator.itemgetter(*at)
-        return lambda values: pack(*pick(values))
-    return lambda values: pack(*[values[i] for i in at])
+    return tuple(kw), values, types, tuple([v.hex() for v in values if type(v) is float])
 
 
 def _check_flag(name: str, value: Any) -> bool:
@@ -258,11 +242,3 @@ def _check_writable(path: Path) -> None:
     if problem is not None:
         fail(f"the checkpoint cannot be written: {problem}", str(path),
              "give a path in a folder you can write to, e.g. 'run.ckpt'")
-
-
-def signature(leading: list[inspect.Parameter], returns: Any) -> inspect.Signature:
-    """``train()``'s signature: the ``leading`` parameters, then ``KEYWORDS`` (keyword-only,
-    with their defaults)."""
-    keywords = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-                for name, default in KEYWORDS.items()]
-    return inspect.Signature([*leading, *keywords], return_annotation=returns)
