@@ -284,6 +284,30 @@ def test_stop_training_from_a_batch_callback_ends_mid_epoch():
     assert (hist.updates, hist.epochs, hist.stop_reason) == (7, 2, "update 7")
 
 
+@pytest.mark.parametrize("engine, extra", [
+    ("numba", {}), ("numpy", {}), ("auto", {"dropout": 0.2}),  # the last: reference passes
+    ("numba", {"batch_size": 4}), ("numpy", {"batch_size": 1})])
+@pytest.mark.parametrize("kind", ["epoch", "batch"])
+def test_callbacks_run_under_the_callers_numpy_error_settings(engine, extra, kind):
+    """An overflow in the user's callback warns, or raises under the caller's
+    ``np.errstate(over="raise")``, whichever engine runs the updates (an engine that
+    computes in NumPy silences its own overflow, not the user's)."""
+    def overflow(*args):
+        return np.float64(1e308) * np.float64(10.0)
+
+    callback = overflow if kind == "epoch" else type(
+        "Overflow", (dn.Callback,), {"on_batch_end": lambda self, u, logs: overflow()})()
+    X, y = _regression(n=12)
+    net = dn.Network.layered([3, 2, 1], output="identity", random_state=0)
+    kw = dict(lr=0.01, epochs=2, random_state=0, callbacks=[callback], engine=engine,
+              **{"batch_size": 3, **extra})
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        hist = dn.train(net, X, y, **kw)
+    assert hist.epochs == 2
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        dn.train(net, X, y, **kw)
+
+
 def test_verbose_shows_a_progress_bar_on_stderr(capsys):
     X, y = _regression(n=30)
     net = dn.Network.layered([3, 1], output="identity", random_state=0)

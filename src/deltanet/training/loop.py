@@ -101,15 +101,21 @@ def _caller_generator_state(run: Run) -> dict | None:
 
 
 def _after_batch(run: Run, epoch: int, base: int):
-    """The engine's hook after every update: the user's per-update callbacks, or None."""
+    """The engine's hook after every update: the user's per-update callbacks, or None.
+
+    They run under the caller's NumPy error settings, as the epoch callbacks do: an engine
+    that computes in NumPy silences overflow on its way to a non-finite cost
+    (``engines.protocol.overflow_ignored``), which is no reason to silence the user's code."""
     if not run.callbacks.batch:
         return None
+    callers = np.geterr()
 
     def after_batch(t: int, batch_cost: float, size: int) -> bool:
         run.hist.updates = base + t
-        run.stop = run.callbacks.batch_end(run.hist.updates, {
-            "epoch": epoch, "update": run.hist.updates, "batch_cost": batch_cost,
-            "batch_size": size})
+        with np.errstate(**callers):
+            run.stop = run.callbacks.batch_end(run.hist.updates, {
+                "epoch": epoch, "update": run.hist.updates, "batch_cost": batch_cost,
+                "batch_size": size})
         return bool(run.stop)
 
     return after_batch
