@@ -50,6 +50,32 @@ def per_example(table: Table, rows: list[Row]) -> None:
                f"<= {ACCURACY_TOLERANCE}", gap <= ACCURACY_TOLERANCE)
 
 
+def per_example_peers(table: Table, data: str, workload: str, rows: list[Row]) -> None:
+    """(a) against the strongest per-example peers, each dtype: digits within 1.15× of the
+    hand-written fastmath Numba loop and ≥ 1.5× JAX; XOR at least JAX's speed."""
+    wanted = {"digits": [("numba loop fastmath", 1 / 1.15), ("jax jit + scan", 1.5)],
+              "xor": [("jax jit + scan", 1.0)]}.get(data, [])
+    for peer, target in wanted:
+        for dtype in ("float64", "float32"):
+            row = _find(rows, peer, dtype)
+            if row is None:
+                continue
+            if target < 1:  # stated as deltanet's time over the peer's
+                value = 1 / row.ratio
+                _claim(table, f"(a) {workload}: deltanet {dtype} time / {peer} time", value,
+                       f"<= {number(1 / target)}", value <= 1 / target)
+            else:
+                _claim(table, f"(a) {workload}: {peer} {dtype} time / deltanet time",
+                       row.ratio, f">= {number(target)}", row.ratio >= target)
+
+
+def fixed_cost(table: Table, results: dict[str, dict[str, float]], target: float) -> None:
+    """(a) the fixed cost of a warm ``train()`` call, each dtype (``bench/fixed_cost.py``)."""
+    for dtype, r in results.items():
+        _claim(table, f"(a) fixed cost of a warm train() call, {dtype} (µs)", r["fixed"],
+               f"<= {number(target)}", r["fixed"] <= target)
+
+
 def minibatch(table: Table, rows: list[Row], dtype: str = "float32", threads: int = 1) -> None:
     """(b) float32, one thread: >= 1.4x PyTorch eager and scikit-learn, >= 60% of the GEMM
     limit; two threads or more: >= 65% of the GEMM limit and >= 1.3x JAX. Every table: the

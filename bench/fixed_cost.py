@@ -71,10 +71,11 @@ def table(results: dict[str, dict[str, float]]) -> Table:
     return out
 
 
-def run() -> Table:
-    return table({name: measure(dtype) for name, dtype in (("float64", np.float64),
-                                                           ("float32", np.float32))})
+def measure_all() -> dict[str, dict[str, float]]:
+    """``measure`` for float64 and float32."""
+    return {name: measure(dtype) for name, dtype in (("float64", np.float64),
+                                                      ("float32", np.float32))}
 
 
 if __name__ == "__main__":
-    print(run().markdown())
+    print(table(measure_all()).markdown())

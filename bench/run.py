@@ -107,17 +107,18 @@ def run_per_example(args: argparse.Namespace, verdicts) -> list:
     print("(a) per-example SGD", file=sys.stderr)
     for workload in suite_per_example.workloads_for(args.quick):
         rows = suite_per_example.run(workload, args.reps)
-        name = f"{workload.data.name} {'-'.join(map(str, workload.sizes))}"
-        args.summary.setdefault("per_example", {})[name] = rows
+        args.summary.setdefault("per_example", {})[workload.name] = rows
         tables.append(report.timing_table(
-            f"(a) per-example SGD, {workload.data.name} "
-            f"{'-'.join(map(str, workload.sizes))}, {workload.epochs} epochs, "
+            f"(a) per-example SGD, {workload.name} ({workload.epochs:,} epochs), "
             f"lr {workload.lr}", rows, "µs/update", 1e6))
         if workload.data.name == "digits":
             checks.per_example(verdicts, rows)
+        checks.per_example_peers(verdicts, workload.data.name, workload.name, rows)
     import fixed_cost
 
-    tables.append(fixed_cost.run())
+    results = fixed_cost.measure_all()
+    tables.append(fixed_cost.table(results))
+    checks.fixed_cost(verdicts, results, fixed_cost.TARGET_US)
     print("(a) first-call compile time (fresh processes)", file=sys.stderr)
     probes = {target: compile_probe.probe(target) for target in ("deltanet", "numba")}
     return [*tables, report.compile_table(probes)]

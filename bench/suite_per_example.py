@@ -24,13 +24,20 @@ from workloads import Dataset
 
 @dataclass(frozen=True)
 class PerExample:
-    """A per-example SGD workload; ``init_seed`` seeds the shared Glorot start and the orders."""
+    """A per-example SGD workload; ``init_seed`` seeds the shared Glorot start and the orders.
+    ``peers``: the names of the peers that run it (None: all of ``PEERS``)."""
 
     data: Dataset
     sizes: list[int]
     lr: float
     epochs: int
     init_seed: int = 0
+    peers: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return (f"{self.data.name} {'-'.join(map(str, self.sizes))}, "
+                f"{self.epochs * self.data.X.shape[0]:,} updates per call")
 
 
 def _start(w: PerExample, data: Dataset, epochs: int, dtype: type) -> tuple:
@@ -119,6 +126,7 @@ def run(
             warmup=partial(runner, workload, _tiny(workload.data), 1),
         )
         for peer, dtype, runner in peers or PEERS
+        if workload.peers is None or peer in workload.peers
     ]
     rows = measure_all(entries, reps)
     baseline = {row.dtype: row for row in rows if row.peer == "deltanet"}
@@ -127,10 +135,18 @@ def run(
     return rows
 
 
+#: the peers of the long XOR call: those that run 400,000 updates in well under a second
+STEADY_PEERS = ("deltanet", "numba loop", "numba loop fastmath", "jax jit + scan")
+
+
 def workloads_for(quick: bool) -> list[PerExample]:
     """XOR with inputs in {−1, 1} (2-2-1 can stall in a local minimum from some starts) and
-    digits scaled to [0, 1]."""
+    digits scaled to [0, 1]. XOR twice: 4,000 updates per call, where what a call costs
+    beyond its updates shows, and 400,000 (the fastest peers only), the cost of an update
+    alone."""
     return [
         PerExample(workloads.xor(), [2, 2, 1], lr=0.5, epochs=250 if quick else 1000),
+        PerExample(workloads.xor(), [2, 2, 1], lr=0.5, epochs=10_000 if quick else 100_000,
+                   peers=STEADY_PEERS),
         PerExample(workloads.digits(), [64, 32, 10], lr=0.1, epochs=2 if quick else 5),
     ]
