@@ -24,6 +24,7 @@ import numpy as np
 
 import deltanet as dn
 from deltanet.kernels import _runners
+from deltanet.training import run as run_module
 from workloads import random_task
 
 CASES = [([64, 32, 10], "logistic", 1347, 20), ([2, 2, 1], "logistic", 4, 50000),
@@ -35,10 +36,14 @@ def us_per_update(sizes, hidden, n, epochs, dense: bool) -> float:
     X, Y, output, loss = random_task(sizes, n, rng)
     original = _runners.is_dense_chain
     _runners.is_dense_chain = original if dense else (lambda layout: False)
+    _runners._SHARED.clear()  # a small plan's layout is shared by structure: built afresh
     try:
         net = dn.Network.layered(sizes, hidden=hidden, output=output, random_state=0)
         kw = dict(loss=loss, batch_size=1, engine="numba", lr=0.01, random_state=0)
         dn.train(net, X, Y, epochs=1, **kw)  # compile or load from the cache
+        runner = run_module._LAST[net].engine
+        if (runner._dense is not None) != dense:  # never time the other kernel by mistake
+            raise RuntimeError(f"the {'dense' if dense else 'general'} kernel did not run")
         best = float("inf")
         for _ in range(5):
             start = time.thread_time()
@@ -47,6 +52,7 @@ def us_per_update(sizes, hidden, n, epochs, dense: bool) -> float:
         return best
     finally:
         _runners.is_dense_chain = original
+        _runners._SHARED.clear()
 
 
 def cpu_name() -> str:

@@ -34,9 +34,9 @@ per example, one thread, the command that measures it):
   batches of 64-32-10 at 32 with Adam, 0.80 against 1.63 (2.0×), and of 784-64-10 at 4,
   5.5 against 15.7 (2.9×); the per-example kernel for XOR's four examples, 0.37 against
   3.74 (10×) (``bench/engine_crossover.py``; ``blas_batches`` encodes the rule);
-* dense layered per-example SGD (:mod:`._dense`) vs the general kernel: on XOR 2-2-1, 0.178
-  against 0.338 (1.90×; 64-32-10 logistic 1.154 against 1.347, 1.17×; 784-64-10 ReLU 13.4
-  against 15.7, 1.17×; CPU time of the thread on a shared 2-core AMD EPYC, both kernels
+* dense layered per-example SGD (:mod:`._dense`) vs the general kernel: on XOR 2-2-1, 0.148
+  against 0.303 (2.05×; 64-32-10 logistic 1.079 against 1.298, 1.20×; 784-64-10 ReLU 13.1
+  against 15.2, 1.16×; CPU time of the thread on a shared 2-core AMD EPYC, both kernels
   without reference counting) (``bench/kernel_variants.py``). It runs every layered plan
   with plain per-example SGD: it is the faster kernel on all three, and clears 1.3× on the
   tiny networks (XOR), where the general kernel's per-layer dispatch is most of an update.
