@@ -58,15 +58,14 @@ def per_example_peers(table: Table, data: str, workload: str, rows: list[Row]) -
     for peer, target in wanted:
         for dtype in ("float64", "float32"):
             row = _find(rows, peer, dtype)
-            if row is None:
-                continue
+            ratio = row.ratio if row is not None else float("nan")  # a peer missing: n/a
             if target < 1:  # stated as deltanet's time over the peer's
-                value = 1 / row.ratio
+                value = 1 / ratio
                 _claim(table, f"(a) {workload}: deltanet {dtype} time / {peer} time", value,
                        f"<= {number(1 / target)}", value <= 1 / target)
             else:
                 _claim(table, f"(a) {workload}: {peer} {dtype} time / deltanet time",
-                       row.ratio, f">= {number(target)}", row.ratio >= target)
+                       ratio, f">= {number(target)}", ratio >= target)
 
 
 def fixed_cost(table: Table, results: dict[str, dict[str, float]], target: float) -> None:

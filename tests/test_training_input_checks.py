@@ -383,8 +383,10 @@ def test_a_bad_row_not_yet_read_is_the_error_rather_than_a_diverging_cost(epochs
 @pytest.mark.parametrize("kind", ["Generator", "BitGenerator"])
 @pytest.mark.parametrize("quiet", [True, False])
 @pytest.mark.parametrize("bad", ["x", "y", "diverging then y"])
+@pytest.mark.parametrize("split", [{}, {"validation_fraction": 0.25}, {"early_stopping": True}])
 def test_a_callers_generator_is_not_drawn_from_when_a_bad_row_stops_training(quiet, bad,
-                                                                              kind):
+                                                                              kind, split):
+    """Also when a validation split is drawn from it: the rows are checked first."""
     Xg = np.random.default_rng(2).normal(size=(12, 2)).astype(np.float32)
     Yg = (Xg[:, :1] > 0).astype(np.float32)
     loss = "log_loss"
@@ -402,7 +404,8 @@ def test_a_callers_generator_is_not_drawn_from_when_a_bad_row_stops_training(qui
     before = state.state
     callbacks = None if quiet else [lambda epoch, logs: None]  # one epoch per engine call
     with pytest.raises(ValueError):
-        dn.train(net, Xg, Yg, loss=loss, epochs=20, random_state=rng, callbacks=callbacks)
+        dn.train(net, Xg, Yg, loss=loss, epochs=20, random_state=rng, callbacks=callbacks,
+                 **split)
     assert state.state == before
 
 

@@ -246,3 +246,37 @@ def test_keywords_equal_to_a_call_before_but_of_another_type_or_sign_are_checked
                 assert outcome(name, value) == alone[type(value), repr(value)]
     sw = np.ones(4)
     assert settings_for(net, sample_weight=sw) is not settings_for(net, sample_weight=sw)
+
+
+def test_a_network_keeps_no_object_of_a_callers_call_alive():
+    """What a network keeps for its next call holds nothing of the caller's: not the
+    settings of a call with callbacks, nor the rows of a call refused before training."""
+    import gc
+    import weakref
+
+    class Holder:
+        pass
+
+    class PerUpdate(dn.Callback):
+        def on_batch_end(self, update, logs):
+            pass
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 2))
+    Y = (X[:, :1] > 0).astype(float)
+    net = dn.Network.layered([2, 3, 1], random_state=0)
+    holder = Holder()
+    held = weakref.ref(holder)
+    dn.train(net, X, Y, loss="log_loss", epochs=2, random_state=0,
+             callbacks=[lambda epoch, logs, holder=holder: None])
+    del holder
+    gc.collect()
+    assert held() is None
+    Xb, Yb = X.copy(), Y.copy()
+    Yb[4, 0] = 2.0
+    rows = weakref.ref(Xb), weakref.ref(Yb)
+    with pytest.raises(ValueError, match="targets in"):
+        dn.train(net, Xb, Yb, loss="log_loss", epochs=2, callbacks=[PerUpdate()])
+    del Xb, Yb
+    gc.collect()
+    assert [row() for row in rows] == [None, None]

@@ -137,6 +137,11 @@ def check_finite(name: str, arr: np.ndarray) -> None:
              float(arr[tuple(bad)]), "remove or impute them first", NonFiniteError)
 
 
+#: the types of plain values (a number, name, flag or None): immutable, so equal values may
+#: stand for one another (the caches of settings, optimizers and kept engines go by them)
+PLAIN_TYPES = frozenset((type(None), bool, int, float, str))
+
+
 def check_random_state(random_state: Any) -> np.random.Generator:
     """``None``, an int, a SeedSequence, a BitGenerator (wrapped, not copied) or a Generator
     (itself) -> a ``numpy.random.Generator``."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import optimizers
-from .._validation import check_choice, check_number, fail
+from .._validation import PLAIN_TYPES, check_choice, check_number, fail
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rprop")
 SCHEDULES = ("constant", "invscaling", "step", "cosine", "plateau")
@@ -40,14 +40,12 @@ def resolve_optimizer(optimizer: Any, lr: float, momentum: float, lr_schedule: A
         epochs = steps = n = 0
     args = (optimizer, lr, momentum, lr_schedule, epochs, steps, n, full_batch)
     # only lr and momentum can be floats here; the cache would take -0.0 for 0.0
-    if lr_schedule != "plateau" and _PLAIN.issuperset(map(type, args)) \
+    if lr_schedule != "plateau" and PLAIN_TYPES.issuperset(map(type, args)) \
             and not (type(lr) is float and lr == 0) \
             and not (type(momentum) is float and momentum == 0):
         return _named(*args)
     return _resolve(*args)
 
-
-_PLAIN = frozenset((type(None), bool, int, float, str))
 
 
 @functools.lru_cache(maxsize=32, typed=True)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import engines, kernels
 from .._inputs import check_target_values, check_training_rows
-from .._validation import check_random_state
+from .._validation import PLAIN_TYPES, check_random_state
 from ..propagation import normalize_sample_weight, prepare_inputs, prepare_targets
 from ..regularization import batch_bounds, uses_batch_norm
 from . import checkpoints, monitors, resume
@@ -120,6 +120,10 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     if s.class_weight is not None:
         check_target_values(Y2, s.loss)
         compute_class_weight(s.class_weight, Y2)  # checked on all targets first
+    drawing_split = s.validation_data is None and (s.validation_fraction is not None
+                                                   or s.early_stopping)
+    if drawing_split:  # the engine sees the training rows only: all checked here, and
+        check_training_rows(X2, Y2, s.loss)  # before the split draws from the generator
     rng, seed_state = _generator(s.random_state)
     val_idx = split_validation(rng, n, s.validation_data, s.validation_fraction,
                                s.early_stopping)
@@ -141,11 +145,9 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     ckpt = resume.load_resume(s, fp)
     if ckpt is not None and val_idx is not None:
         val_idx = resume.saved_split(ckpt, val_idx, n)
-    if val_idx is not None:  # the engine sees the training rows only
-        check_training_rows(X2, Y2, s.loss)
     Xt, Yt, weights, val = split(X2, Y2, sw, val_idx, val_data, s.class_weight, net.dtype)
     warm = None
-    if sw is None and val is None and s.class_weight is None and s.checkpoint is None:
+    if s.plain and sw is None and val is None and s.class_weight is None:
         warm = (s, n, bounds, opt, None if auto_reads_targets(s.metric, net, s.loss)
                 else metric)
     return _start(net, s, Xt, Yt, weights, val, val_idx, bounds, opt, rng, seed_state,
@@ -177,7 +179,11 @@ def _start(net, s: Settings, X: np.ndarray, Y: np.ndarray, weights: np.ndarray |
     if val_idx is None:
         run.rows_unchecked = _engine_checks_inputs(run)
         if not run.rows_unchecked:
-            check_training_rows(X, Y, s.loss)
+            try:
+                check_training_rows(X, Y, s.loss)
+            except BaseException:
+                release(run)  # a kept engine keeps no rows of a refused call alive
+                raise
     return run
 
 
@@ -186,9 +192,11 @@ class _Kept:
     """A network's last reusable engine, the choice that picked it and what both were made
     from: ``key = (plan, params, bounds, optimizer, loss, engine, dropout, l2, l1,
     decay_bias)``. ``warm``: ``(settings, n, bounds, optimizer, metric)`` when that run's
-    settings hold no data (no sample or class weights, validation or checkpoint): a run with
-    the same settings object and as many rows takes them over instead of deriving them
-    again (``metric`` None when 'auto' reads the targets)."""
+    settings are of plain values alone (``Settings.plain``: shared by every call that gives
+    the same ones; no callbacks, arrays or other objects of the caller's) and hold no data
+    (no sample or class weights, validation): a run with the same settings object and as
+    many rows takes them over instead of deriving them again (``metric`` None when 'auto'
+    reads the targets)."""
 
     key: tuple
     choice: engines.Choice
@@ -198,7 +206,6 @@ class _Kept:
 
 #: per network, what its last run kept (``_Kept``)
 _LAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_VALUES = (str, float, int, bool, type(None))
 
 
 def _taken_over(net, key: tuple) -> _Kept | None:
@@ -210,7 +217,7 @@ def _taken_over(net, key: tuple) -> _Kept | None:
     if last is None:
         return None
     for a, b in zip(last.key, key, strict=True):
-        if a is not b and not (type(a) in _VALUES and type(b) is type(a) and a == b):
+        if a is not b and not (type(a) in PLAIN_TYPES and type(b) is type(a) and a == b):
             return None
     return last
 

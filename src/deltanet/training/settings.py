@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import losses as _losses
 from .._archive import cannot_create_in
-from .._validation import check_choice, check_number, fail
+from .._validation import PLAIN_TYPES, check_choice, check_number, fail
 from ..losses import Loss
 from ..regularization import resolve_dropout
 from .checkpoints import Windows, parse_every
@@ -107,6 +107,9 @@ class Settings:
     resume_required: bool
     diagnostics: bool
     engine: str
+    #: built from plain values only (numbers, names, flags, None; no checkpoint or dropout),
+    #: so shared by every call that gives them: a network's last run may keep it (``run``)
+    plain: bool = False
 
     @classmethod
     def build(cls, net, given: dict[str, Any]) -> Settings:
@@ -134,7 +137,7 @@ class Settings:
         key = _cache_key(kw)
         built = _BUILT.get(key) if key is not None else None
         if built is None:
-            built = cls._check(net, kw)
+            built = cls._check(net, kw, plain=key is not None)
             if key is not None:
                 if len(_BUILT) >= _BUILT_MAX:
                     _BUILT.clear()
@@ -146,7 +149,7 @@ class Settings:
         return built
 
     @classmethod
-    def _check(cls, net, kw: dict[str, Any]) -> Settings:
+    def _check(cls, net, kw: dict[str, Any], plain: bool = False) -> Settings:
         """``build`` without the cache."""
         loss = _losses.get(kw["loss"])
         flags = {k: _check_flag(k, kw[k]) for k in FLAGS}
@@ -168,14 +171,13 @@ class Settings:
             metric=kw["metric"], callbacks=kw["callbacks"], checkpoint=checkpoint,
             checkpoint_every=parse_every(kw["checkpoint_every"]),
             resume=resume, resume_required=required,
-            engine=check_choice("engine", kw["engine"], ENGINES))
+            engine=check_choice("engine", kw["engine"], ENGINES), plain=plain)
 
 
 _BUILT: dict[tuple, Settings] = {}  # Settings of plain keywords, by their key
 #: the same by the identities of the keywords given: ``(names, values, settings)``
 _SAME: dict[tuple, tuple] = {}
 _BUILT_MAX = 64
-_PLAIN = frozenset((type(None), bool, int, float, str))
 
 
 def _cache_key(kw: dict[str, Any]) -> tuple | None:
@@ -190,7 +192,7 @@ def _cache_key(kw: dict[str, Any]) -> tuple | None:
         return None
     values = tuple(kw.values())
     types = tuple(map(type, values))
-    if not _PLAIN.issuperset(types):
+    if not PLAIN_TYPES.issuperset(types):
         return None
     return tuple(kw), values, types, tuple([v.hex() for v in values if type(v) is float])
 
