@@ -13,7 +13,7 @@ from numpy.testing import assert_array_equal
 
 import deltanet as dn
 from deltanet._plan import batch_norm_layers
-from deltanet._validation import NonFiniteError
+from deltanet._validation import NonFiniteError, TargetValueError
 
 X = np.random.default_rng(0).normal(size=(20, 2))
 Y01 = (X[:, 0] > 0).astype(float)
@@ -434,3 +434,15 @@ def test_targets_the_engine_does_not_read_are_checked_before_training():
                      **{"callbacks": [no_epoch], **kw})
         assert_array_equal(net.params, start)
     assert batches == []
+
+
+def test_the_target_check_reads_each_range_as_the_table_gives_it(monkeypatch):
+    """``check_target_values`` takes any range of ``TARGET_RANGES`` as written, the range
+    the kernels check: a loss taking [-1, 1] accepts -0.5 and names the range for 1.5."""
+    from deltanet import _inputs, losses
+
+    monkeypatch.setitem(_inputs.TARGET_RANGES, "squared_error", (-1.0, 1.0))
+    loss = losses.get("squared_error")
+    _inputs.check_target_values(np.array([[-0.5], [1.0], [-1.0]]), loss)
+    with pytest.raises(TargetValueError, match=r"targets in \[-1, 1\].*1\.5"):
+        _inputs.check_target_values(np.array([[-0.5], [1.5]]), loss)

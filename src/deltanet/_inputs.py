@@ -64,13 +64,15 @@ def check_target_values(arr: np.ndarray, loss) -> None:
         check_finite("Y", arr)
     name = loss.name
     low, high = TARGET_RANGES.get(name, (-math.inf, math.inf))
-    if high == 1.0 and (lo < 0 or hi > 1):
-        fail(f"{name} needs targets in [0, 1]", float(arr[(arr < 0) | (arr > 1)][0]),
-             "use 0/1 labels (or probabilities) for a logistic or threshold output",
+    if lo < low or hi > high:  # the range as the kernels read it
+        first = float(arr[(arr < low) | (arr > high)][0])
+        if high == math.inf and low == 0.0:
+            fail(f"{name} needs non-negative targets (one-hot or probabilities)", first,
+                 "one-hot encode the labels", TargetValueError)
+        fail(f"{name} needs targets in [{low:g}, {high:g}]", first,
+             "use 0/1 labels (or probabilities) for a logistic or threshold output"
+             if (low, high) == (0.0, 1.0) else f"scale the targets into [{low:g}, {high:g}]",
              TargetValueError)
-    if low == 0.0 and lo < 0:
-        fail(f"{name} needs non-negative targets (one-hot or probabilities)",
-             float(arr[arr < 0][0]), "one-hot encode the labels", TargetValueError)
 
 
 def check_training_rows(X: np.ndarray, Y: np.ndarray, loss) -> None:
