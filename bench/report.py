@@ -261,7 +261,9 @@ def speed_markdown(summary: dict, facts: dict[str, str], command: str, reps: int
                     lines.append(f"| {name} | {dtype} | " + " | ".join(cells) + " |")
         lines.append("")
     if summary.get("minibatch"):
-        lines += ["Mini-batch SGD, 784-256-128-10 ReLU, batch 128, one epoch, s per epoch "
+        examples = summary.get("minibatch_examples")
+        lines += ["Mini-batch SGD, 784-256-128-10 ReLU, batch 128, one epoch"
+                  + (f" of {examples:,} examples" if examples else "") + ", s per epoch "
                   "(GEMM share = the products training needs, without the input layer's Δ, "
                   "alone, over deltanet's epoch):", "",
                   "| dtype | threads | " + " | ".join(MINIBATCH_PEERS) + " | GEMM share |",

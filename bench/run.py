@@ -141,6 +141,7 @@ def run_minibatch(args: argparse.Namespace, verdicts, data) -> list:
         with threads(n):
             rows = suite_minibatch.run(workload, args.reps)
         args.summary.setdefault("minibatch", {})[(name, n)] = rows
+        args.summary["minibatch_examples"] = data.X.shape[0]
         tables.append(report.timing_table(
             f"(b) mini-batch SGD, 784-256-128-10 ReLU, batch 128, {name}, {n} thread"
             f"{'s' if n > 1 else ''}, {data.X.shape[0]:,} examples, 1 epoch, lr {workload.lr}",
