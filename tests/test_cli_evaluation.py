@@ -128,6 +128,62 @@ def test_training_table_scores_only_held_out_rows_and_says_so(tmp_path, capsys):
     assert "scoring the 360 held-out test rows of 1797" in capsys.readouterr().out
 
 
+def _blanks_table(seed: int, n: int = 120) -> pd.DataFrame:
+    """Whole numbers, names and flags with blanks here and there, and a stretch of rows
+    where a column holds blanks alone."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"age": rng.integers(18, 70, n).astype(object),
+                          "city": rng.choice(["Oslo", "Rome", "Lima"], n).astype(object),
+                          "price": rng.normal(50, 10, n).round(2),
+                          "member": rng.choice([True, False], n).astype(object),
+                          "bought": rng.choice(["yes", "no"], n)})
+    for column in ("age", "city", "price", "member"):
+        frame.loc[rng.choice(n, 8, replace=False), column] = None
+    frame.loc[40:59, "city"] = None
+    return frame
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_tables_fingerprint_does_not_depend_on_how_it_is_cut_into_pieces(tmp_path, seed):
+    """A piece of a column is typed by what it holds (whole numbers with a blank are read
+    as floats, a piece of blanks alone as floats): the fingerprint of the CSV read whole
+    equals that of the same CSV read in pieces of any size."""
+    path = tmp_path / "shop.csv"
+    _blanks_table(seed).to_csv(path, index=False)
+    whole = pd.read_csv(path)
+    expected = model_file.fingerprint(whole)
+    for rows in (1, 7, 20, 33, 119):
+        digest = None
+        for piece in pd.read_csv(path, chunksize=rows):
+            digest = digest or model_file.Fingerprint(piece.columns)
+            digest.add(piece)
+        assert digest.text() == expected, rows
+    changed = whole.copy()
+    changed.loc[whole["price"].first_valid_index(), "price"] += 0.01
+    assert model_file.fingerprint(changed) != expected
+    blanked = whole.copy()
+    blanked.loc[whole["age"].first_valid_index(), "age"] = None
+    assert model_file.fingerprint(blanked) != expected
+
+
+def test_a_table_with_blanks_trained_in_pieces_is_scored_on_its_held_out_rows(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"age": rng.integers(18, 70, 300).astype(object),
+                          "city": rng.choice(["Oslo", "Rome", "Lima"], 300).astype(object),
+                          "price": rng.normal(50, 10, 300).round(2),
+                          "bought": rng.choice(["yes", "no"], 300)})
+    for column in ("age", "city", "price"):
+        frame.loc[rng.choice(300, 10, replace=False), column] = None
+    path = tmp_path / "shop.csv"
+    frame.to_csv(path, index=False)
+    model_path = train(tmp_path, str(path), "--target", "bought", "--impute", "median",
+                       "--memory", "2KB")
+    capsys.readouterr()
+    for extra in ([], ["--stream"]):
+        assert main(["evaluate", str(model_path), str(path), *extra]) == 0
+        assert "held-out test rows of 300" in capsys.readouterr().out, extra
+
+
 def test_changed_data_and_old_model_files_score_all_rows(tmp_path, capsys):
     frame = load_source("iris").frame
     frame.to_csv(tmp_path / "iris.csv", index=False)

@@ -270,17 +270,49 @@ class Fingerprint:
         self.digest = hashlib.sha256(json.dumps([str(c) for c in columns]).encode())
 
     def add(self, frame: Any) -> Fingerprint:
-        import pandas as pd
-
-        try:
-            hashed = pd.util.hash_pandas_object(frame, index=False)
-        except TypeError:  # cells of lists or records (Parquet): hashed by their text
-            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
-        self.digest.update(hashed.to_numpy().tobytes())
+        """Hash each row of ``frame`` (one 64-bit value a row, the rows' bytes in order), the
+        same however the table is cut into chunks: a piece of a column is typed by the
+        values it happens to hold (whole numbers with a blank read as floats, a piece of
+        blanks alone as floats), so numbers are hashed as float64 and a blank as a blank,
+        whatever the piece's type."""
+        rows = np.zeros(len(frame), dtype=np.uint64)
+        for k in range(frame.shape[1]):
+            rows = rows * np.uint64(_ROW_MULTIPLIER) ^ _column_hashes(frame.iloc[:, k])
+        self.digest.update(rows.tobytes())
         return self
 
     def text(self) -> str:
         return "sha256:" + self.digest.hexdigest()
+
+
+_ROW_MULTIPLIER = 0x100000001B3  # the FNV-1 prime: mixes the columns of a row in order
+_BLANK = np.uint64(0x9E3779B97F4A7C15)  # the hash of a blank cell, of any column type
+
+
+def _column_hashes(column: Any) -> np.ndarray:
+    """One uint64 per cell of ``column`` (a pandas Series): numbers and flags by their
+    float64 value (also inside a column of objects), other cells by pandas' hash of the
+    object (their text for lists or records, which that cannot hash), blanks (None, NaN)
+    as ``_BLANK``."""
+    import pandas as pd
+
+    values = column.to_numpy()
+    blank = pd.isna(column).to_numpy()
+    if values.dtype.kind in "biuf":
+        hashed = pd.util.hash_array(values.astype(np.float64))
+    else:
+        cells = values.astype(object)
+        try:
+            hashed = pd.util.hash_array(cells)
+        except TypeError:  # cells of lists or records (Parquet): hashed by their text
+            hashed = pd.util.hash_array(np.array([str(v) for v in cells], dtype=object))
+        numbers = np.fromiter((type(v) in _NUMBERS for v in cells), bool, len(cells))
+        if numbers.any():  # flags or numbers among the blanks of an object column
+            hashed[numbers] = pd.util.hash_array(cells[numbers].astype(np.float64))
+    return np.where(blank, _BLANK, hashed).astype(np.uint64)
+
+
+_NUMBERS = frozenset((bool, int, float, np.bool_, np.int64, np.float64))
 
 
 def rows_digest(rows: np.ndarray) -> str:
