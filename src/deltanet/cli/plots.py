@@ -21,6 +21,7 @@ import numpy as np
 matplotlib.use("Agg")  # draw to files only; chosen before pyplot is first imported
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 DPI = 110
 
@@ -55,6 +56,7 @@ def loss_curves(history: dict[str, Any], path: Path) -> Path:
                    label=f"lowest validation loss: epoch {best} (not saved)")
     values = [v for v in list(history["loss"]) + list(val) if v is not None]
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     ax.set_ylabel(y_scale(ax, values, history.get("loss_name") or "loss J"))
     ax.set_title(f"Loss per epoch: {history.get('loss_name') or 'loss'}")
     ax.grid(alpha=0.3)
@@ -144,6 +146,7 @@ def gradient_norms(record: dict[str, Any], path: Path) -> Path:
         ax.plot(epochs, np.maximum(norms[:, k], 1e-300), label=label, linewidth=1.6,
                 color=layer_color(k, n_layers), marker="o" if len(epochs) < 5 else None)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     ax.set_ylabel(y_scale(ax, norms, "gradient norm ‖∂J/∂W‖ into the layer"))
     ax.set_title("Gradient norm per depth (vanishing gradients)")
     ax.grid(alpha=0.3)
