@@ -53,11 +53,13 @@ def _study(n_complete: int, n_pruned: int) -> optuna.Study:
 
 
 def test_search_plots_have_own_titles_and_count_pruned_trials(tmp_path, monkeypatch):
-    titles = {}
+    titles, legends = {}, {}
 
     def keep(ax, path):
         ax = ax if hasattr(ax, "get_title") else ax.flat[0]
         titles[path.name] = (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+        legend = ax.get_legend()
+        legends[path.name] = [t.get_text() for t in legend.get_texts()] if legend else []
         assert ax.get_title(loc="left") == ax.get_title(loc="right") == ""
         return str(path)
 
@@ -71,6 +73,8 @@ def test_search_plots_have_own_titles_and_count_pruned_trials(tmp_path, monkeypa
         assert "Objective Value" not in (title, xlabel, ylabel)
         assert "Optimization History Plot" not in title
     assert titles["history.png"][0].startswith("Search history")
+    assert legends["history.png"][0] == "error of a trial"  # not Optuna's "Objective Value"
+    assert set(legends["history.png"]) <= {"error of a trial", "lowest error so far"}
     assert titles["pareto.png"][0].startswith("Pareto front")
     assert titles["importances.png"][0].startswith("Which settings mattered")
 

@@ -108,6 +108,9 @@ def _save(ax: Any, path: Path) -> str:
 
 
 #: title and axis labels of each search plot (Optuna's defaults name no deltanet quantity)
+#: Optuna's legend entries, in the words of the plots' axes
+LEGEND = {"Objective Value": "error of a trial", "error": "error of a trial",
+          "Best Value": "lowest error so far"}
 TITLES = {
     "history": ("Search history: cross-validated error of each complete trial",
                 "trial number", "cross-validated error (1 − accuracy, or MSE)"),
@@ -127,6 +130,9 @@ def _retitle(name: str, ax: Any, n_pruned: int) -> None:
     ax.set_title(title, fontsize=11)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    legend = ax.get_legend()
+    for text in legend.get_texts() if legend is not None else ():
+        text.set_text(LEGEND.get(text.get_text(), text.get_text()))
 
 
 def plots(study: optuna.Study, folder: str | Path) -> tuple[dict[str, str], list[str]]:
