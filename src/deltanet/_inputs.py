@@ -45,8 +45,7 @@ def prepare_targets(net, Y: Any, n: int, single: bool, loss, values: bool = True
         fail("cross_entropy needs one output per class (softmax outputs)", K,
              "for one 0/1 output use loss='log_loss'")
     if values:
-        check_target_values(arr, loss)  # before the reshape: as the caller's (a 1-D y by
-        # its index; train() checks the (n, K) rows later, where the engine does not)
+        check_target_values(arr, loss)  # before the reshape: a 1-D y's index as given
     return arr if arr.shape == (n, K) else arr.reshape(n, K)
 
 

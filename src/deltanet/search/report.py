@@ -107,10 +107,10 @@ def _save(ax: Any, path: Path) -> str:
     return str(path)
 
 
-#: title and axis labels of each search plot (Optuna's defaults name no deltanet quantity)
 #: Optuna's legend entries, in the words of the plots' axes
 LEGEND = {"Objective Value": "error of a trial", "error": "error of a trial",
           "Best Value": "lowest error so far"}
+#: title and axis labels of each search plot (Optuna's defaults name no deltanet quantity)
 TITLES = {
     "history": ("Search history: cross-validated error of each complete trial",
                 "trial number", "cross-validated error (1 − accuracy, or MSE)"),

@@ -32,17 +32,21 @@ def check_loss_outputs(net, loss) -> None:
                  "loss='squared_error'")
 
 
+def draws_split(validation_data: Any, validation_fraction: Any, early_stopping: bool) -> bool:
+    """Whether ``split_validation`` holds examples out (and so draws from the generator): a
+    fraction given, or early stopping without validation data (0.1 then)."""
+    return validation_data is None and (validation_fraction is not None or early_stopping)
+
+
 def split_validation(rng: np.random.Generator, n: int, validation_data: Any,
                      validation_fraction: Any, early_stopping: bool) -> np.ndarray | None:
     """Indices of the examples held out for validation (drawn from ``rng``), or None."""
-    if validation_data is not None:
-        if validation_fraction is not None:
-            fail("give validation_data or validation_fraction, not both", validation_fraction,
-                 "drop one of them")
+    if validation_data is not None and validation_fraction is not None:
+        fail("give validation_data or validation_fraction, not both", validation_fraction,
+             "drop one of them")
+    if not draws_split(validation_data, validation_fraction, early_stopping):
         return None
     if validation_fraction is None:
-        if not early_stopping:
-            return None
         validation_fraction = 0.1
     frac = check_number("validation_fraction", validation_fraction, low=0.0, high=1.0,
                         low_open=True, high_open=True)

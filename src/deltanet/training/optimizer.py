@@ -47,7 +47,6 @@ def resolve_optimizer(optimizer: Any, lr: float, momentum: float, lr_schedule: A
     return _resolve(*args)
 
 
-
 @functools.lru_cache(maxsize=32, typed=True)
 def _named(*args: Any) -> Optimizer:
     """``_resolve`` for arguments that are all plain values, kept."""

@@ -23,6 +23,7 @@ from .callbacks import CallbackList
 from .data import (
     check_loss_outputs,
     compute_class_weight,
+    draws_split,
     split,
     split_validation,
     validation_arrays,
@@ -120,10 +121,9 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
     if s.class_weight is not None:
         check_target_values(Y2, s.loss)
         compute_class_weight(s.class_weight, Y2)  # checked on all targets first
-    drawing_split = s.validation_data is None and (s.validation_fraction is not None
-                                                   or s.early_stopping)
-    if drawing_split:  # the engine sees the training rows only: all checked here, and
-        check_training_rows(X2, Y2, s.loss)  # before the split draws from the generator
+    if draws_split(s.validation_data, s.validation_fraction, s.early_stopping):
+        check_training_rows(X2, Y2, s.loss)  # all rows (the engine sees the training rows
+        # only), before the split draws from the generator
     rng, seed_state = _generator(s.random_state)
     val_idx = split_validation(rng, n, s.validation_data, s.validation_fraction,
                                s.early_stopping)
