@@ -166,6 +166,19 @@ def test_a_tables_fingerprint_does_not_depend_on_how_it_is_cut_into_pieces(tmp_p
     assert model_file.fingerprint(blanked) != expected
 
 
+def test_a_number_hashes_alike_in_a_column_of_numbers_and_in_a_column_of_objects():
+    """Whatever type holds it: Python or NumPy numbers and flags among objects, a column of
+    integers, floats or flags; and a blank as a blank."""
+    cells = [np.int32(3), None, np.float32(0.5), True, 7, 2.25, np.int64(-1), np.nan]
+    as_objects = model_file._column_hashes(pd.Series(cells, dtype=object))
+    as_floats = model_file._column_hashes(pd.Series([3, None, 0.5, 1, 7, 2.25, -1, None],
+                                                    dtype=float))
+    assert np.array_equal(as_objects, as_floats)
+    assert np.array_equal(model_file._column_hashes(pd.Series([1, 0], dtype=bool)),
+                          model_file._column_hashes(pd.Series([1.0, 0.0])))
+    assert as_objects[0] != as_objects[2] and as_objects[1] == as_objects[7]
+
+
 def test_a_table_with_blanks_trained_in_pieces_is_scored_on_its_held_out_rows(tmp_path, capsys):
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"age": rng.integers(18, 70, 300).astype(object),

@@ -306,13 +306,13 @@ def _column_hashes(column: Any) -> np.ndarray:
             hashed = pd.util.hash_array(cells)
         except TypeError:  # cells of lists or records (Parquet): hashed by their text
             hashed = pd.util.hash_array(np.array([str(v) for v in cells], dtype=object))
-        numbers = np.fromiter((type(v) in _NUMBERS for v in cells), bool, len(cells))
+        numbers = np.fromiter((isinstance(v, _NUMBERS) for v in cells), bool, len(cells))
         if numbers.any():  # flags or numbers among the blanks of an object column
             hashed[numbers] = pd.util.hash_array(cells[numbers].astype(np.float64))
     return np.where(blank, _BLANK, hashed).astype(np.uint64)
 
 
-_NUMBERS = frozenset((bool, int, float, np.bool_, np.int64, np.float64))
+_NUMBERS = (int, float, np.number, np.bool_)  # bool is an int
 
 
 def rows_digest(rows: np.ndarray) -> str:
