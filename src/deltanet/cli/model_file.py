@@ -306,13 +306,15 @@ def _column_hashes(column: Any) -> np.ndarray:
             hashed = pd.util.hash_array(cells)
         except TypeError:  # cells of lists or records (Parquet): hashed by their text
             hashed = pd.util.hash_array(np.array([str(v) for v in cells], dtype=object))
-        numbers = np.fromiter((isinstance(v, _NUMBERS) for v in cells), bool, len(cells))
-        if numbers.any():  # flags or numbers among the blanks of an object column
-            hashed[numbers] = pd.util.hash_array(cells[numbers].astype(np.float64))
+        if pd.api.types.infer_dtype(cells, skipna=True) not in _NO_NUMBERS:
+            numbers = np.fromiter((isinstance(v, _NUMBERS) for v in cells), bool, len(cells))
+            if numbers.any():  # flags or numbers among the blanks of an object column
+                hashed[numbers] = pd.util.hash_array(cells[numbers].astype(np.float64))
     return np.where(blank, _BLANK, hashed).astype(np.uint64)
 
 
 _NUMBERS = (int, float, np.number, np.bool_)  # bool is an int
+_NO_NUMBERS = frozenset(("string", "bytes", "empty"))  # what pandas infers: no cell to look at
 
 
 def rows_digest(rows: np.ndarray) -> str:
