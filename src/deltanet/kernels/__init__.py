@@ -68,7 +68,7 @@ from .._validation import check_choice, fail
 from ._layout import ACTIVATION_CODES, LOSS_CODES
 from ._optim import not_compiled
 
-ENGINES = ("auto", "numpy", "numba")
+ENGINES = ("auto", "numpy", "numba", "shaped")
 
 #: Batches of at least this many examples × weights go to the BLAS batch loop, when an
 #: epoch holds at least ``BLAS_MIN_EPOCH_WORK`` of them (the loop costs one Python call per
@@ -115,12 +115,12 @@ def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
     """
     engine = check_choice("engine", engine, ENGINES)
     kw = {"dropout": dropout}
-    if engine == "numba":
+    if engine in ("numba", "shaped"):
         missing = unsupported_features(net, loss, optimizer, engine="numba", **kw)
         if missing:
-            fail(f"engine='numba' does not support {', '.join(missing)}", engine,
+            fail(f"engine={engine!r} does not support {', '.join(missing)}", engine,
                  "use engine='auto' or 'numpy', which run these in NumPy")
-        return "numba"
+        return engine
     if engine == "auto" and not unsupported_features(net, loss, optimizer, engine="numba", **kw):
         return "numba"
     if unsupported_features(net, loss, optimizer, engine="numpy", **kw):
@@ -131,7 +131,8 @@ def choose_engine(engine: str, net, loss, optimizer: Any, batch_size: int, *,
 def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                 l2: float, l1: float, decay_bias: bool, *, penalty_over_batch: bool = False,
                 check_targets: bool = True):
-    """The epoch runner of a resolved ``engine`` ("numba" or "numpy"), ready for ``run``.
+    """The epoch runner of a resolved ``engine`` ("numba", "shaped" or "numpy"), ready
+    for ``run``.
 
     ``penalty_over_batch`` (compiled engine only): each batch's penalty and its gradient are
     divided by the batch's size, as scikit-learn's ``α/(2·|B|) Σ w²`` (``l2`` = α/2).
@@ -144,11 +145,13 @@ def make_runner(engine: str, net, X, Y, weights, batch_size: int, loss, optimize
         if penalty_over_batch:
             raise ValueError("penalty_over_batch needs the compiled engine")
         return NumpyRunner(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias)
-    cls = NumbaRunner
+    args = (net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
+            penalty_over_batch, check_targets)
+    if engine == "shaped":
+        return NumbaRunner(*args, shaped=True)
     if blas_batches(batch_size, X.shape[0], net.plan.n_params):
-        cls = BlasRunner
-    return cls(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
-               penalty_over_batch, check_targets)
+        return BlasRunner(*args)
+    return NumbaRunner(*args)
 
 
 __all__ = ["BLAS_MIN_BATCH_WORK", "BLAS_MIN_EPOCH_WORK", "ENGINES", "blas_batches",

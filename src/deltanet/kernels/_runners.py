@@ -216,7 +216,7 @@ class NumbaRunner(_CompiledRunner):
 
     def __init__(self, net, X, Y, weights, batch_size: int, loss, optimizer: Any,
                  l2: float, l1: float, decay_bias: bool, penalty_over_batch: bool = False,
-                 check_targets: bool = True) -> None:
+                 check_targets: bool = True, shaped: bool = False) -> None:
         from . import _sgd
 
         super().__init__(net, X, Y, weights, batch_size, loss, optimizer, l2, l1, decay_bias,
@@ -230,11 +230,14 @@ class NumbaRunner(_CompiledRunner):
         self._cost = np.empty(1)
         plain = not (self.penalty or self.rule.momentum or self.rule.adam) \
             and net.plan.grad_mask is None
-        self._dense = None
+        self._dense = self._shaped = None
         if batch_size == 1 and plain and prep["dense"]:
             from ._dense import dense_epoch
 
             self._dense, self.X_flat = dense_epoch, self.X.reshape(-1)
+            self._shaped = _shaped_epoch(prep, net.plan.n_params, self.loss, shaped)
+        if shaped and self._shaped is None:
+            _refuse_shaped(batch_size, plain, prep["dense"], net.plan.n_params)
         self._epoch = _sgd.sgd_epoch
 
     def bind(self, X, Y, weights) -> None:
@@ -255,7 +258,10 @@ class NumbaRunner(_CompiledRunner):
     def _kernel(self, order: np.ndarray, n_epochs: int, limits: np.ndarray,
                 costs: np.ndarray, neg_lr: np.ndarray) -> tuple:
         lay = self.layout
-        if self._dense is not None:
+        if self._shaped is not None:
+            result = self._shaped(order, n_epochs, limits, costs, self.start, self.X, self.Y,
+                                  self.weights, self.params, neg_lr, self.c)
+        elif self._dense is not None:
             result = self._dense(
                 order, n_epochs, limits, costs, self.start, self.X_flat, self.Y,
                 self.weights, self.loss, lay.groups, lay.blocks, lay.out_cols, self.params,
@@ -295,6 +301,47 @@ class NumbaRunner(_CompiledRunner):
             updates, bad = updates + failed_at, float(value)
         return SpanResult(costs if done == n_epochs else costs[:done], updates, bad,
                           bool(converged), rule.end_epoch(updates))
+
+
+def _shaped_epoch(prep: dict[str, Any], n_params: int, loss: int, compile: bool):
+    """The kernel of this shape (``_shaped``) for a dense layered plan of ``prep``, when it
+    is small enough and compiled already, or ``compile``; else None. A shape without one
+    is remembered with its structure (``_prepared``), so a new network of that shape does
+    not look again, unless asked to compile."""
+    from . import _shaped
+
+    if n_params > _shaped.MAX_PARAMS:
+        return None
+    known = prep.setdefault("shaped", {})
+    if known.get(loss) is None and (compile or loss not in known):
+        dt = prep["c"].dtype
+        try:
+            known[loss] = _shaped.epoch_for(prep["layout"], n_params, loss, dt,
+                                            compile=compile)
+        except OSError as err:
+            if compile:
+                fail("engine='shaped' could not write its kernel", str(err),
+                     "set DELTANET_CACHE_DIR to a folder you can write")
+            known[loss] = None
+    return known[loss]
+
+
+def _refuse_shaped(batch_size: int, plain: bool, dense: bool, n_params: int) -> None:
+    """engine='shaped' on a run it cannot take: a ValueError that says what it needs."""
+    from ._shaped import MAX_PARAMS
+
+    needs = []
+    if batch_size != 1:
+        needs.append(f"one example per update (batch_size=1, not {batch_size})")
+    if not plain:
+        needs.append("plain SGD (no momentum, Adam or weight decay)")
+    if not dense:
+        needs.append("a layered network (Network.layered)")
+    if n_params > MAX_PARAMS:
+        needs.append(f"at most {MAX_PARAMS} weights and biases (this network has {n_params})")
+    fail("engine='shaped' compiles a kernel for a tiny layered network trained example by "
+         f"example with plain SGD, and needs {', '.join(needs)}", "engine='shaped'",
+         "use engine='numba' (or 'auto'), which runs every network")
 
 
 class BlasRunner(_CompiledRunner):

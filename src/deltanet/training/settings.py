@@ -19,11 +19,11 @@ import numpy as np
 from .. import losses as _losses
 from .._archive import cannot_create_in
 from .._validation import PLAIN_TYPES, check_choice, check_number, fail
+from ..kernels import ENGINES
 from ..losses import Loss
 from ..regularization import resolve_dropout
 from .checkpoints import Windows, parse_every
 
-ENGINES = ("auto", "numpy", "numba")
 #: ``train()``'s keyword arguments and their defaults, in the order its signature shows them
 #: (``train(net, X, Y=None, **keywords)``: the keywords a caller gives are all a warm call
 #: looks at, see ``Settings.build``)
