@@ -18,6 +18,7 @@ class Outcome:
     units: int
     accuracy: float | None = None
     compile_seconds: float | None = None
+    note: str = ""  # how the peer ran, for the row's note
 
 
 @dataclass
@@ -94,6 +95,7 @@ def measure_all(entries: list[Entry], reps: int) -> list[Row]:
                 row.accuracy = outcome.accuracy
                 if outcome.compile_seconds is not None:
                     row.compile_seconds = outcome.compile_seconds
+                row.note = outcome.note or row.note
     for row in rows:
         shown = f"median {row.median:.3g} s per unit" if row.per_unit else row.note
         print(f"  {row.workload:<22} {row.peer:<26} {row.dtype:<8} {shown}",

@@ -1,15 +1,18 @@
 """Engines: what runs the updates of an epoch (layer 4; the training loop is above).
 
-Every engine follows :class:`~deltanet.engines.protocol.Engine`. Three implement it:
+Every engine follows :class:`~deltanet.engines.protocol.Engine`. Three implement it (the
+compiled one in two forms):
 
 * ``"numba"``: the compiled engine of :mod:`deltanet.kernels` (a per-example loop, or a
   loop around BLAS products for larger batches), for the activations, losses and
   optimizers it compiles (``optimizers.SGD`` and ``optimizers.Adam``, chosen by type);
+* ``"shaped"``: the compiled engine with a kernel compiled for the network's shape (tiny
+  layered networks, per-example plain SGD; :mod:`deltanet.kernels._shaped`);
 * ``"numpy"``: mini-batches on BLAS from Python with preallocated buffers, any optimizer;
 * ``"reference"``: the lecture's passes (:mod:`.reference`), for everything else (batch
   normalisation, dropout).
 
-:func:`choose` resolves ``engine='auto' | 'numba' | 'numpy'`` to one of them and says, in
+:func:`choose` resolves ``engine='auto' | 'numba' | 'shaped' | 'numpy'`` to one of them and says, in
 words, why it is not the one asked for; :func:`build` makes it.
 """
 
@@ -26,8 +29,8 @@ __all__ = ["AfterBatch", "Choice", "Engine", "EpochResult", "ReferenceEngine", "
 
 
 class Choice(NamedTuple):
-    """The engine that runs (``kind``: 'numba', 'numpy' or 'reference') and ``reason``: why
-    it is not the one asked for, or ``''``."""
+    """The engine that runs (``kind``: 'numba', 'shaped', 'numpy' or 'reference') and
+    ``reason``: why it is not the one asked for, or ``''``."""
 
     kind: str
     reason: str

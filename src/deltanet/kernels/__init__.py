@@ -18,6 +18,13 @@
   (:mod:`._minibatch`; ReLU and softmax/cross-entropy rows compiled, :mod:`._fused`), any
   optimizer; batch normalisation and dropout run on the reference passes of
   :mod:`deltanet.propagation` instead.
+* ``"shaped"``: ``"numba"`` with a kernel compiled for this network's shape
+  (:mod:`._shaped`): straight-line code, every weight in a register, the same results bit
+  for bit. Only for tiny layered networks (``_shaped.MAX_PARAMS`` weights) trained by
+  per-example plain SGD, anything else is a ValueError that says what it needs. The first
+  run of a shape and dtype on a machine compiles its kernel (1 to 6 s); it is kept on disk
+  (``DELTANET_CACHE_DIR``, else ``~/.cache/deltanet``), and from then on ``"numba"`` and
+  ``"auto"`` take it too, on any network of that shape, in any process.
 * ``"auto"`` (the default): ``"numba"`` when it supports everything asked for, else NumPy.
   (The compiled batch loop spends its time in the same products as the NumPy loop, without
   the forty-odd Python calls per update around them.)
@@ -39,7 +46,13 @@ per example, one thread, the command that measures it):
   against 15.2, 1.16×; CPU time of the thread on a shared 2-core AMD EPYC, both kernels
   without reference counting) (``bench/kernel_variants.py``). It runs every layered plan
   with plain per-example SGD: it is the faster kernel on all three, and clears 1.3× on the
-  tiny networks (XOR), where the general kernel's per-layer dispatch is most of an update.
+  tiny networks (XOR), where the general kernel's per-layer dispatch is most of an update;
+* kernel of one shape (:mod:`._shaped`) vs the dense kernel, asked for (``engine="shaped"``)
+  and then taken whenever compiled: 2-2-1 0.110 against 0.150 (1.36×), 2-6-1 0.172 against
+  0.200 (1.16×), 4-8-3 0.236 against 0.218 (0.92×: hence ``_shaped.MAX_PARAMS``)
+  (``bench/kernel_variants.py``). It pays for the time XLA-style compilation takes (a few
+  seconds per shape, once per machine) only on the tiniest networks, and is not compiled
+  unless asked for.
 
 Arithmetic order (no reassociation in the per-example kernels): :mod:`._sgd` and
 :mod:`._dense` are compiled without fastmath, so no sum is reassociated and no ``a·b + c``

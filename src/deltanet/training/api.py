@@ -82,15 +82,21 @@ def train(net, X: Any, Y: Any = None, **keywords: Any) -> History:
         mini-batches on BLAS from Python; both give the same weights to rounding. 'auto'
         picks Numba when it supports every setting; 'numba' with batch normalisation,
         dropout or an optimizer other than ``optimizers.sgd``/``adam`` (Rprop, a chain, a
-        transform of one's own) is a ValueError. When nothing needs Python
+        transform of one's own) is a ValueError. 'shaped' is 'numba' with a kernel
+        compiled for the network's shape (a tiny layered network, at most 32 weights,
+        trained by per-example plain SGD; anything else is a ValueError): the same results
+        bit for bit, faster; a few seconds to compile a new shape, once per machine (kept
+        in ``$DELTANET_CACHE_DIR``, else ``~/.cache/deltanet``), after which 'auto' and
+        'numba' take it too. When nothing needs Python
         between epochs (no callbacks or ``verbose``, validation, ``train_metric``,
         ``error_tol``, diagnostics, checkpoints, plateau schedule or early stopping), the
         per-example and small-batch engine runs many epochs per compiled call (about
         50 ms' worth), with the same weights, history and random draws as one at a time:
         a tiny network's epoch then costs its updates, not the Python around them.
-        ``History.engine`` says which engine ran ('numba', 'numpy', or 'reference': the
-        passes of :mod:`deltanet.propagation`) and ``History.engine_reason`` why, when it
-        is not the one asked for; ``verbose`` prints both.
+        ``History.engine`` says which engine ran ('numba', 'shaped', 'numpy', or
+        'reference': the passes of :mod:`deltanet.propagation`) and
+        ``History.engine_reason`` why, when it is not the one asked for; ``verbose``
+        prints both.
 
     Batch normalisation needs batches of two or more: ``batch_size=1`` is refused, and a
     last batch of one example is merged into the batch before it.
