@@ -103,7 +103,17 @@ def test_a_shaped_kernel_trains_bit_for_bit_as_the_dense_kernel(monkeypatch, see
     _assert_same_run(dense, shaped)
 
 
-@pytest.mark.parametrize("bad", ["nan_x", "target", "diverges", "tol"])
+class _Costs(dn.Callback):
+    """Each update's cost: with it, the kernel runs once per update."""
+
+    def __init__(self) -> None:
+        self.costs: list[float] = []
+
+    def on_batch_end(self, update, logs):
+        self.costs.append(logs["batch_cost"])
+
+
+@pytest.mark.parametrize("bad", ["nan_x", "target", "diverges", "tol", "callbacks"])
 def test_stops_and_bad_rows_end_a_shaped_run_as_they_end_a_dense_one(monkeypatch, bad):
     X = np.array([[-1.0, -1], [-1, 1], [1, -1], [1, 1]])
     Y = np.array([[0.0], [1], [1], [0]])
@@ -114,15 +124,21 @@ def test_stops_and_bad_rows_end_a_shaped_run_as_they_end_a_dense_one(monkeypatch
         Y[3, 0] = 2.0  # log loss takes targets in [0, 1]
     elif bad == "diverges":
         kw, output, loss = {"lr": 1e10}, "identity", "squared_error"
-    else:
+    elif bad == "tol":
         kw = {"tol": 1e-3}
     case = ([2, 2, 1], ["logistic"], output, loss, X, Y, None)
+    seen = [_Costs(), _Costs()]
+    if bad == "callbacks":
+        kw = {"epochs": 20}
     with monkeypatch.context() as m:
         _dense_only(m)
-        dense = _train("numba", case, np.float64, 0, epochs=300, **kw)
-    shaped = _train("shaped", case, np.float64, 0, epochs=300, **kw)
-    assert (dense[2] is None) == (bad == "tol")
+        dense = _train("numba", case, np.float64, 0, **{"epochs": 300, **kw},
+                       callbacks=[seen[0]] if bad == "callbacks" else None)
+    shaped = _train("shaped", case, np.float64, 0, **{"epochs": 300, **kw},
+                    callbacks=[seen[1]] if bad == "callbacks" else None)
+    assert (dense[2] is None) == (bad in ("tol", "callbacks"))
     _assert_same_run(dense, shaped)
+    assert seen[0].costs == seen[1].costs and len(seen[1].costs) == (80 if seen[1].costs else 0)
 
 
 @pytest.mark.parametrize(("sizes", "kw", "needs"), [

@@ -172,10 +172,8 @@ def _output(code: _Code, lay: Layout, loss: int) -> None:
     i_, a_, d_ = ((lambda j, k=k: _unit(k, last, j)) for k in "iad")
     for k in range(n):
         code(f"y{k} = Y[r, {int(cols[k])}]")
-    # ℓ as ``output_loss`` sums it: a fused loss in the parameters' type, the others in
-    # float64 (its ``_loss_terms`` unify to float64); returned as float64 either way
-    code("value = zero" if fused(loss, act) else "value = 0.0")
-    if loss == PERCEPTRON or (loss == LOG_LOSS and act == LOGISTIC):  # see fused
+    code("value = zero" if _in_dtype(loss, act) else "value = 0.0")  # ℓ as output_loss
+    if loss == PERCEPTRON or (loss == LOG_LOSS and act == LOGISTIC):
         for k in range(n):
             code(f"f, delta = E._fused{loss}(y{k}, {i_(k)}, {a_(k)})")
             code("value += f")
@@ -196,10 +194,12 @@ def _output(code: _Code, lay: Layout, loss: int) -> None:
             code(f"{d_(k)} = zero + {_unit('t', last, k)} * w")
 
 
-def fused(loss: int, act: int) -> bool:
-    """Whether ``output_loss`` takes ``loss`` on an output of ``act`` in a fused form."""
-    return loss in (PERCEPTRON, CROSS_ENTROPY if act == SOFTMAX else PERCEPTRON) or (
-        loss == LOG_LOSS and act == LOGISTIC)
+def _in_dtype(loss: int, act: int) -> bool:
+    """Whether ``output_loss`` sums ℓ in the parameters' type: the fused forms and softmax
+    with cross-entropy do; the other losses' terms come as float64 (``_loss_terms``'
+    branches unify to it), and so does the sum."""
+    return (loss == PERCEPTRON or (loss == LOG_LOSS and act == LOGISTIC)
+            or (loss == CROSS_ENTROPY and act == SOFTMAX))
 
 
 def _backward(code: _Code, lay: Layout) -> None:
