@@ -23,6 +23,7 @@ Numba with ``cache=True``, so a later process loads it instead of compiling it a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -78,7 +79,7 @@ def epoch(order, n_epochs, limits, costs, start, X, Y, sample_weight, params, ne
 
 
 class _Code:
-    """Lines of Python at an indent."""
+    """Lines of Python at an indent; ``with code.block(header):`` indents what follows."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -86,6 +87,13 @@ class _Code:
 
     def __call__(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
+
+    @contextlib.contextmanager
+    def block(self, header: str):
+        self(header)
+        self.depth += 1
+        yield
+        self.depth -= 1
 
 
 def _w(q: int) -> str:
@@ -105,12 +113,15 @@ def _stop(code: _Code, n_params: int, cost: str) -> None:
     """The weights back into ``params`` (those of the epoch's start, with ``keep``) and the
     result of a stop at this update (``_sgd.stop_at``)."""
     _store(code, n_params, "params")
-    code("if keep:")
-    code.depth += 1
-    code("for q in range(params.shape[0]):")
-    code("    params[q] = start[q]")
-    code.depth -= 1
+    with code.block("if keep:"), code.block("for q in range(params.shape[0]):"):
+        code("params[q] = start[q]")
     code(f"return ep, t - first, {cost}, False")
+
+
+def _lines(code: _Code, n: int, line) -> None:
+    """``line(j)`` for each unit ``j`` of a layer of ``n``."""
+    for j in range(n):
+        code(line(j))
 
 
 def _activate(code: _Code, lay: Layout, layer: int) -> None:
@@ -118,20 +129,16 @@ def _activate(code: _Code, lay: Layout, layer: int) -> None:
     n, act = int(lay.groups[layer, SIZE]), int(lay.groups[layer, ACT])
     i_, a_ = (lambda j: _unit("i", layer, j)), (lambda j: _unit("a", layer, j))
     if act != SOFTMAX:
-        for j in range(n):
-            code(f"{a_(j)} = E._g{act}({i_(j)})")
+        _lines(code, n, lambda j: f"{a_(j)} = E._g{act}({i_(j)})")
         return
-    code(f"top{layer} = {i_(0)}")
-    for j in range(n):
-        code(f"top{layer} = max(top{layer}, {i_(j)})")
-    code(f"sum{layer} = zero")
-    for j in range(n):
-        code(f"{a_(j)} = E.exp_nonpositive({i_(j)} - top{layer}, c)")
-    for j in range(n):
-        code(f"sum{layer} += {a_(j)}")
-    for j in range(n):
-        code(f"{a_(j)} = {a_(j)} / sum{layer}")
-    code(f"lse{layer} = top{layer} + math.log(sum{layer})")
+    top, total = f"top{layer}", f"sum{layer}"
+    code(f"{top} = {i_(0)}")
+    _lines(code, n, lambda j: f"{top} = max({top}, {i_(j)})")
+    code(f"{total} = zero")
+    _lines(code, n, lambda j: f"{a_(j)} = E.exp_nonpositive({i_(j)} - {top}, c)")
+    _lines(code, n, lambda j: f"{total} += {a_(j)}")
+    _lines(code, n, lambda j: f"{a_(j)} = {a_(j)} / {total}")
+    code(f"lse{layer} = {top} + math.log({total})")
 
 
 def _slope(code: _Code, lay: Layout, layer: int, grad: str, out: str) -> None:
@@ -141,14 +148,11 @@ def _slope(code: _Code, lay: Layout, layer: int, grad: str, out: str) -> None:
     i_, a_ = (lambda j: _unit("i", layer, j)), (lambda j: _unit("a", layer, j))
     g_, o_ = (lambda j: _unit(grad, layer, j)), (lambda j: _unit(out, layer, j))
     if act != SOFTMAX:
-        for j in range(n):
-            code(f"{o_(j)} = E._d{act}({i_(j)}, {a_(j)}) * {g_(j)}")
+        _lines(code, n, lambda j: f"{o_(j)} = E._d{act}({i_(j)}, {a_(j)}) * {g_(j)}")
         return
     code(f"jac{layer} = zero")
-    for j in range(n):
-        code(f"jac{layer} += {a_(j)} * {g_(j)}")
-    for j in range(n):
-        code(f"{o_(j)} = {a_(j)} * ({g_(j)} - jac{layer})")
+    _lines(code, n, lambda j: f"jac{layer} += {a_(j)} * {g_(j)}")
+    _lines(code, n, lambda j: f"{o_(j)} = {a_(j)} * ({g_(j)} - jac{layer})")
 
 
 def _forward(code: _Code, lay: Layout, layer: int) -> None:
@@ -231,47 +235,41 @@ def source(lay: Layout, n_params: int, loss: int) -> str:
     code.lines.append(_HEAD.rstrip("\n"))
     for q in range(n_params):
         code(f"{_w(q)} = params[{q}]")
-    n_in, layers = int(lay.groups[0, SIZE]), lay.groups.shape[0]
-    code("for ep in range(n_epochs):")
-    code.depth += 1
-    code("if keep:")
-    code.depth += 1
-    _store(code, n_params, "start")
-    code.depth -= 1
-    code("first, total = ep * n_ex, 0.0")
-    code("for t in range(first, first + n_ex):")
-    code.depth += 1
-    code("r = order[t]")
-    code("check = zero")
-    for i in range(n_in):
-        code(f"{_unit('a', 0, i)} = X[r, {i}]")
-        code(f"check += {_unit('a', 0, i)} * zero")
-    code("if math.isnan(check) or not targets_fine(Y, r, low, high):")
-    code.depth += 1
-    _stop(code, n_params, "math.nan")
-    code.depth -= 1
-    code("w = sample_weight[r] if weighted else one")
-    for layer in range(1, layers):
-        _forward(code, lay, layer)
-    _output(code, lay, loss)
-    code("cost = float((0.0 + value) * w)")  # float64 times w, as in dense_epoch
-    code("if not math.isfinite(cost):")
-    code.depth += 1
-    _stop(code, n_params, "cost")
-    code.depth -= 1
-    code("total += cost")
-    code("s = neg_lr[t]")
-    _backward(code, lay)
-    code.depth -= 1
-    code("before, converged = epoch_cost(ep, total, n_ex, costs, limits[0], before)")
-    code("if converged:")
-    code.depth += 1
-    _store(code, n_params, "params")
-    code("return ep + 1, -1, total, True")
-    code.depth -= 2
+    with code.block("for ep in range(n_epochs):"):
+        with code.block("if keep:"):
+            _store(code, n_params, "start")
+        code("first, total = ep * n_ex, 0.0")
+        with code.block("for t in range(first, first + n_ex):"):
+            _example(code, lay, n_params, loss)
+        code("before, converged = epoch_cost(ep, total, n_ex, costs, limits[0], before)")
+        with code.block("if converged:"):
+            _store(code, n_params, "params")
+            code("return ep + 1, -1, total, True")
     _store(code, n_params, "params")
     code("return n_epochs, -1, total, False")
     return "\n".join(code.lines) + "\n"
+
+
+def _example(code: _Code, lay: Layout, n_params: int, loss: int) -> None:
+    """One update: example ``order[t]`` read and checked, its forward pass, its cost (a stop
+    when it is not finite), its backward pass and the updates."""
+    code("r = order[t]")
+    code("check = zero")
+    for i in range(int(lay.groups[0, SIZE])):
+        code(f"{_unit('a', 0, i)} = X[r, {i}]")
+        code(f"check += {_unit('a', 0, i)} * zero")
+    with code.block("if math.isnan(check) or not targets_fine(Y, r, low, high):"):
+        _stop(code, n_params, "math.nan")
+    code("w = sample_weight[r] if weighted else one")
+    for layer in range(1, lay.groups.shape[0]):
+        _forward(code, lay, layer)
+    _output(code, lay, loss)
+    code("cost = float((0.0 + value) * w)")  # float64 times w, as in dense_epoch
+    with code.block("if not math.isfinite(cost):"):
+        _stop(code, n_params, "cost")
+    code("total += cost")
+    code("s = neg_lr[t]")
+    _backward(code, lay)
 
 
 def cache_folder() -> Path:
