@@ -12,6 +12,7 @@ import itertools
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,7 +222,75 @@ def test_an_unwritable_cache_folder_is_an_error_for_shaped_and_nothing_for_auto(
     blocker.write_text("")
     monkeypatch.setenv("DELTANET_CACHE_DIR", str(blocker / "cache"))
     X, Y = np.array([[0.0, 1], [1, 0]]), np.array([[1.0], [0]])
-    with pytest.raises(ValueError, match="set DELTANET_CACHE_DIR to a folder you can write"):
+    with pytest.raises(ValueError, match=r"Not a directory.*set DELTANET_CACHE_DIR to a"):
         dn.train(dn.Network.layered([2, 2, 1]), X, Y, engine="shaped", epochs=1)
     hist = dn.train(dn.Network.layered([2, 2, 1]), X, Y, epochs=2)
     assert hist.engine == "numba"
+
+
+def test_a_pyc_beside_the_module_is_never_run(cache, tmp_path):
+    import importlib._bootstrap_external as bootstrap
+    import importlib.util
+
+    net = dn.Network.layered([2, 2, 1])
+    lay = build_layout(net.plan)
+    _shaped.epoch_for(lay, net.plan.n_params, 0, np.float64, compile=True)
+    (path,) = cache.glob("*.py")
+    proof = tmp_path / "ran"
+    crafted = path.read_text() + f"\nopen({str(proof)!r}, 'w').close()\n"
+    pyc = Path(importlib.util.cache_from_source(str(path)))
+    pyc.parent.mkdir(exist_ok=True)
+    st = path.stat()  # a .pyc that Python's import would take for the file's own
+    pyc.write_bytes(bootstrap._code_to_timestamp_pyc(compile(crafted, str(path), "exec"),
+                                                     st.st_mtime, st.st_size))
+    _shaped._READY.clear()
+    sys.modules.pop(path.stem, None)
+    assert _shaped.epoch_for(lay, net.plan.n_params, 0, np.float64, compile=False) is not None
+    assert not proof.exists()
+
+
+def test_a_kernel_from_other_definitions_is_not_taken(cache, monkeypatch):
+    X, Y = np.zeros((4, 2)), np.zeros((4, 1))
+    _runner("shaped", dn.Network.layered([2, 2, 1]), X, Y)
+    assert _runner("numba", dn.Network.layered([2, 2, 1]), X, Y)._shaped is not None
+    # the same shape, compiled when an activation, a loss or a kernel read otherwise
+    monkeypatch.setattr(_shaped, "_origin", lambda: "other definitions")
+    monkeypatch.setattr(_shaped, "_READY", {})
+    monkeypatch.setattr(_runners, "_SHARED", {})
+    assert _runner("numba", dn.Network.layered([2, 2, 1]), X, Y)._shaped is None
+
+
+def test_a_cache_folder_others_can_write_to_is_refused(cache):
+    cache.mkdir(parents=True)
+    cache.chmod(0o777)
+    X, Y = np.array([[0.0, 1], [1, 0]]), np.array([[1.0], [0]])
+    with pytest.raises(ValueError, match="chmod 700"):
+        dn.train(dn.Network.layered([2, 2, 1]), X, Y, engine="shaped", epochs=1)
+    assert dn.train(dn.Network.layered([2, 2, 1]), X, Y, epochs=1).engine == "numba"
+    assert not list(cache.glob("*.py"))
+
+
+def test_a_damaged_module_file_is_rewritten_and_auto_never_fails_on_it(cache):
+    X, Y = np.zeros((4, 2)), np.zeros((4, 1))
+    _runner("shaped", dn.Network.layered([2, 2, 1]), X, Y)
+    (path,) = cache.glob("*.py")
+    path.write_bytes(b"\xff\xfe not a module \x00")
+    _shaped._READY.clear()
+    _runners._SHARED.clear()
+    sys.modules.pop(path.stem, None)
+    assert _runner("numba", dn.Network.layered([2, 2, 1]), X, Y)._shaped is not None
+    assert path.read_text() == _shaped.source(build_layout(dn.Network.layered([2, 2, 1]).plan),
+                                              9, 0)
+
+
+def test_a_run_checkpointed_on_shaped_resumes_on_numba(tmp_path):
+    X = np.array([[-1.0, -1], [-1, 1], [1, -1], [1, 1]])
+    Y = np.array([[0.0], [1], [1], [0]])
+    kw = dict(loss="log_loss", lr=0.5, random_state=0, checkpoint=tmp_path / "run.ckpt")
+    whole = dn.Network.layered([2, 2, 1], random_state=0)
+    dn.train(whole, X, Y, epochs=30, engine="shaped", loss="log_loss", lr=0.5,
+             random_state=0)
+    part = dn.Network.layered([2, 2, 1], random_state=0)
+    dn.train(part, X, Y, epochs=12, engine="shaped", **kw)
+    dn.train(part, X, Y, epochs=30, engine="numba", resume=True, **kw)
+    assert_array_equal(part.params, whole.params)

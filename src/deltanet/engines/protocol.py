@@ -49,7 +49,8 @@ class SpanResult(NamedTuple):
 class Engine(Protocol):
     """Runs the updates of epochs; see the module docstring.
 
-    ``engine``: its name ('numba', 'numpy' or 'reference'); ``checks_inputs``: whether it
+    ``engine``: its name ('numba', 'numpy' or 'reference'; the compiled one is 'numba'
+    with any of its kernels); ``checks_inputs``: whether it
     checks each gathered row itself, X for NaN and infinity and Y also for the targets the
     loss takes (then raises the error of ``_validation.check_finite`` or
     ``_inputs.check_target_values`` before the bad row's update); ``runs_epochs``: whether

@@ -50,9 +50,11 @@ per example, one thread, the command that measures it):
 * kernel of one shape (:mod:`._shaped`) vs the dense kernel, asked for (``engine="shaped"``)
   and then taken whenever compiled: 2-2-1 0.110 against 0.150 (1.36×), 2-6-1 0.172 against
   0.200 (1.16×), 4-8-3 0.236 against 0.218 (0.92×: hence ``_shaped.MAX_PARAMS``)
-  (``bench/kernel_variants.py``). It pays for the time XLA-style compilation takes (a few
-  seconds per shape, once per machine) only on the tiniest networks, and is not compiled
-  unless asked for.
+  (``bench/kernel_variants.py``). Compiling a kernel per shape takes a few seconds (once
+  per machine), which pays only on the tiniest networks, so it is compiled only when asked
+  for; a kernel is taken again only where it was compiled from the same definitions
+  (``_shaped._origin``), and when Numba's own cache of it has gone (another Numba
+  version, another CPU), its first run compiles it again, as for every kernel here.
 
 Arithmetic order (no reassociation in the per-example kernels): :mod:`._sgd` and
 :mod:`._dense` are compiled without fastmath, so no sum is reassociated and no ``a·b + c``

@@ -320,8 +320,12 @@ def _shaped_epoch(prep: dict[str, Any], n_params: int, loss: int, compile: bool)
                                             compile=compile)
         except OSError as err:
             if compile:
-                fail("engine='shaped' could not write its kernel", str(err),
-                     "set DELTANET_CACHE_DIR to a folder you can write")
+                fail(f"engine='shaped' could not keep its kernel: {err}", "shaped",
+                     "set DELTANET_CACHE_DIR to a folder of your own that you can write")
+            known[loss] = None
+        except Exception:  # a kernel on disk that does not load: without it, not an error
+            if compile:
+                raise
             known[loss] = None
     return known[loss]
 

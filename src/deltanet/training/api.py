@@ -76,7 +76,7 @@ def train(net, X: Any, Y: Any = None, **keywords: Any) -> History:
         gradient norm and mean ``|Δ_j|`` per group, the mean weight change, the fraction of
         saturated logistic/tanh units and of dead ReLU units (batch normalisation with the
         sample's own statistics, as in training, not the running ones of prediction).
-    engine : 'auto' (default), 'numba' or 'numpy': how the updates of an epoch run (see
+    engine : 'auto' (default), 'numba', 'shaped' or 'numpy': how the updates run (see
         :mod:`deltanet.kernels`). 'numba' compiles the whole epoch (a per-example loop for
         small updates, a loop around BLAS products for larger batches), 'numpy' runs
         mini-batches on BLAS from Python; both give the same weights to rounding. 'auto'

@@ -17,7 +17,9 @@ class History:
     ``diagnostics``: per-epoch dicts (with ``diagnostics=True``, see
     :func:`deltanet.training.diagnostics.epoch_diagnostics`); ``best_epoch``: the epoch with
     the lowest validation cost (training cost without validation); ``engine``: which engine
-    ran the updates ('numba', 'numpy' or 'reference', see :mod:`deltanet.engines`) and
+    ran the updates ('numba', 'shaped', 'numpy' or 'reference', see
+    :mod:`deltanet.engines`; 'numba' whichever of the compiled engine's kernels ran, a
+    kernel compiled for the shape included, 'shaped' when that was asked for) and
     ``engine_reason``: why it is not the one asked for (``engine='auto'`` falling back), or
     ``''``.
     """

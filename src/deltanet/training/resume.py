@@ -48,7 +48,8 @@ def fingerprint(net, s: Settings, opt, data: tuple, val_data: tuple | None,
         # None for a transform of one's own
         fp["optimizer_settings"] = opt.transform.settings
     # the engines agree to rounding, not bit for bit: a resumed run must use the same one
-    fp["engine"] = engine
+    # ('shaped' is the compiled engine's arithmetic bit for bit: either may resume it)
+    fp["engine"] = "numba" if engine == "shaped" else engine
     if engine_loop is not None:  # and which loop of the compiled engine (also to rounding)
         fp["engine_loop"] = engine_loop
     if opt.schedule_name in ("step", "cosine"):

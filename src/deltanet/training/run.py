@@ -140,7 +140,7 @@ def prepare(net, X: Any, Y: Any, s: Settings) -> Run:
         s.engine, net, s.loss, opt.transform, batch_size, dropout=s.dropout)
     # hashing the data and the arcs is a pass over both: only checkpoints need it
     fp = {} if s.checkpoint is None else resume.fingerprint(
-        net, s, opt, (X2, Y2, sw), val_data, batch_size, metric[0], _compiled(choice.kind),
+        net, s, opt, (X2, Y2, sw), val_data, batch_size, metric[0], choice.kind,
         _engine_loop(choice.kind, batch_size, n_train, net))
     ckpt = resume.load_resume(s, fp)
     if ckpt is not None and val_idx is not None:
@@ -293,15 +293,9 @@ def run_for(net, X, Y, settings: Settings, engine: engines.Engine, state: Any, o
     return run
 
 
-def _compiled(kind: str) -> str:
-    """The engine a checkpoint names: 'shaped' runs the compiled engine's arithmetic bit
-    for bit (``kernels._shaped``), so a run may resume on either."""
-    return "numba" if kind == "shaped" else kind
-
-
 def _engine_loop(kind: str, batch_size: int, n_train: int, net) -> str | None:
     """Which of the compiled engine's two loops runs (they too agree to rounding only)."""
-    if _compiled(kind) != "numba":
+    if kind not in ("numba", "shaped"):
         return None
     return ("batches on BLAS" if kernels.blas_batches(batch_size, n_train, net.plan.n_params)
             else "example by example")
