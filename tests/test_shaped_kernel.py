@@ -202,18 +202,24 @@ def test_a_later_process_loads_the_kernel_from_disk(cache):
     assert float(out[1]) < 1.0  # loaded: compiling it takes seconds
 
 
-def test_a_module_file_of_another_text_is_replaced_and_never_run(cache, tmp_path):
-    net = dn.Network.layered([2, 2, 1])
-    lay = build_layout(net.plan)
-    _shaped.epoch_for(lay, net.plan.n_params, 0, np.float64, compile=True)
+def _compile_then(cache, change):
+    """Compile the 2-2-1 kernel, ``change(path)`` its module file, and load it again as a
+    new process would; the loaded epoch and the layout."""
+    lay = build_layout(dn.Network.layered([2, 2, 1]).plan)
+    _shaped.epoch_for(lay, 9, 0, np.float64, compile=True)
     (path,) = cache.glob("*.py")
-    proof = tmp_path / "ran"
-    path.write_text(f"open({str(proof)!r}, 'w').close()\n")
+    change(path)
     _shaped._READY.clear()
     sys.modules.pop(path.stem, None)
-    epoch = _shaped.epoch_for(lay, net.plan.n_params, 0, np.float64, compile=False)
+    return _shaped.epoch_for(lay, 9, 0, np.float64, compile=False), lay, path
+
+
+def test_a_module_file_of_another_text_is_replaced_and_never_run(cache, tmp_path):
+    proof = tmp_path / "ran"
+    epoch, lay, path = _compile_then(
+        cache, lambda path: path.write_text(f"open({str(proof)!r}, 'w').close()\n"))
     assert epoch is not None and not proof.exists()
-    assert path.read_text() == _shaped.source(lay, net.plan.n_params, 0)
+    assert path.read_text() == _shaped.source(lay, 9, 0)
 
 
 def test_an_unwritable_cache_folder_is_an_error_for_shaped_and_nothing_for_auto(monkeypatch,
@@ -232,21 +238,17 @@ def test_a_pyc_beside_the_module_is_never_run(cache, tmp_path):
     import importlib._bootstrap_external as bootstrap
     import importlib.util
 
-    net = dn.Network.layered([2, 2, 1])
-    lay = build_layout(net.plan)
-    _shaped.epoch_for(lay, net.plan.n_params, 0, np.float64, compile=True)
-    (path,) = cache.glob("*.py")
     proof = tmp_path / "ran"
-    crafted = path.read_text() + f"\nopen({str(proof)!r}, 'w').close()\n"
-    pyc = Path(importlib.util.cache_from_source(str(path)))
-    pyc.parent.mkdir(exist_ok=True)
-    st = path.stat()  # a .pyc that Python's import would take for the file's own
-    pyc.write_bytes(bootstrap._code_to_timestamp_pyc(compile(crafted, str(path), "exec"),
-                                                     st.st_mtime, st.st_size))
-    _shaped._READY.clear()
-    sys.modules.pop(path.stem, None)
-    assert _shaped.epoch_for(lay, net.plan.n_params, 0, np.float64, compile=False) is not None
-    assert not proof.exists()
+
+    def craft(path):  # a .pyc that Python's import would take for the file's own
+        crafted = path.read_text() + f"\nopen({str(proof)!r}, 'w').close()\n"
+        pyc = Path(importlib.util.cache_from_source(str(path)))
+        pyc.parent.mkdir(exist_ok=True)
+        code, st = compile(crafted, str(path), "exec"), path.stat()
+        pyc.write_bytes(bootstrap._code_to_timestamp_pyc(code, st.st_mtime, st.st_size))
+
+    epoch, _, _ = _compile_then(cache, craft)
+    assert epoch is not None and not proof.exists()
 
 
 def test_a_kernel_from_other_definitions_is_not_taken(cache, monkeypatch):
@@ -270,17 +272,10 @@ def test_a_cache_folder_others_can_write_to_is_refused(cache):
     assert not list(cache.glob("*.py"))
 
 
-def test_a_damaged_module_file_is_rewritten_and_auto_never_fails_on_it(cache):
-    X, Y = np.zeros((4, 2)), np.zeros((4, 1))
-    _runner("shaped", dn.Network.layered([2, 2, 1]), X, Y)
-    (path,) = cache.glob("*.py")
-    path.write_bytes(b"\xff\xfe not a module \x00")
-    _shaped._READY.clear()
-    _runners._SHARED.clear()
-    sys.modules.pop(path.stem, None)
-    assert _runner("numba", dn.Network.layered([2, 2, 1]), X, Y)._shaped is not None
-    assert path.read_text() == _shaped.source(build_layout(dn.Network.layered([2, 2, 1]).plan),
-                                              9, 0)
+def test_a_damaged_module_file_is_rewritten_and_never_fails_a_run(cache):
+    epoch, lay, path = _compile_then(
+        cache, lambda path: path.write_bytes(b"\xff\xfe not a module \x00"))
+    assert epoch is not None and path.read_text() == _shaped.source(lay, 9, 0)
 
 
 def test_a_run_checkpointed_on_shaped_resumes_on_numba(tmp_path):
