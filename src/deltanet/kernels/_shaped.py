@@ -68,7 +68,7 @@ deltanet.kernels._shaped; rewritten when it differs)."""
 import math
 
 from deltanet.kernels import _elementwise as E
-from deltanet.kernels._sgd import epoch_cost, keeps_start, targets_fine
+from deltanet.kernels._sgd import epoch_cost, keeps_start, stop_at, targets_fine
 
 
 @E.kernel(refcounts=False)
@@ -113,12 +113,10 @@ def _store(code: _Code, n_params: int, array: str) -> None:
 
 
 def _stop(code: _Code, n_params: int, cost: str) -> None:
-    """The weights back into ``params`` (those of the epoch's start, with ``keep``) and the
-    result of a stop at this update (``_sgd.stop_at``)."""
+    """The weights back into ``params``, then ``_sgd.stop_at`` (which puts the epoch's
+    start back, with ``keep``): the result of a stop at this update."""
     _store(code, n_params, "params")
-    with code.block("if keep:"), code.block("for q in range(params.shape[0]):"):
-        code("params[q] = start[q]")
-    code(f"return ep, t - first, {cost}, False")
+    code(f"return stop_at(ep, t - first, {cost}, keep, params, start)")
 
 
 def _lines(code: _Code, n: int, line) -> None:
